@@ -1,0 +1,58 @@
+/**
+ * What a runtime hands to core. Capabilities are passed in, never sniffed: a target builds this
+ * object from its own APIs (undici on Node, `fetch` on the edge, `caches`, KV, geo headers...).
+ */
+import type { HotExports } from './hot/index.ts';
+
+/** Sends a request to an origin. Node supplies an undici-based one; edge runtimes their `fetch`. */
+export type ForwardFn = (request: Request, init: ForwardInit) => Promise<Response>;
+
+export interface ForwardInit {
+  /** Aborts the whole exchange (connect, headers and body) when the origin timeout fires. */
+  signal: AbortSignal;
+}
+
+/** Where the client is, as far as the platform can tell. Every field may be missing. */
+export interface GeoInfo {
+  country?: string;
+  region?: string;
+  city?: string;
+  latitude?: number;
+  longitude?: number;
+  /** Platform's name for the point of presence that took the request, e.g. `FRA`. */
+  pop?: string;
+}
+
+/** One request's context from the runtime adapter. */
+export interface RequestContext {
+  /** Address of the peer that connected to us (before any X-Forwarded-For processing). */
+  clientAddress?: string;
+  geo?: GeoInfo;
+  /** Keeps work alive after the response has been returned. */
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export interface LogRecord {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** Minimal key-value store (keys, revocations, health). Values are strings; ttl in seconds. */
+export interface KVStore {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string, options?: { ttlSeconds?: number }): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export interface Capabilities {
+  forward: ForwardFn;
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Hot-path exports: Wasm, wasm2js or the TypeScript twin. */
+  hot: HotExports;
+  stores?: {
+    kv?: KVStore;
+  };
+  log?(record: LogRecord): void;
+}

@@ -1,0 +1,479 @@
+/**
+ * Validation and compilation of a config into the form the gateway runs: routes resolved,
+ * defaults applied, entries sorted into precedence order and the route table compiled into the
+ * hot path's binary blob. The result is plain JSON, so `portico build` can embed it.
+ */
+import * as v from 'valibot';
+import { ConfigError, type ConfigIssue } from '../errors.ts';
+import { normalizePath } from '../http/normalize.ts';
+import { parseCidr } from '../http/ip.ts';
+import { compileRouteTable } from '../hot/index.ts';
+import { METHOD_BITS, type HostSpec, type PathSpec, type TableEntry } from '../hot/types.ts';
+import { ConfigSchema, type ParsedConfig, type PorticoConfig, type RouteConfig } from './schema.ts';
+import { HOP_BY_HOP_HEADERS } from '../http/headers.ts';
+
+/** Version of the compiled form; bumped when its shape changes. */
+export const COMPILED_CONFIG_VERSION = 1;
+
+/** Paths the gateway answers itself, before any route. */
+export const RESERVED_PATHS = ['/health', '/ready'] as const;
+
+/** Default origin timeout, in milliseconds. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+export type RouteKind = 'exact' | 'params' | 'prefix' | 'regex' | 'fallback';
+
+export interface CompiledOrigin {
+  name: string;
+  /** Scheme, host and port, e.g. `http://127.0.0.1:9001`. */
+  origin: string;
+  /** Base path prepended to the forwarded path, without a trailing slash (often ""). */
+  basePath: string;
+  region: string;
+  timeoutMs: number;
+}
+
+export interface CompiledHeaderCondition {
+  /** Lower-case header name. */
+  name: string;
+  equals?: string;
+  present?: boolean;
+}
+
+export interface CompiledHeaderTransform {
+  set: [name: string, value: string][];
+  remove: string[];
+}
+
+export interface CompiledRoute {
+  index: number;
+  id: string;
+  kind: RouteKind;
+  /** The path pattern or regex as written, for explain and logs. */
+  pattern: string;
+  /** Names of the params in capture order; the rest of a prefix route is named `*`. */
+  paramNames: string[];
+  regex?: string;
+  methods: string[] | null;
+  hosts: string[] | null;
+  headers: CompiledHeaderCondition[];
+  upstream: string[];
+  timeoutMs: number | null;
+  rewrite: { stripPrefix?: string; replacePrefix?: { from: string; to: string } };
+  requestHeaders: CompiledHeaderTransform;
+  responseHeaders: CompiledHeaderTransform;
+}
+
+/** One row of the precedence-ordered table: a route for one of its hosts. */
+export interface CompiledEntry {
+  route: number;
+  host: HostSpec;
+  methods: number;
+  path: PathSpec;
+}
+
+export interface CompiledConfig {
+  version: typeof COMPILED_CONFIG_VERSION;
+  /** `sha256-<hex>` of the validated config, to tell deployments apart. */
+  hash: string;
+  trustedProxies: string[];
+  origins: Record<string, CompiledOrigin>;
+  routes: CompiledRoute[];
+  entries: CompiledEntry[];
+  /** The hot path's route table, base64. */
+  table: string;
+}
+
+/** Identity helper that gives TypeScript users completion and checking for their config. */
+export function defineConfig(config: PorticoConfig): PorticoConfig {
+  return config;
+}
+
+function formatPath(path: readonly { key: unknown }[] | undefined): string {
+  if (!path) return '';
+  let out = '';
+  for (const item of path) {
+    const key = item.key;
+    if (typeof key === 'number') out += `[${key}]`;
+    else if (typeof key === 'string' && /^[A-Za-z_$][\w$]*$/.test(key)) out += out ? `.${key}` : key;
+    else out += `[${JSON.stringify(key)}]`;
+  }
+  return out;
+}
+
+function issuesFromValibot(issues: readonly v.BaseIssue<unknown>[]): ConfigIssue[] {
+  return issues.map((issue) => {
+    if (issue.type === 'strict_object' && issue.expected === 'never') {
+      const parent = formatPath(issue.path?.slice(0, -1));
+      return { path: parent, message: `unknown field ${issue.received} (${issue.message.replace(/^expected /, 'allowed: ')})` };
+    }
+    return { path: formatPath(issue.path), message: `${issue.message}, got ${issue.received}` };
+  });
+}
+
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+interface ParsedPattern {
+  kind: 'exact' | 'params' | 'prefix';
+  path: Extract<PathSpec, { kind: 'segments' }>;
+  paramNames: string[];
+  /** Characters of the pattern before its first param or rest: longer prefixes win. */
+  staticPrefixLength: number;
+}
+
+function parsePattern(pattern: string, at: string, issues: ConfigIssue[]): ParsedPattern | null {
+  const parts = pattern.slice(1).split('/');
+  const segments: ParsedPattern['path']['segments'] = [];
+  const paramNames: string[] = [];
+  let rest = false;
+  let staticPrefixLength = -1;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] ?? '';
+    if (part === '*') {
+      if (i !== parts.length - 1) {
+        issues.push({ path: at, message: `"*" may only be the last segment, got ${JSON.stringify(pattern)}` });
+        return null;
+      }
+      if (staticPrefixLength < 0) staticPrefixLength = i === 0 ? 0 : parts.slice(0, i).join('/').length + 1;
+      rest = true;
+      paramNames.push('*');
+      continue;
+    }
+    if (part.startsWith(':')) {
+      const name = part.slice(1);
+      if (!PARAM_NAME.test(name)) {
+        issues.push({ path: at, message: `expected a param name of letters, digits and _, got ${JSON.stringify(part)}` });
+        return null;
+      }
+      if (paramNames.includes(name)) {
+        issues.push({ path: at, message: `param ":${name}" appears twice in ${JSON.stringify(pattern)}` });
+        return null;
+      }
+      if (staticPrefixLength < 0) staticPrefixLength = i === 0 ? 0 : parts.slice(0, i).join('/').length + 1;
+      paramNames.push(name);
+      segments.push({ kind: 'param' });
+      continue;
+    }
+    if (part.includes('*') || part.includes(':')) {
+      issues.push({
+        path: at,
+        message: `expected "*" or ":name" to fill a whole segment, got ${JSON.stringify(part)} in ${JSON.stringify(pattern)}`,
+      });
+      return null;
+    }
+    segments.push({ kind: 'static', value: part });
+  }
+  // Static text must already be in normalized form, or it could never match a normalized path.
+  const staticText = '/' + parts.map((p) => (p.startsWith(':') || p === '*' ? 'x' : p)).join('/');
+  const norm = normalizePath(staticText);
+  if (!norm.ok || norm.path !== staticText) {
+    issues.push({
+      path: at,
+      message: norm.ok
+        ? `expected a path in normalized form (requests are normalized before matching), got ${JSON.stringify(pattern)}; write ${JSON.stringify(norm.path)}`
+        : `expected a routable path, got ${JSON.stringify(pattern)}: ${norm.reason}`,
+    });
+    return null;
+  }
+  const kind = rest ? 'prefix' : paramNames.length > 0 ? 'params' : 'exact';
+  return {
+    kind,
+    path: { kind: 'segments', segments, rest },
+    paramNames,
+    staticPrefixLength: staticPrefixLength < 0 ? pattern.length : staticPrefixLength,
+  };
+}
+
+function hostSpec(host: string): HostSpec {
+  const h = host.endsWith('.') ? host.slice(0, -1) : host;
+  return h.startsWith('*.') ? { kind: 'suffix', value: h.slice(1) } : { kind: 'exact', value: h };
+}
+
+function methodMask(methods: readonly string[] | undefined): number {
+  if (!methods) return 0;
+  let mask = 0;
+  for (const m of methods) mask |= (METHOD_BITS as Record<string, number>)[m] ?? 0;
+  // GET implies HEAD (RFC 9110 §9.3.2).
+  if (mask & METHOD_BITS.GET) mask |= METHOD_BITS.HEAD;
+  return mask;
+}
+
+const KIND_RANK: Record<RouteKind, number> = { exact: 0, params: 1, prefix: 2, regex: 3, fallback: 4 };
+
+interface SortKey {
+  fallback: number;
+  hostRank: number;
+  hostLen: number;
+  kind: number;
+  /** For prefix routes: longer static prefix first. */
+  prefixLen: number;
+  /** Per segment 0 = static, 1 = param: static segments win, left to right. */
+  shape: number[];
+  headerCount: number;
+  index: number;
+}
+
+function compareKeys(a: SortKey, b: SortKey): number {
+  if (a.fallback !== b.fallback) return a.fallback - b.fallback;
+  if (a.hostRank !== b.hostRank) return a.hostRank - b.hostRank;
+  if (a.hostLen !== b.hostLen) return b.hostLen - a.hostLen;
+  if (a.kind !== b.kind) return a.kind - b.kind;
+  if (a.prefixLen !== b.prefixLen) return b.prefixLen - a.prefixLen;
+  const n = Math.min(a.shape.length, b.shape.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a.shape[i] ?? 0) - (b.shape[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  if (a.shape.length !== b.shape.length) return b.shape.length - a.shape.length;
+  if (a.headerCount !== b.headerCount) return b.headerCount - a.headerCount;
+  return a.index - b.index;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/** Decodes a compiled route table from its base64 form. */
+export function decodeTable(table: string): Uint8Array {
+  const s = atob(table);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** A stable JSON text: object keys sorted, so the hash does not depend on key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    return `{${keys
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function compileTransform(t: RouteConfig['requestHeaders'], at: string, issues: ConfigIssue[]): CompiledHeaderTransform {
+  const set: [string, string][] = [];
+  for (const [name, value] of Object.entries(t?.set ?? {})) {
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP_HEADERS.has(lower) || lower === 'host' || lower === 'content-length') {
+      issues.push({ path: `${at}.set`, message: `header "${name}" is managed by the gateway and cannot be set` });
+      continue;
+    }
+    set.push([lower, value]);
+  }
+  return { set, remove: (t?.remove ?? []).map((n) => n.toLowerCase()) };
+}
+
+/**
+ * Checks what the schema cannot see (references, reserved paths, patterns, regexes) and builds
+ * the compiled routes. All problems are collected into `issues`.
+ */
+function compileRoutes(config: ParsedConfig, issues: ConfigIssue[]): { routes: CompiledRoute[]; entries: CompiledEntry[] } {
+  const routes: CompiledRoute[] = [];
+  const keyed: { key: SortKey; entry: CompiledEntry }[] = [];
+  const ids = new Map<string, number>();
+  const signatures = new Map<string, number>();
+
+  config.routes.forEach((route, index) => {
+    const at = `routes[${index}]`;
+    const id = route.id ?? `route-${index}`;
+    if (ids.has(id)) issues.push({ path: `${at}.id`, message: `duplicate route id "${id}" (also routes[${ids.get(id)}])` });
+    ids.set(id, index);
+
+    const upstream = typeof route.upstream === 'string' ? [route.upstream] : route.upstream;
+    upstream.forEach((name, i) => {
+      if (!Object.hasOwn(config.origins, name)) {
+        const where = typeof route.upstream === 'string' ? `${at}.upstream` : `${at}.upstream[${i}]`;
+        const known = Object.keys(config.origins);
+        issues.push({
+          path: where,
+          message: `unknown origin "${name}"${known.length ? ` (defined: ${known.join(', ')})` : ' (no origins are defined)'}`,
+        });
+      }
+    });
+
+    const match = route.match;
+    const given = [match?.path !== undefined, match?.regex !== undefined, route.fallback === true].filter(Boolean).length;
+    if (given !== 1) {
+      issues.push({
+        path: given === 0 ? at : `${at}.match`,
+        message:
+          given === 0
+            ? 'expected exactly one of match.path, match.regex or fallback: true'
+            : 'expected only one of match.path, match.regex and fallback: true',
+      });
+      return;
+    }
+
+    let kind: RouteKind;
+    let path: PathSpec;
+    let paramNames: string[] = [];
+    let prefixLen = 0;
+    let shape: number[] = [];
+    let pattern: string;
+    let regex: string | undefined;
+    if (match?.path !== undefined) {
+      pattern = match.path;
+      const parsed = parsePattern(match.path, `${at}.match.path`, issues);
+      if (!parsed) return;
+      for (const reserved of RESERVED_PATHS) {
+        if (parsed.kind === 'exact' && (match.path === reserved || match.path.startsWith(reserved + '/'))) {
+          issues.push({ path: `${at}.match.path`, message: `${reserved} is reserved for the gateway's own endpoint` });
+        }
+      }
+      kind = parsed.kind;
+      path = parsed.path;
+      paramNames = parsed.paramNames;
+      prefixLen = parsed.kind === 'prefix' ? parsed.staticPrefixLength : 0;
+      shape = parsed.path.segments.map((s) => (s.kind === 'static' ? 0 : 1));
+    } else if (match?.regex !== undefined) {
+      pattern = match.regex;
+      regex = match.regex;
+      try {
+        new RegExp(match.regex);
+        // Named groups become params; read their names from the source.
+        paramNames = [...match.regex.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)].map((m) => m[1] ?? '');
+      } catch (e) {
+        issues.push({ path: `${at}.match.regex`, message: `expected a valid regular expression: ${(e as Error).message}` });
+        return;
+      }
+      kind = 'regex';
+      path = { kind: 'deferred' };
+    } else {
+      pattern = '(fallback)';
+      kind = 'fallback';
+      path = { kind: 'deferred' };
+    }
+
+    const headers: CompiledHeaderCondition[] = Object.entries(match?.headers ?? {}).map(([name, cond]) =>
+      typeof cond === 'string' ? { name: name.toLowerCase(), equals: cond } : { name: name.toLowerCase(), present: cond.present },
+    );
+
+    const rewrite = route.rewrite ?? {};
+    if (rewrite.stripPrefix !== undefined && rewrite.replacePrefix !== undefined) {
+      issues.push({ path: `${at}.rewrite`, message: 'expected only one of stripPrefix and replacePrefix' });
+    }
+    for (const [field, value] of [
+      ['stripPrefix', rewrite.stripPrefix],
+      ['replacePrefix.from', rewrite.replacePrefix?.from],
+      ['replacePrefix.to', rewrite.replacePrefix?.to],
+    ] as const) {
+      if (value === undefined) continue;
+      const n = normalizePath(value);
+      if (!n.ok || n.path !== value || (value.endsWith('/') && value !== '/')) {
+        issues.push({
+          path: `${at}.rewrite.${field}`,
+          message: `expected a normalized path prefix without a trailing slash, got ${JSON.stringify(value)}`,
+        });
+      }
+    }
+
+    const methods = match?.methods ? [...new Set(match.methods.includes('GET') ? [...match.methods, 'HEAD'] : match.methods)] : null;
+    const hosts = match?.hosts ?? null;
+    const compiled: CompiledRoute = {
+      index,
+      id,
+      kind,
+      pattern,
+      paramNames,
+      ...(regex !== undefined ? { regex } : {}),
+      methods,
+      hosts,
+      headers,
+      upstream,
+      timeoutMs: route.timeoutMs ?? null,
+      rewrite,
+      requestHeaders: compileTransform(route.requestHeaders, `${at}.requestHeaders`, issues),
+      responseHeaders: compileTransform(route.responseHeaders, `${at}.responseHeaders`, issues),
+    };
+    routes.push(compiled);
+
+    // A route identical to an earlier one in everything that matching looks at can never win.
+    const signature = canonicalJson([pattern, kind, methods?.slice().sort() ?? null, hosts?.slice().sort() ?? null, headers]);
+    const earlier = signatures.get(signature);
+    if (earlier !== undefined) {
+      issues.push({
+        path: at,
+        message: `can never match: routes[${earlier}] has the same path, methods, hosts and header conditions`,
+      });
+    }
+    signatures.set(signature, index);
+
+    const mask = methodMask(match?.methods);
+    for (const host of hosts ?? [null]) {
+      const spec: HostSpec = host === null ? { kind: 'any' } : hostSpec(host);
+      keyed.push({
+        key: {
+          fallback: kind === 'fallback' ? 1 : 0,
+          hostRank: spec.kind === 'exact' ? 0 : spec.kind === 'suffix' ? 1 : 2,
+          hostLen: spec.kind === 'any' ? 0 : spec.value.length,
+          kind: KIND_RANK[kind],
+          prefixLen,
+          shape,
+          headerCount: headers.length,
+          index,
+        },
+        entry: { route: routes.length - 1, host: spec, methods: mask, path },
+      });
+    }
+  });
+
+  keyed.sort((a, b) => compareKeys(a.key, b.key));
+  return { routes, entries: keyed.map((k) => k.entry) };
+}
+
+/**
+ * Validates and compiles a config. Reports every problem at once.
+ * @param input the parsed JSON, or the object given to `defineConfig`
+ * @param file where it came from, for messages
+ * @throws ConfigError listing every problem with its path
+ * @example const compiled = await compileConfig(JSON.parse(text), 'portico.json');
+ */
+export async function compileConfig(input: unknown, file?: string): Promise<CompiledConfig> {
+  const parsed = v.safeParse(ConfigSchema, input, { abortEarly: false });
+  if (!parsed.success) throw new ConfigError(issuesFromValibot(parsed.issues), file);
+  const config = parsed.output;
+  const issues: ConfigIssue[] = [];
+
+  const trustedProxies: string[] = [];
+  (config.trustedProxies ?? []).forEach((text, i) => {
+    if (!parseCidr(text)) issues.push({ path: `trustedProxies[${i}]`, message: `expected an IP address or CIDR range, got "${text}"` });
+    else trustedProxies.push(text);
+  });
+
+  const origins: Record<string, CompiledOrigin> = {};
+  for (const [name, o] of Object.entries(config.origins)) {
+    const url = new URL(o.url);
+    origins[name] = {
+      name,
+      origin: url.origin,
+      basePath: url.pathname.replace(/\/+$/, ''),
+      region: o.region,
+      timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    };
+  }
+
+  const { routes, entries } = compileRoutes(config, issues);
+  if (issues.length > 0) throw new ConfigError(issues, file);
+
+  const tableEntries: TableEntry[] = entries.map((e) => ({ host: e.host, methods: e.methods, path: e.path }));
+  return {
+    version: COMPILED_CONFIG_VERSION,
+    hash: `sha256-${await sha256Hex(canonicalJson(config))}`,
+    trustedProxies,
+    origins,
+    routes,
+    entries,
+    table: toBase64(compileRouteTable(tableEntries)),
+  };
+}

@@ -1,0 +1,19 @@
+export {
+  compileConfig,
+  defineConfig,
+  decodeTable,
+  COMPILED_CONFIG_VERSION,
+  DEFAULT_TIMEOUT_MS,
+  RESERVED_PATHS,
+} from './compile.ts';
+export type {
+  CompiledConfig,
+  CompiledEntry,
+  CompiledOrigin,
+  CompiledRoute,
+  CompiledHeaderCondition,
+  CompiledHeaderTransform,
+  RouteKind,
+} from './compile.ts';
+export { ConfigSchema, ROUTE_METHODS } from './schema.ts';
+export type { PorticoConfig, ParsedConfig, RouteConfig, OriginConfig } from './schema.ts';

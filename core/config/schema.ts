@@ -1,0 +1,178 @@
+/**
+ * The config schema, in valibot: small, tree-shakable, and free of `eval`/`new Function`, so the
+ * same validation runs at build time and on the edge. Messages say what was expected; the path
+ * and what was found are added by `formatIssues`.
+ */
+import * as v from 'valibot';
+
+/** Methods a route may name. HEAD is implied by GET (RFC 9110 §9.3.2). */
+export const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'] as const;
+
+/** Header names are RFC 9110 tokens. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Header values: visible ASCII, space and tab; no CR/LF (no header injection through config). */
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
+/** `api.example.com`, `*.example.com`, optionally with a port for local setups. */
+const HOST_PATTERN = /^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/;
+const ORIGIN_NAME = /^[A-Za-z0-9_.-]+$/;
+
+const headerName = v.pipe(
+  v.string('expected a header name (string)'),
+  v.regex(HEADER_NAME, 'expected a header name made of token characters (RFC 9110 §5.1)'),
+);
+const headerValue = v.pipe(
+  v.string('expected a header value (string)'),
+  v.regex(HEADER_VALUE, 'expected a header value of visible ASCII with no CR or LF'),
+);
+
+const positiveMs = (what: string) =>
+  v.pipe(
+    v.number(`expected ${what} as a positive number of milliseconds`),
+    v.integer(`expected ${what} as a whole number of milliseconds`),
+    v.minValue(1, `expected ${what} as a positive number of milliseconds`),
+    v.maxValue(600_000, `expected ${what} of at most 600000 milliseconds`),
+  );
+
+const headerTransform = v.strictObject(
+  {
+    /** Headers to set (replacing any value the message had). */
+    set: v.optional(v.record(headerName, headerValue, 'expected an object of header name → value')),
+    /** Header names to remove. */
+    remove: v.optional(v.array(headerName, 'expected an array of header names')),
+  },
+  'expected { set?, remove? }',
+);
+
+export const OriginSchema = v.strictObject(
+  {
+    /** Base URL of the origin: http(s)://host[:port][/base/path]. No query, fragment or credentials. */
+    url: v.pipe(
+      v.string('expected an origin URL (string)'),
+      v.url('expected an absolute URL such as https://eu.example.com'),
+      v.check((s) => /^https?:\/\//i.test(s), 'expected an http:// or https:// URL'),
+      v.check((s) => !/[?#]/.test(s), 'expected a URL without query or fragment'),
+      v.check((s) => !/^https?:\/\/[^/]*@/i.test(s), 'expected a URL without credentials (put secrets in headers)'),
+    ),
+    /** Region label used in logs and for region choice, e.g. `eu-west`. */
+    region: v.pipe(v.string('expected a region name (string)'), v.minLength(1, 'expected a non-empty region name')),
+    /** Per-attempt timeout in milliseconds, default 30000. */
+    timeoutMs: v.optional(positiveMs('timeoutMs')),
+  },
+  'expected an origin object { url, region, timeoutMs? }',
+);
+
+const headerCondition = v.union(
+  [
+    headerValue,
+    v.strictObject({ present: v.boolean('expected true or false') }, 'expected { present: boolean }'),
+  ],
+  'expected a header value to equal, or { present: true|false }',
+);
+
+export const RouteMatchSchema = v.strictObject(
+  {
+    /** Path pattern: `/exact`, `/users/:id`, `/api/*`. Give either `path` or `regex`. */
+    path: v.optional(
+      v.pipe(v.string('expected a path pattern (string)'), v.startsWith('/', 'expected a path pattern starting with "/"')),
+    ),
+    /** A JavaScript regular expression tested against the whole normalized path. */
+    regex: v.optional(v.pipe(v.string('expected a regular expression (string)'), v.minLength(1, 'expected a non-empty regex'))),
+    /** Methods this route answers; default: all. GET implies HEAD. */
+    methods: v.optional(
+      v.pipe(
+        v.array(v.picklist(ROUTE_METHODS, `expected one of ${ROUTE_METHODS.join(', ')}`), 'expected an array of methods'),
+        v.minLength(1, 'expected at least one method (omit the field to allow all)'),
+      ),
+    ),
+    /** Hosts: `api.example.com` or `*.example.com` (any subdomain, not the apex). Default: any host. */
+    hosts: v.optional(
+      v.pipe(
+        v.array(
+          v.pipe(
+            v.string('expected a host name (string)'),
+            v.toLowerCase(),
+            v.regex(HOST_PATTERN, 'expected a host name such as api.example.com or *.example.com'),
+          ),
+          'expected an array of host names',
+        ),
+        v.minLength(1, 'expected at least one host (omit the field to match any host)'),
+      ),
+    ),
+    /** Header conditions: exact value, or presence. Names are case-insensitive. */
+    headers: v.optional(v.record(headerName, headerCondition, 'expected an object of header name → condition')),
+  },
+  'expected a match object { path | regex, methods?, hosts?, headers? }',
+);
+
+export const RouteSchema = v.strictObject(
+  {
+    /** A stable name, shown by `explain`, in logs and in X-Portico-Route. Default: `route-<index>`. */
+    id: v.optional(
+      v.pipe(v.string('expected a route id (string)'), v.regex(ORIGIN_NAME, 'expected a route id of letters, digits, _ . -')),
+    ),
+    match: v.optional(RouteMatchSchema),
+    /** Matches when no other route does. Exclusive with `match.path` and `match.regex`. */
+    fallback: v.optional(v.boolean('expected true or false')),
+    /** An origin name, or an ordered list of them (failover in that order). */
+    upstream: v.union(
+      [
+        v.pipe(v.string(), v.minLength(1)),
+        v.pipe(v.array(v.pipe(v.string(), v.minLength(1)), 'expected an array of origin names'), v.minLength(1, 'expected at least one origin')),
+      ],
+      'expected an origin name or a non-empty array of origin names',
+    ),
+    /** Overrides the origin's timeout for this route, in milliseconds. */
+    timeoutMs: v.optional(positiveMs('timeoutMs')),
+    rewrite: v.optional(
+      v.strictObject(
+        {
+          /** Removes this leading path prefix (on a segment boundary) before forwarding. */
+          stripPrefix: v.optional(
+            v.pipe(v.string('expected a path prefix (string)'), v.startsWith('/', 'expected a prefix starting with "/"')),
+          ),
+          /** Replaces one whole leading segment sequence, e.g. { from: "/v1", to: "/v2" }. */
+          replacePrefix: v.optional(
+            v.strictObject(
+              {
+                from: v.pipe(v.string('expected a path prefix (string)'), v.startsWith('/', 'expected a prefix starting with "/"')),
+                to: v.pipe(v.string('expected a path prefix (string)'), v.startsWith('/', 'expected a prefix starting with "/"')),
+              },
+              'expected { from, to }',
+            ),
+          ),
+        },
+        'expected a rewrite object { stripPrefix? , replacePrefix? }',
+      ),
+    ),
+    requestHeaders: v.optional(headerTransform),
+    responseHeaders: v.optional(headerTransform),
+  },
+  'expected a route object { id?, match | fallback, upstream, ... }',
+);
+
+export const ConfigSchema = v.strictObject(
+  {
+    $schema: v.optional(v.string()),
+    /** Config format version. Only 1 exists. */
+    version: v.optional(v.literal(1, 'expected 1 (the only config version)')),
+    /**
+     * Addresses or CIDR ranges of proxies in front of portico whose X-Forwarded-* headers are
+     * believed. Default: none, so the TCP peer is the client.
+     */
+    trustedProxies: v.optional(v.array(v.string('expected an IP address or CIDR range (string)'), 'expected an array of CIDR ranges')),
+    origins: v.record(
+      v.pipe(v.string(), v.regex(ORIGIN_NAME, 'expected an origin name of letters, digits, _ . -')),
+      OriginSchema,
+      'expected an object of origin name → origin',
+    ),
+    routes: v.array(RouteSchema, 'expected an array of routes'),
+  },
+  'expected a config object { origins, routes, trustedProxies?, version? }',
+);
+
+/** The config as written by a user (JSON file or `defineConfig`). */
+export type PorticoConfig = v.InferInput<typeof ConfigSchema>;
+/** The config after validation and defaults of the schema. */
+export type ParsedConfig = v.InferOutput<typeof ConfigSchema>;
+export type RouteConfig = v.InferOutput<typeof RouteSchema>;
+export type OriginConfig = v.InferOutput<typeof OriginSchema>;

@@ -1,0 +1,11 @@
+/**
+ * portico's runtime-neutral core. Web APIs only: every runtime-specific thing arrives through
+ * `Capabilities`.
+ */
+export { createGateway } from './gateway.ts';
+export type { Gateway } from './gateway.ts';
+export type { Capabilities, ForwardFn, ForwardInit, RequestContext, GeoInfo, KVStore, LogRecord } from './capabilities.ts';
+export { compileConfig, defineConfig } from './config/index.ts';
+export type { CompiledConfig, PorticoConfig } from './config/index.ts';
+export { PorticoError, ConfigError, HttpProblem } from './errors.ts';
+export type { PorticoErrorCode, ConfigIssue } from './errors.ts';

@@ -1,0 +1,2 @@
+export { createRouteMatcher } from './route-matcher.ts';
+export type { RouteMatcher, RouteMatch, FindResult, Explanation, ExplainCandidate, LossReason, HeaderLookup } from './route-matcher.ts';

@@ -1,0 +1,110 @@
+/**
+ * Sends a matched request to its origins and turns what comes back (or fails to) into the
+ * response for the client. Bodies are passed through as streams; nothing here reads them.
+ */
+import type { ForwardFn } from '../capabilities.ts';
+import type { CompiledConfig, CompiledHeaderTransform, CompiledOrigin, CompiledRoute } from '../config/compile.ts';
+import { HttpProblem } from '../errors.ts';
+import { removeHopByHop } from '../http/headers.ts';
+
+/** Applies a route's `rewrite` to the normalized path. Prefixes apply on segment boundaries only. */
+export function rewritePath(route: CompiledRoute, path: string): string {
+  const { stripPrefix, replacePrefix } = route.rewrite;
+  const swap = (from: string, to: string): string => {
+    if (path !== from && !path.startsWith(from + '/')) return path;
+    const rest = path.slice(from.length);
+    if (to === '/') return rest || '/';
+    return to + rest;
+  };
+  if (stripPrefix !== undefined) return swap(stripPrefix, '/');
+  if (replacePrefix !== undefined) return swap(replacePrefix.from, replacePrefix.to);
+  return path;
+}
+
+/** Removes then sets headers, per a route's transform. */
+export function applyHeaderTransform(headers: Headers, t: CompiledHeaderTransform): void {
+  for (const name of t.remove) headers.delete(name);
+  for (const [name, value] of t.set) headers.set(name, value);
+}
+
+/** Statuses whose responses never have a body (RFC 9110 §6.4.1). */
+function bodyless(status: number, method: string): boolean {
+  return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+}
+
+export interface ProxyInput {
+  request: Request;
+  route: CompiledRoute;
+  /** Normalized path after rewrite, as the origin must receive it. */
+  path: string;
+  /** Raw query string including `?`, or "". */
+  search: string;
+  /** Outgoing request headers, already prepared (hop-by-hop removed, X-Forwarded-* set). */
+  headers: Headers;
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'TimeoutError' || (err.cause instanceof Error && err.cause.name === 'TimeoutError'));
+}
+
+/**
+ * Forwards to the route's origins in order. The next origin is tried only when the previous one
+ * could not be reached and the request has no body (a streamed body cannot be sent twice).
+ * A timeout is final: the origin may still be working on the request.
+ */
+export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, input: ProxyInput): Promise<Response> {
+  const { request, route } = input;
+  const origins = route.upstream.map((name) => config.origins[name]).filter((o): o is CompiledOrigin => o !== undefined);
+  const replayable = request.body === null;
+  let lastError: unknown;
+  for (let attempt = 0; attempt < origins.length; attempt++) {
+    const origin = origins[attempt] as CompiledOrigin;
+    const timeoutMs = route.timeoutMs ?? origin.timeoutMs;
+    const url = origin.origin + origin.basePath + input.path + input.search;
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+      controller.abort(new DOMException(`origin did not answer within ${timeoutMs} ms`, 'TimeoutError'));
+    }, timeoutMs);
+    // A client that goes away cancels the origin request too.
+    const onClientAbort = () => controller.abort(request.signal.reason);
+    request.signal?.addEventListener('abort', onClientAbort, { once: true });
+    try {
+      const init: RequestInit & { duplex?: 'half' } = {
+        method: request.method,
+        headers: input.headers,
+        body: request.body,
+        redirect: 'manual',
+        signal: controller.signal,
+      };
+      if (request.body) init.duplex = 'half';
+      const upstream = await forward(new Request(url, init), { signal: controller.signal });
+      clearTimeout(timer);
+      return finishResponse(upstream, route, request.method);
+    } catch (err) {
+      clearTimeout(timer);
+      lastError = err;
+      if (controller.signal.aborted && isTimeout(controller.signal.reason)) {
+        throw new HttpProblem('ERR_UPSTREAM_TIMEOUT', 504, 'Gateway Timeout', `The origin did not answer within ${timeoutMs} ms.`, {
+          cause: err,
+        });
+      }
+      if (request.signal?.aborted) throw err;
+      if (!replayable) break;
+    } finally {
+      request.signal?.removeEventListener('abort', onClientAbort);
+    }
+  }
+  throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 502, 'Bad Gateway', 'The origin could not be reached.', { cause: lastError });
+}
+
+function finishResponse(upstream: Response, route: CompiledRoute, method: string): Response {
+  if (upstream.status < 200 || upstream.status > 599) {
+    throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 502, 'Bad Gateway', 'The origin sent an invalid response.');
+  }
+  const headers = new Headers(upstream.headers);
+  removeHopByHop(headers);
+  applyHeaderTransform(headers, route.responseHeaders);
+  const body = bodyless(upstream.status, method) ? null : upstream.body;
+  if (body === null && upstream.body) void upstream.body.cancel().catch(() => {});
+  return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers });
+}

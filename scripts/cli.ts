@@ -1,0 +1,261 @@
+/**
+ * `portico`: dev, validate, explain, build, deploy, bench.
+ */
+import { cac } from 'cac';
+import { compileConfig, type CompiledConfig } from '../core/config/index.ts';
+import { ConfigError } from '../core/errors.ts';
+import { normalizePath } from '../core/http/normalize.ts';
+import { createRouteMatcher } from '../core/router/index.ts';
+import { findConfigFile, loadConfigFile } from './config-file.ts';
+import { demoConfig } from './demo/demo-config.ts';
+import { startEchoOrigin, type EchoOrigin } from './demo/echo-origin.ts';
+import { loadNodeHot, type HotKind } from '../targets/node/hot.ts';
+import { startNodeServer } from '../targets/node/server.ts';
+
+const out = (s: string) => process.stdout.write(s + '\n');
+const err = (s: string) => process.stderr.write(s + '\n');
+
+/** Loads and compiles a config; prints every error and returns null when it is invalid. */
+async function loadCompiled(file: string): Promise<CompiledConfig | null> {
+  try {
+    return await compileConfig(await loadConfigFile(file), file);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err(e.message);
+      return null;
+    }
+    throw e;
+  }
+}
+
+/** Placeholder origins for commands that never contact them (explain on the demo). */
+const DEMO_PLACEHOLDERS = { euWest: 'http://127.0.0.1:9001', usEast: 'http://127.0.0.1:9002', apSouth: 'http://127.0.0.1:9003' };
+
+async function runDev(options: { config?: string; port?: string | number; host?: string; hot?: string }): Promise<number> {
+  const hotKind = (options.hot ?? 'wasm') as HotKind;
+  if (!['wasm', 'wasm2js', 'twin'].includes(hotKind)) {
+    err(`--hot: expected wasm, wasm2js or twin, got "${options.hot}"`);
+    return 2;
+  }
+  const port = options.port === undefined ? 8787 : Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    err(`--port: expected a port number 0-65535, got "${options.port}"`);
+    return 2;
+  }
+  const origins: EchoOrigin[] = [];
+  let compiled: CompiledConfig | null;
+  if (options.config) {
+    compiled = await loadCompiled(options.config);
+    if (!compiled) return 1;
+  } else {
+    for (const region of ['eu-west', 'us-east', 'ap-south']) origins.push(await startEchoOrigin({ region }));
+    const [eu, us, ap] = origins as [EchoOrigin, EchoOrigin, EchoOrigin];
+    compiled = await compileConfig(demoConfig({ euWest: eu.url, usEast: us.url, apSouth: ap.url }), 'embedded demo');
+  }
+  const hot = await loadNodeHot(hotKind);
+  const node = await startNodeServer(compiled, { port, host: options.host ?? '127.0.0.1', hot });
+  const base = node.url;
+  out(`portico ${options.config ? `serving ${options.config}` : 'demo'} on ${base} (hot path: ${hotKind}, config ${compiled.hash.slice(0, 19)}…)`);
+  if (!options.config) {
+    out(`demo origins: ${origins.map((o) => `${o.region} ${o.url}`).join(', ')}`);
+    out('try:');
+    out(`  curl -s ${base}/api/users/42`);
+    out(`  curl -s -H 'x-canary: 1' ${base}/api/users/42`);
+    out(`  curl -s ${base}/api/orders?limit=2           # prefix route, /api stripped`);
+    out(`  curl -s ${base}/v1/catalog                   # rewritten to /v2/catalog`);
+    out(`  curl -s ${base}/reports/2026-11.csv          # regex route`);
+    out(`  curl -s -H 'host: acme.demo.localhost' ${base}/anything   # host route`);
+    out(`  curl -s ${base}/api/../admin                 # normalized before matching`);
+    out(`  curl -s ${base}/api/%252e%252e/admin         # double encoding: 400`);
+    out(`  curl -s '${base}/api/slow?delay=5000'        # origin too slow: 504`);
+    out(`  curl -s -X POST ${base}/api/status           # 405 with Allow`);
+    out(`  curl -s ${base}/health`);
+    out(`  npx portico explain GET ${base}/api/users/42 -H x-canary:1`);
+  }
+  out('Ctrl-C drains requests in flight, then exits.');
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        err(`${signal} again: exiting now`);
+        process.exit(130);
+      }
+      stopping = true;
+      out(`\n${signal}: draining ${node.inFlight()} request(s) in flight…`);
+      void node.drain().then(async (r) => {
+        out(r.drained ? 'drained; bye' : `drain timed out, ${r.abandoned} request(s) cut off`);
+        await Promise.all(origins.map((o) => o.close()));
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+async function runValidate(file: string | undefined): Promise<number> {
+  const target = file ?? findConfigFile();
+  if (!target) {
+    err('no config file given, and none of portico.config.{json,ts,mjs,js} is in this directory');
+    return 2;
+  }
+  const compiled = await loadCompiled(target);
+  if (!compiled) return 1;
+  out(
+    `${target}: valid (${compiled.routes.length} route${compiled.routes.length === 1 ? '' : 's'}, ` +
+      `${Object.keys(compiled.origins).length} origin(s), ${compiled.hash})`,
+  );
+  return 0;
+}
+
+function parseHeaderArgs(values: unknown): Headers | string {
+  const list = values === undefined ? [] : Array.isArray(values) ? values : [values];
+  const headers = new Headers();
+  for (const raw of list) {
+    const s = String(raw);
+    const colon = s.indexOf(':');
+    if (colon <= 0) return `-H: expected name:value, got "${s}"`;
+    try {
+      headers.append(s.slice(0, colon).trim(), s.slice(colon + 1).trim());
+    } catch {
+      return `-H: invalid header "${s}"`;
+    }
+  }
+  return headers;
+}
+
+async function runExplain(method: string, rawUrl: string, options: { config?: string; H?: unknown; header?: unknown }): Promise<number> {
+  const headers = parseHeaderArgs(options.H ?? options.header);
+  if (typeof headers === 'string') {
+    err(headers);
+    return 2;
+  }
+  let url: URL;
+  try {
+    url = new URL(rawUrl.startsWith('/') ? `http://localhost${rawUrl}` : rawUrl);
+  } catch {
+    err(`expected a URL such as http://api.example.com/users/42 or a path such as /users/42, got "${rawUrl}"`);
+    return 2;
+  }
+  const file = options.config ?? findConfigFile();
+  const compiled = file ? await loadCompiled(file) : await compileConfig(demoConfig(DEMO_PLACEHOLDERS), 'embedded demo');
+  if (!compiled) return 1;
+  const m = method.toUpperCase();
+  const host = headers.get('host')?.replace(/:\d+$/, '').toLowerCase() ?? url.hostname;
+  out(`${m} ${url.href}${file ? ` against ${file}` : ' against the embedded demo config'}`);
+  const norm = normalizePath(url.pathname);
+  if (!norm.ok) {
+    out(`→ 400 Bad Request: the path cannot be routed safely: ${norm.reason}`);
+    return 0;
+  }
+  out(`normalized path: ${norm.path}${norm.path !== url.pathname ? `  (from ${url.pathname})` : ''}; host: ${host}`);
+  if (norm.path === '/health' || norm.path === '/ready') {
+    out(`→ answered by the gateway itself (${norm.path} is reserved)`);
+    return 0;
+  }
+  const matcher = createRouteMatcher(compiled, await loadNodeHot('wasm'));
+  const { result, candidates } = matcher.explain(m, host, norm.path, headers);
+  if (result.kind === 'match') {
+    const r = result.match.route;
+    const params = Object.entries(result.match.params);
+    out(`→ route "${r.id}" (${r.kind} ${r.pattern}) → ${r.upstream.join(' then ')}`);
+    out(`  params: ${params.length ? params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ') : '(none)'}`);
+  } else if (result.kind === 'method') {
+    out(`→ 405 Method Not Allowed (Allow: ${result.allow.join(', ')})`);
+  } else {
+    out('→ 404: no route matches');
+  }
+  out('candidates, in precedence order:');
+  const idWidth = Math.max(...candidates.map((c) => c.route.id.length), 2);
+  for (const c of candidates) {
+    const mark = c.outcome === 'winner' ? '✔' : '✘';
+    const label = `${c.route.kind} ${c.route.pattern}${c.host !== '*' ? ` @${c.host}` : ''}`;
+    out(`  ${mark} ${c.route.id.padEnd(idWidth)}  ${label.padEnd(34)}  ${c.outcome === 'winner' ? 'WINNER' : `lost (${c.outcome}): ${c.detail}`}`);
+  }
+  return 0;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const cli = cac('portico');
+  let pending: Promise<number> = Promise.resolve(0);
+
+  cli
+    .command('dev', 'Run the gateway locally on Node (the embedded demo when no config is given)')
+    .option('--config <file>', 'Config file (JSON or defineConfig module)')
+    .option('--port <port>', 'Port to listen on', { default: 8787 })
+    .option('--host <host>', 'Interface to listen on', { default: '127.0.0.1' })
+    .option('--hot <kind>', 'Hot path: wasm, wasm2js or twin', { default: 'wasm' })
+    .action((options) => (pending = runDev(options)));
+
+  cli
+    .command('validate [file]', 'Check a config and print every error with its path')
+    .action((file?: string) => (pending = runValidate(file)));
+
+  cli
+    .command('explain <method> <url>', 'Say which route matches a request, and why the others lost')
+    .option('-H, --header <name:value>', 'Request header (repeatable)')
+    .option('--config <file>', 'Config file (default: portico.config.* here, else the demo)')
+    .action((method: string, url: string, options) => (pending = runExplain(method, url, options)));
+
+  cli
+    .command('build', 'Build the artifact for a platform under dist/<target>/')
+    .option('--target <target>', 'node, deno, vercel, cloudflare, fastly or wasi')
+    .option('--config <file>', 'Config file (default: portico.config.* here, else the demo)')
+    .option('--out <dir>', 'Output folder (default: dist/<target>)')
+    .action(
+      (options) =>
+        (pending = (async () => {
+          const { runBuildCommand } = await import('./build-command.ts');
+          return runBuildCommand(options);
+        })()),
+    );
+
+  cli
+    .command('deploy', "Hand the built artifact to the platform's deploy tool")
+    .option('--target <target>', 'deno, vercel, cloudflare or fastly')
+    .option('--dry-run', 'Print the exact command instead of running it')
+    .option('--out <dir>', 'Artifact folder (default: dist/<target>)')
+    .action(
+      (options) =>
+        (pending = (async () => {
+          const { runDeployCommand } = await import('./build-command.ts');
+          return runDeployCommand(options);
+        })()),
+    );
+
+  cli
+    .command('bench <subject>', 'Benchmarks: "matcher" compares the hot-path matcher with JS routers')
+    .option('--runs <n>', 'Independent runs to take the median of')
+    .option('--quick', 'A fast smoke run')
+    .action(
+      (subject: string, options) =>
+        (pending = (async () => {
+          if (subject !== 'matcher') {
+            err(`unknown benchmark "${subject}" (available: matcher)`);
+            return 2;
+          }
+          const { runMatcherBench } = await import('../bench/matcher.ts');
+          await runMatcherBench(options);
+          return 0;
+        })()),
+    );
+
+  cli.help();
+  cli.version('0.1.0');
+  try {
+    cli.parse(['node', 'portico', ...argv], { run: false });
+    if (!cli.matchedCommand && !cli.options['help'] && !cli.options['version']) {
+      if (argv.length > 0) err(`unknown command "${argv[0]}"`);
+      cli.outputHelp();
+      return argv.length > 0 ? 2 : 0;
+    }
+    await cli.runMatchedCommand();
+    return await pending;
+  } catch (e) {
+    err(e instanceof Error ? e.message : String(e));
+    return 2;
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Loads the hot path on Node: the Wasm module from wasm/build (built by `npm run build:wasm`,
+ * which `npm ci` runs through `prepare`), its wasm2js build, or the TypeScript twin.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createTwinHot, hotFromWasm2js, instantiateHot, type HotExports } from '../../core/hot/index.ts';
+
+export type HotKind = 'wasm' | 'wasm2js' | 'twin';
+
+const BUILD_DIR = new URL('../../wasm/build/', import.meta.url);
+
+function built(name: string): URL {
+  const url = new URL(name, BUILD_DIR);
+  if (!existsSync(fileURLToPath(url))) {
+    throw new Error(`${fileURLToPath(url)} is missing: run "npm run build:wasm" (npm ci runs it for you)`);
+  }
+  return url;
+}
+
+/** The hot path for Node. Default: the Wasm module. */
+export async function loadNodeHot(kind: HotKind = 'wasm'): Promise<HotExports> {
+  if (kind === 'twin') return createTwinHot();
+  if (kind === 'wasm2js') return hotFromWasm2js(await import(built('portico.wasm2js.mjs').href));
+  const bytes = readFileSync(built('portico.wasm'));
+  return instantiateHot(new WebAssembly.Module(bytes));
+}

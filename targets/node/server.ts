@@ -1,0 +1,94 @@
+/**
+ * The Node target: an HTTP server around the gateway, with undici forwarding, the Wasm hot path
+ * and a graceful drain. Used by `portico dev` and by the bundled `dist/node/server.mjs`.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import type { HotExports } from '../../core/hot/index.ts';
+import { createGateway, type Gateway } from '../../core/gateway.ts';
+import type { CompiledConfig } from '../../core/config/index.ts';
+import type { LogRecord } from '../../core/capabilities.ts';
+import { createNodeForward } from './forward.ts';
+
+export interface NodeServerOptions {
+  /** TCP port; 0 picks a free one. Default 8787. */
+  port?: number;
+  /** Interface to listen on, default 127.0.0.1. */
+  host?: string;
+  /** The hot path (see loadNodeHot). */
+  hot: HotExports;
+  /** Log sink, default: one JSON line per record on stdout. */
+  log?: (record: LogRecord) => void;
+  /** Longest wait for requests in flight when draining, in milliseconds, default 10000. */
+  drainTimeoutMs?: number;
+}
+
+export interface NodeServer {
+  gateway: Gateway;
+  server: Server;
+  /** The address actually bound, e.g. `http://127.0.0.1:8787`. */
+  url: string;
+  /** Requests currently being handled. */
+  inFlight(): number;
+  /** Stops accepting, lets requests in flight finish (up to drainTimeoutMs), then closes. */
+  drain(): Promise<{ drained: boolean; abandoned: number }>;
+}
+
+/** Starts the gateway on Node. */
+export async function startNodeServer(config: CompiledConfig, options: NodeServerOptions): Promise<NodeServer> {
+  const forward = createNodeForward();
+  const log = options.log ?? ((r: LogRecord) => process.stdout.write(JSON.stringify(r) + '\n'));
+  const gateway = createGateway(config, { forward, now: Date.now, hot: options.hot, log });
+  const pending = new Set<Promise<unknown>>();
+
+  const listener = getRequestListener((request, env) => {
+    const incoming = (env as { incoming: IncomingMessage }).incoming;
+    return gateway.fetch(request, {
+      clientAddress: incoming.socket.remoteAddress ?? '',
+      waitUntil(promise) {
+        const p = promise.catch((err: unknown) => log({ level: 'error', msg: 'waitUntil task failed', cause: String(err) }));
+        pending.add(p);
+        void p.finally(() => pending.delete(p));
+      },
+    });
+  });
+
+  let active = 0;
+  const server = createServer((req, res) => {
+    active++;
+    res.once('close', () => active--);
+    void listener(req, res);
+  });
+  // Keep-alive sockets stay open a little longer than typical load balancers' idle timeouts.
+  server.keepAliveTimeout = 65_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const hostText = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  async function drain(): Promise<{ drained: boolean; abandoned: number }> {
+    gateway.setDraining(true);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const deadline = Date.now() + (options.drainTimeoutMs ?? 10_000);
+    while (active > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+      server.closeIdleConnections();
+    }
+    const abandoned = active;
+    if (abandoned > 0) server.closeAllConnections();
+    await Promise.allSettled([...pending]);
+    await closed;
+    await forward.close();
+    return { drained: abandoned === 0, abandoned };
+  }
+
+  return { gateway, server, url: `http://${hostText}:${address.port}`, inFlight: () => active, drain };
+}
