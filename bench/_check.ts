@@ -4,7 +4,7 @@
  * with the oracle of `_tables.ts`: route identity, every param value, and the rest where the
  * router reports it. Requests go in as the timed loops give them: sliced from a URL string.
  */
-import type { BuiltRouter, Contestant } from './_contestants.ts';
+import { compileLookup, type BuiltRouter, type Contestant } from './_contestants.ts';
 import type { Expectation, MatchOutcome, RequestCase, RouteTable } from './_tables.ts';
 
 export interface CheckFailure {
@@ -26,7 +26,8 @@ export function findArguments(contestant: Contestant, table: RouteTable, c: Requ
   const url = `http://${c.host}${c.path}?x=${n}`;
   const q = url.indexOf('?', 8);
   if (table.hosts && !contestant.hostRouting) return ['', url.slice(6, q)];
-  const s = url.indexOf('/', 7);
+  const s = url.indexOf('/', 8);
+  if (!contestant.hostRouting) return ['', url.slice(s, q)];
   return [url.slice(7, s), url.slice(s, q)];
 }
 
@@ -48,11 +49,12 @@ export function checkContestant(
   expectations: Expectation[],
 ): CheckResult {
   const failures: CheckFailure[] = [];
+  const lookup = compileLookup(built.call);
   for (const { request: c, expected } of expectations) {
     const [host, path] = findArguments(contestant, table, c);
     let got: MatchOutcome | string;
     try {
-      got = built.decode(built.find(c.method, host, path), path);
+      got = built.decode(lookup(c.method, host, path), path);
     } catch (error) {
       got = `threw ${(error as Error).message}`;
     }

@@ -1,6 +1,6 @@
 /**
  * The routers in the race, behind one adapter shape: `build(table)` registers the table's routes
- * (route index as the handler), `find` is the call that gets timed (each router's own lookup,
+ * (route index as the handler), `call` is the lookup that gets timed (each router's own lookup,
  * nothing added), and `decode` turns its raw answer into a MatchOutcome for the checks (never
  * timed).
  */
@@ -14,12 +14,33 @@ import { compileRouter } from 'rou3/compiler';
 import { Memoirist } from 'memoirist';
 import { parsePattern, type MatchOutcome, type ParsedPattern, type RouteTable } from './_tables.ts';
 
+/**
+ * The lookup that gets timed, as a JavaScript expression over `M`, `H`, `P` (method, host,
+ * path), `self` and `fn`. The harness compiles it into a fresh function per cell (`new
+ * Function`), so no call site, and no type feedback, is shared between contestants or tables.
+ * `H` is '' for routers that get the host as a path segment.
+ */
+export interface LookupCall {
+  expr: string;
+  self: unknown;
+  fn?: unknown;
+}
+
 /** A router built for one table. */
 export interface BuiltRouter {
-  /** The timed lookup. `host` is '' for routers that get the host as a path segment. */
-  find: (method: string, host: string, path: string) => unknown;
-  /** Reads `find`'s answer; call it right after `find` (portico keeps offsets of the last match). */
+  call: LookupCall;
+  /** Reads the lookup's answer; call it right after the lookup (portico keeps the last match). */
   decode: (raw: unknown, path: string) => MatchOutcome;
+}
+
+/** A fresh function that runs the lookup once (used by the checks). */
+export function compileLookup(call: LookupCall): (method: string, host: string, path: string) => unknown {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see LookupCall
+  const make = new Function('self', 'fn', `return function lookup(M, H, P) { return ${call.expr}; };`) as (
+    self: unknown,
+    fn: unknown,
+  ) => (method: string, host: string, path: string) => unknown;
+  return make(call.self, call.fn);
 }
 
 export interface Contestant {
@@ -85,7 +106,7 @@ function honoContestant(id: string, label: string, create: () => HonoRouter<numb
       table.routes.forEach((r, i) => router.add(r.method, peerPath(table, i), i));
       const patterns = patternsOf(table);
       return {
-        find: (method, _host, path) => router.match(method, path),
+        call: { expr: 'self.match(M, P)', self: router },
         decode(raw) {
           const [handlers, stash] = raw as [[number, Record<string, string | number>][], string[]?];
           const first = handlers[0];
@@ -114,7 +135,7 @@ const findMyWay: Contestant = {
     table.routes.forEach((r, i) => router.on(r.method as 'GET', peerPath(table, i), noop, { route: i }));
     const patterns = patternsOf(table);
     return {
-      find: (method, _host, path) => router.find(method as 'GET', path),
+      call: { expr: 'self.find(M, P)', self: router },
       decode(raw) {
         const found = raw as { store: { route: number }; params: Record<string, string | undefined> } | null;
         if (!found) return NOT_FOUND;
@@ -148,7 +169,7 @@ const rou3: Contestant = {
     const router = buildRou3(table);
     const patterns = patternsOf(table);
     return {
-      find: (method, _host, path) => findRoute(router, method, path),
+      call: { expr: 'fn(self, M, P)', self: router, fn: findRoute },
       decode: (raw) => rou3Outcome(raw, patterns),
     };
   },
@@ -164,7 +185,7 @@ const rou3Compiled: Contestant = {
     const match = compileRouter(buildRou3(table));
     const patterns = patternsOf(table);
     return {
-      find: (method, _host, path) => match(method, path),
+      call: { expr: 'fn(M, P)', self: null, fn: match },
       decode: (raw) => rou3Outcome(raw, patterns),
     };
   },
@@ -181,7 +202,7 @@ const memoirist: Contestant = {
     table.routes.forEach((r, i) => router.add(r.method, peerPath(table, i), i));
     const patterns = patternsOf(table);
     return {
-      find: (method, _host, path) => router.find(method, path),
+      call: { expr: 'self.find(M, P)', self: router },
       decode(raw) {
         const found = raw as { store: number; params: Record<string, string | undefined> } | null;
         if (!found) return NOT_FOUND;

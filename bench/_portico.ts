@@ -1,0 +1,102 @@
+/**
+ * The three portico contestants: the Wasm matcher, its wasm2js build and the TypeScript twin,
+ * all through the direct Matcher API of core/hot (the fast path, without the Hono Router
+ * wrapper). Each route becomes one TableEntry in table order: `:x` a param segment, a trailing
+ * `*` the rest, and in the multi-tenant table the route's host as an exact host.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { methodBit, type Matcher, type TableEntry } from '../core/hot/types.ts';
+import type { Contestant, UnavailableContestant } from './_contestants.ts';
+import { parsePattern, type MatchOutcome, type RouteSpec, type RouteTable } from './_tables.ts';
+
+/** The part of core/hot/index.ts that the benchmark uses. */
+interface HotApi {
+  createTwinHot(): unknown;
+  instantiateHot(module: WebAssembly.Module): unknown;
+  hotFromWasm2js(ns: unknown): unknown;
+  compileRouteTable(entries: readonly TableEntry[]): Uint8Array;
+  createMatcher(hot: never, table: Uint8Array): Matcher;
+}
+
+const HOT_INDEX = new URL('../core/hot/index.ts', import.meta.url);
+const WASM_FILE = new URL('../wasm/build/portico.wasm', import.meta.url);
+const WASM2JS_FILE = new URL('../wasm/build/portico.wasm2js.mjs', import.meta.url);
+
+/** The TableEntry for one route of a table. */
+export function toTableEntry(route: RouteSpec, hosts: boolean): TableEntry {
+  const pattern = parsePattern(route.path);
+  return {
+    host: hosts && route.host ? { kind: 'exact', value: route.host } : { kind: 'any' },
+    methods: methodBit(route.method),
+    path: {
+      kind: 'segments',
+      segments: pattern.segments.map((s) => (s === null ? { kind: 'param' } : { kind: 'static', value: s })),
+      rest: pattern.rest,
+    },
+  };
+}
+
+function porticoContestant(id: string, label: string, api: HotApi, hot: unknown): Contestant {
+  return {
+    id,
+    label,
+    family: 'portico',
+    hostRouting: true,
+    capturesRest: true,
+    build(table: RouteTable) {
+      const blob = api.compileRouteTable(table.routes.map((r) => toTableEntry(r, table.hosts)));
+      const matcher = api.createMatcher(hot as never, blob);
+      const patterns = table.routes.map((r) => parsePattern(r.path));
+      return {
+        call: { expr: 'self.match(fn(M), H, P, 0)', self: matcher, fn: methodBit },
+        decode(raw, path): MatchOutcome {
+          const route = raw as number;
+          if (route < 0) return { route: -1, params: [], rest: null, matches: 0 };
+          const values: string[] = [];
+          for (let i = 0; i < matcher.paramCount(); i++) {
+            values.push(path.slice(matcher.paramStart(i), matcher.paramEnd(i)));
+          }
+          const pattern = patterns[route];
+          const rest = pattern?.rest ? (values.pop() ?? '<missing>') : null;
+          return { route, params: values, rest, matches: 1 };
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Loads the portico contestants. What cannot load (core/hot not there yet, wasm not built) is
+ * listed as unavailable with the reason, and the run goes on with the others.
+ */
+export async function loadPorticoContestants(): Promise<{
+  contestants: Contestant[];
+  unavailable: UnavailableContestant[];
+}> {
+  const contestants: Contestant[] = [];
+  const unavailable: UnavailableContestant[] = [];
+  const labels = { wasm: 'portico Wasm', wasm2js: 'portico wasm2js', twin: 'portico TS twin' };
+  let api: HotApi;
+  try {
+    api = (await import(HOT_INDEX.href)) as HotApi;
+  } catch (error) {
+    const reason = `core/hot/index.ts did not load: ${(error as Error).message.split('\n')[0]}`;
+    for (const [id, label] of Object.entries(labels)) unavailable.push({ id, label, reason });
+    return { contestants, unavailable };
+  }
+  const attempts: [keyof typeof labels, () => Promise<unknown>][] = [
+    ['wasm', async () => api.instantiateHot(new WebAssembly.Module(readFileSync(fileURLToPath(WASM_FILE))))],
+    ['wasm2js', async () => api.hotFromWasm2js(await import(pathToFileURL(fileURLToPath(WASM2JS_FILE)).href))],
+    ['twin', async () => api.createTwinHot()],
+  ];
+  for (const [id, load] of attempts) {
+    try {
+      contestants.push(porticoContestant(id, labels[id], api, await load()));
+    } catch (error) {
+      const hint = id === 'twin' ? '' : ' (run `npm run build:wasm`)';
+      unavailable.push({ id, label: labels[id], reason: `${(error as Error).message.split('\n')[0]}${hint}` });
+    }
+  }
+  return { contestants, unavailable };
+}

@@ -1,0 +1,283 @@
+/**
+ * Turns the runs into the published results: medians across runs, the ratio of every cell to
+ * the fastest JS peer of its column, the goals, and three renderings (Markdown, JSON, SVG).
+ */
+import type { UnavailableContestant } from './_contestants.ts';
+import { CASE_IDS, type CaseId } from './_tables.ts';
+import { MODES, type Mode } from './_timing.ts';
+
+export type CellStatus = 'timed' | 'wrong' | 'skipped' | 'unavailable';
+
+export interface CellResult {
+  table: string;
+  case: CaseId;
+  mode: Mode;
+  contestant: string;
+  status: CellStatus;
+  /** Nanoseconds per call in each run (mitata's median sample of that run). */
+  runs: number[];
+  /** Median of `runs`, in nanoseconds per call. */
+  median: number | null;
+  /** `median` over the median of the fastest JS peer in the same column. */
+  ratio: number | null;
+  /** Why the cell has no time (skip reason, check failure, load error). */
+  note?: string;
+}
+
+export interface GoalResult {
+  goal: string;
+  value: string;
+  met: boolean | null;
+}
+
+export interface MatcherBenchResult {
+  date: string;
+  machine: { nproc: number; cpu: string; node: string; platform: string };
+  packages: Record<string, string>;
+  settings: { runs: number; quick: boolean; minCpuTimeMs: number; urlCount: number; isolated: boolean };
+  tables: { id: string; title: string; source: string; routes: number; hosts: boolean; cases: { id: CaseId; request: string }[] }[];
+  contestants: { id: string; label: string; family: 'portico' | 'js'; hostRouting: boolean }[];
+  unavailable: UnavailableContestant[];
+  checks: { contestant: string; table: string; checked: number; failures: number; examples: string[] }[];
+  cells: CellResult[];
+  goals: GoalResult[];
+}
+
+export function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Fills `median` and `ratio` of every timed cell. */
+export function computeRatios(result: MatcherBenchResult): void {
+  const family = new Map(result.contestants.map((c) => [c.id, c.family]));
+  for (const cell of result.cells) cell.median = cell.status === 'timed' ? median(cell.runs) : null;
+  for (const cell of result.cells) {
+    if (cell.median === null) continue;
+    const peers = result.cells.filter(
+      (c) =>
+        c.table === cell.table && c.case === cell.case && c.mode === cell.mode &&
+        family.get(c.contestant) === 'js' && c.median !== null,
+    );
+    const fastest = Math.min(...peers.map((p) => p.median!));
+    cell.ratio = Number.isFinite(fastest) ? cell.median / fastest : null;
+  }
+}
+
+function cellOf(result: MatcherBenchResult, table: string, caseId: CaseId, mode: Mode, contestant: string): CellResult | undefined {
+  return result.cells.find((c) => c.table === table && c.case === caseId && c.mode === mode && c.contestant === contestant);
+}
+
+/** The goals of the issue, on the `sliced` mode and the Wasm contestant. */
+export function evaluateGoals(result: MatcherBenchResult): GoalResult[] {
+  const wasm = (table: string, caseId: CaseId): CellResult | undefined => cellOf(result, table, caseId, 'sliced', 'wasm');
+  const fmt = (x: number | null | undefined): string => (x == null ? 'n/a' : `${x.toFixed(2)}×`);
+  const goals: GoalResult[] = [];
+  const gh = wasm('github', 'mixed');
+  goals.push({
+    goal: 'GitHub table, mixed requests: Wasm ≤ 0.5× the fastest JS peer',
+    value: fmt(gh?.ratio),
+    met: gh?.ratio == null ? null : gh.ratio <= 0.5,
+  });
+  for (const table of result.tables) {
+    const s = wasm(table.id, 'static');
+    goals.push({
+      goal: `${table.title}, static hit: Wasm ≤ 1.0× the fastest JS peer`,
+      value: fmt(s?.ratio),
+      met: s?.ratio == null ? null : s.ratio <= 1.0,
+    });
+  }
+  const mt = wasm('multitenant', 'mixed');
+  goals.push({
+    goal: 'Multi-tenant 10k table, mixed requests: Wasm ≤ 0.3× the fastest JS peer',
+    value: fmt(mt?.ratio),
+    met: mt?.ratio == null ? null : mt.ratio <= 0.3,
+  });
+  const own = mt?.median != null && gh?.median != null ? mt.median / gh.median : null;
+  goals.push({
+    goal: "Multi-tenant 10k table, mixed requests: Wasm ≤ 1.3× its own time on the 203-route GitHub table",
+    value: fmt(own),
+    met: own === null ? null : own <= 1.3,
+  });
+  return goals;
+}
+
+function formatNs(ns: number): string {
+  if (ns >= 10_000) return `${(ns / 1000).toFixed(1)} µs`;
+  if (ns >= 1000) return `${(ns / 1000).toFixed(2)} µs`;
+  return `${ns.toFixed(ns >= 100 ? 0 : 1)} ns`;
+}
+
+const CASE_TITLES: Record<CaseId, string> = {
+  static: 'static',
+  param1: '1 param',
+  param3: '3 params',
+  wildcard: 'wildcard',
+  notFound: '404',
+  mixed: 'mixed',
+};
+
+const MODE_TITLES: Record<Mode, string> = {
+  sliced: 'Mode 2 (counts): a new path string every call, sliced from a distinct URL',
+  fixed: 'Mode 1: the same path string every call',
+};
+
+/** The Markdown report: settings, checks, one table per (mode, route table), goals. */
+export function renderMarkdown(result: MatcherBenchResult): string {
+  const lines: string[] = [];
+  const m = result.machine;
+  lines.push('# Matcher benchmark results', '');
+  lines.push(
+    `${result.date} · ${m.cpu} · ${m.nproc} cores · Node ${m.node} · ${result.settings.runs} run(s)` +
+      `${result.settings.isolated ? ', each in its own process' : ', in-process'}` +
+      ` · ≥${result.settings.minCpuTimeMs} ms of samples per cell${result.settings.quick ? ' · QUICK (smoke) mode: not for publishing' : ''}`,
+    '',
+  );
+  lines.push(
+    'Each cell: median over runs of the per-run median time per lookup, and in parentheses the ratio to the ' +
+      'fastest JS peer in that column (**bold** = that fastest peer; below 1.00× is faster than every JS peer).',
+    '',
+  );
+  lines.push('Packages: ' + Object.entries(result.packages).map(([k, v]) => `${k} ${v}`).join(', '), '');
+
+  const failed = result.checks.filter((c) => c.failures > 0);
+  const total = result.checks.reduce((a, c) => a + c.checked, 0);
+  lines.push(
+    `Correctness: ${total.toLocaleString('en-US')} answers checked against the oracle before timing ` +
+      `(route, params, rest); ${failed.length === 0 ? 'all correct.' : `${failed.length} contestant/table pair(s) wrong, not timed:`}`,
+  );
+  for (const f of failed) lines.push(`- ${f.contestant} on ${f.table}: ${f.failures} wrong answer(s), e.g. ${f.examples[0] ?? ''}`);
+  for (const u of result.unavailable) lines.push(`- ${u.label} not run: ${u.reason}`);
+  lines.push('');
+
+  for (const mode of MODES) {
+    lines.push(`## ${MODE_TITLES[mode]}`, '');
+    for (const table of result.tables) {
+      lines.push(`### ${table.title}`, '');
+      const cases = CASE_IDS;
+      lines.push(`| router | ${cases.map((c) => CASE_TITLES[c]).join(' | ')} |`);
+      lines.push(`| --- | ${cases.map(() => '---:').join(' | ')} |`);
+      for (const c of result.contestants) {
+        const cells = cases.map((caseId) => {
+          const cell = cellOf(result, table.id, caseId, mode, c.id);
+          if (!cell) return '';
+          if (cell.status === 'skipped') return 'skipped¹';
+          if (cell.status === 'wrong') return '✗ wrong answer';
+          if (cell.status === 'unavailable') return 'n/a';
+          if (cell.median === null) return '';
+          const ratio = cell.ratio === null ? '' : ` (${cell.ratio.toFixed(2)}×)`;
+          const text = `${formatNs(cell.median)}${ratio}`;
+          return c.family === 'js' && cell.ratio !== null && cell.ratio <= 1.0000001 ? `**${text}**` : text;
+        });
+        lines.push(`| ${c.label} | ${cells.join(' | ')} |`);
+      }
+      lines.push('');
+      const skips = table.cases.filter((c) => c.request.startsWith('skipped:'));
+      for (const s of skips) lines.push(`¹ ${CASE_TITLES[s.id]}: ${s.request.slice('skipped: '.length)}`);
+      if (skips.length) lines.push('');
+    }
+  }
+
+  lines.push('## Requests', '');
+  for (const table of result.tables) {
+    lines.push(`- ${table.title} (${table.source}): ` + table.cases.map((c) => `${CASE_TITLES[c.id]} \`${c.request}\``).join('; '));
+  }
+  lines.push('');
+  lines.push('## Goals (mode 2, portico Wasm)', '');
+  lines.push('| goal | measured | met |', '| --- | ---: | :---: |');
+  for (const g of result.goals) lines.push(`| ${g.goal} | ${g.value} | ${g.met === null ? 'n/a' : g.met ? 'yes' : 'no'} |`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+const COLORS: Record<string, string> = {
+  wasm: '#d62728',
+  wasm2js: '#ff7f0e',
+  twin: '#8c564b',
+  'hono-regexp': '#1f77b4',
+  'hono-trie': '#6baed6',
+  'hono-smart': '#9467bd',
+  'find-my-way': '#2ca02c',
+  rou3: '#17becf',
+  'rou3-compiled': '#0b6e79',
+  memoirist: '#7f7f7f',
+};
+
+function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * A dot plot of mode 2: one row per (table, case), one dot per contestant at its ratio to the
+ * fastest JS peer, on a log axis (1× is the fastest JS peer; left of it is faster).
+ */
+export function renderSvg(result: MatcherBenchResult): string {
+  const rows: { label: string; table: string; caseId: CaseId; header?: string }[] = [];
+  for (const table of result.tables) {
+    rows.push({ label: '', table: table.id, caseId: 'static', header: table.title });
+    for (const caseId of CASE_IDS) {
+      const any = result.cells.some((c) => c.table === table.id && c.case === caseId && c.mode === 'sliced' && c.ratio !== null);
+      if (any) rows.push({ label: CASE_TITLES[caseId], table: table.id, caseId });
+    }
+  }
+  const ratios = result.cells.filter((c) => c.mode === 'sliced' && c.ratio !== null).map((c) => c.ratio!);
+  const lo = Math.pow(10, Math.floor(Math.log10(Math.min(0.1, ...ratios))));
+  const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(10, ...ratios))));
+  const left = 260, right = 40, top = 70, rowH = 24, width = 980;
+  const plotW = width - left - right;
+  const legendH = 28 * Math.ceil(result.contestants.length / 5);
+  const height = top + rows.length * rowH + 40 + legendH;
+  const x = (r: number): number => left + ((Math.log10(r) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotW;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`);
+  out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
+  out.push(`<text x="${left}" y="24" font-size="15" font-weight="600">portico matcher vs JS routers: time per lookup relative to the fastest JS peer</text>`);
+  out.push(`<text x="${left}" y="42" fill="#555">Mode 2 (a new path string every call). Log scale; 1× = fastest JS peer of the row; left is faster. ${escapeXml(result.machine.cpu)}, Node ${result.machine.node}, median of ${result.settings.runs} run(s).</text>`);
+  const plotBottom = top + rows.length * rowH;
+  for (let d = lo; d <= hi * 1.0001; d *= 10) {
+    for (const k of [1, 2, 5]) {
+      const v = d * k;
+      if (v > hi * 1.0001) break;
+      const xv = x(v).toFixed(1);
+      out.push(`<line x1="${xv}" y1="${top - 6}" x2="${xv}" y2="${plotBottom}" stroke="${k === 1 ? '#ccc' : '#eee'}"/>`);
+      out.push(`<text x="${xv}" y="${plotBottom + 16}" text-anchor="middle" fill="#555">${v >= 1 ? v : v.toPrecision(1)}×</text>`);
+    }
+  }
+  out.push(`<line x1="${x(1).toFixed(1)}" y1="${top - 6}" x2="${x(1).toFixed(1)}" y2="${plotBottom}" stroke="#333" stroke-dasharray="4 3"/>`);
+  rows.forEach((row, i) => {
+    const y = top + i * rowH + rowH / 2;
+    if (row.header) {
+      out.push(`<text x="8" y="${y + 4}" font-weight="600">${escapeXml(row.header)}</text>`);
+      return;
+    }
+    if (i % 2 === 0) out.push(`<rect x="0" y="${y - rowH / 2}" width="${width}" height="${rowH}" fill="#f7f7f7"/>`);
+    out.push(`<text x="${left - 10}" y="${y + 4}" text-anchor="end">${escapeXml(row.label)}</text>`);
+    for (const c of result.contestants) {
+      const cell = cellOf(result, row.table, row.caseId, 'sliced', c.id);
+      if (!cell || cell.ratio === null) continue;
+      const cx = x(cell.ratio).toFixed(1);
+      const color = COLORS[c.id] ?? '#000';
+      const title = `<title>${escapeXml(c.label)}: ${formatNs(cell.median!)} (${cell.ratio.toFixed(2)}×)</title>`;
+      if (c.family === 'portico') {
+        out.push(`<path d="M${cx} ${y - 7} L${(+cx + 7).toFixed(1)} ${y} L${cx} ${y + 7} L${(+cx - 7).toFixed(1)} ${y} Z" fill="${color}" stroke="#fff">${title}</path>`);
+      } else {
+        out.push(`<circle cx="${cx}" cy="${y}" r="5" fill="${color}" fill-opacity="0.85" stroke="#fff">${title}</circle>`);
+      }
+    }
+  });
+  result.contestants.forEach((c, i) => {
+    const lx = left + (i % 5) * 140;
+    const ly = plotBottom + 40 + Math.floor(i / 5) * 24;
+    const color = COLORS[c.id] ?? '#000';
+    out.push(
+      c.family === 'portico'
+        ? `<path d="M${lx} ${ly - 6} L${lx + 6} ${ly} L${lx} ${ly + 6} L${lx - 6} ${ly} Z" fill="${color}"/>`
+        : `<circle cx="${lx}" cy="${ly}" r="5" fill="${color}"/>`,
+    );
+    out.push(`<text x="${lx + 10}" y="${ly + 4}">${escapeXml(c.label)}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}

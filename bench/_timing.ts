@@ -1,0 +1,94 @@
+/**
+ * The timed loops. Each cell (table × case × mode × contestant) gets its own generated function
+ * (`new Function`), so V8 keeps separate type feedback per cell and no contestant is slowed by
+ * another's shapes at a shared call site. mitata's `measure` runs it and we keep its median.
+ *
+ * Modes:
+ * - `fixed`: the same path string every call (what most router benchmarks time);
+ * - `sliced`: a new path string every call, sliced out of a distinct URL string
+ *   (`http://host/path?x=N`, URL_COUNT of them) with indexOf + slice, as a server does. This is
+ *   the mode that counts. Host-routing contestants also slice the host (one slice more than the
+ *   JS peers, which either ignore the host or read it as the first path segment: `/host/path`
+ *   is one slice of the same URL).
+ */
+import { measure } from 'mitata';
+import type { BuiltRouter, Contestant } from './_contestants.ts';
+import { mixedCases, type CaseId, type RequestCase, type RouteTable } from './_tables.ts';
+
+export const MODES = ['sliced', 'fixed'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** Distinct URL strings per cell in `sliced` mode. */
+export const URL_COUNT = 1000;
+
+export interface TimingOptions {
+  /** mitata's minimum sampling time per cell, in milliseconds. */
+  minCpuTimeMs: number;
+}
+
+/** The requests a cell cycles through (one, or all of them for `mixed`). */
+function cellRequests(table: RouteTable, caseId: CaseId): RequestCase[] {
+  if (caseId === 'mixed') return mixedCases(table);
+  const c = table.cases.find((x) => x.id === caseId);
+  if (!c || 'skip' in c) throw new Error(`${table.id}: case ${caseId} is skipped`);
+  return [c];
+}
+
+/** The generated function for one cell: each call looks up one request. */
+export function timedFunction(
+  contestant: Contestant,
+  built: BuiltRouter,
+  table: RouteTable,
+  caseId: CaseId,
+  mode: Mode,
+): () => unknown {
+  const requests = cellRequests(table, caseId);
+  const folded = table.hosts && !contestant.hostRouting;
+  const expr = built.call.expr;
+  if (mode === 'fixed') {
+    const ms = requests.map((r) => r.method);
+    const hs = requests.map((r) => (contestant.hostRouting ? r.host : ''));
+    const ps = requests.map((r) => (folded ? `/${r.host}${r.path}` : r.path));
+    const body =
+      requests.length === 1
+        ? `const M = ms[0], H = hs[0], P = ps[0];
+           return function timed() { return ${expr}; };`
+        : `const n = ms.length; let i = 0;
+           return function timed() {
+             const k = i; i = k + 1 === n ? 0 : k + 1;
+             const M = ms[k], H = hs[k], P = ps[k];
+             return ${expr};
+           };`;
+    return new Function('self', 'fn', 'ms', 'hs', 'ps', body)(built.call.self, built.call.fn, ms, hs, ps) as () => unknown;
+  }
+  const urls: string[] = [];
+  const ms: string[] = [];
+  for (let k = 0; k < URL_COUNT; k++) {
+    const r = requests[k % requests.length]!;
+    urls.push(`http://${r.host}${r.path}?x=${k}`);
+    ms.push(r.method);
+  }
+  // 8 = just past "http://h": the first "/" after the host.
+  const slice = folded
+    ? `const q = u.indexOf('?', 8); const H = ''; const P = u.slice(6, q);`
+    : contestant.hostRouting
+      ? `const s = u.indexOf('/', 8); const q = u.indexOf('?', s); const H = u.slice(7, s); const P = u.slice(s, q);`
+      : `const s = u.indexOf('/', 8); const q = u.indexOf('?', s); const H = ''; const P = u.slice(s, q);`;
+  const body = `const n = urls.length; let i = 0;
+    return function timed() {
+      const k = i; i = k + 1 === n ? 0 : k + 1;
+      const u = urls[k]; const M = ms[k];
+      ${slice}
+      return ${expr};
+    };`;
+  return new Function('self', 'fn', 'urls', 'ms', body)(built.call.self, built.call.fn, urls, ms) as () => unknown;
+}
+
+/** Median nanoseconds per call of one cell. */
+export async function timeCell(fn: () => unknown, options: TimingOptions): Promise<number> {
+  const stats = await measure(fn, {
+    min_cpu_time: options.minCpuTimeMs * 1e6,
+    min_samples: 12,
+  });
+  return stats.p50;
+}

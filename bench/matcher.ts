@@ -1,0 +1,321 @@
+/**
+ * The matcher benchmark: portico's hot-path matcher (Wasm, wasm2js, TypeScript twin) against the
+ * JS routers people know (Hono's three routers, find-my-way, rou3 and its compiled mode,
+ * memoirist), on the same route tables and the same requests.
+ *
+ * Every answer is checked against an oracle before anything is timed; a contestant that gets a
+ * table wrong is reported as wrong on that table and not timed there. Each run is a separate
+ * Node process; the report gives medians over runs and ratios to the fastest JS peer.
+ *
+ * @example
+ * // npx tsx bench/matcher.ts [--runs 5] [--quick] [--out bench/results]
+ * import { runMatcherBench } from './bench/matcher.ts';
+ * const result = await runMatcherBench({ runs: 5 });
+ * console.log(result.goals);
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, platform } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { checkContestant, describeFailures, type CheckResult } from './_check.ts';
+import { jsPeers, type BuiltRouter, type Contestant, type UnavailableContestant } from './_contestants.ts';
+import { loadPorticoContestants } from './_portico.ts';
+import {
+  computeRatios,
+  evaluateGoals,
+  renderMarkdown,
+  renderSvg,
+  type CellResult,
+  type MatcherBenchResult,
+} from './_report.ts';
+import { createOracle, expectations, isSkipped, loadTables, CASE_IDS, type CaseId, type RouteTable } from './_tables.ts';
+import { MODES, URL_COUNT, timeCell, timedFunction, type Mode } from './_timing.ts';
+
+export type { MatcherBenchResult } from './_report.ts';
+
+export interface MatcherBenchOptions {
+  /** Independent runs, each in its own Node process; default 5 (1 in quick mode). */
+  runs?: number;
+  /**
+   * Smoke mode for tests: about 1 ms of samples per cell, a 1,000-route multi-tenant table, runs
+   * in this process and writes no files unless `outDir` is given. Default false.
+   */
+  quick?: boolean;
+  /** Directory for matcher.md, matcher.json and matcher.svg; default bench/results (none in quick mode). */
+  outDir?: string | null;
+  /** mitata's minimum sampling time per cell, in milliseconds; default 60 (1 in quick mode). */
+  minCpuTimeMs?: number;
+  /** Progress lines; default written to stderr. */
+  log?: (line: string) => void;
+}
+
+interface ResolvedOptions {
+  runs: number;
+  quick: boolean;
+  outDir: string | null;
+  minCpuTimeMs: number;
+  multiTenantRoutes: number;
+  log: (line: string) => void;
+}
+
+function resolveOptions(options: MatcherBenchOptions): ResolvedOptions {
+  const quick = options.quick ?? false;
+  return {
+    quick,
+    runs: Math.max(1, Math.floor(options.runs ?? (quick ? 1 : 5))),
+    outDir:
+      options.outDir === undefined ? (quick ? null : fileURLToPath(new URL('./results/', import.meta.url))) : options.outDir,
+    minCpuTimeMs: options.minCpuTimeMs ?? (quick ? 1 : 60),
+    multiTenantRoutes: quick ? 1000 : 10_000,
+    log: options.log ?? ((line) => process.stderr.write(line + '\n')),
+  };
+}
+
+/** Everything a run needs: the tables, the contestants and each contestant built for each table. */
+interface Field {
+  tables: RouteTable[];
+  contestants: Contestant[];
+  unavailable: UnavailableContestant[];
+  built: Map<string, BuiltRouter>;
+  /** `contestant@table` → why it cannot be timed there (build error or wrong answers). */
+  excluded: Map<string, string>;
+  checks: CheckResult[];
+}
+
+const key = (contestant: string, table: string): string => `${contestant}@${table}`;
+
+/**
+ * Loads and builds every contestant for every table and checks them. `full` checks one request
+ * per route as well as the benchmark's cases; otherwise only the cases that get timed.
+ */
+async function prepareField(multiTenantRoutes: number, full: boolean): Promise<Field> {
+  const tables = loadTables({ multiTenantRoutes });
+  const portico = await loadPorticoContestants();
+  const contestants = [...portico.contestants, ...jsPeers()];
+  const built = new Map<string, BuiltRouter>();
+  const excluded = new Map<string, string>();
+  const checks: CheckResult[] = [];
+  for (const table of tables) {
+    const all = expectations(createOracle(table));
+    const wanted = full ? all : all.filter((e) => table.cases.includes(e.request));
+    for (const c of contestants) {
+      let router: BuiltRouter;
+      try {
+        router = c.build(table);
+      } catch (error) {
+        excluded.set(key(c.id, table.id), `build failed: ${(error as Error).message}`);
+        checks.push({ contestant: c.id, table: table.id, checked: 0, failures: [{ request: 'build', expected: { route: -1, params: [], rest: null, matches: 0 }, got: (error as Error).message }] });
+        continue;
+      }
+      built.set(key(c.id, table.id), router);
+      const check = checkContestant(c, router, table, wanted);
+      checks.push(check);
+      if (check.failures.length > 0) {
+        excluded.set(key(c.id, table.id), `${check.failures.length} wrong answer(s): ${describeFailures(check, 1)[0]}`);
+      }
+    }
+  }
+  return { tables, contestants, unavailable: portico.unavailable, built, excluded, checks };
+}
+
+/** One timed run over every cell; returns nanoseconds per call by cell key. */
+async function timeRun(field: Field, run: number, minCpuTimeMs: number, log: (line: string) => void): Promise<Record<string, number>> {
+  const times: Record<string, number> = {};
+  // Rotate the order per run so that no contestant always goes first (or last) in a process.
+  const n = field.contestants.length;
+  const order = field.contestants.map((_, i) => field.contestants[(i + run) % n]!);
+  for (const table of field.tables) {
+    for (const mode of MODES) {
+      for (const c of table.cases) {
+        if (isSkipped(c)) continue;
+        for (const contestant of order) {
+          const router = field.built.get(key(contestant.id, table.id));
+          if (!router || field.excluded.has(key(contestant.id, table.id))) continue;
+          const fn = timedFunction(contestant, router, table, c.id, mode);
+          times[cellKey(table.id, c.id, mode, contestant.id)] = await timeCell(fn, { minCpuTimeMs });
+        }
+      }
+      log(`  run ${run + 1}: ${table.id} ${mode} done`);
+    }
+  }
+  return times;
+}
+
+function cellKey(table: string, caseId: CaseId, mode: Mode, contestant: string): string {
+  return `${table}|${caseId}|${mode}|${contestant}`;
+}
+
+const RESULT_MARK = '@@matcher-run ';
+
+/** Runs one timed run in a fresh Node process (this file with --worker). */
+function spawnRun(run: number, options: ResolvedOptions): Promise<Record<string, number>> {
+  const args = [
+    '--expose-gc',
+    '--import',
+    import.meta.resolve('tsx'),
+    fileURLToPath(import.meta.url),
+    '--worker',
+    String(run),
+    '--min-cpu-time',
+    String(options.minCpuTimeMs),
+    '--multitenant-routes',
+    String(options.multiTenantRoutes),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const line of chunk.split('\n')) if (line.trim()) options.log(line);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARK));
+      if (code !== 0 || !line) return reject(new Error(`run ${run + 1} exited with code ${code}`));
+      resolve(JSON.parse(line.slice(RESULT_MARK.length)) as Record<string, number>);
+    });
+  });
+}
+
+function packageVersion(name: string): string {
+  const url = new URL(`../node_modules/${name}/package.json`, import.meta.url);
+  return (JSON.parse(readFileSync(fileURLToPath(url), 'utf8')) as { version: string }).version;
+}
+
+function cpuModel(): string {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    return line?.split(':')[1]?.trim() ?? 'unknown CPU';
+  } catch {
+    return 'unknown CPU';
+  }
+}
+
+/**
+ * Runs the whole benchmark: check, time (`runs` processes, one after another), aggregate,
+ * write the reports. Resolves with everything that went into them.
+ */
+export async function runMatcherBench(options: MatcherBenchOptions = {}): Promise<MatcherBenchResult> {
+  const o = resolveOptions(options);
+  o.log(`matcher bench: checking every contestant on every table${o.quick ? ' (quick)' : ''}`);
+  const field = await prepareField(o.multiTenantRoutes, true);
+  for (const u of field.unavailable) o.log(`  ${u.label}: not available: ${u.reason}`);
+  for (const [k, why] of field.excluded) o.log(`  ${k}: NOT TIMED, ${why}`);
+
+  const isolated = !o.quick;
+  const runs: Record<string, number>[] = [];
+  for (let run = 0; run < o.runs; run++) {
+    o.log(`run ${run + 1}/${o.runs}${isolated ? ' (own process)' : ''}`);
+    runs.push(isolated ? await spawnRun(run, o) : await timeRun(field, run, o.minCpuTimeMs, o.log));
+  }
+
+  const cells: CellResult[] = [];
+  const unavailableIds = new Map(field.unavailable.map((u) => [u.id, u.reason]));
+  const rows = [
+    ...field.contestants.map((c) => ({ id: c.id, label: c.label, family: c.family, hostRouting: c.hostRouting })),
+    ...field.unavailable.map((u) => ({ id: u.id, label: u.label, family: 'portico' as const, hostRouting: true })),
+  ];
+  for (const table of field.tables) {
+    for (const mode of MODES) {
+      for (const caseId of CASE_IDS) {
+        const c = table.cases.find((x) => x.id === caseId)!;
+        for (const row of rows) {
+          const base = { table: table.id, case: caseId, mode, contestant: row.id, median: null, ratio: null };
+          if (isSkipped(c)) {
+            cells.push({ ...base, status: 'skipped', runs: [], note: c.skip });
+          } else if (unavailableIds.has(row.id)) {
+            cells.push({ ...base, status: 'unavailable', runs: [], note: unavailableIds.get(row.id)! });
+          } else if (field.excluded.has(key(row.id, table.id))) {
+            cells.push({ ...base, status: 'wrong', runs: [], note: field.excluded.get(key(row.id, table.id))! });
+          } else {
+            const values = runs.map((r) => r[cellKey(table.id, caseId, mode, row.id)]).filter((v): v is number => v !== undefined);
+            cells.push({ ...base, status: 'timed', runs: values });
+          }
+        }
+      }
+    }
+  }
+
+  const result: MatcherBenchResult = {
+    date: new Date().toISOString(),
+    machine: { nproc: availableParallelism(), cpu: cpuModel(), node: process.versions.node, platform: platform() },
+    packages: Object.fromEntries(
+      ['hono', 'find-my-way', 'rou3', 'memoirist', 'mitata', 'assemblyscript', 'binaryen'].map((n) => [n, packageVersion(n)]),
+    ),
+    settings: { runs: o.runs, quick: o.quick, minCpuTimeMs: o.minCpuTimeMs, urlCount: URL_COUNT, isolated },
+    tables: field.tables.map((t) => ({
+      id: t.id,
+      title: t.title,
+      source: t.source,
+      routes: t.routes.length,
+      hosts: t.hosts,
+      cases: t.cases.map((c) => ({
+        id: c.id,
+        request: isSkipped(c)
+          ? `skipped: ${c.skip}`
+          : c.id === 'mixed'
+            ? 'cycles through the other cases'
+            : `${c.method} ${t.hosts ? c.host : ''}${c.path}`,
+      })),
+    })),
+    contestants: rows,
+    unavailable: field.unavailable,
+    checks: field.checks.map((c) => ({
+      contestant: c.contestant,
+      table: c.table,
+      checked: c.checked,
+      failures: c.failures.length,
+      examples: describeFailures(c, 3),
+    })),
+    cells,
+    goals: [],
+  };
+  computeRatios(result);
+  result.goals = evaluateGoals(result);
+
+  if (o.outDir) {
+    mkdirSync(o.outDir, { recursive: true });
+    writeFileSync(`${o.outDir}/matcher.json`, JSON.stringify(result, null, 1) + '\n');
+    writeFileSync(`${o.outDir}/matcher.md`, renderMarkdown(result));
+    writeFileSync(`${o.outDir}/matcher.svg`, renderSvg(result));
+    o.log(`wrote ${o.outDir}/matcher.{md,json,svg}`);
+  }
+  return result;
+}
+
+/** `--worker N`: one timed run in this process; prints its times as one marked JSON line. */
+async function workerMain(argv: string[]): Promise<void> {
+  const arg = (name: string): number => Number(argv[argv.indexOf(name) + 1]);
+  const run = arg('--worker');
+  const field = await prepareField(arg('--multitenant-routes'), false);
+  const log = (line: string): void => void process.stderr.write(line + '\n');
+  for (const [k, why] of field.excluded) log(`  ${k}: not timed: ${why}`);
+  const times = await timeRun(field, run, arg('--min-cpu-time'), log);
+  process.stdout.write(RESULT_MARK + JSON.stringify(times) + '\n');
+}
+
+async function cliMain(argv: string[]): Promise<void> {
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const runs = value('--runs');
+  const out = value('--out');
+  const result = await runMatcherBench({
+    quick: argv.includes('--quick'),
+    ...(runs !== undefined ? { runs: Number(runs) } : {}),
+    ...(out !== undefined ? { outDir: out } : {}),
+  });
+  process.stdout.write(renderMarkdown(result));
+  // A wrong portico answer fails the command; a wrong peer is reported in the results.
+  const portico = new Set(result.contestants.filter((c) => c.family === 'portico').map((c) => c.id));
+  if (result.checks.some((c) => c.failures > 0 && portico.has(c.contestant))) process.exitCode = 1;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const argv = process.argv.slice(2);
+  (argv.includes('--worker') ? workerMain(argv) : cliMain(argv)).catch((error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    process.exit(2);
+  });
+}
