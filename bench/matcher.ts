@@ -118,6 +118,30 @@ async function prepareField(multiTenantRoutes: number, full: boolean): Promise<F
   return { tables, contestants, unavailable: portico.unavailable, built, excluded, checks };
 }
 
+/** What `checkMatcherContestants` found. */
+export interface MatcherCheckReport {
+  contestants: { id: string; label: string; family: 'portico' | 'js' }[];
+  unavailable: UnavailableContestant[];
+  checks: CheckResult[];
+}
+
+/**
+ * The correctness gate alone (no timing): builds every contestant for every table and checks
+ * each answer (the benchmark's cases and one hit and one method miss per route) against the
+ * oracle.
+ * @example
+ * const report = await checkMatcherContestants();
+ * report.checks.filter((c) => c.failures.length > 0); // []
+ */
+export async function checkMatcherContestants(options: { multiTenantRoutes?: number } = {}): Promise<MatcherCheckReport> {
+  const field = await prepareField(options.multiTenantRoutes ?? 10_000, true);
+  return {
+    contestants: field.contestants.map((c) => ({ id: c.id, label: c.label, family: c.family })),
+    unavailable: field.unavailable,
+    checks: field.checks,
+  };
+}
+
 /** One timed run over every cell; returns nanoseconds per call by cell key. */
 async function timeRun(field: Field, run: number, minCpuTimeMs: number, log: (line: string) => void): Promise<Record<string, number>> {
   const times: Record<string, number> = {};

@@ -1,0 +1,38 @@
+/**
+ * The matcher benchmark's correctness gate, without timings: every contestant (portico's Wasm,
+ * wasm2js and TypeScript twin, and the JS peers) must give the oracle's answer (route, param
+ * values, rest) for every benchmark case and for one hit and one method miss per route, on all
+ * three tables. Performance itself does not belong in tests: see bench/matcher.ts.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { describeFailures } from '../../bench/_check.ts';
+import { checkMatcherContestants, type MatcherCheckReport } from '../../bench/matcher.ts';
+
+let report: MatcherCheckReport;
+
+beforeAll(async () => {
+  report = await checkMatcherContestants();
+}, 120_000);
+
+describe('matcher benchmark contestants', () => {
+  it('loads the three portico matchers next to the seven JS peers', () => {
+    expect(report.unavailable.map((u) => `${u.label}: ${u.reason}`)).toEqual([]);
+    expect(report.contestants.map((c) => c.id).sort()).toEqual(
+      ['find-my-way', 'hono-regexp', 'hono-smart', 'hono-trie', 'memoirist', 'rou3', 'rou3-compiled', 'twin', 'wasm', 'wasm2js'],
+    );
+  });
+
+  it('checks every contestant on all three tables, 10,000 generated routes included', () => {
+    const tables = new Set(report.checks.map((c) => c.table));
+    expect([...tables].sort()).toEqual(['github', 'hono', 'multitenant']);
+    const multitenant = report.checks.find((c) => c.table === 'multitenant');
+    // five cases, then a hit and a method miss per route
+    expect(multitenant?.checked).toBe(5 + 2 * 10_000);
+    expect(report.checks).toHaveLength(report.contestants.length * 3);
+  });
+
+  it('every contestant answers every case of every table like the oracle', () => {
+    const wrong = report.checks.flatMap((c) => describeFailures(c, 3));
+    expect(wrong).toEqual([]);
+  });
+});
