@@ -1,0 +1,87 @@
+/**
+ * Cloudflare's capabilities: `fetch` for forwarding, Workers KV when the `PORTICO_KV` binding is
+ * configured in wrangler.toml, `ctx.waitUntil`, and the client's address and geo from
+ * `CF-Connecting-IP` and `request.cf` (both set by Cloudflare's edge, so they are trusted).
+ */
+import type { Capabilities, GeoInfo, KVStore, RequestContext } from '../../core/index.ts';
+import type { HotExports } from '../../core/hot/index.ts';
+
+/** The Workers KV namespace methods used here. */
+interface WorkersKvNamespace {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export interface WorkerEnv {
+  /** Optional KV namespace binding for keys, revocations and health. */
+  PORTICO_KV?: WorkersKvNamespace;
+}
+
+export interface WorkerExecutionContext {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** The `request.cf` fields that become geo. */
+interface IncomingCf {
+  country?: string;
+  region?: string;
+  city?: string;
+  latitude?: string;
+  longitude?: string;
+  colo?: string;
+}
+
+/** Workers KV refuses TTLs under 60 seconds. */
+const KV_MIN_TTL_SECONDS = 60;
+
+function workersKvStore(ns: WorkersKvNamespace): KVStore {
+  return {
+    get: (key) => ns.get(key),
+    put: (key, value, options) =>
+      ns.put(
+        key,
+        value,
+        options?.ttlSeconds === undefined ? undefined : { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, Math.ceil(options.ttlSeconds)) },
+      ),
+    delete: (key) => ns.delete(key),
+  };
+}
+
+export function createWorkerCapabilities(hot: HotExports, env: WorkerEnv): Capabilities {
+  return {
+    forward: (request, init) => fetch(request, { signal: init.signal }),
+    now: Date.now,
+    hot,
+    log: (record) => console.log(JSON.stringify(record)),
+    ...(env.PORTICO_KV ? { stores: { kv: workersKvStore(env.PORTICO_KV) } } : {}),
+  };
+}
+
+function numberOrUndefined(value: string | undefined): number | undefined {
+  const n = value === undefined ? NaN : Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function geoFrom(cf: IncomingCf | undefined): GeoInfo | undefined {
+  if (!cf) return undefined;
+  const geo: GeoInfo = {};
+  if (cf.country) geo.country = cf.country;
+  if (cf.region) geo.region = cf.region;
+  if (cf.city) geo.city = cf.city;
+  const latitude = numberOrUndefined(cf.latitude);
+  const longitude = numberOrUndefined(cf.longitude);
+  if (latitude !== undefined) geo.latitude = latitude;
+  if (longitude !== undefined) geo.longitude = longitude;
+  if (cf.colo) geo.pop = cf.colo;
+  return geo;
+}
+
+export function requestContext(request: Request, ctx: WorkerExecutionContext): RequestContext {
+  const context: RequestContext = { waitUntil: (promise) => ctx.waitUntil(promise) };
+  const clientAddress = request.headers.get('cf-connecting-ip');
+  if (clientAddress) context.clientAddress = clientAddress;
+  const geo = geoFrom((request as Request & { cf?: IncomingCf }).cf);
+  if (geo) context.geo = geo;
+  return context;
+}

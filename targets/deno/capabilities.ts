@@ -1,0 +1,74 @@
+/**
+ * Deno's capabilities: the runtime's `fetch` for forwarding, Deno KV for the KV store when the
+ * process has it (`--unstable-kv` locally, always on Deno Deploy), the peer address from the
+ * connection info. Deno has no `waitUntil`: background work is kept referenced and its failure
+ * logged. Deno has no geo of its own.
+ */
+import type { Capabilities, KVStore, RequestContext } from '../../core/index.ts';
+import type { HotExports } from '../../core/hot/index.ts';
+
+/** The second argument of a `deno serve` handler. */
+export interface DenoServeInfo {
+  remoteAddr?: { hostname?: string; port?: number; transport?: string };
+}
+
+interface DenoKv {
+  get(key: readonly string[]): Promise<{ value: unknown }>;
+  set(key: readonly string[], value: string, options?: { expireIn?: number }): Promise<unknown>;
+  delete(key: readonly string[]): Promise<void>;
+}
+
+/** The slice of the `Deno` namespace this file uses. */
+declare const Deno: { openKv?: () => Promise<DenoKv> };
+
+const KV_PREFIX = 'portico';
+
+function denoKvStore(kv: DenoKv): KVStore {
+  return {
+    async get(key) {
+      const entry = await kv.get([KV_PREFIX, key]);
+      return typeof entry.value === 'string' ? entry.value : null;
+    },
+    async put(key, value, options) {
+      // Deno KV's expireIn is in milliseconds; ours is in seconds.
+      const ttl = options?.ttlSeconds;
+      await kv.set([KV_PREFIX, key], value, ttl === undefined ? undefined : { expireIn: ttl * 1000 });
+    },
+    delete: (key) => kv.delete([KV_PREFIX, key]),
+  };
+}
+
+/** Deno KV when this process may open it, else undefined (core then keeps state in memory). */
+async function openDenoKv(): Promise<KVStore | undefined> {
+  if (typeof Deno.openKv !== 'function') return undefined;
+  try {
+    return denoKvStore(await Deno.openKv());
+  } catch {
+    return undefined;
+  }
+}
+
+export async function createDenoCapabilities(hot: HotExports): Promise<{
+  capabilities: Capabilities;
+  context(info: DenoServeInfo | undefined): RequestContext;
+}> {
+  const log = (record: Parameters<NonNullable<Capabilities['log']>>[0]): void => console.log(JSON.stringify(record));
+  const kv = await openDenoKv();
+  const capabilities: Capabilities = {
+    forward: (request, init) => fetch(request, { signal: init.signal }),
+    now: Date.now,
+    hot,
+    log,
+    ...(kv ? { stores: { kv } } : {}),
+  };
+  const waitUntil = (promise: Promise<unknown>): void => {
+    promise.catch((err: unknown) => log({ level: 'error', msg: 'background task failed', cause: String(err) }));
+  };
+  return {
+    capabilities,
+    context: (info) => {
+      const clientAddress = info?.remoteAddr?.hostname;
+      return clientAddress === undefined ? { waitUntil } : { clientAddress, waitUntil };
+    },
+  };
+}

@@ -1,0 +1,24 @@
+/**
+ * Deno target: an ES module whose default export is `{ fetch }`, for `deno serve` and Deno Deploy.
+ *
+ * `deno serve` calls `fetch(request, info)` with the connection info, not bindings, so every
+ * capability is made here, once, at module load. The hot-path Wasm is read from the file next to
+ * the bundle (Deno Deploy ships the files of the deployment; `--allow-read` locally).
+ */
+import compiled from 'portico:config';
+import { createGateway } from '../../core/index.ts';
+import { instantiateHot } from '../../core/hot/index.ts';
+import { createDenoCapabilities, type DenoServeInfo } from './capabilities.ts';
+
+/** The slice of the `Deno` namespace this file uses (no Deno types in this Node-built repo). */
+declare const Deno: { readFile(path: URL): Promise<Uint8Array<ArrayBuffer>> };
+
+const hot = instantiateHot(new WebAssembly.Module(await Deno.readFile(new URL('./portico.wasm', import.meta.url))));
+const { capabilities, context } = await createDenoCapabilities(hot);
+const gateway = createGateway(compiled, capabilities);
+
+export default {
+  fetch(request: Request, info: DenoServeInfo): Promise<Response> {
+    return gateway.fetch(request, context(info));
+  },
+};

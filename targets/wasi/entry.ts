@@ -1,0 +1,35 @@
+/**
+ * WASI-HTTP target: a `wasi:http/proxy` component built by componentize-js, whose engine
+ * (StarlingMonkey) exports `wasi:http/incoming-handler` and turns each incoming request into a
+ * `fetch` event. Outgoing `fetch` goes through `wasi:http/outgoing-handler`. There is no
+ * `WebAssembly` global, so the hot path is the wasm2js build; no KV, cache or geo on this host.
+ */
+import compiled from 'portico:config';
+import hotNamespace from 'portico:hot-wasm2js';
+import { createGateway, type RequestContext } from '../../core/index.ts';
+import { hotFromWasm2js } from '../../core/hot/index.ts';
+
+/** StarlingMonkey's FetchEvent (only what is used). */
+interface WasiFetchEvent {
+  readonly request: Request;
+  respondWith(response: Response | Promise<Response>): void;
+  waitUntil?(promise: Promise<unknown>): void;
+}
+
+const gateway = createGateway(compiled, {
+  forward: (request, init) => fetch(request, { signal: init.signal }),
+  now: Date.now,
+  hot: hotFromWasm2js(hotNamespace as Parameters<typeof hotFromWasm2js>[0]),
+  log: (record) => console.log(JSON.stringify(record)),
+});
+
+addEventListener('fetch', (event) => {
+  const fetchEvent = event as unknown as WasiFetchEvent;
+  const context: RequestContext = {
+    waitUntil: (promise) => {
+      if (fetchEvent.waitUntil) fetchEvent.waitUntil(promise);
+      else promise.catch((err: unknown) => console.error('portico: background task failed', String(err)));
+    },
+  };
+  fetchEvent.respondWith(gateway.fetch(fetchEvent.request, context));
+});
