@@ -1,0 +1,82 @@
+// Binary layouts of the hot path. Mirrors wasm/assembly/layout.ts field for field (AssemblyScript
+// cannot import TypeScript outside its tree); the differential tests fail if they disagree.
+
+export const TABLE_MAGIC = 0x31545250; // "PRT1"
+export const TABLE_VERSION = 1;
+
+export const H_MAGIC = 0;
+export const H_VERSION = 4;
+export const H_TOTAL_BYTES = 8;
+export const H_ENTRY_COUNT = 12;
+export const H_ANY_GROUP = 16;
+export const H_HOST_MASK = 20;
+export const H_HOST_SLOTS = 24;
+export const H_SUFFIX_LEN_COUNT = 28;
+export const H_SUFFIX_LENS = 32;
+export const H_FLAGS = 36;
+export const HEADER_BYTES = 40;
+/** H_FLAGS bit: some entry names a host, so the host must be written for each match. */
+export const FLAG_HOSTS = 1;
+
+export const G_KIND = 0;
+export const G_KEY_LEN = 4;
+export const G_KEY_OFF = 8;
+export const G_ROOT = 12;
+export const G_DEFERRED = 16;
+export const G_MIN_IDX = 20;
+export const G_MAX_IDX = 24;
+export const GROUP_BYTES = 28;
+
+export const HOST_ANY = 0;
+export const HOST_EXACT = 1;
+export const HOST_SUFFIX = 2;
+
+export const N_MIN_IDX = 0;
+export const N_MAX_IDX = 4;
+export const N_LABEL_LEN = 8;
+export const N_LABEL_OFF = 12;
+export const N_CHILD_MASK = 16;
+export const N_CHILD_SLOTS = 20;
+export const N_PARAM_CHILD = 24;
+export const N_END_LIST = 28;
+export const N_REST_LIST = 32;
+export const NODE_BYTES = 36;
+
+export const LIST_HEADER_BYTES = 4;
+export const LIST_ITEM_BYTES = 8;
+
+export const FNV_OFFSET = 0x811c9dc5;
+export const FNV_PRIME = 0x01000193;
+
+export const MAX_PARAMS = 64;
+export const NO_ENTRY = 0xffffffff;
+
+export const STATUS_NO_MATCH = -1;
+export const STATUS_BAD_TABLE = -2;
+export const STATUS_BAD_ARGUMENT = -3;
+
+export const SLASH = 0x2f;
+
+export const B_CAPACITY = 0;
+export const B_MASK = 4;
+export const B_MAGIC = 8;
+export const B_CLOCK = 16;
+export const BUCKET_HEADER_BYTES = 24;
+export const BUCKET_MAGIC = 0x314b5442; // "BTK1"
+export const S_KEY_LO = 0;
+export const S_KEY_HI = 4;
+export const S_USED = 8;
+export const S_TOKENS = 16;
+export const S_STAMP = 24;
+export const S_TOUCHED = 32;
+export const BUCKET_SLOT_BYTES = 40;
+export const PROBE_WINDOW = 8;
+export const MIN_BUCKET_CAPACITY = 8;
+export const MAX_BUCKET_CAPACITY = 1 << 24;
+
+/** FNV-1a 32-bit over bytes [start, end) of `bytes`. */
+export function fnv1a(bytes: Uint8Array, start: number, end: number): number {
+  let h = FNV_OFFSET;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME) >>> 0;
+  return h;
+}

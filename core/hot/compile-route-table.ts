@@ -1,0 +1,259 @@
+/**
+ * Compiles a route table into the binary blob that the hot-path matcher reads in place.
+ *
+ * Blob format (version 1). Every field is a little-endian u32 at a 4-aligned offset; every
+ * "offset" is relative to the blob start, and 0 means "none".
+ *
+ * - Header (40 B): magic "PRT1", version, total bytes, entry count, offset of the any-host
+ *   group, host hash mask, offset of the host hash slots, count and offset of the distinct
+ *   suffix lengths (ascending), flags (bit 0: some entry names a host).
+ * - Host hash table: open addressing (linear probing) over FNV-1a 32 of the host key; each
+ *   slot holds a group offset. Exact hosts are keyed by the host, suffix hosts by the suffix;
+ *   a request host is looked up once as exact, and once per distinct suffix length as suffix.
+ * - Group (28 B): kind (0 any, 1 exact, 2 suffix), key length and offset, root trie node,
+ *   deferred-entry list, min and max entry index in the group.
+ * - Trie node (36 B): min and max entry index in its subtree (to prune the search), its
+ *   segment label (length, offset), a hash table of static children (mask, slots offset;
+ *   FNV-1a 32 of the segment), the param child, the list of entries ending here, the list of
+ *   entries whose rest starts here.
+ * - Entry list: count, then (entry index, method mask) pairs in ascending index.
+ *
+ * The matcher searches the any-host group, the exact-host group and every suffix group that
+ * applies, and returns the smallest index >= from; the per-node [min, max] ranges cut away
+ * subtrees that cannot hold a better answer, so `from` costs nothing when it is 0.
+ *
+ * @example
+ * const blob = compileRouteTable([
+ *   { host: { kind: 'any' }, methods: METHOD_BITS.GET,
+ *     path: { kind: 'segments', segments: [{ kind: 'static', value: 'users' }, { kind: 'param' }], rest: false } },
+ * ]);
+ */
+import type { TableEntry } from './types.ts';
+import {
+  TABLE_MAGIC, TABLE_VERSION, H_MAGIC, H_VERSION, H_TOTAL_BYTES, H_ENTRY_COUNT, H_ANY_GROUP,
+  H_HOST_MASK, H_HOST_SLOTS, H_SUFFIX_LEN_COUNT, H_SUFFIX_LENS, H_FLAGS, HEADER_BYTES, FLAG_HOSTS,
+  G_KIND, G_KEY_LEN, G_KEY_OFF, G_ROOT, G_DEFERRED, G_MIN_IDX, G_MAX_IDX, GROUP_BYTES, HOST_ANY,
+  HOST_EXACT, HOST_SUFFIX, N_MIN_IDX, N_MAX_IDX, N_LABEL_LEN, N_LABEL_OFF, N_CHILD_MASK,
+  N_CHILD_SLOTS, N_PARAM_CHILD, N_END_LIST, N_REST_LIST, NODE_BYTES, LIST_HEADER_BYTES,
+  LIST_ITEM_BYTES, MAX_PARAMS, fnv1a,
+} from './_layout.ts';
+
+/** Entries above this count would not fit the u32 "no entry" sentinel comfortably. */
+const MAX_ENTRIES = 0x7fffffff;
+const METHOD_MASK_LIMIT = 0xffffffff;
+
+type ListItem = [index: number, methods: number];
+
+interface TrieNode {
+  label: Uint8Array;
+  children: Map<string, TrieNode>;
+  param: TrieNode | undefined;
+  end: ListItem[];
+  rest: ListItem[];
+  min: number;
+  max: number;
+}
+
+interface GroupBuild {
+  kind: number;
+  key: Uint8Array;
+  root: TrieNode | undefined;
+  deferred: ListItem[];
+  min: number;
+  max: number;
+}
+
+const encoder = new TextEncoder();
+
+function newNode(label: Uint8Array): TrieNode {
+  return { label, children: new Map(), param: undefined, end: [], rest: [], min: Infinity, max: -1 };
+}
+
+function widen(range: { min: number; max: number }, index: number): void {
+  if (index < range.min) range.min = index;
+  if (index > range.max) range.max = index;
+}
+
+/** Smallest power of two >= 2 * count (at least 2): keeps linear probes short. */
+function slotCount(count: number): number {
+  let n = 2;
+  while (n < count * 2) n *= 2;
+  return n;
+}
+
+class BlobWriter {
+  bytes = new Uint8Array(1024);
+  view = new DataView(this.bytes.buffer);
+  size = 0;
+
+  /** Reserves `n` zeroed bytes at a 4-aligned offset. */
+  alloc(n: number): number {
+    const at = (this.size + 3) & ~3;
+    const end = at + n;
+    if (end > this.bytes.length) {
+      let cap = this.bytes.length * 2;
+      while (cap < end) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.bytes);
+      this.bytes = next;
+      this.view = new DataView(next.buffer);
+    }
+    this.size = end;
+    return at;
+  }
+
+  u32(at: number, value: number): void {
+    this.view.setUint32(at, value, true);
+  }
+
+  blob(data: Uint8Array): number {
+    const at = this.alloc(data.length);
+    this.bytes.set(data, at);
+    return at;
+  }
+
+  list(items: ListItem[]): number {
+    if (items.length === 0) return 0;
+    items.sort((a, b) => a[0] - b[0]);
+    const at = this.alloc(LIST_HEADER_BYTES + items.length * LIST_ITEM_BYTES);
+    this.u32(at, items.length);
+    items.forEach(([index, methods], i) => {
+      this.u32(at + LIST_HEADER_BYTES + i * LIST_ITEM_BYTES, index);
+      this.u32(at + LIST_HEADER_BYTES + i * LIST_ITEM_BYTES + 4, methods);
+    });
+    return at;
+  }
+
+  node(node: TrieNode): number {
+    const at = this.alloc(NODE_BYTES);
+    this.u32(at + N_MIN_IDX, node.min);
+    this.u32(at + N_MAX_IDX, node.max);
+    this.u32(at + N_LABEL_LEN, node.label.length);
+    this.u32(at + N_LABEL_OFF, node.label.length > 0 ? this.blob(node.label) : 0);
+    if (node.children.size > 0) {
+      const slots = slotCount(node.children.size);
+      const mask = slots - 1;
+      const table = this.alloc(slots * 4);
+      this.u32(at + N_CHILD_MASK, mask);
+      this.u32(at + N_CHILD_SLOTS, table);
+      for (const child of node.children.values()) {
+        const childAt = this.node(child);
+        let i = fnv1a(child.label, 0, child.label.length) & mask;
+        while (this.view.getUint32(table + i * 4, true) !== 0) i = (i + 1) & mask;
+        this.u32(table + i * 4, childAt);
+      }
+    }
+    if (node.param) this.u32(at + N_PARAM_CHILD, this.node(node.param));
+    this.u32(at + N_END_LIST, this.list(node.end));
+    this.u32(at + N_REST_LIST, this.list(node.rest));
+    return at;
+  }
+
+  group(group: GroupBuild): number {
+    const at = this.alloc(GROUP_BYTES);
+    this.u32(at + G_KIND, group.kind);
+    this.u32(at + G_KEY_LEN, group.key.length);
+    this.u32(at + G_KEY_OFF, group.key.length > 0 ? this.blob(group.key) : 0);
+    this.u32(at + G_ROOT, group.root ? this.node(group.root) : 0);
+    this.u32(at + G_DEFERRED, this.list(group.deferred));
+    this.u32(at + G_MIN_IDX, group.min);
+    this.u32(at + G_MAX_IDX, group.max);
+    return at;
+  }
+}
+
+function checkEntry(entry: TableEntry, index: number): void {
+  const where = `route table entry ${index}`;
+  if (!Number.isInteger(entry.methods) || entry.methods < 0 || entry.methods > METHOD_MASK_LIMIT) {
+    throw new RangeError(`${where}: methods must be a u32 bit mask, got ${entry.methods}`);
+  }
+  if (entry.path.kind === 'segments') {
+    let params = entry.path.rest ? 1 : 0;
+    for (const s of entry.path.segments) if (s.kind === 'param') params++;
+    if (params > MAX_PARAMS) {
+      throw new RangeError(`${where}: ${params} params, at most ${MAX_PARAMS} are supported`);
+    }
+  }
+}
+
+/**
+ * Compiles `entries` (in precedence order) into a route-table blob for createMatcher.
+ * Pure and deterministic; throws RangeError for an entry the matcher cannot represent.
+ */
+export function compileRouteTable(entries: readonly TableEntry[]): Uint8Array {
+  if (entries.length > MAX_ENTRIES) throw new RangeError(`route table: too many entries (${entries.length})`);
+  const groups = new Map<string, GroupBuild>();
+  let any: GroupBuild | undefined;
+
+  entries.forEach((entry, index) => {
+    checkEntry(entry, index);
+    let group: GroupBuild | undefined;
+    if (entry.host.kind === 'any') {
+      group = any ??= { kind: HOST_ANY, key: new Uint8Array(0), root: undefined, deferred: [], min: Infinity, max: -1 };
+    } else {
+      const kind = entry.host.kind === 'exact' ? HOST_EXACT : HOST_SUFFIX;
+      const id = `${kind}:${entry.host.value}`;
+      group = groups.get(id);
+      if (!group) {
+        group = { kind, key: encoder.encode(entry.host.value), root: undefined, deferred: [], min: Infinity, max: -1 };
+        groups.set(id, group);
+      }
+    }
+    widen(group, index);
+    const item: ListItem = [index, entry.methods >>> 0];
+    if (entry.path.kind === 'deferred') {
+      group.deferred.push(item);
+      return;
+    }
+    let node = (group.root ??= newNode(new Uint8Array(0)));
+    widen(node, index);
+    for (const segment of entry.path.segments) {
+      if (segment.kind === 'param') {
+        node = node.param ??= newNode(new Uint8Array(0));
+      } else {
+        let child = node.children.get(segment.value);
+        if (!child) {
+          child = newNode(encoder.encode(segment.value));
+          node.children.set(segment.value, child);
+        }
+        node = child;
+      }
+      widen(node, index);
+    }
+    (entry.path.rest ? node.rest : node.end).push(item);
+  });
+
+  const w = new BlobWriter();
+  const header = w.alloc(HEADER_BYTES);
+  w.u32(header + H_MAGIC, TABLE_MAGIC);
+  w.u32(header + H_VERSION, TABLE_VERSION);
+  w.u32(header + H_ENTRY_COUNT, entries.length);
+  if (any) w.u32(header + H_ANY_GROUP, w.group(any));
+  if (groups.size > 0) {
+    w.u32(header + H_FLAGS, FLAG_HOSTS);
+    const slots = slotCount(groups.size);
+    const mask = slots - 1;
+    const table = w.alloc(slots * 4);
+    w.u32(header + H_HOST_MASK, mask);
+    w.u32(header + H_HOST_SLOTS, table);
+    const suffixLens = new Set<number>();
+    for (const group of groups.values()) {
+      if (group.kind === HOST_SUFFIX) suffixLens.add(group.key.length);
+      const at = w.group(group);
+      let i = fnv1a(group.key, 0, group.key.length) & mask;
+      while (w.view.getUint32(table + i * 4, true) !== 0) i = (i + 1) & mask;
+      w.u32(table + i * 4, at);
+    }
+    const lens = [...suffixLens].sort((a, b) => a - b);
+    if (lens.length > 0) {
+      const at = w.alloc(lens.length * 4);
+      lens.forEach((len, i) => w.u32(at + i * 4, len));
+      w.u32(header + H_SUFFIX_LEN_COUNT, lens.length);
+      w.u32(header + H_SUFFIX_LENS, at);
+    }
+  }
+  const total = (w.size + 3) & ~3;
+  w.alloc(total - w.size);
+  w.u32(header + H_TOTAL_BYTES, total);
+  return w.bytes.slice(0, total);
+}

@@ -1,0 +1,12 @@
+// Public surface of the hot path (re-exports only).
+export * from './types.ts';
+export { compileRouteTable } from './compile-route-table.ts';
+export { createMatcher, loadRouteTable, RouteTableError, type LoadedTable } from './matcher.ts';
+export { hashKey, hashKeyInto, hashWordsToHex } from './hash-key.ts';
+export {
+  createBucketTable, consumeBucket, consumeBucketWords, type BucketTable, type BucketTableOptions,
+} from './bucket-table.ts';
+export { instantiateHot, hotFromWasm2js } from './instantiate.ts';
+export { createTwinHot } from './twin.ts';
+export { HotMemoryError } from './_hot-state.ts';
+export { PorticoRouter } from './hono-router.ts';

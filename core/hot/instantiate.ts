@@ -1,0 +1,45 @@
+/**
+ * Turning a loaded hot-path module into HotExports. Targets load the module their own way
+ * (Cloudflare and Vercel hand over a compiled WebAssembly.Module; Fastly and WASI-HTTP have no
+ * WebAssembly and import the wasm2js build) and pass the result in as a capability.
+ *
+ * @example
+ * import wasm from './portico.wasm'; // a WebAssembly.Module on Cloudflare
+ * const hot = instantiateHot(wasm);
+ */
+import type { HotExports } from './types.ts';
+
+const REQUIRED_FUNCTIONS = [
+  'reserve', 'paramsPtr', 'hashOutPtr', 'bucketOutPtr', 'checkTable', 'matchRoute', 'hash64',
+  'bucketTableBytes', 'bucketInit', 'bucketConsume',
+] as const;
+
+function checkExports(value: unknown, label: string): HotExports {
+  const ns = value as Record<string, unknown> | null;
+  if (ns === null || typeof ns !== 'object') throw new TypeError(`${label}: not a module namespace`);
+  for (const name of REQUIRED_FUNCTIONS) {
+    if (typeof ns[name] !== 'function') throw new TypeError(`${label}: missing export ${name}()`);
+  }
+  const memory = ns['memory'] as { buffer?: unknown } | undefined;
+  if (!memory || !(memory.buffer instanceof ArrayBuffer)) {
+    throw new TypeError(`${label}: missing export memory with an ArrayBuffer buffer`);
+  }
+  return ns as unknown as HotExports;
+}
+
+/**
+ * Instantiates the compiled portico.wasm synchronously (the module has no imports).
+ * Each call gives an independent instance with its own memory.
+ */
+export function instantiateHot(module: WebAssembly.Module): HotExports {
+  const instance = new WebAssembly.Instance(module, {});
+  return checkExports(instance.exports, 'portico.wasm');
+}
+
+/**
+ * Wraps the namespace of the wasm2js build (`import * as ns from './portico.wasm2js.mjs'`).
+ * That module holds one instance per import, so every caller of the same namespace shares it.
+ */
+export function hotFromWasm2js(ns: unknown): HotExports {
+  return checkExports(ns, 'portico.wasm2js.mjs');
+}

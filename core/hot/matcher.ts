@@ -1,0 +1,149 @@
+/**
+ * The route matcher: a compiled route table loaded into a hot-path module, and the JS side of
+ * each match (encode the path, call matchRoute, copy the param offsets out).
+ *
+ * @example
+ * const matcher = createMatcher(hot, compileRouteTable(entries));
+ * const i = matcher.match(METHOD_BITS.GET, 'api.example.com', '/users/42', 0);
+ * if (i >= 0) path.slice(matcher.paramStart(0), matcher.paramEnd(0)); // '42'
+ */
+import type { HotExports, Matcher } from './types.ts';
+import { H_FLAGS, FLAG_HOSTS, MAX_PARAMS, STATUS_NO_MATCH } from './_layout.ts';
+import { hotState, reserveOrThrow, writeHost, writeStr, type HotState } from './_hot-state.ts';
+
+export class RouteTableError extends Error {
+  override name = 'RouteTableError';
+}
+
+/** A route table loaded into a hot-path module's memory (several can be loaded at once). */
+export interface LoadedTable {
+  readonly hot: HotExports;
+  /** Pointer of the blob in linear memory. */
+  readonly ptr: number;
+  readonly byteLength: number;
+  /** Whether some entry names a host (otherwise the host is never written). */
+  readonly usesHost: boolean;
+}
+
+/**
+ * Copies a route-table blob into the module's memory, once. The memory is never freed: load
+ * tables at startup or on config reload, not per request.
+ */
+export function loadRouteTable(hot: HotExports, blob: Uint8Array): LoadedTable {
+  const ptr = reserveOrThrow(hot, blob.byteLength);
+  const st = hotState(hot);
+  st.u8.set(blob, ptr);
+  if (hot.checkTable(ptr, blob.byteLength) !== 0) {
+    throw new RouteTableError('route table: not a blob from compileRouteTable (bad magic, version or length)');
+  }
+  const flags = new DataView(blob.buffer, blob.byteOffset, blob.byteLength).getUint32(H_FLAGS, true);
+  return { hot, ptr, byteLength: blob.byteLength, usesHost: (flags & FLAG_HOSTS) !== 0 };
+}
+
+/** UTF-16 offset in `s` of UTF-8 byte offset `byte` (lone surrogates count 3 bytes, as U+FFFD). */
+function utf16Offset(s: string, byte: number): number {
+  let b = 0;
+  let i = 0;
+  while (i < s.length && b < byte) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) b += 1;
+    else if (c < 0x800) b += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        b += 4;
+        i += 2;
+        continue;
+      }
+      b += 3;
+    } else b += 3;
+    i++;
+  }
+  return i;
+}
+
+/** The Matcher of createMatcher, plus matchNext for callers that walk every match of a path. */
+export class HotMatcher implements Matcher {
+  private readonly st: HotState;
+  private lastPath = '';
+  private lastPathLen = 0;
+  private lastHostLen = 0;
+  private readonly tablePtr: number;
+  private readonly usesHost: boolean;
+  /** count, then (start, end) pairs of the last successful match, in path-string offsets. */
+  private readonly params = new Int32Array(1 + 2 * MAX_PARAMS);
+
+  constructor(private readonly hot: HotExports, table: LoadedTable) {
+    this.st = hotState(hot);
+    this.tablePtr = table.ptr;
+    this.usesHost = table.usesHost;
+  }
+
+  match(methodBit: number, host: string, path: string, from: number): number {
+    const hot = this.hot;
+    let st = this.st;
+    if (hot.memory.buffer !== st.buffer) st = hotState(hot);
+    const pathLen = writeStr(st, path);
+    let hostLen = 0;
+    if (this.usesHost) hostLen = writeHost(st, host);
+    this.lastPath = path;
+    this.lastPathLen = pathLen;
+    this.lastHostLen = hostLen;
+    return this.finish(hot.matchRoute(this.tablePtr, methodBit, st.hostPtr, hostLen, st.strPtr, pathLen, from), st);
+  }
+
+  /**
+   * Matches the host and path of the previous `match` again, from `from`, without writing them
+   * again. Only valid while nothing else has used this module's scratch since that `match`
+   * (e.g. inside one router lookup).
+   */
+  matchNext(methodBit: number, from: number): number {
+    const st = this.st.buffer === this.hot.memory.buffer ? this.st : hotState(this.hot);
+    return this.finish(
+      this.hot.matchRoute(this.tablePtr, methodBit, st.hostPtr, this.lastHostLen, st.strPtr, this.lastPathLen, from),
+      st,
+    );
+  }
+
+  private finish(r: number, st: HotState): number {
+    // On a miss the params of the last successful match stay, as the Matcher contract says.
+    if (r === STATUS_NO_MATCH || r < 0) return -1;
+    const path = this.lastPath;
+    const pathLen = this.lastPathLen;
+    // Copy the offsets out: the output area is shared by every matcher of this module.
+    const u32 = st.u32;
+    const base = st.paramsPtr >>> 2;
+    const count = u32[base]!;
+    const params = this.params;
+    params[0] = count;
+    if (pathLen === path.length) {
+      for (let i = 1; i <= count * 2; i++) params[i] = u32[base + i]!;
+    } else {
+      // Non-ASCII path: the module answered in UTF-8 bytes; the contract is string offsets.
+      for (let i = 1; i <= count * 2; i++) params[i] = utf16Offset(path, u32[base + i]!);
+    }
+    return r;
+  }
+
+  paramCount(): number {
+    return this.params[0]!;
+  }
+
+  paramStart(i: number): number {
+    return i >= 0 && i < this.params[0]! ? this.params[1 + 2 * i]! : -1;
+  }
+
+  paramEnd(i: number): number {
+    return i >= 0 && i < this.params[0]! ? this.params[2 + 2 * i]! : -1;
+  }
+}
+
+/**
+ * Loads `table` (from compileRouteTable) into `hot` and returns a Matcher over it.
+ * match(methodBit, host, path, from) gives the first matching entry index >= from, or -1;
+ * paramStart/paramEnd then give offsets into `path` (-1 for an index out of range).
+ */
+export function createMatcher(hot: HotExports, table: Uint8Array | LoadedTable): Matcher {
+  const loaded = table instanceof Uint8Array ? loadRouteTable(hot, table) : table;
+  return new HotMatcher(hot, loaded);
+}

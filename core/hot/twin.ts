@@ -1,0 +1,435 @@
+/**
+ * The TypeScript twin of the hot-path module: the same exports, ABI and semantics as
+ * wasm/assembly, over its own ArrayBuffer "linear memory". It is the oracle of the
+ * differential tests and a fallback where neither Wasm nor the wasm2js build can load.
+ * Keep it a line-by-line port of wasm/assembly; only the XXH64 uses BigInt here.
+ *
+ * @example
+ * const hot = createTwinHot();
+ * hashKey(hot, 'GET example.com/a'); // same 16 hex chars as the Wasm build
+ */
+import type { HotExports, HotMemory } from './types.ts';
+import {
+  TABLE_MAGIC, TABLE_VERSION, H_MAGIC, H_VERSION, H_TOTAL_BYTES, H_ANY_GROUP, H_HOST_MASK,
+  H_HOST_SLOTS, H_SUFFIX_LEN_COUNT, H_SUFFIX_LENS, HEADER_BYTES, G_KIND, G_KEY_LEN, G_KEY_OFF,
+  G_ROOT, G_DEFERRED, G_MIN_IDX, G_MAX_IDX, HOST_EXACT, HOST_SUFFIX, N_MIN_IDX, N_MAX_IDX,
+  N_LABEL_LEN, N_LABEL_OFF, N_CHILD_MASK, N_CHILD_SLOTS, N_PARAM_CHILD, N_END_LIST, N_REST_LIST,
+  LIST_HEADER_BYTES, LIST_ITEM_BYTES, FNV_OFFSET, FNV_PRIME, MAX_PARAMS, NO_ENTRY,
+  STATUS_NO_MATCH, STATUS_BAD_TABLE, STATUS_BAD_ARGUMENT, SLASH, B_CAPACITY, B_MASK, B_MAGIC,
+  B_CLOCK, BUCKET_HEADER_BYTES, BUCKET_MAGIC, S_KEY_LO, S_KEY_HI, S_USED, S_TOKENS, S_STAMP,
+  S_TOUCHED, BUCKET_SLOT_BYTES, PROBE_WINDOW, MIN_BUCKET_CAPACITY, MAX_BUCKET_CAPACITY,
+} from './_layout.ts';
+
+const PAGE_BYTES = 65536;
+const MAX_PAGES = 65536;
+const REGION_ALIGN = 16;
+const MAX_ADDRESS = 0xfff00000;
+
+// Static areas, like the data section of the Wasm module (addresses differ; the ABI does not).
+const PARAMS_OUT = 1024;
+const CAPS = PARAMS_OUT + 4 + 8 * MAX_PARAMS + 12;
+const HASH_OUT = CAPS + 8 * MAX_PARAMS;
+const BUCKET_OUT = HASH_OUT + 16;
+const HEAP_BASE = BUCKET_OUT + 16;
+
+const MS_PER_SECOND = 1000;
+const WAIT_NEVER = -1;
+
+const MASK64 = (1n << 64n) - 1n;
+const PRIME64_1 = 0x9e3779b185ebca87n;
+const PRIME64_2 = 0xc2b2ae3d27d4eb4fn;
+const PRIME64_3 = 0x165667b19e3779f9n;
+const PRIME64_4 = 0x85ebca77c2b2ae63n;
+const PRIME64_5 = 0x27d4eb2f165667c5n;
+
+function rotl64(x: bigint, r: bigint): bigint {
+  return ((x << r) | (x >> (64n - r))) & MASK64;
+}
+function round64(acc: bigint, input: bigint): bigint {
+  return (rotl64((acc + input * PRIME64_2) & MASK64, 31n) * PRIME64_1) & MASK64;
+}
+function mergeRound64(acc: bigint, val: bigint): bigint {
+  return (((acc ^ round64(0n, val)) * PRIME64_1) + PRIME64_4) & MASK64;
+}
+
+class TwinMemory implements HotMemory {
+  buffer = new ArrayBuffer(PAGE_BYTES);
+  u8 = new Uint8Array(this.buffer);
+  u32 = new Uint32Array(this.buffer);
+  f64 = new Float64Array(this.buffer);
+  dv = new DataView(this.buffer);
+
+  /** Like WebAssembly.Memory#grow: a new, larger buffer; the old one keeps its (stale) bytes. */
+  grow(pages: number): number {
+    const old = this.buffer.byteLength / PAGE_BYTES;
+    if (old + pages > MAX_PAGES) return -1;
+    const next = new ArrayBuffer((old + pages) * PAGE_BYTES);
+    new Uint8Array(next).set(this.u8);
+    this.buffer = next;
+    this.u8 = new Uint8Array(next);
+    this.u32 = new Uint32Array(next);
+    this.f64 = new Float64Array(next);
+    this.dv = new DataView(next);
+    return old;
+  }
+}
+
+class TwinHot implements HotExports {
+  readonly memory = new TwinMemory();
+  private heapTop = HEAP_BASE;
+  // Per-call search state, as in the Wasm module.
+  private gTable = 0;
+  private gPath = 0;
+  private gPathLen = 0;
+  private gFrom = 0;
+  private gBest = NO_ENTRY;
+  private gMethod = 0;
+
+  private ld(addr: number): number {
+    return this.memory.u32[addr >>> 2]!;
+  }
+  private st(addr: number, value: number): void {
+    this.memory.u32[addr >>> 2] = value;
+  }
+
+  reserve(bytes: number): number {
+    bytes >>>= 0;
+    const start = this.heapTop;
+    const size = (bytes + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
+    if (size > MAX_ADDRESS - start || size < 0) return 0;
+    const end = start + size;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const need = Math.ceil((end - have) / PAGE_BYTES);
+      if (this.memory.grow(need) < 0) return 0;
+    }
+    this.heapTop = end;
+    return start;
+  }
+  paramsPtr(): number {
+    return PARAMS_OUT;
+  }
+  hashOutPtr(): number {
+    return HASH_OUT;
+  }
+  bucketOutPtr(): number {
+    return BUCKET_OUT;
+  }
+
+  checkTable(table: number, len: number): number {
+    if (len < HEADER_BYTES || this.ld(table + H_MAGIC) !== TABLE_MAGIC ||
+        this.ld(table + H_VERSION) !== TABLE_VERSION || this.ld(table + H_TOTAL_BYTES) !== len) {
+      return STATUS_BAD_TABLE;
+    }
+    return 0;
+  }
+
+  private firstInList(list: number): number {
+    const u32 = this.memory.u32;
+    const count = u32[list >>> 2]!;
+    let item = list + LIST_HEADER_BYTES;
+    const end = item + count * LIST_ITEM_BYTES;
+    while (item < end) {
+      const idx = u32[item >>> 2]!;
+      if (idx >= this.gBest) return NO_ENTRY;
+      const methods = u32[(item >>> 2) + 1]!;
+      if (idx >= this.gFrom && (methods === 0 || (methods & this.gMethod) !== 0)) return idx;
+      item += LIST_ITEM_BYTES;
+    }
+    return NO_ENTRY;
+  }
+
+  private accept(idx: number, count: number): void {
+    this.gBest = idx;
+    const u32 = this.memory.u32;
+    u32[PARAMS_OUT >>> 2] = count;
+    for (let i = 0; i < count * 2; i++) u32[(PARAMS_OUT >>> 2) + 1 + i] = u32[(CAPS >>> 2) + i]!;
+  }
+
+  private bytesEqual(a: number, b: number, len: number): boolean {
+    const u8 = this.memory.u8;
+    for (let i = 0; i < len; i++) if (u8[a + i] !== u8[b + i]) return false;
+    return true;
+  }
+
+  private visit(node: number, p: number, depth: number): void {
+    if (this.ld(node + N_MIN_IDX) >= this.gBest || this.ld(node + N_MAX_IDX) < this.gFrom) return;
+    const table = this.gTable;
+    const path = this.gPath;
+    const len = this.gPathLen;
+    const u8 = this.memory.u8;
+
+    const restList = this.ld(node + N_REST_LIST);
+    if (restList !== 0) {
+      const idx = this.firstInList(table + restList);
+      if (idx < this.gBest) {
+        const start = p === len ? len : p + 1;
+        this.st(CAPS + depth * 8, start);
+        this.st(CAPS + depth * 8 + 4, len);
+        this.accept(idx, depth + 1);
+      }
+    }
+    if (p === len) {
+      const endList = this.ld(node + N_END_LIST);
+      if (endList !== 0) {
+        const idx = this.firstInList(table + endList);
+        if (idx < this.gBest) this.accept(idx, depth);
+      }
+      return;
+    }
+
+    const segStart = p + 1;
+    let q = segStart;
+    let h = FNV_OFFSET;
+    while (q < len) {
+      const c = u8[path + q]!;
+      if (c === SLASH) break;
+      h = Math.imul(h ^ c, FNV_PRIME) >>> 0;
+      q++;
+    }
+    const segLen = q - segStart;
+
+    const slots = this.ld(node + N_CHILD_SLOTS);
+    if (slots !== 0) {
+      const mask = this.ld(node + N_CHILD_MASK);
+      let i = h & mask;
+      for (;;) {
+        const child = this.ld(table + slots + i * 4);
+        if (child === 0) break;
+        const c = table + child;
+        if (this.ld(c + N_LABEL_LEN) === segLen &&
+            this.bytesEqual(table + this.ld(c + N_LABEL_OFF), path + segStart, segLen)) {
+          this.visit(c, q, depth);
+          break;
+        }
+        i = (i + 1) & mask;
+      }
+    }
+    const paramChild = this.ld(node + N_PARAM_CHILD);
+    if (paramChild !== 0 && segLen > 0) {
+      this.st(CAPS + depth * 8, segStart);
+      this.st(CAPS + depth * 8 + 4, q);
+      this.visit(table + paramChild, q, depth + 1);
+    }
+  }
+
+  private searchGroup(group: number, segmentsOk: boolean): void {
+    if (this.ld(group + G_MIN_IDX) >= this.gBest || this.ld(group + G_MAX_IDX) < this.gFrom) return;
+    const root = this.ld(group + G_ROOT);
+    if (root !== 0 && segmentsOk) this.visit(this.gTable + root, 0, 0);
+    const deferred = this.ld(group + G_DEFERRED);
+    if (deferred !== 0) {
+      const idx = this.firstInList(this.gTable + deferred);
+      if (idx < this.gBest) this.accept(idx, 0);
+    }
+  }
+
+  private findHostGroup(kind: number, key: number, keyLen: number): number {
+    const table = this.gTable;
+    const slots = this.ld(table + H_HOST_SLOTS);
+    if (slots === 0) return 0;
+    const mask = this.ld(table + H_HOST_MASK);
+    const u8 = this.memory.u8;
+    let h = FNV_OFFSET;
+    for (let i = 0; i < keyLen; i++) h = Math.imul(h ^ u8[key + i]!, FNV_PRIME) >>> 0;
+    let i = h & mask;
+    for (;;) {
+      const g = this.ld(table + slots + i * 4);
+      if (g === 0) return 0;
+      const group = table + g;
+      if (this.ld(group + G_KIND) === kind && this.ld(group + G_KEY_LEN) === keyLen &&
+          this.bytesEqual(table + this.ld(group + G_KEY_OFF), key, keyLen)) {
+        return group;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  matchRoute(
+    table: number, methodBit: number, host: number, hostLen: number,
+    path: number, pathLen: number, from: number,
+  ): number {
+    table >>>= 0;
+    hostLen >>>= 0;
+    pathLen >>>= 0;
+    from |= 0;
+    this.gTable = table;
+    this.gPath = path >>> 0;
+    this.gPathLen = pathLen;
+    this.gFrom = from < 0 ? 0 : from;
+    this.gBest = NO_ENTRY;
+    this.gMethod = methodBit >>> 0;
+    this.st(PARAMS_OUT, 0);
+    const segmentsOk = pathLen > 0 && this.memory.u8[path]! === SLASH;
+
+    const any = this.ld(table + H_ANY_GROUP);
+    if (any !== 0) this.searchGroup(table + any, segmentsOk);
+    if (this.ld(table + H_HOST_SLOTS) !== 0) {
+      const exact = this.findHostGroup(HOST_EXACT, host, hostLen);
+      if (exact !== 0) this.searchGroup(exact, segmentsOk);
+      const lensCount = this.ld(table + H_SUFFIX_LEN_COUNT);
+      const lens = table + this.ld(table + H_SUFFIX_LENS);
+      for (let i = 0; i < lensCount; i++) {
+        const suffixLen = this.ld(lens + i * 4);
+        if (suffixLen >= hostLen) break;
+        const g = this.findHostGroup(HOST_SUFFIX, host + hostLen - suffixLen, suffixLen);
+        if (g !== 0) this.searchGroup(g, segmentsOk);
+      }
+    }
+    return this.gBest === NO_ENTRY ? STATUS_NO_MATCH : this.gBest;
+  }
+
+  hash64(ptr: number, len: number, seedLo: number, seedHi: number): number {
+    const dv = this.memory.dv;
+    const seed = (BigInt(seedHi >>> 0) << 32n) | BigInt(seedLo >>> 0);
+    let p = ptr >>> 0;
+    const end = p + (len >>> 0);
+    const read64 = (at: number): bigint => dv.getBigUint64(at, true);
+    let h: bigint;
+    if (len >>> 0 >= 32) {
+      let v1 = (seed + PRIME64_1 + PRIME64_2) & MASK64;
+      let v2 = (seed + PRIME64_2) & MASK64;
+      let v3 = seed;
+      let v4 = (seed - PRIME64_1) & MASK64;
+      const limit = end - 32;
+      do {
+        v1 = round64(v1, read64(p));
+        v2 = round64(v2, read64(p + 8));
+        v3 = round64(v3, read64(p + 16));
+        v4 = round64(v4, read64(p + 24));
+        p += 32;
+      } while (p <= limit);
+      h = (rotl64(v1, 1n) + rotl64(v2, 7n) + rotl64(v3, 12n) + rotl64(v4, 18n)) & MASK64;
+      h = mergeRound64(h, v1);
+      h = mergeRound64(h, v2);
+      h = mergeRound64(h, v3);
+      h = mergeRound64(h, v4);
+    } else {
+      h = (seed + PRIME64_5) & MASK64;
+    }
+    h = (h + BigInt(len >>> 0)) & MASK64;
+    while (p + 8 <= end) {
+      h ^= round64(0n, read64(p));
+      h = (rotl64(h, 27n) * PRIME64_1 + PRIME64_4) & MASK64;
+      p += 8;
+    }
+    if (p + 4 <= end) {
+      h ^= (BigInt(dv.getUint32(p, true)) * PRIME64_1) & MASK64;
+      h = (rotl64(h, 23n) * PRIME64_2 + PRIME64_3) & MASK64;
+      p += 4;
+    }
+    while (p < end) {
+      h ^= (BigInt(dv.getUint8(p)) * PRIME64_5) & MASK64;
+      h = (rotl64(h, 11n) * PRIME64_1) & MASK64;
+      p++;
+    }
+    h ^= h >> 33n;
+    h = (h * PRIME64_2) & MASK64;
+    h ^= h >> 29n;
+    h = (h * PRIME64_3) & MASK64;
+    h ^= h >> 32n;
+    dv.setUint32(HASH_OUT, Number(h & 0xffffffffn), true);
+    dv.setUint32(HASH_OUT + 4, Number(h >> 32n), true);
+    return 0;
+  }
+
+  bucketTableBytes(capacity: number): number {
+    capacity >>>= 0;
+    if (capacity < MIN_BUCKET_CAPACITY || capacity > MAX_BUCKET_CAPACITY || (capacity & (capacity - 1)) !== 0) return 0;
+    return BUCKET_HEADER_BYTES + capacity * BUCKET_SLOT_BYTES;
+  }
+
+  bucketInit(table: number, capacity: number): number {
+    const bytes = this.bucketTableBytes(capacity);
+    if (bytes === 0) return STATUS_BAD_ARGUMENT;
+    this.memory.u8.fill(0, table, table + bytes);
+    this.st(table + B_CAPACITY, capacity >>> 0);
+    this.st(table + B_MASK, (capacity >>> 0) - 1);
+    this.st(table + B_MAGIC, BUCKET_MAGIC);
+    this.memory.f64[(table + B_CLOCK) >>> 3] = 0;
+    return 0;
+  }
+
+  bucketConsume(
+    table: number, keyLo: number, keyHi: number, nowMs: number,
+    ratePerSecond: number, burst: number, cost: number,
+  ): number {
+    table >>>= 0;
+    keyLo >>>= 0;
+    keyHi >>>= 0;
+    const f64 = this.memory.f64;
+    if (this.ld(table + B_MAGIC) !== BUCKET_MAGIC) return STATUS_BAD_TABLE;
+    if (!Number.isFinite(nowMs) || !Number.isFinite(ratePerSecond) || !Number.isFinite(burst) ||
+        !Number.isFinite(cost) || ratePerSecond < 0 || burst < 0 || cost < 0) {
+      return STATUS_BAD_ARGUMENT;
+    }
+    const mask = this.ld(table + B_MASK);
+    const slots = table + BUCKET_HEADER_BYTES;
+    const home = keyLo & mask;
+    let slot = 0;
+    let firstEmpty = 0;
+    let oldest = 0;
+    let oldestTouched = Infinity;
+    for (let i = 0; i < PROBE_WINDOW; i++) {
+      const s = slots + ((home + i) & mask) * BUCKET_SLOT_BYTES;
+      if (this.ld(s + S_USED) === 0) {
+        if (firstEmpty === 0) firstEmpty = s;
+        continue;
+      }
+      if (this.ld(s + S_KEY_LO) === keyLo && this.ld(s + S_KEY_HI) === keyHi) {
+        slot = s;
+        break;
+      }
+      const touched = f64[(s + S_TOUCHED) >>> 3]!;
+      if (touched < oldestTouched) {
+        oldestTouched = touched;
+        oldest = s;
+      }
+    }
+    const clock = f64[(table + B_CLOCK) >>> 3]! + 1;
+    f64[(table + B_CLOCK) >>> 3] = clock;
+
+    let tokens: number;
+    if (slot === 0) {
+      slot = firstEmpty !== 0 ? firstEmpty : oldest;
+      this.st(slot + S_KEY_LO, keyLo);
+      this.st(slot + S_KEY_HI, keyHi);
+      this.st(slot + S_USED, 1);
+      f64[(slot + S_STAMP) >>> 3] = nowMs;
+      tokens = burst;
+    } else {
+      tokens = f64[(slot + S_TOKENS) >>> 3]!;
+      const stamp = f64[(slot + S_STAMP) >>> 3]!;
+      const elapsed = nowMs - stamp;
+      if (elapsed > 0) {
+        tokens = tokens + elapsed * ratePerSecond / MS_PER_SECOND;
+        f64[(slot + S_STAMP) >>> 3] = nowMs;
+      }
+      tokens = Math.min(burst, tokens);
+    }
+    f64[(slot + S_TOUCHED) >>> 3] = clock;
+
+    let result: number;
+    let waitMs: number;
+    if (cost > burst) {
+      result = 0;
+      waitMs = WAIT_NEVER;
+    } else if (tokens >= cost) {
+      tokens = tokens - cost;
+      result = 1;
+      waitMs = 0;
+    } else {
+      result = 0;
+      waitMs = ratePerSecond > 0 ? Math.ceil((cost - tokens) * MS_PER_SECOND / ratePerSecond) : WAIT_NEVER;
+    }
+    f64[(slot + S_TOKENS) >>> 3] = tokens;
+    f64[BUCKET_OUT >>> 3] = tokens;
+    f64[(BUCKET_OUT >>> 3) + 1] = waitMs;
+    return result;
+  }
+}
+
+/** A fresh twin instance with its own memory. */
+export function createTwinHot(): HotExports {
+  return new TwinHot();
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// Builds the hot path from wasm/assembly into wasm/build:
+//   portico.wasm          asc -O3, --runtime stub, no bindings (the raw ABI is the interface)
+//   portico.wat           its text form, for review
+//   portico.wasm2js.mjs   the same module as an ES module, for engines without WebAssembly
+// Usage: node scripts/build-wasm.mjs
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import asc from 'assemblyscript/asc';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const wasmDir = join(root, 'wasm');
+const outDir = join(wasmDir, 'build');
+const wasmFile = join(outDir, 'portico.wasm');
+const watFile = join(outDir, 'portico.wat');
+const jsFile = join(outDir, 'portico.wasm2js.mjs');
+const wasm2js = join(root, 'node_modules', 'binaryen', 'bin', 'wasm2js');
+
+const started = performance.now();
+mkdirSync(outDir, { recursive: true });
+
+const { error, stderr } = await asc.main(
+  [
+    join(wasmDir, 'assembly', 'index.ts'),
+    '--runtime', 'stub',
+    '-O3',
+    '--noAssert',
+    // No `abort` import: the module never throws across the boundary; it returns status codes.
+    '--use', 'abort=',
+    // wasm2js has no bulk-memory lowering by default; the module does not need those ops.
+    '--disable', 'bulk-memory',
+    '--outFile', wasmFile,
+    '--textFile', watFile,
+  ],
+  { stdout: process.stdout, stderr: process.stderr },
+);
+if (error) {
+  console.error(`asc failed: ${error.message}\n${stderr.toString()}`);
+  process.exit(1);
+}
+
+const js = spawnSync(wasm2js, [wasmFile, '-O3', '-o', jsFile], { stdio: 'inherit' });
+if (js.status !== 0) {
+  console.error(`wasm2js failed with status ${js.status}`);
+  process.exit(1);
+}
+
+// Check both artifacts before anyone uses them: exports present, memory usable from JS.
+const REQUIRED = ['memory', 'reserve', 'matchRoute', 'hash64', 'bucketConsume'];
+const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(wasmFile)), {});
+const ns = await import(`${pathToFileURL(jsFile).href}?check=${Date.now()}`);
+for (const [label, exports] of [['wasm', instance.exports], ['wasm2js', ns]]) {
+  for (const name of REQUIRED) {
+    if (!(name in exports)) {
+      console.error(`${label}: missing export ${name}`);
+      process.exit(1);
+    }
+  }
+  if (!(exports.memory.buffer instanceof ArrayBuffer)) {
+    console.error(`${label}: memory.buffer is not an ArrayBuffer`);
+    process.exit(1);
+  }
+}
+
+const ms = (performance.now() - started).toFixed(0);
+const size = (f) => `${relative(root, f)} ${statSync(f).size} B`;
+console.log(`build:wasm ${size(wasmFile)}, ${size(jsFile)} in ${ms} ms`);
