@@ -6,18 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { methodBit, type Matcher, type TableEntry } from '../core/hot/types.ts';
+import { methodBit, type HotExports, type TableEntry } from '../core/hot/types.ts';
 import type { Contestant, UnavailableContestant } from './_contestants.ts';
 import { parsePattern, type MatchOutcome, type RouteSpec, type RouteTable } from './_tables.ts';
 
-/** The part of core/hot/index.ts that the benchmark uses. */
-interface HotApi {
-  createTwinHot(): unknown;
-  instantiateHot(module: WebAssembly.Module): unknown;
-  hotFromWasm2js(ns: unknown): unknown;
-  compileRouteTable(entries: readonly TableEntry[]): Uint8Array;
-  createMatcher(hot: never, table: Uint8Array): Matcher;
-}
+type HotApi = typeof import('../core/hot/index.ts');
 
 const HOT_INDEX = new URL('../core/hot/index.ts', import.meta.url);
 const WASM_FILE = new URL('../wasm/build/portico.wasm', import.meta.url);
@@ -37,7 +30,7 @@ export function toTableEntry(route: RouteSpec, hosts: boolean): TableEntry {
   };
 }
 
-function porticoContestant(id: string, label: string, api: HotApi, hot: unknown): Contestant {
+function porticoContestant(id: string, label: string, api: HotApi, hot: HotExports): Contestant {
   return {
     id,
     label,
@@ -46,7 +39,7 @@ function porticoContestant(id: string, label: string, api: HotApi, hot: unknown)
     capturesRest: true,
     build(table: RouteTable) {
       const blob = api.compileRouteTable(table.routes.map((r) => toTableEntry(r, table.hosts)));
-      const matcher = api.createMatcher(hot as never, blob);
+      const matcher = api.createMatcher(hot, blob);
       const patterns = table.routes.map((r) => parsePattern(r.path));
       return {
         call: { expr: 'self.match(fn(M), H, P, 0)', self: matcher, fn: methodBit },
@@ -85,7 +78,7 @@ export async function loadPorticoContestants(): Promise<{
     for (const [id, label] of Object.entries(labels)) unavailable.push({ id, label, reason });
     return { contestants, unavailable };
   }
-  const attempts: [keyof typeof labels, () => Promise<unknown>][] = [
+  const attempts: [keyof typeof labels, () => Promise<HotExports>][] = [
     ['wasm', async () => api.instantiateHot(new WebAssembly.Module(readFileSync(fileURLToPath(WASM_FILE))))],
     ['wasm2js', async () => api.hotFromWasm2js(await import(pathToFileURL(fileURLToPath(WASM2JS_FILE)).href))],
     ['twin', async () => api.createTwinHot()],

@@ -11,6 +11,8 @@
  *   JS peers, which either ignore the host or read it as the first path segment: `/host/path`
  *   is one slice of the same URL).
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { measure } from 'mitata';
 import type { BuiltRouter, Contestant } from './_contestants.ts';
 import { mixedCases, type CaseId, type RequestCase, type RouteTable } from './_tables.ts';
@@ -24,6 +26,8 @@ export const URL_COUNT = 1000;
 export interface TimingOptions {
   /** mitata's minimum sampling time per cell, in milliseconds. */
   minCpuTimeMs: number;
+  /** Calls made before mitata starts, for at least this many milliseconds (and 100 calls). */
+  warmupMs: number;
 }
 
 /** The requests a cell cycles through (one, or all of them for `mixed`). */
@@ -84,9 +88,30 @@ export function timedFunction(
   return new Function('self', 'fn', 'urls', 'ms', body)(built.call.self, built.call.fn, urls, ms) as () => unknown;
 }
 
+/**
+ * A full garbage collection. Each cell starts from a collected heap: without it, V8's
+ * concurrent marking of the previous cells' garbage (and of the routers just built) runs
+ * during the next measurement and slows it by up to 10× on 2 cores. Uses `--expose-gc` when
+ * given, and otherwise turns the flag on at run time.
+ */
+function fullGc(): () => void {
+  const existing = (globalThis as { gc?: () => void }).gc;
+  if (existing) return existing;
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+let collect: (() => void) | undefined;
+
 /** Median nanoseconds per call of one cell. */
 export async function timeCell(fn: () => unknown, options: TimingOptions): Promise<number> {
+  collect ??= fullGc();
+  // mitata's own warmup is a few calls; with short sampling times the first samples would
+  // still run unoptimized code. Let V8 tier up first.
+  const until = performance.now() + options.warmupMs;
+  for (let i = 0; i < 100 || performance.now() < until; i++) fn();
   const stats = await measure(fn, {
+    gc: collect,
     min_cpu_time: options.minCpuTimeMs * 1e6,
     min_samples: 12,
   });

@@ -43,7 +43,7 @@ export interface MatcherBenchOptions {
   quick?: boolean;
   /** Directory for matcher.md, matcher.json and matcher.svg; default bench/results (none in quick mode). */
   outDir?: string | null;
-  /** mitata's minimum sampling time per cell, in milliseconds; default 60 (1 in quick mode). */
+  /** mitata's minimum sampling time per cell, in milliseconds; default 40 (1 in quick mode). */
   minCpuTimeMs?: number;
   /** Progress lines; default written to stderr. */
   log?: (line: string) => void;
@@ -65,17 +65,21 @@ function resolveOptions(options: MatcherBenchOptions): ResolvedOptions {
     runs: Math.max(1, Math.floor(options.runs ?? (quick ? 1 : 5))),
     outDir:
       options.outDir === undefined ? (quick ? null : fileURLToPath(new URL('./results/', import.meta.url))) : options.outDir,
-    minCpuTimeMs: options.minCpuTimeMs ?? (quick ? 1 : 60),
+    minCpuTimeMs: options.minCpuTimeMs ?? (quick ? 1 : 40),
     multiTenantRoutes: quick ? 1000 : 10_000,
     log: options.log ?? ((line) => process.stderr.write(line + '\n')),
   };
 }
 
-/** Everything a run needs: the tables, the contestants and each contestant built for each table. */
+/** The tables and the contestants of a run. */
 interface Field {
   tables: RouteTable[];
   contestants: Contestant[];
   unavailable: UnavailableContestant[];
+}
+
+/** Every contestant built for one table and checked. */
+interface TableField {
   built: Map<string, BuiltRouter>;
   /** `contestant@table` → why it cannot be timed there (build error or wrong answers). */
   excluded: Map<string, string>;
@@ -84,38 +88,58 @@ interface Field {
 
 const key = (contestant: string, table: string): string => `${contestant}@${table}`;
 
-/**
- * Loads and builds every contestant for every table and checks them. `full` checks one request
- * per route as well as the benchmark's cases; otherwise only the cases that get timed.
- */
-async function prepareField(multiTenantRoutes: number, full: boolean): Promise<Field> {
+async function prepareField(multiTenantRoutes: number): Promise<Field> {
   const tables = loadTables({ multiTenantRoutes });
   const portico = await loadPorticoContestants();
-  const contestants = [...portico.contestants, ...jsPeers()];
+  return { tables, contestants: [...portico.contestants, ...jsPeers()], unavailable: portico.unavailable };
+}
+
+/**
+ * Builds every contestant for one table and checks it. `full` checks one hit and one method
+ * miss per route as well as the benchmark's cases; otherwise only the cases that get timed.
+ * Tables are prepared one at a time so that only one table's routers are in the heap.
+ */
+function prepareTable(field: Field, table: RouteTable, full: boolean): TableField {
   const built = new Map<string, BuiltRouter>();
   const excluded = new Map<string, string>();
   const checks: CheckResult[] = [];
-  for (const table of tables) {
-    const all = expectations(createOracle(table));
-    const wanted = full ? all : all.filter((e) => table.cases.includes(e.request));
-    for (const c of contestants) {
-      let router: BuiltRouter;
-      try {
-        router = c.build(table);
-      } catch (error) {
-        excluded.set(key(c.id, table.id), `build failed: ${(error as Error).message}`);
-        checks.push({ contestant: c.id, table: table.id, checked: 0, failures: [{ request: 'build', expected: { route: -1, params: [], rest: null, matches: 0 }, got: (error as Error).message }] });
-        continue;
-      }
-      built.set(key(c.id, table.id), router);
-      const check = checkContestant(c, router, table, wanted);
-      checks.push(check);
-      if (check.failures.length > 0) {
-        excluded.set(key(c.id, table.id), `${check.failures.length} wrong answer(s): ${describeFailures(check, 1)[0]}`);
-      }
+  const all = expectations(createOracle(table));
+  const wanted = full ? all : all.filter((e) => table.cases.includes(e.request));
+  for (const c of field.contestants) {
+    let router: BuiltRouter;
+    try {
+      router = c.build(table);
+    } catch (error) {
+      const message = (error as Error).message;
+      excluded.set(key(c.id, table.id), `build failed: ${message}`);
+      checks.push({
+        contestant: c.id,
+        table: table.id,
+        checked: 0,
+        failures: [{ request: 'build', expected: { route: -1, params: [], rest: null, matches: 0 }, got: `threw ${message}` }],
+      });
+      continue;
+    }
+    built.set(key(c.id, table.id), router);
+    const check = checkContestant(c, router, table, wanted);
+    checks.push(check);
+    if (check.failures.length > 0) {
+      excluded.set(key(c.id, table.id), `${check.failures.length} wrong answer(s): ${describeFailures(check, 1)[0]}`);
     }
   }
-  return { tables, contestants, unavailable: portico.unavailable, built, excluded, checks };
+  return { built, excluded, checks };
+}
+
+/** Checks every table (full check) and keeps only the verdicts. */
+function checkField(field: Field): { excluded: Map<string, string>; checks: CheckResult[] } {
+  const excluded = new Map<string, string>();
+  const checks: CheckResult[] = [];
+  for (const table of field.tables) {
+    const t = prepareTable(field, table, true);
+    for (const [k, v] of t.excluded) excluded.set(k, v);
+    checks.push(...t.checks);
+  }
+  return { excluded, checks };
 }
 
 /** What `checkMatcherContestants` found. */
@@ -134,11 +158,11 @@ export interface MatcherCheckReport {
  * report.checks.filter((c) => c.failures.length > 0); // []
  */
 export async function checkMatcherContestants(options: { multiTenantRoutes?: number } = {}): Promise<MatcherCheckReport> {
-  const field = await prepareField(options.multiTenantRoutes ?? 10_000, true);
+  const field = await prepareField(options.multiTenantRoutes ?? 10_000);
   return {
     contestants: field.contestants.map((c) => ({ id: c.id, label: c.label, family: c.family })),
     unavailable: field.unavailable,
-    checks: field.checks,
+    checks: checkField(field).checks,
   };
 }
 
@@ -149,14 +173,16 @@ async function timeRun(field: Field, run: number, minCpuTimeMs: number, log: (li
   const n = field.contestants.length;
   const order = field.contestants.map((_, i) => field.contestants[(i + run) % n]!);
   for (const table of field.tables) {
+    const prepared = prepareTable(field, table, false);
+    for (const [k, why] of prepared.excluded) log(`  ${k}: not timed: ${why}`);
     for (const mode of MODES) {
       for (const c of table.cases) {
         if (isSkipped(c)) continue;
         for (const contestant of order) {
-          const router = field.built.get(key(contestant.id, table.id));
-          if (!router || field.excluded.has(key(contestant.id, table.id))) continue;
+          const router = prepared.built.get(key(contestant.id, table.id));
+          if (!router || prepared.excluded.has(key(contestant.id, table.id))) continue;
           const fn = timedFunction(contestant, router, table, c.id, mode);
-          times[cellKey(table.id, c.id, mode, contestant.id)] = await timeCell(fn, { minCpuTimeMs });
+          times[cellKey(table.id, c.id, mode, contestant.id)] = await timeCell(fn, { minCpuTimeMs, warmupMs: Math.min(15, minCpuTimeMs) });
         }
       }
       log(`  run ${run + 1}: ${table.id} ${mode} done`);
@@ -222,9 +248,10 @@ function cpuModel(): string {
 export async function runMatcherBench(options: MatcherBenchOptions = {}): Promise<MatcherBenchResult> {
   const o = resolveOptions(options);
   o.log(`matcher bench: checking every contestant on every table${o.quick ? ' (quick)' : ''}`);
-  const field = await prepareField(o.multiTenantRoutes, true);
+  const field = await prepareField(o.multiTenantRoutes);
+  const verdicts = checkField(field);
   for (const u of field.unavailable) o.log(`  ${u.label}: not available: ${u.reason}`);
-  for (const [k, why] of field.excluded) o.log(`  ${k}: NOT TIMED, ${why}`);
+  for (const [k, why] of verdicts.excluded) o.log(`  ${k}: NOT TIMED, ${why}`);
 
   const isolated = !o.quick;
   const runs: Record<string, number>[] = [];
@@ -249,8 +276,8 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
             cells.push({ ...base, status: 'skipped', runs: [], note: c.skip });
           } else if (unavailableIds.has(row.id)) {
             cells.push({ ...base, status: 'unavailable', runs: [], note: unavailableIds.get(row.id)! });
-          } else if (field.excluded.has(key(row.id, table.id))) {
-            cells.push({ ...base, status: 'wrong', runs: [], note: field.excluded.get(key(row.id, table.id))! });
+          } else if (verdicts.excluded.has(key(row.id, table.id))) {
+            cells.push({ ...base, status: 'wrong', runs: [], note: verdicts.excluded.get(key(row.id, table.id))! });
           } else {
             const values = runs.map((r) => r[cellKey(table.id, caseId, mode, row.id)]).filter((v): v is number => v !== undefined);
             cells.push({ ...base, status: 'timed', runs: values });
@@ -284,7 +311,7 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
     })),
     contestants: rows,
     unavailable: field.unavailable,
-    checks: field.checks.map((c) => ({
+    checks: verdicts.checks.map((c) => ({
       contestant: c.contestant,
       table: c.table,
       checked: c.checked,
@@ -311,9 +338,8 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
 async function workerMain(argv: string[]): Promise<void> {
   const arg = (name: string): number => Number(argv[argv.indexOf(name) + 1]);
   const run = arg('--worker');
-  const field = await prepareField(arg('--multitenant-routes'), false);
+  const field = await prepareField(arg('--multitenant-routes'));
   const log = (line: string): void => void process.stderr.write(line + '\n');
-  for (const [k, why] of field.excluded) log(`  ${k}: not timed: ${why}`);
   const times = await timeRun(field, run, arg('--min-cpu-time'), log);
   process.stdout.write(RESULT_MARK + JSON.stringify(times) + '\n');
 }
