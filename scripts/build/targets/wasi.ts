@@ -7,8 +7,9 @@
  *   gateway.wasm      the component; `jco serve --isolate-requests instance gateway.wasm` serves it
  *
  * componentize-js is pinned to 0.19.3: from 0.20 on, importing RSA and EC keys traps
- * (ComponentizeJS issue #334). Its engine exports `wasi:http/incoming-handler@0.2.10`, so the
- * component is built against jco's bundled wasi WIT with the version rewritten to 0.2.10.
+ * (ComponentizeJS issue #334). The WIT must name the exact wasi:http version the engine exports
+ * (`wasi:http/incoming-handler@0.2.3` in 0.19.3's StarlingMonkey), so the version is read from the
+ * engine itself and jco's bundled wasi WIT is rewritten to it.
  */
 import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,24 +17,31 @@ import { bundleTarget } from '../bundle.ts';
 import type { RecipeContext, TargetRecipe } from '../types.ts';
 import { withTicks } from './tools.ts';
 
-/** The wasi:http version StarlingMonkey in componentize-js 0.19.3 exports. */
-export const WASI_HTTP_VERSION = '0.2.10';
+const ENGINE = 'node_modules/@bytecodealliance/componentize-js/lib/starlingmonkey_embedding.wasm';
 const JCO_WIT = 'node_modules/@bytecodealliance/jco/lib/wit/builtin/0.2.12';
 const JCO_WIT_VERSION = '0.2.12';
 
-async function rewriteWitVersions(dir: string): Promise<void> {
+/** The wasi:http version the engine exports its incoming handler at, e.g. `0.2.3`. */
+export async function engineWasiHttpVersion(root: string): Promise<string> {
+  const engine = (await readFile(join(root, ENGINE))).toString('latin1');
+  const found = /wasi:http\/incoming-handler@(\d+\.\d+\.\d+)#handle/.exec(engine);
+  if (!found?.[1]) throw new Error(`${ENGINE} exports no wasi:http/incoming-handler: is componentize-js installed?`);
+  return found[1];
+}
+
+async function rewriteWitVersions(dir: string, version: string): Promise<void> {
   for (const entry of await readdir(dir)) {
     const file = join(dir, entry);
-    if ((await stat(file)).isDirectory()) await rewriteWitVersions(file);
+    if ((await stat(file)).isDirectory()) await rewriteWitVersions(file, version);
     else if (entry.endsWith('.wit')) {
       const text = await readFile(file, 'utf8');
-      await writeFile(file, text.replaceAll(`@${JCO_WIT_VERSION}`, `@${WASI_HTTP_VERSION}`));
+      await writeFile(file, text.replaceAll(`@${JCO_WIT_VERSION}`, `@${version}`));
     }
   }
 }
 
 /** Lays out `wit/` as the wasi:http package with every other wasi package under `deps/`. */
-async function prepareWit(ctx: RecipeContext): Promise<string> {
+async function prepareWit(ctx: RecipeContext, version: string): Promise<string> {
   const source = join(ctx.root, JCO_WIT);
   const witDir = join(ctx.outDir, 'wit');
   await mkdir(join(witDir, 'deps'), { recursive: true });
@@ -41,7 +49,7 @@ async function prepareWit(ctx: RecipeContext): Promise<string> {
     const dest = pkg === 'wasi-http' ? witDir : join(witDir, 'deps', pkg);
     await cp(join(source, pkg), dest, { recursive: true });
   }
-  await rewriteWitVersions(witDir);
+  await rewriteWitVersions(witDir, version);
   return witDir;
 }
 
@@ -71,12 +79,20 @@ export const wasiRecipe: TargetRecipe = {
       minify: true,
       target: 'es2022',
     });
-    const witPath = await prepareWit(ctx);
+    const version = await engineWasiHttpVersion(ctx.root);
+    const witPath = await prepareWit(ctx, version);
     ctx.progress('componentizing gateway.wasm with componentize-js 0.19.3 (about 10-30 s)');
     // Imported by name at build time only: componentize-js is a devDependency of the build.
     const { componentize } = (await import('@bytecodealliance/componentize-js')) as unknown as ComponentizeModule;
+    // componentize-js reads the WIT from inside Wasm, through preview2-shim's filesystem. From
+    // preview2-shim 0.26 on, the guest gets no preopened directory by default, so open exactly
+    // the WIT folder (0.19.3 was written against shims that preopened "/").
+    const shim = (await import('@bytecodealliance/preview2-shim/filesystem')) as unknown as {
+      _setPreopens(preopens: Record<string, string>): void;
+    };
+    shim._setPreopens({ [witPath]: witPath });
     const { component } = await withTicks(
-      componentize({ sourcePath: source, witPath, worldName: `wasi:http/proxy@${WASI_HTTP_VERSION}` }),
+      componentize({ sourcePath: source, witPath, worldName: `wasi:http/proxy@${version}` }),
       (s) => ctx.progress(`  componentize still running (${s} s)`),
     );
     await writeFile(join(ctx.outDir, 'gateway.wasm'), component);
