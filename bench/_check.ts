@@ -21,7 +21,7 @@ export interface CheckResult {
   failures: CheckFailure[];
 }
 
-/** The arguments a contestant's `find` gets for a request, sliced from `http://host/path?x=N`. */
+/** The host and path a contestant's lookup gets for a request, as in the `sliced` timing mode. */
 export function findArguments(contestant: Contestant, table: RouteTable, c: RequestCase, n = 0): [string, string] {
   const url = `http://${c.host}${c.path}?x=${n}`;
   const q = url.indexOf('?', 8);
