@@ -1,0 +1,202 @@
+// Behaviour of the route matcher, run against the Wasm build, the wasm2js build and the twin.
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  METHOD_BITS, compileRouteTable, createMatcher, type HostSpec, type Matcher, type PathSpec,
+  type SegmentSpec, type TableEntry,
+} from '../../core/hot/index.ts';
+import { loadImpls, type Impl } from './_impls.ts';
+
+const impls = await loadImpls();
+
+const ANY: HostSpec = { kind: 'any' };
+const s = (value: string): SegmentSpec => ({ kind: 'static', value });
+const P: SegmentSpec = { kind: 'param' };
+/** '/users/:id/*' style shorthand for a segments path. */
+function path(pattern: string): PathSpec {
+  const parts = pattern.slice(1).split('/');
+  const rest = parts[parts.length - 1] === '*';
+  if (rest) parts.pop();
+  return { kind: 'segments', segments: parts.map((p) => (p.startsWith(':') ? P : s(p))), rest };
+}
+const route = (pattern: string, methods = 0, host: HostSpec = ANY): TableEntry => ({ host, methods, path: path(pattern) });
+
+function params(m: Matcher, p: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < m.paramCount(); i++) out.push(p.slice(m.paramStart(i), m.paramEnd(i)));
+  return out;
+}
+
+describe.each(impls.map((impl) => [impl.name, impl] as const))('matcher on %s', (_name, impl: Impl) => {
+  const matcherFor = (entries: TableEntry[]): Matcher => createMatcher(impl.hot, compileRouteTable(entries));
+  const GET = METHOD_BITS.GET;
+
+  it('matches a static path and nothing else', () => {
+    const m = matcherFor([route('/users'), route('/users/me')]);
+    expect(m.match(GET, 'h', '/users', 0)).toBe(0);
+    expect(m.match(GET, 'h', '/users/me', 0)).toBe(1);
+    expect(m.match(GET, 'h', '/users/', 0)).toBe(-1);
+    expect(m.match(GET, 'h', '/user', 0)).toBe(-1);
+    expect(m.match(GET, 'h', '/users/me/x', 0)).toBe(-1);
+  });
+
+  it('prefers the first entry in table order when two match', () => {
+    const m = matcherFor([route('/users/:id'), route('/users/me')]);
+    expect(m.match(GET, 'h', '/users/me', 0)).toBe(0);
+    const m2 = matcherFor([route('/users/me'), route('/users/:id')]);
+    expect(m2.match(GET, 'h', '/users/me', 0)).toBe(0);
+    expect(m2.match(GET, 'h', '/users/42', 0)).toBe(1);
+  });
+
+  it('resumes from the given entry index', () => {
+    const m = matcherFor([route('/a/:x'), { host: ANY, methods: 0, path: { kind: 'deferred' } }, route('/a/b'), route('/*')]);
+    expect(m.match(GET, 'h', '/a/b', 0)).toBe(0);
+    expect(m.match(GET, 'h', '/a/b', 1)).toBe(1);
+    expect(m.match(GET, 'h', '/a/b', 2)).toBe(2);
+    expect(m.match(GET, 'h', '/a/b', 3)).toBe(3);
+    expect(m.match(GET, 'h', '/a/b', 4)).toBe(-1);
+  });
+
+  it('captures params as offsets into the path', () => {
+    const m = matcherFor([route('/repos/:owner/:repo/issues/:n')]);
+    const p = '/repos/honojs/hono/issues/42';
+    expect(m.match(GET, 'h', p, 0)).toBe(0);
+    expect(params(m, p)).toEqual(['honojs', 'hono', '42']);
+    expect(m.paramStart(3)).toBe(-1);
+  });
+
+  it('never matches a param against an empty segment', () => {
+    const m = matcherFor([route('/users/:id'), route('/users/:id/posts')]);
+    expect(m.match(GET, 'h', '/users/', 0)).toBe(-1);
+    expect(m.match(GET, 'h', '/users//posts', 0)).toBe(-1);
+  });
+
+  it('treats a trailing slash as an empty last segment', () => {
+    const m = matcherFor([route('/a/'), route('/a')]);
+    expect(m.match(GET, 'h', '/a/', 0)).toBe(0);
+    expect(m.match(GET, 'h', '/a', 0)).toBe(1);
+    const root = matcherFor([route('/')]);
+    expect(root.match(GET, 'h', '/', 0)).toBe(0);
+    expect(root.match(GET, 'h', '//', 0)).toBe(-1);
+  });
+
+  it('matches zero or more trailing segments with a rest pattern, not a longer segment', () => {
+    const m = matcherFor([route('/api/*')]);
+    for (const p of ['/api', '/api/', '/api/x', '/api/x/y']) expect(m.match(GET, 'h', p, 0)).toBe(0);
+    expect(m.match(GET, 'h', '/apix', 0)).toBe(-1);
+    expect(m.match(GET, 'h', '/ap', 0)).toBe(-1);
+  });
+
+  it('captures the rest without its leading slash', () => {
+    const m = matcherFor([route('/files/:bucket/*')]);
+    const p = '/files/b1/dir/a.txt';
+    expect(m.match(GET, 'h', p, 0)).toBe(0);
+    expect(params(m, p)).toEqual(['b1', 'dir/a.txt']);
+    expect(m.match(GET, 'h', '/files/b1', 0)).toBe(0);
+    expect(params(m, '/files/b1')).toEqual(['b1', '']);
+    expect(m.paramStart(1)).toBe('/files/b1'.length);
+    expect(m.match(GET, 'h', '/files/b1/', 0)).toBe(0);
+    expect(params(m, '/files/b1/')).toEqual(['b1', '']);
+  });
+
+  it('matches every path with a bare rest pattern', () => {
+    const m = matcherFor([route('/*')]);
+    expect(m.match(GET, 'h', '/', 0)).toBe(0);
+    expect(params(m, '/')).toEqual(['']);
+    expect(m.match(GET, 'h', '/a/b', 0)).toBe(0);
+    expect(params(m, '/a/b')).toEqual(['a/b']);
+  });
+
+  it('filters by method bits, with 0 meaning any method', () => {
+    const m = matcherFor([route('/x', METHOD_BITS.POST | METHOD_BITS.PUT), route('/x', 0)]);
+    expect(m.match(METHOD_BITS.PUT, 'h', '/x', 0)).toBe(0);
+    expect(m.match(METHOD_BITS.GET, 'h', '/x', 0)).toBe(1);
+    expect(m.match(METHOD_BITS.OTHER, 'h', '/x', 0)).toBe(1);
+  });
+
+  it('matches exact hosts, and suffix hosts only with at least one character before the suffix', () => {
+    const m = matcherFor([
+      route('/', 0, { kind: 'exact', value: 'example.com' }),
+      route('/', 0, { kind: 'suffix', value: '.example.com' }),
+    ]);
+    expect(m.match(GET, 'example.com', '/', 0)).toBe(0);
+    expect(m.match(GET, 'a.example.com', '/', 0)).toBe(1);
+    expect(m.match(GET, 'a.b.example.com', '/', 0)).toBe(1);
+    expect(m.match(GET, '.example.com', '/', 0)).toBe(-1);
+    expect(m.match(GET, 'xexample.com', '/', 0)).toBe(-1);
+    expect(m.match(GET, 'example.org', '/', 0)).toBe(-1);
+  });
+
+  it('takes the first entry across host-specific and any-host entries', () => {
+    const m = matcherFor([
+      route('/a', 0, { kind: 'suffix', value: '.example.com' }),
+      route('/a'),
+      route('/a', 0, { kind: 'exact', value: 'api.example.com' }),
+    ]);
+    expect(m.match(GET, 'api.example.com', '/a', 0)).toBe(0);
+    expect(m.match(GET, 'api.example.com', '/a', 1)).toBe(1);
+    expect(m.match(GET, 'api.example.com', '/a', 2)).toBe(2);
+    expect(m.match(GET, 'other.org', '/a', 0)).toBe(1);
+  });
+
+  it('always matches a deferred entry path-wise, even for an odd path', () => {
+    const m = matcherFor([{ host: ANY, methods: METHOD_BITS.GET, path: { kind: 'deferred' } }]);
+    expect(m.match(GET, 'h', '/anything/at/all', 0)).toBe(0);
+    expect(m.match(GET, 'h', '', 0)).toBe(0);
+    expect(m.paramCount()).toBe(0);
+    expect(m.match(METHOD_BITS.POST, 'h', '/x', 0)).toBe(-1);
+  });
+
+  it('keeps several loaded tables apart', () => {
+    const a = matcherFor([route('/a')]);
+    const b = matcherFor([route('/b'), route('/a')]);
+    expect(a.match(GET, 'h', '/a', 0)).toBe(0);
+    expect(b.match(GET, 'h', '/a', 0)).toBe(1);
+    expect(a.match(GET, 'h', '/b', 0)).toBe(-1);
+  });
+
+  it('returns string offsets for non-ASCII paths', () => {
+    const m = matcherFor([route('/café/:name/*')]);
+    const p = '/café/zoë/ü/😀x';
+    expect(m.match(GET, 'h', p, 0)).toBe(0);
+    expect(params(m, p)).toEqual(['zoë', 'ü/😀x']);
+  });
+
+  it('handles paths longer than the initial scratch area', () => {
+    const m = matcherFor([route('/long/:x')]);
+    const long = 'y'.repeat(20_000);
+    expect(m.match(GET, 'h', `/long/${long}`, 0)).toBe(0);
+    expect(m.paramEnd(0) - m.paramStart(0)).toBe(20_000);
+    expect(m.match(GET, 'h', '/long/z', 0)).toBe(0);
+    expect(params(m, '/long/z')).toEqual(['z']);
+  });
+
+  it('finds routes in a large multi-host table', () => {
+    const entries: TableEntry[] = [];
+    for (let h = 0; h < 50; h++) {
+      for (let r = 0; r < 40; r++) entries.push(route(`/svc${r}/:id/items/:item`, GET, { kind: 'exact', value: `host${h}.example.com` }));
+    }
+    entries.push(route('/*'));
+    const m = matcherFor(entries);
+    const p = '/svc7/abc/items/9';
+    expect(m.match(GET, 'host33.example.com', p, 0)).toBe(33 * 40 + 7);
+    expect(params(m, p)).toEqual(['abc', '9']);
+    expect(m.match(GET, 'host99.example.com', p, 0)).toBe(2000);
+  });
+
+  it('throws a RouteTableError for a blob that is not a route table', () => {
+    expect(() => createMatcher(impl.hot, new Uint8Array(64))).toThrow(/route table/);
+  });
+});
+
+describe('compileRouteTable', () => {
+  it('is deterministic', () => {
+    const entries = [route('/a/:b'), route('/c/*', 0, { kind: 'suffix', value: '.x' })];
+    expect(compileRouteTable(entries)).toEqual(compileRouteTable(entries));
+  });
+
+  it('refuses a pattern with more params than the matcher can return', () => {
+    const segments = Array.from({ length: 65 }, () => P);
+    expect(() => compileRouteTable([{ host: ANY, methods: 0, path: { kind: 'segments', segments, rest: false } }]))
+      .toThrow(/at most 64/);
+  });
+});
