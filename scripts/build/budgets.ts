@@ -6,7 +6,7 @@
 import type { TargetName } from './types.ts';
 
 export const SIZE_BUDGETS: Record<TargetName, number> = {
-  node: 1_200_000,
+  node: 1_500_000,
   deno: 400_000,
   vercel: 400_000,
   cloudflare: 400_000,

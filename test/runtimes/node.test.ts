@@ -1,0 +1,5 @@
+/** The conformance table against the node build, started in the real runtime (see ./_suite.ts). */
+import { RUNTIMES } from './_runtimes.ts';
+import { defineConformanceSuite } from './_suite.ts';
+
+defineConformanceSuite(RUNTIMES['node'], { setupTimeoutMs: 120000 });
