@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { resolve, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../core/errors.ts';
+import { locateJsonError } from './json-error.ts';
 
 /** Files `portico validate` and `portico build` look for when none is named. */
 export const DEFAULT_CONFIG_FILES = ['portico.config.json', 'portico.config.ts', 'portico.config.mjs', 'portico.config.js'];
@@ -47,10 +48,9 @@ export async function loadConfigFile(file: string): Promise<unknown> {
     try {
       return JSON.parse(text);
     } catch (e) {
-      const msg = (e as Error).message;
-      const pos = /position (\d+)/.exec(msg);
-      const where = pos ? ` at ${lineCol(text, Number(pos[1]))}` : '';
-      throw new ConfigError([{ path: '', message: `invalid JSON${where}: ${msg.replace(/ in JSON at position \d+.*$/, '')}` }], file);
+      const found = locateJsonError(text);
+      const where = found ? ` at ${lineCol(text, found.offset)}: expected ${found.expected}` : `: ${(e as Error).message}`;
+      throw new ConfigError([{ path: '', message: `invalid JSON${where}` }], file);
     }
   }
   if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) {

@@ -101,13 +101,23 @@ function formatPath(path: readonly { key: unknown }[] | undefined): string {
   return out;
 }
 
+/** What was found, as the user wrote it: the value itself for scalars, its kind otherwise. */
+function describeFound(issue: v.BaseIssue<unknown>): string {
+  const input = issue.input;
+  if (input === null || ['string', 'number', 'boolean'].includes(typeof input)) {
+    const text = JSON.stringify(input);
+    return text.length > 80 ? `${text.slice(0, 77)}..."` : text;
+  }
+  return issue.received;
+}
+
 function issuesFromValibot(issues: readonly v.BaseIssue<unknown>[]): ConfigIssue[] {
   return issues.map((issue) => {
     if (issue.type === 'strict_object' && issue.expected === 'never') {
       const parent = formatPath(issue.path?.slice(0, -1));
-      return { path: parent, message: `unknown field ${issue.received} (${issue.message.replace(/^expected /, 'allowed: ')})` };
+      return { path: parent, message: `unknown field ${issue.received}; ${issue.message}` };
     }
-    return { path: formatPath(issue.path), message: `${issue.message}, got ${issue.received}` };
+    return { path: formatPath(issue.path), message: `${issue.message}, got ${describeFound(issue)}` };
   });
 }
 

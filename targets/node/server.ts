@@ -10,6 +10,8 @@ import { createGateway, type Gateway } from '../../core/gateway.ts';
 import type { CompiledConfig } from '../../core/config/index.ts';
 import type { LogRecord } from '../../core/capabilities.ts';
 import { createNodeForward } from './forward.ts';
+import { HttpProblem } from '../../core/errors.ts';
+import { problemResponse } from '../../core/http/problem.ts';
 
 export interface NodeServerOptions {
   /** TCP port; 0 picks a free one. Default 8787. */
@@ -42,7 +44,8 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
   const gateway = createGateway(config, { forward, now: Date.now, hot: options.hot, log });
   const pending = new Set<Promise<unknown>>();
 
-  const listener = getRequestListener((request, env) => {
+  const listener = getRequestListener(
+    (request, env) => {
     const incoming = (env as { incoming: IncomingMessage }).incoming;
     return gateway.fetch(request, {
       clientAddress: incoming.socket.remoteAddress ?? '',
@@ -52,12 +55,30 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
         void p.finally(() => pending.delete(p));
       },
     });
-  });
+    },
+    {
+      // Requests Node's adapter refuses before the gateway sees them (a raw backslash in the
+      // path, a malformed Host) still get a problem+json answer.
+      errorHandler: (err) => {
+        const message = err instanceof Error ? err.message : '';
+        const problem = /host/i.test(message)
+          ? new HttpProblem('ERR_BAD_HOST', 400, 'Bad Request', 'The Host header is missing or malformed.')
+          : /backslash/i.test(message)
+            ? new HttpProblem('ERR_BAD_REQUEST_PATH', 400, 'Bad Request', 'The request path cannot be routed safely: the path contains a backslash.')
+            : new HttpProblem('ERR_BAD_REQUEST_PATH', 400, 'Bad Request', 'The request target is malformed.');
+        log({ level: 'info', msg: 'request refused by the Node adapter', code: problem.code, cause: message });
+        return problemResponse(problem, crypto.randomUUID());
+      },
+    },
+  );
 
   let active = 0;
   const server = createServer((req, res) => {
     active++;
     res.once('close', () => active--);
+    // Host names are case-insensitive (RFC 9110 §4.2.3); the adapter compares them as written.
+    const host = req.headers.host;
+    if (host) req.headers.host = host.toLowerCase();
     void listener(req, res);
   });
   // Keep-alive sockets stay open a little longer than typical load balancers' idle timeouts.

@@ -1,0 +1,148 @@
+/**
+ * The CLI as a user runs it: a child process, its exit code and what it prints.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = fileURLToPath(new URL('../../scripts/bin/portico.mjs', import.meta.url));
+
+function portico(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('portico validate', () => {
+  it('exits 1 and prints every error with the file and the exact path', () => {
+    const r = portico('validate', 'test/fixtures/broken.json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('invalid config (');
+    expect(r.stderr).toContain('test/fixtures/broken.json: origins.eu.url: expected an http:// or https:// URL, got "ftp://eu.example.com"');
+    expect(r.stderr).toContain('test/fixtures/broken.json: origins.eu.timeoutMs: expected timeoutMs as a positive number of milliseconds, got -5');
+    expect(r.stderr).toMatch(/routes\[0\]\.match\.methods\[1\]: expected one of GET, .*got "FETCH"/);
+  });
+
+  it('reports reference errors (unknown origin, reserved path) once the shape is right', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portico-'));
+    const file = join(dir, 'refs.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        origins: { eu: { url: 'http://eu.example.com', region: 'eu-west' } },
+        routes: [
+          { match: { path: '/api/*' }, upstream: 'us' },
+          { match: { path: '/health' }, upstream: 'eu' },
+        ],
+      }),
+    );
+    const r = portico('validate', file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file}: routes[0].upstream: unknown origin "us" (defined: eu)`);
+    expect(r.stderr).toContain(`${file}: routes[1].match.path: /health is reserved for the gateway's own endpoint`);
+  });
+
+  it('names the accepted file types for anything else', () => {
+    const r = portico('validate', 'README.md');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('expected a .json, .ts, .mts, .js or .mjs file, got ".md"');
+  });
+
+  it('points at the line and column of a JSON syntax error', () => {
+    const r = portico('validate', 'test/fixtures/syntax-error.json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("syntax-error.json: invalid JSON at line 2, column 15: expected a value");
+  });
+
+  it('says so when the file does not exist', () => {
+    const r = portico('validate', 'no-such-file.json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no-such-file.json: file not found');
+  });
+
+  it('accepts a valid JSON config and a typed defineConfig module', () => {
+    const json = portico('validate', 'test/fixtures/overlap.json');
+    expect(json.code).toBe(0);
+    expect(json.stdout).toMatch(/overlap\.json: valid \(8 routes, 2 origin\(s\), sha256-[0-9a-f]{64}\)/);
+    const ts = portico('validate', 'test/fixtures/typed.config.ts');
+    expect(ts.code).toBe(0);
+    expect(ts.stdout).toContain('valid (1 route,');
+  });
+});
+
+describe('portico explain', () => {
+  it('names the winner, its params, and why each overlapping route lost', () => {
+    const r = portico('explain', 'GET', 'http://api.example.com/api/users/42', '-H', 'x-canary:1', '--config', 'test/fixtures/overlap.json');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('→ route "user-canary" (params /api/users/:id) → us');
+    expect(r.stdout).toContain('params: id="42"');
+    const line = (id: string) => r.stdout.split('\n').find((l) => l.includes(` ${id} `)) ?? '';
+    expect(line('user-canary')).toContain('WINNER');
+    expect(line('user')).toContain('lost (precedence)');
+    expect(line('me')).toContain('lost (path)');
+    expect(line('users-api')).toContain('lost (precedence)');
+    expect(line('numeric')).toContain('lost (precedence)');
+    expect(line('partner')).toContain('lost (host)');
+    expect(line('catch-all')).toContain('lost (precedence)');
+  });
+
+  it('shows header and method losses, and normalization', () => {
+    const r = portico('explain', 'post', '/api/users/../users/me', '--config', 'test/fixtures/overlap.json');
+    expect(r.stdout).toContain('normalized path: /api/users/me');
+    const line = (id: string) => r.stdout.split('\n').find((l) => l.includes(` ${id} `)) ?? '';
+    expect(line('me')).toContain('lost (method)');
+    expect(line('user-canary')).toContain('lost (method)');
+    expect(line('users-api')).toContain('WINNER');
+  });
+
+  it('reports a path that cannot be routed safely', () => {
+    const r = portico('explain', 'GET', '/api/%252e%252e/admin', '--config', 'test/fixtures/overlap.json');
+    expect(r.stdout).toContain('400 Bad Request');
+  });
+});
+
+describe('portico dev', () => {
+  it('starts the embedded demo, answers through the gateway, and drains on Ctrl-C', async () => {
+    const child = spawn(process.execPath, [BIN, 'dev', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const base = await new Promise<string>((resolve, reject) => {
+        const t = setInterval(() => {
+          const m = /portico demo on (http:\/\/\S+)/.exec(stdout);
+          if (m?.[1]) {
+            clearInterval(t);
+            resolve(m[1]);
+          }
+        }, 50);
+        setTimeout(() => reject(new Error(`demo did not start: ${stdout}`)), 20_000);
+      });
+      expect(stdout).toContain('curl -s');
+
+      const user = await fetch(`${base}/api/users/42`);
+      expect(user.status).toBe(200);
+      expect(await user.json()).toMatchObject({ region: 'eu-west', path: '/api/users/42' });
+      const canary = await fetch(`${base}/api/users/42`, { headers: { 'x-canary': '1' } });
+      expect(await canary.json()).toMatchObject({ region: 'us-east' });
+      expect(canary.headers.get('x-portico-canary')).toBe('true');
+
+      // A slow request is in flight when Ctrl-C arrives: it must still complete.
+      const slow = fetch(`${base}/api/slow?delay=800`);
+      await new Promise((r) => setTimeout(r, 200));
+      child.kill('SIGINT');
+      const res = await slow;
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ path: '/slow?delay=800' });
+      expect(await exited).toBe(0);
+      expect(stdout).toContain('draining 1 request(s) in flight');
+      expect(stdout).toContain('drained; bye');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
