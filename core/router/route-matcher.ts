@@ -76,6 +76,17 @@ function hostLabel(entry: CompiledEntry): string {
   return entry.host.kind === 'any' ? '*' : entry.host.kind === 'suffix' ? `*${entry.host.value}` : entry.host.value;
 }
 
+/** Why `loser` ranks below `winner` when both match (mirrors the sort in config/compile.ts). */
+function whyBelow(loser: CompiledRoute, winner: CompiledRoute): string {
+  if (loser.kind === 'fallback') return 'fallback routes rank last';
+  if ((winner.hosts === null) !== (loser.hosts === null)) return 'a route for this host ranks above a route for any host';
+  if (loser.kind !== winner.kind) return `${winner.kind} routes rank above ${loser.kind} routes`;
+  if (loser.headers.length !== winner.headers.length) return 'more header conditions rank first';
+  if (loser.kind === 'prefix') return 'a longer or more static prefix ranks first';
+  if (loser.kind === 'params') return 'static segments rank above params, left to right';
+  return 'declared later in the config';
+}
+
 export interface RouteMatcher {
   /** Finds the winning route for a normalized request. `host` is lower-case with no port. */
   find(method: string, host: string, path: string, headers: HeaderLookup): FindResult;
@@ -196,7 +207,8 @@ export function createRouteMatcher(config: CompiledConfig, hot: HotExports): Rou
         winnerSeen = true;
         return { ...base, outcome: 'winner', detail: `${route.kind} match` };
       }
-      return { ...base, outcome: 'precedence', detail: `matches, but a ${route.kind} route comes after the winner in precedence` };
+      const winner = result.kind === 'match' ? result.match.route : null;
+      return { ...base, outcome: 'precedence', detail: winner ? `matches, but ranks below "${winner.id}": ${whyBelow(route, winner)}` : 'matches' };
     });
     return { result, candidates };
   }
