@@ -14,8 +14,9 @@
  *      decodes twice);
  *    - an encoded or raw control character (`%00`–`%1F`, `%7F`);
  *    - a malformed escape (`%zz`, a lone `%`);
- *    - a segment that starts `.;` or `..;` (path parameters that some servers strip, turning it
- *      into a dot segment after we matched);
+ *    - a semicolon, raw or encoded (`;`, `%3B`): servlet containers and others strip `;params`
+ *      from segments, so `/admin;x` or `/..;/admin` would reach a different resource at the
+ *      origin than the one we matched (the same default as Spring Security's firewall);
  *    - a path that is not origin-form (does not start with `/`), or longer than 8 KiB.
  */
 
@@ -58,37 +59,24 @@ export function normalizePath(raw: string): NormalizeResult {
   const out: string[] = [];
   let segment = '';
   // Walk the path once: decode escapes per policy, split on raw "/" only.
-  const flush = (last: boolean): string | null => {
-    if (segment.length > 0 && segment.charCodeAt(0) === 46) {
-      // "." or ".." possibly followed by ";params" (rejected: servers that strip path parameters
-      // would see a dot segment we did not).
-      if (segment === '.') {
-        if (last) out.push('');
-        segment = '';
-        return null;
-      }
-      if (segment === '..') {
-        out.pop();
-        if (last) out.push('');
-        segment = '';
-        return null;
-      }
-      if (segment.startsWith('.;') || segment.startsWith('..;')) return 'a dot segment with path parameters (";") is ambiguous';
-    }
-    if (segment.length > 0 || last) out.push(segment);
+  const flush = (last: boolean): void => {
+    if (segment === '..') out.pop();
+    if (segment === '.' || segment === '..') {
+      // A trailing dot segment leaves a trailing slash (RFC 3986 §5.2.4: "/a/b/.." is "/a/").
+      if (last) out.push('');
+    } else if (segment.length > 0 || last) out.push(segment);
     segment = '';
-    return null;
   };
 
   for (let i = 1; i < raw.length; i++) {
     const code = raw.charCodeAt(i);
     if (code === 47) {
-      const err = flush(false);
-      if (err) return { ok: false, reason: err };
+      flush(false);
       continue;
     }
     if (code < 0x20 || code === 0x7f) return { ok: false, reason: 'the path contains a control character' };
     if (code === 92) return { ok: false, reason: 'the path contains a backslash' };
+    if (code === 59) return { ok: false, reason: 'the path contains a semicolon (path parameters are ambiguous)' };
     if (code !== 37) {
       segment += raw[i];
       continue;
@@ -100,6 +88,7 @@ export function normalizePath(raw: string): NormalizeResult {
     i += 2;
     if (byte === 0x2f || byte === 0x5c) return { ok: false, reason: 'the path contains an encoded slash or backslash' };
     if (byte < 0x20 || byte === 0x7f) return { ok: false, reason: 'the path contains an encoded control character' };
+    if (byte === 0x3b) return { ok: false, reason: 'the path contains a semicolon (path parameters are ambiguous)' };
     if (byte === 0x25) {
       const h2 = i + 2 < raw.length ? hexValue(raw.charCodeAt(i + 1)) : -1;
       const l2 = i + 2 < raw.length ? hexValue(raw.charCodeAt(i + 2)) : -1;
@@ -108,7 +97,6 @@ export function normalizePath(raw: string): NormalizeResult {
     if (isUnreserved(byte)) segment += String.fromCharCode(byte);
     else segment += '%' + HEX[hi] + HEX[lo];
   }
-  const err = flush(true);
-  if (err) return { ok: false, reason: err };
+  flush(true);
   return { ok: true, path: '/' + out.join('/') };
 }

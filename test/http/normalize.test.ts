@@ -26,7 +26,6 @@ describe('normalizePath', () => {
     ['/api/%2E%2E/admin', '/admin'],
     ['/api/.%2e/admin', '/admin'],
     ['/a/%2e/b', '/a/b'],
-    ['/a;b', '/a;b'],
     ['/file..txt', '/file..txt'],
     ['/...', '/...'],
   ])('normalizes %s to %s', (input, expected) => {
@@ -45,8 +44,10 @@ describe('normalizePath', () => {
     ['/a%zz', 'malformed'],
     ['/a%', 'malformed'],
     ['/a%4', 'malformed'],
-    ['/..;/admin', 'path parameters'],
-    ['/api/.;x/admin', 'path parameters'],
+    ['/..;/admin', 'semicolon'],
+    ['/api/.;x/admin', 'semicolon'],
+    ['/admin;jsessionid=1', 'semicolon'],
+    ['/admin%3bx', 'semicolon'],
     ['/a\\b', 'backslash'],
     ['a/b', 'start with'],
     ['', 'start with'],
@@ -61,7 +62,7 @@ describe('normalizePath', () => {
   });
 
   it('is idempotent: a normalized path normalizes to itself', () => {
-    for (const p of ['/a/b/', '/~user/Abc', '/caf%C3%A9', '/x%3Ay', '/a;b']) {
+    for (const p of ['/a/b/', '/~user/Abc', '/caf%C3%A9', '/x%3Ay', '/100%25']) {
       const once = normalizePath(p);
       expect(once.ok).toBe(true);
       if (once.ok) expect(normalizePath(once.path)).toEqual(once);
