@@ -65,10 +65,10 @@ async function runDev(options: { config?: string; port?: string | number; host?:
     out(`  curl -s ${base}/v1/catalog                   # rewritten to /v2/catalog`);
     out(`  curl -s ${base}/reports/2026-11.csv          # regex route`);
     out(`  curl -s -H 'host: acme.demo.localhost' ${base}/anything   # host route`);
-    out(`  curl -s ${base}/api/../admin                 # normalized before matching`);
+    out(`  curl -s --path-as-is ${base}/api/../admin    # normalized before matching`);
     out(`  curl -s ${base}/api/%252e%252e/admin         # double encoding: 400`);
     out(`  curl -s '${base}/api/slow?delay=5000'        # origin too slow: 504`);
-    out(`  curl -s -X POST ${base}/api/status           # 405 with Allow`);
+    out(`  curl -s -i -X DELETE ${base}/api/status      # 405 with Allow`);
     out(`  curl -s ${base}/health`);
     out(`  npx portico explain GET ${base}/api/users/42 -H x-canary:1`);
   }

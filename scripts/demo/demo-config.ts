@@ -30,7 +30,7 @@ export function demoConfig(origins: DemoOrigins): PorticoConfig {
       { id: 'user', match: { path: '/api/users/:id', methods: ['GET', 'PUT', 'DELETE'] }, upstream: ['eu-west', 'us-east'] },
       {
         id: 'api',
-        match: { path: '/api/*' },
+        match: { path: '/api/*', methods: ['GET', 'POST'] },
         upstream: 'eu-west',
         rewrite: { stripPrefix: '/api' },
         requestHeaders: { set: { 'x-gateway': 'portico' }, remove: ['cookie'] },
@@ -39,7 +39,7 @@ export function demoConfig(origins: DemoOrigins): PorticoConfig {
       { id: 'v1-compat', match: { path: '/v1/*' }, upstream: 'us-east', rewrite: { replacePrefix: { from: '/v1', to: '/v2' } } },
       { id: 'reports', match: { regex: '^/reports/(?<year>\\d{4})-(?<month>\\d{2})\\.csv$', methods: ['GET'] }, upstream: 'ap-south' },
       { id: 'tenant', match: { path: '/*', hosts: ['*.demo.localhost'] }, upstream: 'ap-south' },
-      { id: 'fallback', fallback: true, upstream: 'ap-south' },
+      { id: 'fallback', fallback: true, match: { methods: ['GET'] }, upstream: 'ap-south' },
     ],
   });
 }
