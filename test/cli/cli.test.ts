@@ -114,8 +114,9 @@ describe('portico dev', () => {
     try {
       const base = await new Promise<string>((resolve, reject) => {
         const t = setInterval(() => {
+          // The banner ends with the Ctrl-C line; wait for all of it.
           const m = /portico demo on (http:\/\/\S+)/.exec(stdout);
-          if (m?.[1]) {
+          if (m?.[1] && stdout.includes('Ctrl-C drains')) {
             clearInterval(t);
             resolve(m[1]);
           }
