@@ -20,7 +20,10 @@ export function locateJsonError(text: string): { offset: number; expected: strin
     i++; // opening quote
     while (i < text.length) {
       const c = text.charCodeAt(i);
-      if (c === 34) return void i++;
+      if (c === 34) {
+        i++;
+        return;
+      }
       if (c < 0x20) fail('a closing quote (control characters must be escaped)');
       if (c === 92) {
         const e = text[i + 1] ?? '';
@@ -45,7 +48,10 @@ export function locateJsonError(text: string): { offset: number; expected: strin
     if (c === '{') {
       i++;
       ws();
-      if (text[i] === '}') return void i++;
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
       for (;;) {
         ws();
         if (text[i] !== '"') fail('a property name in double quotes');
@@ -59,14 +65,20 @@ export function locateJsonError(text: string): { offset: number; expected: strin
           i++;
           continue;
         }
-        if (text[i] === '}') return void i++;
+        if (text[i] === '}') {
+          i++;
+          return;
+        }
         fail('"," or "}"');
       }
     }
     if (c === '[') {
       i++;
       ws();
-      if (text[i] === ']') return void i++;
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
       for (;;) {
         value();
         ws();
@@ -74,16 +86,19 @@ export function locateJsonError(text: string): { offset: number; expected: strin
           i++;
           continue;
         }
-        if (text[i] === ']') return void i++;
+        if (text[i] === ']') {
+          i++;
+          return;
+        }
         fail('"," or "]"');
       }
     }
-    if (c === '"') return string();
-    if (c === 't') return literal('true');
-    if (c === 'f') return literal('false');
-    if (c === 'n') return literal('null');
-    if (c !== undefined && /[-0-9]/.test(c)) return number();
-    fail('a value');
+    if (c === '"') string();
+    else if (c === 't') literal('true');
+    else if (c === 'f') literal('false');
+    else if (c === 'n') literal('null');
+    else if (c !== undefined && /[-0-9]/.test(c)) number();
+    else fail('a value');
   };
   try {
     value();
