@@ -9,7 +9,7 @@ import { normalizePath } from '../http/normalize.ts';
 import { parseCidr } from '../http/ip.ts';
 import { compileRouteTable } from '../hot/index.ts';
 import { METHOD_BITS, type HostSpec, type PathSpec, type TableEntry } from '../hot/types.ts';
-import { ConfigSchema, type ParsedConfig, type PorticoConfig, type RouteConfig } from './schema.ts';
+import { ConfigSchema, RouteSchema, type PorticoConfig, type RouteConfig } from './schema.ts';
 import { HOP_BY_HOP_HEADERS } from '../http/headers.ts';
 
 /** Version of the compiled form; bumped when its shape changes. */
@@ -101,21 +101,33 @@ function formatPath(path: readonly { key: unknown }[] | undefined): string {
   return out;
 }
 
-/** What was found, as the user wrote it: the value itself for scalars, its kind otherwise. */
+/** Hides credentials in URLs (`https://user:secret@host`) so messages never carry a secret. */
+function redact(text: string): string {
+  return text.replace(/(\/\/)[^/@\s"]*@/g, '$1***@');
+}
+
+/** What was found, as the user wrote it (short JSON), with credentials hidden. */
 function describeFound(issue: v.BaseIssue<unknown>): string {
-  const input = issue.input;
-  if (input === null || ['string', 'number', 'boolean'].includes(typeof input)) {
-    const text = JSON.stringify(input);
-    return text.length > 80 ? `${text.slice(0, 77)}..."` : text;
+  if (issue.input === undefined) return 'nothing';
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(issue.input);
+  } catch {
+    text = undefined;
   }
-  return issue.received;
+  if (text === undefined) return issue.received;
+  return redact(text.length > 80 ? `${text.slice(0, 77)}...` : text);
 }
 
 function issuesFromValibot(issues: readonly v.BaseIssue<unknown>[]): ConfigIssue[] {
   return issues.map((issue) => {
+    const last = issue.path?.[issue.path.length - 1];
     if (issue.type === 'strict_object' && issue.expected === 'never') {
-      const parent = formatPath(issue.path?.slice(0, -1));
-      return { path: parent, message: `unknown field ${issue.received}; ${issue.message}` };
+      return { path: formatPath(issue.path?.slice(0, -1)), message: `unknown field ${issue.received}; ${issue.message}` };
+    }
+    // A required field that is absent: valibot reports it with the parent object's message.
+    if (issue.input === undefined && last && (issue.type === 'strict_object' || issue.type === 'object')) {
+      return { path: formatPath(issue.path?.slice(0, -1)), message: `missing required field "${String(last.key)}"` };
     }
     return { path: formatPath(issue.path), message: `${issue.message}, got ${describeFound(issue)}` };
   });
@@ -288,13 +300,18 @@ function compileTransform(t: RouteConfig['requestHeaders'], at: string, issues: 
  * Checks what the schema cannot see (references, reserved paths, patterns, regexes) and builds
  * the compiled routes. All problems are collected into `issues`.
  */
-function compileRoutes(config: ParsedConfig, issues: ConfigIssue[]): { routes: CompiledRoute[]; entries: CompiledEntry[] } {
+function compileRoutes(
+  config: { origins: Record<string, unknown>; routes: readonly (RouteConfig | null)[] },
+  issues: ConfigIssue[],
+): { routes: CompiledRoute[]; entries: CompiledEntry[] } {
   const routes: CompiledRoute[] = [];
   const keyed: { key: SortKey; entry: CompiledEntry }[] = [];
   const ids = new Map<string, number>();
   const signatures = new Map<string, number>();
 
   config.routes.forEach((route, index) => {
+    // null: a route the schema already rejected; its problems are reported.
+    if (route === null) return;
     const at = `routes[${index}]`;
     const id = route.id ?? `route-${index}`;
     if (ids.has(id)) issues.push({ path: `${at}.id`, message: `duplicate route id "${id}" (also routes[${ids.get(id)}])` });
@@ -450,8 +467,20 @@ function compileRoutes(config: ParsedConfig, issues: ConfigIssue[]): { routes: C
  * @example const compiled = await compileConfig(JSON.parse(text), 'portico.json');
  */
 export async function compileConfig(input: unknown, file?: string): Promise<CompiledConfig> {
+  if (Array.isArray(input)) {
+    throw new ConfigError([{ path: '', message: 'expected a config object { origins, routes, ... }, got an array' }], file);
+  }
   const parsed = v.safeParse(ConfigSchema, input, { abortEarly: false });
-  if (!parsed.success) throw new ConfigError(issuesFromValibot(parsed.issues), file);
+  if (!parsed.success) {
+    const issues = issuesFromValibot(parsed.issues);
+    // Report reference problems too (unknown origins, reserved paths, bad patterns...) for the
+    // routes that are well-formed, so one run lists everything that needs fixing.
+    const raw = (input ?? {}) as { origins?: unknown; routes?: unknown };
+    const origins = raw.origins && typeof raw.origins === 'object' ? (raw.origins as Record<string, unknown>) : {};
+    const routes = Array.isArray(raw.routes) ? raw.routes.map((r) => { const one = v.safeParse(RouteSchema, r); return one.success ? one.output : null; }) : [];
+    compileRoutes({ origins, routes }, issues);
+    throw new ConfigError(issues, file);
+  }
   const config = parsed.output;
   const issues: ConfigIssue[] = [];
 

@@ -61,6 +61,26 @@ describe('compileConfig', () => {
     expect(issues.length).toBeGreaterThanOrEqual(7);
   });
 
+  it('names missing fields, rejects arrays, and hides credentials in what it quotes', async () => {
+    expect(await issuesOf({})).toEqual([': missing required field "origins"', ': missing required field "routes"']);
+    expect(await issuesOf([])).toEqual([': expected a config object { origins, routes, ... }, got an array']);
+    const issues = await issuesOf({ origins: { a: { url: 'https://user:s3cret@x.example', region: 'r' } }, routes: [] });
+    expect(issues).toEqual(['origins.a.url: expected a URL without credentials (put secrets in headers), got "https://***@x.example"']);
+    expect(issues.join()).not.toContain('s3cret');
+  });
+
+  it('reports reference errors of well-formed routes in the same run as shape errors', async () => {
+    const issues = await issuesOf({
+      origins: { eu: { url: 'http://x', region: '' } },
+      routes: [{ match: { path: '/a' }, upstream: 'moon' }, { match: { path: 5 }, upstream: 'eu' }],
+    });
+    expect(issues).toEqual([
+      'origins.eu.region: expected a non-empty region name, got ""',
+      'routes[1].match.path: expected a path pattern (string), got 5',
+      'routes[0].upstream: unknown origin "moon" (defined: eu)',
+    ]);
+  });
+
   it('reports cross-reference errors together (unknown origins, duplicate ids, reserved paths, bad regex)', async () => {
     const issues = await issuesOf({
       origins,
