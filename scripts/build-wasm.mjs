@@ -21,7 +21,7 @@ const wasm2js = join(root, 'node_modules', 'binaryen', 'bin', 'wasm2js');
 const started = performance.now();
 mkdirSync(outDir, { recursive: true });
 
-const { error, stderr } = await asc.main(
+const { error } = await asc.main(
   [
     join(wasmDir, 'assembly', 'index.ts'),
     '--runtime', 'stub',
@@ -37,7 +37,7 @@ const { error, stderr } = await asc.main(
   { stdout: process.stdout, stderr: process.stderr },
 );
 if (error) {
-  console.error(`asc failed: ${error.message}\n${stderr.toString()}`);
+  console.error(`asc failed: ${error.message}`);
   process.exit(1);
 }
 

@@ -7,9 +7,18 @@ const INITIAL_SCRATCH_BYTES = 4096;
 const INITIAL_HOST_BYTES = 256;
 /** UTF-8 takes at most 3 bytes per UTF-16 code unit. */
 const MAX_UTF8_PER_UNIT = 3;
+/** Readable bytes after each scratch area: the matcher hashes 4 bytes at a time. */
+const SCRATCH_SLACK = 8;
 
 export interface HotState {
   readonly hot: HotExports;
+  /**
+   * True for a real WebAssembly.Memory: growing it detaches the old buffer, so an empty view
+   * says "refresh". Reading WebAssembly.Memory#buffer costs ~15 ns per call in V8, which is
+   * why the wrappers check `strView.length` instead. Other memories (wasm2js, twin) keep the
+   * old buffer alive when they grow, so for them the (cheap, plain JS) getter is compared.
+   */
+  readonly detaches: boolean;
   buffer: ArrayBuffer;
   u8: Uint8Array;
   u32: Uint32Array;
@@ -41,20 +50,21 @@ export class HotMemoryError extends Error {
 export function reserveOrThrow(hot: HotExports, bytes: number): number {
   const ptr = hot.reserve(bytes) >>> 0;
   if (ptr === 0) throw new HotMemoryError(`hot path: cannot reserve ${bytes} bytes of linear memory`);
+  // Memory may have grown: keep the views of an existing state valid.
+  const st = states.get(hot);
+  if (st && st.hot.memory.buffer !== st.buffer) refreshViews(st);
   return ptr;
 }
 
 export function hotState(hot: HotExports): HotState {
   let st = states.get(hot);
-  if (st) {
-    if (hot.memory.buffer !== st.buffer) refreshViews(st);
-    return st;
-  }
-  const strPtr = reserveOrThrow(hot, INITIAL_SCRATCH_BYTES);
-  const hostPtr = reserveOrThrow(hot, INITIAL_HOST_BYTES);
+  if (st) return freshState(st);
+  const strPtr = reserveOrThrow(hot, INITIAL_SCRATCH_BYTES + SCRATCH_SLACK);
+  const hostPtr = reserveOrThrow(hot, INITIAL_HOST_BYTES + SCRATCH_SLACK);
   const buffer = hot.memory.buffer;
+  const detaches = typeof WebAssembly !== 'undefined' && hot.memory instanceof WebAssembly.Memory;
   st = {
-    hot, buffer,
+    hot, detaches, buffer,
     u8: new Uint8Array(buffer), u32: new Uint32Array(buffer), f64: new Float64Array(buffer),
     strPtr, strCap: INITIAL_SCRATCH_BYTES, strView: new Uint8Array(buffer, strPtr, INITIAL_SCRATCH_BYTES),
     hostPtr, hostCap: INITIAL_HOST_BYTES, hostView: new Uint8Array(buffer, hostPtr, INITIAL_HOST_BYTES),
@@ -62,6 +72,12 @@ export function hotState(hot: HotExports): HotState {
     paramsPtr: hot.paramsPtr() >>> 0, hashOutPtr: hot.hashOutPtr() >>> 0, bucketOutPtr: hot.bucketOutPtr() >>> 0,
   };
   states.set(hot, st);
+  return st;
+}
+
+/** The state of `hot` with fresh views: the per-call check of the wrappers. */
+export function freshState(st: HotState): HotState {
+  if (st.detaches ? st.strView.length === 0 : st.hot.memory.buffer !== st.buffer) refreshViews(st);
   return st;
 }
 
@@ -78,14 +94,14 @@ export function refreshViews(st: HotState): void {
 /** Makes the string scratch hold at least `units` UTF-16 code units' worth of UTF-8. */
 export function growStrScratch(st: HotState, units: number): void {
   const cap = Math.max(st.strCap * 2, units * MAX_UTF8_PER_UNIT);
-  st.strPtr = reserveOrThrow(st.hot, cap);
+  st.strPtr = reserveOrThrow(st.hot, cap + SCRATCH_SLACK);
   st.strCap = cap;
   refreshViews(st);
 }
 
 export function growHostScratch(st: HotState, units: number): void {
   const cap = Math.max(st.hostCap * 2, units * MAX_UTF8_PER_UNIT);
-  st.hostPtr = reserveOrThrow(st.hot, cap);
+  st.hostPtr = reserveOrThrow(st.hot, cap + SCRATCH_SLACK);
   st.hostCap = cap;
   st.lastHost = undefined;
   refreshViews(st);

@@ -2,7 +2,7 @@
 // cannot import TypeScript outside its tree); the differential tests fail if they disagree.
 
 export const TABLE_MAGIC = 0x31545250; // "PRT1"
-export const TABLE_VERSION = 1;
+export const TABLE_VERSION = 3;
 
 export const H_MAGIC = 0;
 export const H_VERSION = 4;
@@ -14,7 +14,8 @@ export const H_HOST_SLOTS = 24;
 export const H_SUFFIX_LEN_COUNT = 28;
 export const H_SUFFIX_LENS = 32;
 export const H_FLAGS = 36;
-export const HEADER_BYTES = 40;
+export const H_MAX_DEPTH = 40;
+export const HEADER_BYTES = 44;
 /** H_FLAGS bit: some entry names a host, so the host must be written for each match. */
 export const FLAG_HOSTS = 1;
 
@@ -25,7 +26,19 @@ export const G_ROOT = 12;
 export const G_DEFERRED = 16;
 export const G_MIN_IDX = 20;
 export const G_MAX_IDX = 24;
-export const GROUP_BYTES = 28;
+export const G_STATIC_MASK = 28;
+export const G_STATIC_SLOTS = 32;
+export const GROUP_BYTES = 36;
+
+export const SK_KEY_LEN = 0;
+export const SK_KEY_OFF = 4;
+export const SK_COUNT = 8;
+export const SK_ITEMS = 12;
+export const SI_IDX = 0;
+export const SI_METHODS = 4;
+export const SI_PARAM_COUNT = 8;
+export const SI_PARAMS = 12;
+export const STATIC_ITEM_BYTES = 16;
 
 export const HOST_ANY = 0;
 export const HOST_EXACT = 1;
@@ -45,9 +58,13 @@ export const NODE_BYTES = 36;
 export const LIST_HEADER_BYTES = 4;
 export const LIST_ITEM_BYTES = 8;
 
-export const FNV_OFFSET = 0x811c9dc5;
-export const FNV_PRIME = 0x01000193;
+export const MURMUR_C1 = 0xcc9e2d51;
+export const MURMUR_C2 = 0x1b873593;
+export const MURMUR_N = 0xe6546b64;
+export const MURMUR_F1 = 0x85ebca6b;
+export const MURMUR_F2 = 0xc2b2ae35;
 
+export const MAX_SEGMENTS = 255;
 export const MAX_PARAMS = 64;
 export const NO_ENTRY = 0xffffffff;
 
@@ -74,9 +91,35 @@ export const PROBE_WINDOW = 8;
 export const MIN_BUCKET_CAPACITY = 8;
 export const MAX_BUCKET_CAPACITY = 1 << 24;
 
-/** FNV-1a 32-bit over bytes [start, end) of `bytes`. */
-export function fnv1a(bytes: Uint8Array, start: number, end: number): number {
-  let h = FNV_OFFSET;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME) >>> 0;
-  return h;
+function rotl32(x: number, r: number): number {
+  return (x << r) | (x >>> (32 - r));
+}
+
+/**
+ * MurmurHash3 x86_32 with seed 0 of bytes [start, start + len) of `bytes`: the hash of the
+ * blob's host and segment tables (the Wasm computes it over linear memory).
+ */
+export function murmur3(bytes: Uint8Array, start: number, len: number): number {
+  let h = 0;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const at = start + i;
+    let k = bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24);
+    k = Math.imul(rotl32(Math.imul(k, MURMUR_C1), 15), MURMUR_C2);
+    h = (Math.imul(rotl32(h ^ k, 13), 5) + MURMUR_N) | 0;
+  }
+  const tail = len - i;
+  if (tail !== 0) {
+    let k = 0;
+    for (let j = tail - 1; j >= 0; j--) k = (k << 8) | bytes[start + i + j]!;
+    k = Math.imul(rotl32(Math.imul(k, MURMUR_C1), 15), MURMUR_C2);
+    h ^= k;
+  }
+  h ^= len;
+  h ^= h >>> 16;
+  h = Math.imul(h, MURMUR_F1);
+  h ^= h >>> 13;
+  h = Math.imul(h, MURMUR_F2);
+  h ^= h >>> 16;
+  return h >>> 0;
 }

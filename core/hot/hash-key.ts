@@ -17,7 +17,7 @@ export function hashKeyInto(hot: HotExports, key: string, out: Uint32Array): Uin
   const st = hotState(hot);
   const len = writeStr(st, key);
   hot.hash64(st.strPtr, len, 0, 0);
-  const u32 = st.hot.memory.buffer === st.buffer ? st.u32 : hotState(hot).u32;
+  const u32 = st.u32;
   out[0] = u32[st.hashOutPtr >>> 2]!;
   out[1] = u32[(st.hashOutPtr >>> 2) + 1]!;
   return out;

@@ -9,7 +9,7 @@
  */
 import type { HotExports, Matcher } from './types.ts';
 import { H_FLAGS, FLAG_HOSTS, MAX_PARAMS, STATUS_NO_MATCH } from './_layout.ts';
-import { hotState, reserveOrThrow, writeHost, writeStr, type HotState } from './_hot-state.ts';
+import { freshState, hotState, reserveOrThrow, writeHost, writeStr, type HotState } from './_hot-state.ts';
 
 export class RouteTableError extends Error {
   override name = 'RouteTableError';
@@ -81,8 +81,7 @@ export class HotMatcher implements Matcher {
 
   match(methodBit: number, host: string, path: string, from: number): number {
     const hot = this.hot;
-    let st = this.st;
-    if (hot.memory.buffer !== st.buffer) st = hotState(hot);
+    const st = freshState(this.st);
     const pathLen = writeStr(st, path);
     let hostLen = 0;
     if (this.usesHost) hostLen = writeHost(st, host);
@@ -98,7 +97,7 @@ export class HotMatcher implements Matcher {
    * (e.g. inside one router lookup).
    */
   matchNext(methodBit: number, from: number): number {
-    const st = this.st.buffer === this.hot.memory.buffer ? this.st : hotState(this.hot);
+    const st = freshState(this.st);
     return this.finish(
       this.hot.matchRoute(this.tablePtr, methodBit, st.hostPtr, this.lastHostLen, st.strPtr, this.lastPathLen, from),
       st,

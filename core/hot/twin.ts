@@ -12,9 +12,10 @@ import type { HotExports, HotMemory } from './types.ts';
 import {
   TABLE_MAGIC, TABLE_VERSION, H_MAGIC, H_VERSION, H_TOTAL_BYTES, H_ANY_GROUP, H_HOST_MASK,
   H_HOST_SLOTS, H_SUFFIX_LEN_COUNT, H_SUFFIX_LENS, HEADER_BYTES, G_KIND, G_KEY_LEN, G_KEY_OFF,
-  G_ROOT, G_DEFERRED, G_MIN_IDX, G_MAX_IDX, HOST_EXACT, HOST_SUFFIX, N_MIN_IDX, N_MAX_IDX,
+  G_ROOT, G_DEFERRED, G_MIN_IDX, G_MAX_IDX, G_STATIC_MASK, G_STATIC_SLOTS, SK_KEY_LEN, SK_KEY_OFF,
+  SK_COUNT, SK_ITEMS, SI_IDX, SI_METHODS, SI_PARAM_COUNT, SI_PARAMS, STATIC_ITEM_BYTES, HOST_EXACT, HOST_SUFFIX, N_MIN_IDX, N_MAX_IDX,
   N_LABEL_LEN, N_LABEL_OFF, N_CHILD_MASK, N_CHILD_SLOTS, N_PARAM_CHILD, N_END_LIST, N_REST_LIST,
-  LIST_HEADER_BYTES, LIST_ITEM_BYTES, FNV_OFFSET, FNV_PRIME, MAX_PARAMS, NO_ENTRY,
+  LIST_HEADER_BYTES, LIST_ITEM_BYTES, MAX_PARAMS, MAX_SEGMENTS, H_MAX_DEPTH, NO_ENTRY, murmur3,
   STATUS_NO_MATCH, STATUS_BAD_TABLE, STATUS_BAD_ARGUMENT, SLASH, B_CAPACITY, B_MASK, B_MAGIC,
   B_CLOCK, BUCKET_HEADER_BYTES, BUCKET_MAGIC, S_KEY_LO, S_KEY_HI, S_USED, S_TOKENS, S_STAMP,
   S_TOUCHED, BUCKET_SLOT_BYTES, PROBE_WINDOW, MIN_BUCKET_CAPACITY, MAX_BUCKET_CAPACITY,
@@ -28,7 +29,8 @@ const MAX_ADDRESS = 0xfff00000;
 // Static areas, like the data section of the Wasm module (addresses differ; the ABI does not).
 const PARAMS_OUT = 1024;
 const CAPS = PARAMS_OUT + 4 + 8 * MAX_PARAMS + 12;
-const HASH_OUT = CAPS + 8 * MAX_PARAMS;
+const SEGS = CAPS + 8 * MAX_PARAMS;
+const HASH_OUT = SEGS + 8 * (MAX_SEGMENTS + 1);
 const BUCKET_OUT = HASH_OUT + 16;
 const HEAP_BASE = BUCKET_OUT + 16;
 
@@ -84,6 +86,11 @@ class TwinHot implements HotExports {
   private gFrom = 0;
   private gBest = NO_ENTRY;
   private gMethod = 0;
+  private gSegCount = 0;
+  private gComplete = false;
+  private gSplit = false;
+  private gHashed = false;
+  private gPathHash = 0;
 
   private ld(addr: number): number {
     return this.memory.u32[addr >>> 2]!;
@@ -118,7 +125,8 @@ class TwinHot implements HotExports {
 
   checkTable(table: number, len: number): number {
     if (len < HEADER_BYTES || this.ld(table + H_MAGIC) !== TABLE_MAGIC ||
-        this.ld(table + H_VERSION) !== TABLE_VERSION || this.ld(table + H_TOTAL_BYTES) !== len) {
+        this.ld(table + H_VERSION) !== TABLE_VERSION || this.ld(table + H_TOTAL_BYTES) !== len ||
+        this.ld(table + H_MAX_DEPTH) > MAX_SEGMENTS) {
       return STATUS_BAD_TABLE;
     }
     return 0;
@@ -152,24 +160,47 @@ class TwinHot implements HotExports {
     return true;
   }
 
-  private visit(node: number, p: number, depth: number): void {
-    if (this.ld(node + N_MIN_IDX) >= this.gBest || this.ld(node + N_MAX_IDX) < this.gFrom) return;
-    const table = this.gTable;
+  /** Splits the path (which starts with '/') into at most `limit` segments. */
+  private splitPath(limit: number): void {
+    const u8 = this.memory.u8;
+    const u32 = this.memory.u32;
     const path = this.gPath;
     const len = this.gPathLen;
-    const u8 = this.memory.u8;
+    let pos = 1;
+    let count = 0;
+    this.gComplete = false;
+    while (count < limit) {
+      let end = pos;
+      while (end < len && u8[path + end] !== SLASH) end++;
+      u32[(SEGS >>> 2) + count * 2] = pos;
+      u32[(SEGS >>> 2) + count * 2 + 1] = end;
+      count++;
+      if (end === len) {
+        this.gComplete = true;
+        break;
+      }
+      pos = end + 1;
+    }
+    this.gSegCount = count;
+  }
+
+  private visit(node: number, seg: number, depth: number): void {
+    if (this.ld(node + N_MIN_IDX) >= this.gBest || this.ld(node + N_MAX_IDX) < this.gFrom) return;
+    const table = this.gTable;
+    const u32 = this.memory.u32;
+    const atEnd = this.gComplete && seg === this.gSegCount;
 
     const restList = this.ld(node + N_REST_LIST);
     if (restList !== 0) {
       const idx = this.firstInList(table + restList);
       if (idx < this.gBest) {
-        const start = p === len ? len : p + 1;
+        const start = atEnd ? this.gPathLen : u32[(SEGS >>> 2) + seg * 2]!;
         this.st(CAPS + depth * 8, start);
-        this.st(CAPS + depth * 8 + 4, len);
+        this.st(CAPS + depth * 8 + 4, this.gPathLen);
         this.accept(idx, depth + 1);
       }
     }
-    if (p === len) {
+    if (atEnd) {
       const endList = this.ld(node + N_END_LIST);
       if (endList !== 0) {
         const idx = this.firstInList(table + endList);
@@ -178,28 +209,21 @@ class TwinHot implements HotExports {
       return;
     }
 
-    const segStart = p + 1;
-    let q = segStart;
-    let h = FNV_OFFSET;
-    while (q < len) {
-      const c = u8[path + q]!;
-      if (c === SLASH) break;
-      h = Math.imul(h ^ c, FNV_PRIME) >>> 0;
-      q++;
-    }
-    const segLen = q - segStart;
+    const segStart = u32[(SEGS >>> 2) + seg * 2]!;
+    const segEnd = u32[(SEGS >>> 2) + seg * 2 + 1]!;
+    const segLen = segEnd - segStart;
 
     const slots = this.ld(node + N_CHILD_SLOTS);
     if (slots !== 0) {
       const mask = this.ld(node + N_CHILD_MASK);
-      let i = h & mask;
+      const segPtr = this.gPath + segStart;
+      let i = murmur3(this.memory.u8, segPtr, segLen) & mask;
       for (;;) {
         const child = this.ld(table + slots + i * 4);
         if (child === 0) break;
         const c = table + child;
-        if (this.ld(c + N_LABEL_LEN) === segLen &&
-            this.bytesEqual(table + this.ld(c + N_LABEL_OFF), path + segStart, segLen)) {
-          this.visit(c, q, depth);
+        if (this.ld(c + N_LABEL_LEN) === segLen && this.bytesEqual(table + this.ld(c + N_LABEL_OFF), segPtr, segLen)) {
+          this.visit(c, seg + 1, depth);
           break;
         }
         i = (i + 1) & mask;
@@ -208,15 +232,59 @@ class TwinHot implements HotExports {
     const paramChild = this.ld(node + N_PARAM_CHILD);
     if (paramChild !== 0 && segLen > 0) {
       this.st(CAPS + depth * 8, segStart);
-      this.st(CAPS + depth * 8 + 4, q);
-      this.visit(table + paramChild, q, depth + 1);
+      this.st(CAPS + depth * 8 + 4, segEnd);
+      this.visit(table + paramChild, seg + 1, depth + 1);
+    }
+  }
+
+  private searchStatic(group: number): boolean {
+    const slots = this.ld(group + G_STATIC_SLOTS);
+    if (slots === 0) return false;
+    const table = this.gTable;
+    if (!this.gHashed) {
+      this.gPathHash = murmur3(this.memory.u8, this.gPath, this.gPathLen);
+      this.gHashed = true;
+    }
+    const mask = this.ld(group + G_STATIC_MASK);
+    let i = this.gPathHash & mask;
+    for (;;) {
+      const r = this.ld(table + slots + i * 4);
+      if (r === 0) return false;
+      const rec = table + r;
+      if (this.ld(rec + SK_KEY_LEN) === this.gPathLen &&
+          this.bytesEqual(table + this.ld(rec + SK_KEY_OFF), this.gPath, this.gPathLen)) {
+        let item = rec + SK_ITEMS;
+        const end = item + this.ld(rec + SK_COUNT) * STATIC_ITEM_BYTES;
+        while (item < end) {
+          const idx = this.ld(item + SI_IDX);
+          if (idx >= this.gBest) break;
+          const methods = this.ld(item + SI_METHODS);
+          if (idx >= this.gFrom && (methods === 0 || (methods & this.gMethod) !== 0)) {
+            this.gBest = idx;
+            const count = this.ld(item + SI_PARAM_COUNT);
+            this.st(PARAMS_OUT, count);
+            const params = table + this.ld(item + SI_PARAMS);
+            for (let k = 0; k < count * 2; k++) this.st(PARAMS_OUT + 4 + k * 4, this.ld(params + k * 4));
+            break;
+          }
+          item += STATIC_ITEM_BYTES;
+        }
+        return true;
+      }
+      i = (i + 1) & mask;
     }
   }
 
   private searchGroup(group: number, segmentsOk: boolean): void {
     if (this.ld(group + G_MIN_IDX) >= this.gBest || this.ld(group + G_MAX_IDX) < this.gFrom) return;
     const root = this.ld(group + G_ROOT);
-    if (root !== 0 && segmentsOk) this.visit(this.gTable + root, 0, 0);
+    if (root !== 0 && segmentsOk && !this.searchStatic(group)) {
+      if (!this.gSplit) {
+        this.splitPath(this.ld(this.gTable + H_MAX_DEPTH) + 1);
+        this.gSplit = true;
+      }
+      this.visit(this.gTable + root, 0, 0);
+    }
     const deferred = this.ld(group + G_DEFERRED);
     if (deferred !== 0) {
       const idx = this.firstInList(this.gTable + deferred);
@@ -227,12 +295,8 @@ class TwinHot implements HotExports {
   private findHostGroup(kind: number, key: number, keyLen: number): number {
     const table = this.gTable;
     const slots = this.ld(table + H_HOST_SLOTS);
-    if (slots === 0) return 0;
     const mask = this.ld(table + H_HOST_MASK);
-    const u8 = this.memory.u8;
-    let h = FNV_OFFSET;
-    for (let i = 0; i < keyLen; i++) h = Math.imul(h ^ u8[key + i]!, FNV_PRIME) >>> 0;
-    let i = h & mask;
+    let i = murmur3(this.memory.u8, key, keyLen) & mask;
     for (;;) {
       const g = this.ld(table + slots + i * 4);
       if (g === 0) return 0;
@@ -260,6 +324,8 @@ class TwinHot implements HotExports {
     this.gBest = NO_ENTRY;
     this.gMethod = methodBit >>> 0;
     this.st(PARAMS_OUT, 0);
+    this.gSplit = false;
+    this.gHashed = false;
     const segmentsOk = pathLen > 0 && this.memory.u8[path]! === SLASH;
 
     const any = this.ld(table + H_ANY_GROUP);

@@ -3,7 +3,7 @@
 
 /** Route-table blob magic: "PRT1" little-endian. */
 export const TABLE_MAGIC: u32 = 0x31545250;
-export const TABLE_VERSION: u32 = 1;
+export const TABLE_VERSION: u32 = 3;
 
 // Header fields (byte offsets from the blob start). All fields are u32 little-endian.
 export const H_MAGIC: usize = 0;
@@ -16,7 +16,8 @@ export const H_HOST_SLOTS: usize = 24;
 export const H_SUFFIX_LEN_COUNT: usize = 28;
 export const H_SUFFIX_LENS: usize = 32;
 export const H_FLAGS: usize = 36;
-export const HEADER_BYTES: u32 = 40;
+export const H_MAX_DEPTH: usize = 40; // most segments in any segments pattern
+export const HEADER_BYTES: u32 = 44;
 
 // Host group fields.
 export const G_KIND: usize = 0;
@@ -26,6 +27,20 @@ export const G_ROOT: usize = 12;
 export const G_DEFERRED: usize = 16;
 export const G_MIN_IDX: usize = 20;
 export const G_MAX_IDX: usize = 24;
+export const G_STATIC_MASK: usize = 28;
+export const G_STATIC_SLOTS: usize = 32; // hash table of whole static paths (0: none)
+
+// Static-path record: the whole path, then every entry of the group that matches it.
+export const SK_KEY_LEN: usize = 0;
+export const SK_KEY_OFF: usize = 4;
+export const SK_COUNT: usize = 8;
+export const SK_ITEMS: usize = 12;
+// Static-path item: entry index, method mask, param count, offset of (start, end) u32 pairs.
+export const SI_IDX: usize = 0;
+export const SI_METHODS: usize = 4;
+export const SI_PARAM_COUNT: usize = 8;
+export const SI_PARAMS: usize = 12;
+export const STATIC_ITEM_BYTES: usize = 16;
 
 export const HOST_ANY: u32 = 0;
 export const HOST_EXACT: u32 = 1;
@@ -46,9 +61,15 @@ export const N_REST_LIST: usize = 32;
 export const LIST_HEADER_BYTES: usize = 4;
 export const LIST_ITEM_BYTES: usize = 8;
 
-/** FNV-1a 32-bit, used for the host and segment hash tables inside the blob. */
-export const FNV_OFFSET: u32 = 0x811c9dc5;
-export const FNV_PRIME: u32 = 0x01000193;
+/** MurmurHash3 x86_32 (seed 0) constants: the host and segment hash tables of the blob. */
+export const MURMUR_C1: u32 = 0xcc9e2d51;
+export const MURMUR_C2: u32 = 0x1b873593;
+export const MURMUR_N: u32 = 0xe6546b64;
+export const MURMUR_F1: u32 = 0x85ebca6b;
+export const MURMUR_F2: u32 = 0xc2b2ae35;
+
+/** Most segments a pattern may have; the request path is split into at most one more. */
+export const MAX_SEGMENTS: u32 = 255;
 
 /** Most params one match can capture (the rest counts as one). */
 export const MAX_PARAMS: u32 = 64;

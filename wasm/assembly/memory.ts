@@ -1,6 +1,6 @@
 // Linear-memory management: a bump region for long-lived data (route tables, bucket tables,
 // scratch areas) and fixed static output areas. Nothing here runs per request.
-import { MAX_PARAMS } from './layout';
+import { MAX_PARAMS, MAX_SEGMENTS } from './layout';
 
 const PAGE_SHIFT: u32 = 16;
 const REGION_ALIGN: usize = 16;
@@ -10,6 +10,8 @@ const MAX_ADDRESS: usize = 0xfff00000;
 export const PARAMS_OUT: usize = memory.data(<i32>(4 + 8 * MAX_PARAMS), 16);
 /** Param captures along the current trie path, indexed by param number. */
 export const CAPS: usize = memory.data(<i32>(8 * MAX_PARAMS), 16);
+/** The request path split into segments: (start, end) u32 byte offsets per segment. */
+export const SEGS: usize = memory.data(<i32>(8 * (MAX_SEGMENTS + 1)), 16);
 /** Hash output: low u32 then high u32. */
 export const HASH_OUT: usize = memory.data(8, 16);
 /** Bucket output: remaining f64, then waitMs f64. */
