@@ -2,7 +2,7 @@
 // cannot import TypeScript outside its tree); the differential tests fail if they disagree.
 
 export const TABLE_MAGIC = 0x31545250; // "PRT1"
-export const TABLE_VERSION = 3;
+export const TABLE_VERSION = 4;
 
 export const H_MAGIC = 0;
 export const H_VERSION = 4;
@@ -90,6 +90,28 @@ export const BUCKET_SLOT_BYTES = 40;
 export const PROBE_WINDOW = 8;
 export const MIN_BUCKET_CAPACITY = 8;
 export const MAX_BUCKET_CAPACITY = 1 << 24;
+
+export const QUICK_MUL = 0x85ebca6b;
+
+function word(bytes: Uint8Array, at: number): number {
+  return bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24);
+}
+
+/**
+ * The cheap hash of segments and whole static paths (see quickHash in wasm/assembly/matcher.ts):
+ * first, middle and last 4 bytes and the length, one multiply.
+ */
+export function quickHash(bytes: Uint8Array, start: number, len: number): number {
+  let h: number;
+  if (len >= 4) {
+    h = word(bytes, start) ^ rotl32(word(bytes, start + len - 4), 11) ^ rotl32(word(bytes, start + (len >> 1) - 2), 22);
+  } else {
+    h = 0;
+    for (let j = len - 1; j >= 0; j--) h = (h << 8) | bytes[start + j]!;
+  }
+  h = Math.imul(h ^ len, QUICK_MUL);
+  return (h ^ (h >>> 15)) >>> 0;
+}
 
 function rotl32(x: number, r: number): number {
   return (x << r) | (x >>> (32 - r));

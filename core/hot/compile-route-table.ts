@@ -1,7 +1,7 @@
 /**
  * Compiles a route table into the binary blob that the hot-path matcher reads in place.
  *
- * Blob format (version 3). Every field is a little-endian u32 at a 4-aligned offset; every
+ * Blob format (version 4). Every field is a little-endian u32 at a 4-aligned offset; every
  * "offset" is relative to the blob start, and 0 means "none".
  *
  * - Header (40 B): magic "PRT1", version, total bytes, entry count, offset of the any-host
@@ -13,14 +13,14 @@
  *   a request host is looked up once as exact, and once per distinct suffix length as suffix.
  * - Group (36 B): kind (0 any, 1 exact, 2 suffix), key length and offset, root trie node,
  *   deferred-entry list, min and max entry index in the group, and a hash table (mask, slots)
- *   of its whole static paths.
+ *   of its whole static paths (quickHash of the path).
  * - Static path record: the path (length, offset) and every entry of the group that matches
  *   that exact path, static or not, in index order, each with its method mask and its param
  *   offsets precomputed: a request for a static path is one hash lookup, no trie walk.
  * - Trie node (36 B): min and max entry index in its subtree (to prune the search), its
  *   segment label (length, offset), a hash table of static children (mask, slots offset;
- *   MurmurHash3 x86_32 of the segment), the param child, the list of entries ending here, the list of
- *   entries whose rest starts here.
+ *   quickHash of the segment: first, middle and last 4 bytes and length), the param child,
+ *   the list of entries ending here, the list of entries whose rest starts here.
  * - Entry list: count, then (entry index, method mask) pairs in ascending index.
  *
  * The matcher tries the static-path table of each group first and walks the trie only when
@@ -43,7 +43,7 @@ import {
   SI_PARAM_COUNT, SI_PARAMS, STATIC_ITEM_BYTES, HOST_ANY,
   HOST_EXACT, HOST_SUFFIX, N_MIN_IDX, N_MAX_IDX, N_LABEL_LEN, N_LABEL_OFF, N_CHILD_MASK,
   N_CHILD_SLOTS, N_PARAM_CHILD, N_END_LIST, N_REST_LIST, NODE_BYTES, LIST_HEADER_BYTES,
-  LIST_ITEM_BYTES, MAX_PARAMS, MAX_SEGMENTS, H_MAX_DEPTH, murmur3,
+  LIST_ITEM_BYTES, MAX_PARAMS, MAX_SEGMENTS, H_MAX_DEPTH, murmur3, quickHash,
 } from './_layout.ts';
 
 /** Entries above this count would not fit the u32 "no entry" sentinel comfortably. */
@@ -148,7 +148,7 @@ class BlobWriter {
       this.u32(at + N_CHILD_SLOTS, table);
       for (const child of node.children.values()) {
         const childAt = this.node(child);
-        let i = murmur3(child.label, 0, child.label.length) & mask;
+        let i = quickHash(child.label, 0, child.label.length) & mask;
         while (this.view.getUint32(table + i * 4, true) !== 0) i = (i + 1) & mask;
         this.u32(table + i * 4, childAt);
       }
@@ -187,7 +187,7 @@ class BlobWriter {
           this.u32(item + SI_PARAMS, at);
         }
       });
-      let i = murmur3(key, 0, key.length) & mask;
+      let i = quickHash(key, 0, key.length) & mask;
       while (this.view.getUint32(table + i * 4, true) !== 0) i = (i + 1) & mask;
       this.u32(table + i * 4, rec);
     }

@@ -15,7 +15,7 @@ import {
   G_ROOT, G_DEFERRED, G_MIN_IDX, G_MAX_IDX, G_STATIC_MASK, G_STATIC_SLOTS, SK_KEY_LEN, SK_KEY_OFF,
   SK_COUNT, SK_ITEMS, SI_IDX, SI_METHODS, SI_PARAM_COUNT, SI_PARAMS, STATIC_ITEM_BYTES, HOST_EXACT, HOST_SUFFIX, N_MIN_IDX, N_MAX_IDX,
   N_LABEL_LEN, N_LABEL_OFF, N_CHILD_MASK, N_CHILD_SLOTS, N_PARAM_CHILD, N_END_LIST, N_REST_LIST,
-  LIST_HEADER_BYTES, LIST_ITEM_BYTES, MAX_PARAMS, MAX_SEGMENTS, H_MAX_DEPTH, NO_ENTRY, murmur3,
+  LIST_HEADER_BYTES, LIST_ITEM_BYTES, MAX_PARAMS, MAX_SEGMENTS, H_MAX_DEPTH, NO_ENTRY, murmur3, quickHash,
   STATUS_NO_MATCH, STATUS_BAD_TABLE, STATUS_BAD_ARGUMENT, SLASH, B_CAPACITY, B_MASK, B_MAGIC,
   B_CLOCK, BUCKET_HEADER_BYTES, BUCKET_MAGIC, S_KEY_LO, S_KEY_HI, S_USED, S_TOKENS, S_STAMP,
   S_TOUCHED, BUCKET_SLOT_BYTES, PROBE_WINDOW, MIN_BUCKET_CAPACITY, MAX_BUCKET_CAPACITY,
@@ -30,7 +30,9 @@ const MAX_ADDRESS = 0xfff00000;
 const PARAMS_OUT = 1024;
 const CAPS = PARAMS_OUT + 4 + 8 * MAX_PARAMS + 12;
 const SEGS = CAPS + 8 * MAX_PARAMS;
-const HASH_OUT = SEGS + 8 * (MAX_SEGMENTS + 1);
+const STACK = SEGS + 8 * (MAX_SEGMENTS + 1);
+const STACK_ENTRY_BYTES = 12;
+const HASH_OUT = STACK + STACK_ENTRY_BYTES * (MAX_SEGMENTS + 1) + 4;
 const BUCKET_OUT = HASH_OUT + 16;
 const HEAP_BASE = BUCKET_OUT + 16;
 
@@ -86,9 +88,6 @@ class TwinHot implements HotExports {
   private gFrom = 0;
   private gBest = NO_ENTRY;
   private gMethod = 0;
-  private gSegCount = 0;
-  private gComplete = false;
-  private gSplit = false;
   private gHashed = false;
   private gPathHash = 0;
 
@@ -132,109 +131,136 @@ class TwinHot implements HotExports {
     return 0;
   }
 
-  private firstInList(list: number): number {
-    const u32 = this.memory.u32;
-    const count = u32[list >>> 2]!;
-    let item = list + LIST_HEADER_BYTES;
-    const end = item + count * LIST_ITEM_BYTES;
-    while (item < end) {
-      const idx = u32[item >>> 2]!;
-      if (idx >= this.gBest) return NO_ENTRY;
-      const methods = u32[(item >>> 2) + 1]!;
-      if (idx >= this.gFrom && (methods === 0 || (methods & this.gMethod) !== 0)) return idx;
-      item += LIST_ITEM_BYTES;
-    }
-    return NO_ENTRY;
-  }
-
-  private accept(idx: number, count: number): void {
-    this.gBest = idx;
-    const u32 = this.memory.u32;
-    u32[PARAMS_OUT >>> 2] = count;
-    for (let i = 0; i < count * 2; i++) u32[(PARAMS_OUT >>> 2) + 1 + i] = u32[(CAPS >>> 2) + i]!;
-  }
-
   private bytesEqual(a: number, b: number, len: number): boolean {
     const u8 = this.memory.u8;
     for (let i = 0; i < len; i++) if (u8[a + i] !== u8[b + i]) return false;
     return true;
   }
 
-  /** Splits the path (which starts with '/') into at most `limit` segments. */
-  private splitPath(limit: number): void {
-    const u8 = this.memory.u8;
+  private firstInList(list: number, from: number, best: number, method: number): number {
     const u32 = this.memory.u32;
-    const path = this.gPath;
-    const len = this.gPathLen;
-    let pos = 1;
-    let count = 0;
-    this.gComplete = false;
-    while (count < limit) {
-      let end = pos;
-      while (end < len && u8[path + end] !== SLASH) end++;
-      u32[(SEGS >>> 2) + count * 2] = pos;
-      u32[(SEGS >>> 2) + count * 2 + 1] = end;
-      count++;
-      if (end === len) {
-        this.gComplete = true;
-        break;
-      }
-      pos = end + 1;
+    const count = u32[list >>> 2]!;
+    let item = list + LIST_HEADER_BYTES;
+    const end = item + count * LIST_ITEM_BYTES;
+    while (item < end) {
+      const idx = u32[item >>> 2]!;
+      if (idx >= best) return NO_ENTRY;
+      const methods = u32[(item >>> 2) + 1]!;
+      if (idx >= from && (methods === 0 || (methods & method) !== 0)) return idx;
+      item += LIST_ITEM_BYTES;
     }
-    this.gSegCount = count;
+    return NO_ENTRY;
   }
 
-  private visit(node: number, seg: number, depth: number): void {
-    if (this.ld(node + N_MIN_IDX) >= this.gBest || this.ld(node + N_MAX_IDX) < this.gFrom) return;
-    const table = this.gTable;
+  private writeParams(count: number): void {
     const u32 = this.memory.u32;
-    const atEnd = this.gComplete && seg === this.gSegCount;
+    u32[PARAMS_OUT >>> 2] = count;
+    for (let i = 0; i < count * 2; i++) u32[(PARAMS_OUT >>> 2) + 1 + i] = u32[(CAPS >>> 2) + i]!;
+  }
 
-    const restList = this.ld(node + N_REST_LIST);
-    if (restList !== 0) {
-      const idx = this.firstInList(table + restList);
-      if (idx < this.gBest) {
-        const start = atEnd ? this.gPathLen : u32[(SEGS >>> 2) + seg * 2]!;
-        this.st(CAPS + depth * 8, start);
-        this.st(CAPS + depth * 8 + 4, this.gPathLen);
-        this.accept(idx, depth + 1);
-      }
-    }
-    if (atEnd) {
-      const endList = this.ld(node + N_END_LIST);
-      if (endList !== 0) {
-        const idx = this.firstInList(table + endList);
-        if (idx < this.gBest) this.accept(idx, depth);
-      }
-      return;
-    }
+  private nextSlash(pos: number, len: number): number {
+    const u8 = this.memory.u8;
+    const path = this.gPath;
+    while (pos < len && u8[path + pos] !== SLASH) pos++;
+    return pos;
+  }
 
-    const segStart = u32[(SEGS >>> 2) + seg * 2]!;
-    const segEnd = u32[(SEGS >>> 2) + seg * 2 + 1]!;
-    const segLen = segEnd - segStart;
-
-    const slots = this.ld(node + N_CHILD_SLOTS);
-    if (slots !== 0) {
-      const mask = this.ld(node + N_CHILD_MASK);
-      const segPtr = this.gPath + segStart;
-      let i = murmur3(this.memory.u8, segPtr, segLen) & mask;
-      for (;;) {
-        const child = this.ld(table + slots + i * 4);
-        if (child === 0) break;
-        const c = table + child;
-        if (this.ld(c + N_LABEL_LEN) === segLen && this.bytesEqual(table + this.ld(c + N_LABEL_OFF), segPtr, segLen)) {
-          this.visit(c, seg + 1, depth);
-          break;
+  private walk(root: number, bestIn: number): number {
+    const table = this.gTable;
+    const path = this.gPath;
+    const len = this.gPathLen;
+    const from = this.gFrom;
+    const method = this.gMethod;
+    const u32 = this.memory.u32;
+    let best = bestIn;
+    let node = root;
+    let seg = 0;
+    let depth = 0;
+    let pos = 0;
+    let scanned = 0;
+    let sp = 0;
+    for (;;) {
+      if (this.ld(node + N_MIN_IDX) < best && this.ld(node + N_MAX_IDX) >= from) {
+        const atEnd = pos === len;
+        const restList = this.ld(node + N_REST_LIST);
+        if (restList !== 0) {
+          const idx = this.firstInList(table + restList, from, best, method);
+          if (idx < best) {
+            best = idx;
+            this.st(CAPS + depth * 8, atEnd ? len : pos + 1);
+            this.st(CAPS + depth * 8 + 4, len);
+            this.writeParams(depth + 1);
+          }
         }
-        i = (i + 1) & mask;
+        if (atEnd) {
+          const endList = this.ld(node + N_END_LIST);
+          if (endList !== 0) {
+            const idx = this.firstInList(table + endList, from, best, method);
+            if (idx < best) {
+              best = idx;
+              this.writeParams(depth);
+            }
+          }
+        } else {
+          const segStart = pos + 1;
+          let segEnd: number;
+          const at = SEGS + seg * 8;
+          if (seg < scanned) {
+            segEnd = this.ld(at + 4);
+          } else {
+            segEnd = this.nextSlash(segStart, len);
+            this.st(at, segStart);
+            this.st(at + 4, segEnd);
+            scanned = seg + 1;
+          }
+          const segLen = segEnd - segStart;
+          const paramChild = this.ld(node + N_PARAM_CHILD);
+          if (paramChild !== 0 && segLen > 0) {
+            const entry = STACK + sp * STACK_ENTRY_BYTES;
+            this.st(entry, table + paramChild);
+            this.st(entry + 4, seg);
+            this.st(entry + 8, depth);
+            sp++;
+          }
+          const slots = this.ld(node + N_CHILD_SLOTS);
+          if (slots !== 0) {
+            const mask = this.ld(node + N_CHILD_MASK);
+            const segPtr = path + segStart;
+            let i = quickHash(this.memory.u8, segPtr, segLen) & mask;
+            let found = 0;
+            for (;;) {
+              const child = u32[(table + slots + i * 4) >>> 2]!;
+              if (child === 0) break;
+              const c = table + child;
+              if (this.ld(c + N_LABEL_LEN) === segLen && this.bytesEqual(table + this.ld(c + N_LABEL_OFF), segPtr, segLen)) {
+                found = c;
+                break;
+              }
+              i = (i + 1) & mask;
+            }
+            if (found !== 0) {
+              node = found;
+              seg++;
+              pos = segEnd;
+              continue;
+            }
+          }
+        }
       }
+      if (sp === 0) break;
+      sp--;
+      const entry = STACK + sp * STACK_ENTRY_BYTES;
+      node = this.ld(entry);
+      const pseg = this.ld(entry + 4);
+      depth = this.ld(entry + 8);
+      const at = SEGS + pseg * 8;
+      pos = this.ld(at + 4);
+      this.st(CAPS + depth * 8, this.ld(at));
+      this.st(CAPS + depth * 8 + 4, pos);
+      seg = pseg + 1;
+      depth++;
     }
-    const paramChild = this.ld(node + N_PARAM_CHILD);
-    if (paramChild !== 0 && segLen > 0) {
-      this.st(CAPS + depth * 8, segStart);
-      this.st(CAPS + depth * 8 + 4, segEnd);
-      this.visit(table + paramChild, seg + 1, depth + 1);
-    }
+    return best;
   }
 
   private searchStatic(group: number): boolean {
@@ -242,7 +268,7 @@ class TwinHot implements HotExports {
     if (slots === 0) return false;
     const table = this.gTable;
     if (!this.gHashed) {
-      this.gPathHash = murmur3(this.memory.u8, this.gPath, this.gPathLen);
+      this.gPathHash = quickHash(this.memory.u8, this.gPath, this.gPathLen);
       this.gHashed = true;
     }
     const mask = this.ld(group + G_STATIC_MASK);
@@ -278,17 +304,14 @@ class TwinHot implements HotExports {
   private searchGroup(group: number, segmentsOk: boolean): void {
     if (this.ld(group + G_MIN_IDX) >= this.gBest || this.ld(group + G_MAX_IDX) < this.gFrom) return;
     const root = this.ld(group + G_ROOT);
-    if (root !== 0 && segmentsOk && !this.searchStatic(group)) {
-      if (!this.gSplit) {
-        this.splitPath(this.ld(this.gTable + H_MAX_DEPTH) + 1);
-        this.gSplit = true;
-      }
-      this.visit(this.gTable + root, 0, 0);
-    }
+    if (root !== 0 && segmentsOk && !this.searchStatic(group)) this.gBest = this.walk(this.gTable + root, this.gBest);
     const deferred = this.ld(group + G_DEFERRED);
     if (deferred !== 0) {
-      const idx = this.firstInList(this.gTable + deferred);
-      if (idx < this.gBest) this.accept(idx, 0);
+      const idx = this.firstInList(this.gTable + deferred, this.gFrom, this.gBest, this.gMethod);
+      if (idx < this.gBest) {
+        this.gBest = idx;
+        this.st(PARAMS_OUT, 0);
+      }
     }
   }
 
@@ -324,7 +347,6 @@ class TwinHot implements HotExports {
     this.gBest = NO_ENTRY;
     this.gMethod = methodBit >>> 0;
     this.st(PARAMS_OUT, 0);
-    this.gSplit = false;
     this.gHashed = false;
     const segmentsOk = pathLen > 0 && this.memory.u8[path]! === SLASH;
 

@@ -3,7 +3,7 @@
 
 /** Route-table blob magic: "PRT1" little-endian. */
 export const TABLE_MAGIC: u32 = 0x31545250;
-export const TABLE_VERSION: u32 = 3;
+export const TABLE_VERSION: u32 = 4;
 
 // Header fields (byte offsets from the blob start). All fields are u32 little-endian.
 export const H_MAGIC: usize = 0;

@@ -2,8 +2,8 @@
 // The answer is the smallest entry index >= from whose host, methods and path match. Every
 // candidate group and trie branch is searched, pruned by the [min, max] entry index that each
 // group and node records, so that precedence never depends on the shape of the trie.
-// The path is split into segments once per call (4 bytes at a time); the trie walk then
-// only hashes and compares the segments it looks up.
+// Whole static paths are answered from a per-group hash table; other paths walk the trie,
+// which finds each segment's end 4 bytes at a time and hashes only the segments it looks up.
 import {
   TABLE_MAGIC, TABLE_VERSION, HEADER_BYTES, H_MAGIC, H_VERSION, H_TOTAL_BYTES, H_ANY_GROUP,
   H_HOST_MASK, H_HOST_SLOTS, H_SUFFIX_LEN_COUNT, H_SUFFIX_LENS, H_MAX_DEPTH, G_KIND, G_KEY_LEN,
@@ -14,13 +14,14 @@ import {
   N_REST_LIST, LIST_HEADER_BYTES, LIST_ITEM_BYTES, MURMUR_C1, MURMUR_C2, MURMUR_N, MURMUR_F1,
   MURMUR_F2, MAX_SEGMENTS, NO_ENTRY, STATUS_NO_MATCH, STATUS_BAD_TABLE, SLASH,
 } from './layout';
-import { PARAMS_OUT, CAPS, SEGS } from './memory';
+import { PARAMS_OUT, CAPS, SEGS, STACK, STACK_ENTRY_BYTES } from './memory';
 
 /** Unaligned loads must say so: wasm2js turns an aligned load into HEAP32[p >> 2]. */
 const UNALIGNED: u32 = 1;
 const SLASHES: u32 = 0x2f2f2f2f;
 const LOW_BITS: u32 = 0x01010101;
 const HIGH_BITS: u32 = 0x80808080;
+const QUICK_MUL: u32 = 0x85ebca6b;
 
 // Per-call search state. Globals, so the recursive search passes only what changes.
 let gTable: usize = 0;
@@ -29,11 +30,7 @@ let gPathLen: u32 = 0;
 let gFrom: u32 = 0;
 let gBest: u32 = NO_ENTRY;
 let gMethod: u32 = 0;
-/** Segments split so far, and whether they cover the whole path. */
-let gSegCount: u32 = 0;
-let gComplete: bool = false;
-/** The path is split (and hashed) at most once per call, when a group first needs it. */
-let gSplit: bool = false;
+/** The path is hashed at most once per call, when a group's static table first needs it. */
 let gHashed: bool = false;
 let gPathHash: u32 = 0;
 
@@ -61,6 +58,24 @@ function murmur3(p: usize, len: u32): u32 {
   h *= MURMUR_F2;
   h ^= h >> 16;
   return h;
+}
+
+/**
+ * A cheap hash for segments and whole static paths: the first, middle and last 4 bytes and
+ * the length, one multiply. Keys that share those collide and are told apart by the byte
+ * compare after the probe; hosts, which differ in the middle, use murmur3.
+ */
+@inline
+function quickHash(p: usize, len: u32): u32 {
+  let h: u32;
+  if (len >= 4) {
+    h = load<u32>(p, 0, UNALIGNED) ^ rotl<u32>(load<u32>(p + len - 4, 0, UNALIGNED), 11) ^
+      rotl<u32>(load<u32>(p + (len >> 1) - 2, 0, UNALIGNED), 22);
+  } else {
+    h = len == 0 ? 0 : load<u32>(p, 0, UNALIGNED) & ((<u32>1 << (len << 3)) - 1);
+  }
+  h = (h ^ len) * QUICK_MUL;
+  return h ^ (h >> 15);
 }
 
 @inline
@@ -94,48 +109,25 @@ function nextSlash(path: usize, pos: u32, len: u32): u32 {
   return len;
 }
 
-/** Splits the path (which starts with '/') into at most `limit` segments. */
-function splitPath(limit: u32): void {
-  const path = gPath;
-  const len = gPathLen;
-  let pos: u32 = 1;
-  let count: u32 = 0;
-  gComplete = false;
-  while (count < limit) {
-    const end = nextSlash(path, pos, len);
-    const at = SEGS + (<usize>count << 3);
-    store<u32>(at, pos);
-    store<u32>(at, end, 4);
-    count++;
-    if (end == len) {
-      gComplete = true;
-      break;
-    }
-    pos = end + 1;
-  }
-  gSegCount = count;
-}
-
-/** First entry of a list with index in [gFrom, gBest) whose methods accept gMethod. */
+/** First entry of a list with index in [from, best) whose methods accept `method`. */
 @inline
-function firstInList(list: usize): u32 {
+function firstInList(list: usize, from: u32, best: u32, method: u32): u32 {
   const count = load<u32>(list);
   let item = list + LIST_HEADER_BYTES;
   const end = item + <usize>count * LIST_ITEM_BYTES;
   while (item < end) {
     const idx = load<u32>(item);
-    if (idx >= gBest) return NO_ENTRY;
+    if (idx >= best) return NO_ENTRY;
     const methods = load<u32>(item, 4);
-    if (idx >= gFrom && (methods == 0 || (methods & gMethod) != 0)) return idx;
+    if (idx >= from && (methods == 0 || (methods & method) != 0)) return idx;
     item += LIST_ITEM_BYTES;
   }
   return NO_ENTRY;
 }
 
-/** Records a new best entry with `count` captured params (CAPS[0..count)). */
+/** Writes `count` captured params (CAPS[0..count)) as the answer's params. */
 @inline
-function accept(idx: u32, count: u32): void {
-  gBest = idx;
+function writeParams(count: u32): void {
   store<u32>(PARAMS_OUT, count);
   // A plain loop: few params, and it keeps the module free of bulk-memory ops for wasm2js.
   for (let i: usize = 0; i < <usize>count << 1; i++) {
@@ -143,58 +135,111 @@ function accept(idx: u32, count: u32): void {
   }
 }
 
-/** Visits trie node `node` with `seg` segments consumed and `depth` params captured. */
-function visit(node: usize, seg: u32, depth: u32): void {
-  if (load<u32>(node, N_MIN_IDX) >= gBest || load<u32>(node, N_MAX_IDX) < gFrom) return;
+/**
+ * Walks the trie from `root` for the smallest matching entry below `best`; returns the new
+ * best. Depth first, static child before param child, without recursion: the param child of
+ * each node on the way down is kept on a stack (STACK) and taken when the static side is done.
+ * Segments are found on first use and remembered in SEGS, since a backtrack meets them again.
+ * State per step: the node, `seg` segments consumed, `depth` params captured, and `pos`, the
+ * offset of the '/' before the next segment (== len when the path is consumed).
+ */
+function walk(root: usize, bestIn: u32): u32 {
   const table = gTable;
-  const atEnd = gComplete && seg == gSegCount;
-
-  const restList = load<u32>(node, N_REST_LIST);
-  if (restList != 0) {
-    const idx = firstInList(table + restList);
-    if (idx < gBest) {
-      // The rest starts after the '/' that follows the consumed segments (empty at the end).
-      const start: u32 = atEnd ? gPathLen : load<u32>(SEGS + (<usize>seg << 3));
-      store<u32>(CAPS + (<usize>depth << 3), start);
-      store<u32>(CAPS + (<usize>depth << 3), gPathLen, 4);
-      accept(idx, depth + 1);
-    }
-  }
-  if (atEnd) {
-    const endList = load<u32>(node, N_END_LIST);
-    if (endList != 0) {
-      const idx = firstInList(table + endList);
-      if (idx < gBest) accept(idx, depth);
-    }
-    return;
-  }
-
-  const segStart = load<u32>(SEGS + (<usize>seg << 3));
-  const segEnd = load<u32>(SEGS + (<usize>seg << 3), 4);
-  const segLen = segEnd - segStart;
-
-  const slots = load<u32>(node, N_CHILD_SLOTS);
-  if (slots != 0) {
-    const mask = load<u32>(node, N_CHILD_MASK);
-    const segPtr = gPath + segStart;
-    let i = murmur3(segPtr, segLen) & mask;
-    while (true) {
-      const child = load<u32>(table + slots + (<usize>i << 2));
-      if (child == 0) break;
-      const c = table + child;
-      if (load<u32>(c, N_LABEL_LEN) == segLen && bytesEqual(table + load<u32>(c, N_LABEL_OFF), segPtr, segLen)) {
-        visit(c, seg + 1, depth);
-        break;
+  const path = gPath;
+  const len = gPathLen;
+  const from = gFrom;
+  const method = gMethod;
+  let best = bestIn;
+  let node = root;
+  let seg: u32 = 0;
+  let depth: u32 = 0;
+  let pos: u32 = 0;
+  let scanned: u32 = 0;
+  let sp: usize = 0;
+  while (true) {
+    if (load<u32>(node, N_MIN_IDX) < best && load<u32>(node, N_MAX_IDX) >= from) {
+      const atEnd = pos == len;
+      const restList = load<u32>(node, N_REST_LIST);
+      if (restList != 0) {
+        const idx = firstInList(table + restList, from, best, method);
+        if (idx < best) {
+          best = idx;
+          // The rest starts after the '/' that follows the consumed segments (empty at the end).
+          store<u32>(CAPS + (<usize>depth << 3), atEnd ? len : pos + 1);
+          store<u32>(CAPS + (<usize>depth << 3), len, 4);
+          writeParams(depth + 1);
+        }
       }
-      i = (i + 1) & mask;
+      if (atEnd) {
+        const endList = load<u32>(node, N_END_LIST);
+        if (endList != 0) {
+          const idx = firstInList(table + endList, from, best, method);
+          if (idx < best) {
+            best = idx;
+            writeParams(depth);
+          }
+        }
+      } else {
+        const segStart = pos + 1;
+        let segEnd: u32;
+        const at = SEGS + (<usize>seg << 3);
+        if (seg < scanned) {
+          segEnd = load<u32>(at, 4);
+        } else {
+          segEnd = nextSlash(path, segStart, len);
+          store<u32>(at, segStart);
+          store<u32>(at, segEnd, 4);
+          scanned = seg + 1;
+        }
+        const segLen = segEnd - segStart;
+        const paramChild = load<u32>(node, N_PARAM_CHILD);
+        if (paramChild != 0 && segLen > 0) {
+          const entry = STACK + sp * STACK_ENTRY_BYTES;
+          store<u32>(entry, <u32>(table + paramChild));
+          store<u32>(entry, seg, 4);
+          store<u32>(entry, depth, 8);
+          sp++;
+        }
+        const slots = load<u32>(node, N_CHILD_SLOTS);
+        if (slots != 0) {
+          const mask = load<u32>(node, N_CHILD_MASK);
+          const segPtr = path + segStart;
+          let i = quickHash(segPtr, segLen) & mask;
+          let found: usize = 0;
+          while (true) {
+            const child = load<u32>(table + slots + (<usize>i << 2));
+            if (child == 0) break;
+            const c = table + child;
+            if (load<u32>(c, N_LABEL_LEN) == segLen && bytesEqual(table + load<u32>(c, N_LABEL_OFF), segPtr, segLen)) {
+              found = c;
+              break;
+            }
+            i = (i + 1) & mask;
+          }
+          if (found != 0) {
+            node = found;
+            seg++;
+            pos = segEnd;
+            continue;
+          }
+        }
+      }
     }
+    // Backtrack to the deepest param child not taken yet.
+    if (sp == 0) break;
+    sp--;
+    const entry = STACK + sp * STACK_ENTRY_BYTES;
+    node = <usize>load<u32>(entry);
+    const pseg = load<u32>(entry, 4);
+    depth = load<u32>(entry, 8);
+    const at = SEGS + (<usize>pseg << 3);
+    pos = load<u32>(at, 4);
+    store<u32>(CAPS + (<usize>depth << 3), load<u32>(at));
+    store<u32>(CAPS + (<usize>depth << 3), pos, 4);
+    seg = pseg + 1;
+    depth++;
   }
-  const paramChild = load<u32>(node, N_PARAM_CHILD);
-  if (paramChild != 0 && segLen > 0) {
-    store<u32>(CAPS + (<usize>depth << 3), segStart);
-    store<u32>(CAPS + (<usize>depth << 3), segEnd, 4);
-    visit(table + paramChild, seg + 1, depth + 1);
-  }
+  return best;
 }
 
 /**
@@ -206,7 +251,7 @@ function searchStatic(group: usize): bool {
   if (slots == 0) return false;
   const table = gTable;
   if (!gHashed) {
-    gPathHash = murmur3(gPath, gPathLen);
+    gPathHash = quickHash(gPath, gPathLen);
     gHashed = true;
   }
   const mask = load<u32>(group, G_STATIC_MASK);
@@ -244,18 +289,14 @@ function searchStatic(group: usize): bool {
 function searchGroup(group: usize, segmentsOk: bool): void {
   if (load<u32>(group, G_MIN_IDX) >= gBest || load<u32>(group, G_MAX_IDX) < gFrom) return;
   const root = load<u32>(group, G_ROOT);
-  if (root != 0 && segmentsOk && !searchStatic(group)) {
-    if (!gSplit) {
-      // One segment more than the deepest pattern tells "longer than every pattern" apart.
-      splitPath(load<u32>(gTable, H_MAX_DEPTH) + 1);
-      gSplit = true;
-    }
-    visit(gTable + root, 0, 0);
-  }
+  if (root != 0 && segmentsOk && !searchStatic(group)) gBest = walk(gTable + root, gBest);
   const deferred = load<u32>(group, G_DEFERRED);
   if (deferred != 0) {
-    const idx = firstInList(gTable + deferred);
-    if (idx < gBest) accept(idx, 0);
+    const idx = firstInList(gTable + deferred, gFrom, gBest, gMethod);
+    if (idx < gBest) {
+      gBest = idx;
+      store<u32>(PARAMS_OUT, 0);
+    }
   }
 }
 
@@ -306,7 +347,6 @@ export function matchRoute(
   gBest = NO_ENTRY;
   gMethod = methodBit;
   store<u32>(PARAMS_OUT, 0);
-  gSplit = false;
   gHashed = false;
   const segmentsOk = pathLen > 0 && <u32>load<u8>(path) == SLASH;
 

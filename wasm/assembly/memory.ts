@@ -12,6 +12,9 @@ export const PARAMS_OUT: usize = memory.data(<i32>(4 + 8 * MAX_PARAMS), 16);
 export const CAPS: usize = memory.data(<i32>(8 * MAX_PARAMS), 16);
 /** The request path split into segments: (start, end) u32 byte offsets per segment. */
 export const SEGS: usize = memory.data(<i32>(8 * (MAX_SEGMENTS + 1)), 16);
+/** Pending param branches of the trie walk: (node, segment index, param depth) u32 triples. */
+export const STACK_ENTRY_BYTES: usize = 12;
+export const STACK: usize = memory.data(<i32>(STACK_ENTRY_BYTES * (MAX_SEGMENTS + 1)), 16);
 /** Hash output: low u32 then high u32. */
 export const HASH_OUT: usize = memory.data(8, 16);
 /** Bucket output: remaining f64, then waitMs f64. */
