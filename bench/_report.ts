@@ -18,7 +18,7 @@ export interface CellResult {
   runs: number[];
   /** Median of `runs`, in nanoseconds per call. */
   median: number | null;
-  /** `median` over the median of the fastest JS peer in the same column. */
+  /** Median over runs of this cell's time over the fastest JS peer's time in the same column and run. */
   ratio: number | null;
   /** Why the cell has no time (skip reason, check failure, load error). */
   note?: string;
@@ -50,7 +50,12 @@ export function median(values: number[]): number | null {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Fills `median` and `ratio` of every timed cell. */
+/**
+ * Fills `median` and `ratio` of every timed cell. The ratio is taken within each run (the
+ * cell over the fastest JS peer of its column in that same process, measured seconds apart),
+ * then the median over runs: on a shared machine that cancels most of the load that moves a
+ * whole run up or down.
+ */
 export function computeRatios(result: MatcherBenchResult): void {
   const family = new Map(result.contestants.map((c) => [c.id, c.family]));
   for (const cell of result.cells) cell.median = cell.status === 'timed' ? median(cell.runs) : null;
@@ -59,10 +64,14 @@ export function computeRatios(result: MatcherBenchResult): void {
     const peers = result.cells.filter(
       (c) =>
         c.table === cell.table && c.case === cell.case && c.mode === cell.mode &&
-        family.get(c.contestant) === 'js' && c.median !== null,
+        family.get(c.contestant) === 'js' && c.status === 'timed',
     );
-    const fastest = Math.min(...peers.map((p) => p.median!));
-    cell.ratio = Number.isFinite(fastest) ? cell.median / fastest : null;
+    const perRun: number[] = [];
+    cell.runs.forEach((ns, run) => {
+      const fastest = Math.min(...peers.map((p) => p.runs[run] ?? Infinity));
+      if (Number.isFinite(fastest)) perRun.push(ns / fastest);
+    });
+    cell.ratio = median(perRun);
   }
 }
 
@@ -136,8 +145,9 @@ export function renderMarkdown(result: MatcherBenchResult): string {
     '',
   );
   lines.push(
-    'Each cell: median over runs of the per-run median time per lookup, and in parentheses the ratio to the ' +
-      'fastest JS peer in that column (**bold** = that fastest peer; below 1.00× is faster than every JS peer).',
+    'Each cell: median over runs of the per-run median time per lookup; in parentheses, the median over runs of the ' +
+      'ratio to the fastest JS peer of that column in the same run (below 1.00× is faster than every JS peer; ' +
+      '**bold** = the JS peer with the lowest ratio).',
     '',
   );
   lines.push('Packages: ' + Object.entries(result.packages).map(([k, v]) => `${k} ${v}`).join(', '), '');
@@ -152,6 +162,7 @@ export function renderMarkdown(result: MatcherBenchResult): string {
   for (const u of result.unavailable) lines.push(`- ${u.label} not run: ${u.reason}`);
   lines.push('');
 
+  const jsIds = new Set(result.contestants.filter((c) => c.family === 'js').map((c) => c.id));
   for (const mode of MODES) {
     lines.push(`## ${MODE_TITLES[mode]}`, '');
     for (const table of result.tables) {
@@ -169,7 +180,12 @@ export function renderMarkdown(result: MatcherBenchResult): string {
           if (cell.median === null) return '';
           const ratio = cell.ratio === null ? '' : ` (${cell.ratio.toFixed(2)}×)`;
           const text = `${formatNs(cell.median)}${ratio}`;
-          return c.family === 'js' && cell.ratio !== null && cell.ratio <= 1.0000001 ? `**${text}**` : text;
+          const best = Math.min(
+            ...result.cells
+              .filter((x) => x.table === table.id && x.case === caseId && x.mode === mode && x.ratio !== null && jsIds.has(x.contestant))
+              .map((x) => x.ratio!),
+          );
+          return jsIds.has(c.id) && cell.ratio === best ? `**${text}**` : text;
         });
         lines.push(`| ${c.label} | ${cells.join(' | ')} |`);
       }

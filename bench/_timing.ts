@@ -93,29 +93,39 @@ export function timedFunction(
 }
 
 /**
- * A full garbage collection. Each cell starts from a collected heap: without it, V8's
- * concurrent marking of the previous cells' garbage (and of the routers just built) runs
- * during the next measurement and slows it by up to 10× on 2 cores. Uses `--expose-gc` when
- * given, and otherwise turns the flag on at run time.
+ * The collector, from `--expose-gc` when given, else by turning the flag on at run time.
+ * Measurements start from a collected heap: without it, V8's concurrent marking of earlier
+ * cells' garbage (mitata alone leaves an 8 MB sample array per cell) runs during the next
+ * measurement and slowed it by up to 10× on 2 cores.
  */
-function fullGc(): () => void {
-  const existing = (globalThis as { gc?: () => void }).gc;
+function exposedGc(): (options?: { type: 'major' | 'minor' }) => void {
+  const existing = (globalThis as { gc?: (options?: { type: 'major' | 'minor' }) => void }).gc;
   if (existing) return existing;
   setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
+  return runInNewContext('gc') as (options?: { type: 'major' | 'minor' }) => void;
 }
 
-let collect: (() => void) | undefined;
+let collector: ReturnType<typeof exposedGc> | undefined;
+
+/**
+ * Collects garbage: `major` before each column (one case and mode, every contestant), `minor`
+ * before each cell. A major collection per cell gave the same numbers at twice the wall time
+ * (about 170 ms each with ten 10,000-route routers in the heap).
+ */
+export function collectGarbage(type: 'major' | 'minor'): void {
+  collector ??= exposedGc();
+  collector({ type });
+}
 
 /** Median nanoseconds per call of one cell. */
 export async function timeCell(fn: () => unknown, options: TimingOptions): Promise<number> {
-  collect ??= fullGc();
+  collectGarbage('minor');
   // mitata's own warmup is a few calls; with short sampling times the first samples would
   // still run unoptimized code. Let V8 tier up first.
   const until = performance.now() + options.warmupMs;
   for (let i = 0; i < 100 || performance.now() < until; i++) fn();
   const stats = await measure(fn, {
-    gc: collect,
+    gc: false,
     min_cpu_time: options.minCpuTimeMs * 1e6,
     min_samples: 12,
   });

@@ -29,7 +29,7 @@ import {
   type MatcherBenchResult,
 } from './_report.ts';
 import { createOracle, expectations, isSkipped, loadTables, CASE_IDS, type CaseId, type RouteTable } from './_tables.ts';
-import { MODES, URL_COUNT, timeCell, timedFunction, type Mode } from './_timing.ts';
+import { MODES, URL_COUNT, collectGarbage, timeCell, timedFunction, type Mode } from './_timing.ts';
 
 export type { MatcherBenchResult } from './_report.ts';
 
@@ -43,7 +43,7 @@ export interface MatcherBenchOptions {
   quick?: boolean;
   /** Directory for matcher.md, matcher.json and matcher.svg; default bench/results (none in quick mode). */
   outDir?: string | null;
-  /** mitata's minimum sampling time per cell, in milliseconds; default 30 (1 in quick mode). */
+  /** mitata's minimum sampling time per cell, in milliseconds; default 20 (1 in quick mode). */
   minCpuTimeMs?: number;
   /** Progress lines; default written to stderr. */
   log?: (line: string) => void;
@@ -65,7 +65,7 @@ function resolveOptions(options: MatcherBenchOptions): ResolvedOptions {
     runs: Math.max(1, Math.floor(options.runs ?? (quick ? 1 : 5))),
     outDir:
       options.outDir === undefined ? (quick ? null : fileURLToPath(new URL('./results/', import.meta.url))) : options.outDir,
-    minCpuTimeMs: options.minCpuTimeMs ?? (quick ? 1 : 30),
+    minCpuTimeMs: options.minCpuTimeMs ?? (quick ? 1 : 20),
     multiTenantRoutes: quick ? 1000 : 10_000,
     log: options.log ?? ((line) => process.stderr.write(line + '\n')),
   };
@@ -178,11 +178,12 @@ async function timeRun(field: Field, run: number, minCpuTimeMs: number, log: (li
     for (const mode of MODES) {
       for (const c of table.cases) {
         if (isSkipped(c)) continue;
+        collectGarbage('major');
         for (const contestant of order) {
           const router = prepared.built.get(key(contestant.id, table.id));
           if (!router || prepared.excluded.has(key(contestant.id, table.id))) continue;
           const fn = timedFunction(contestant, router, table, c.id, mode);
-          times[cellKey(table.id, c.id, mode, contestant.id)] = await timeCell(fn, { minCpuTimeMs, warmupMs: Math.min(10, minCpuTimeMs) });
+          times[cellKey(table.id, c.id, mode, contestant.id)] = await timeCell(fn, { minCpuTimeMs, warmupMs: Math.min(5, minCpuTimeMs) });
         }
       }
       log(`  run ${run + 1}: ${table.id} ${mode} done`);
