@@ -34,6 +34,11 @@ export interface HotState {
   /** The host whose bytes sit in the host scratch, and their length. */
   lastHost: string | undefined;
   lastHostLen: number;
+  /**
+   * The matcher whose last successful match is what the param output area holds. Another
+   * matcher about to match first asks it to copy its params out (see HotMatcher).
+   */
+  paramsOwner: { saveParams(): void } | undefined;
   paramsPtr: number;
   hashOutPtr: number;
   bucketOutPtr: number;
@@ -68,7 +73,7 @@ export function hotState(hot: HotExports): HotState {
     u8: new Uint8Array(buffer), u32: new Uint32Array(buffer), f64: new Float64Array(buffer),
     strPtr, strCap: INITIAL_SCRATCH_BYTES, strView: new Uint8Array(buffer, strPtr, INITIAL_SCRATCH_BYTES),
     hostPtr, hostCap: INITIAL_HOST_BYTES, hostView: new Uint8Array(buffer, hostPtr, INITIAL_HOST_BYTES),
-    lastHost: undefined, lastHostLen: 0,
+    lastHost: undefined, lastHostLen: 0, paramsOwner: undefined,
     paramsPtr: hot.paramsPtr() >>> 0, hashOutPtr: hot.hashOutPtr() >>> 0, bucketOutPtr: hot.bucketOutPtr() >>> 0,
   };
   states.set(hot, st);

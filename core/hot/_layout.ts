@@ -2,7 +2,7 @@
 // cannot import TypeScript outside its tree); the differential tests fail if they disagree.
 
 export const TABLE_MAGIC = 0x31545250; // "PRT1"
-export const TABLE_VERSION = 4;
+export const TABLE_VERSION = 5;
 
 export const H_MAGIC = 0;
 export const H_VERSION = 4;
@@ -28,7 +28,10 @@ export const G_MIN_IDX = 20;
 export const G_MAX_IDX = 24;
 export const G_STATIC_MASK = 28;
 export const G_STATIC_SLOTS = 32;
-export const GROUP_BYTES = 36;
+export const G_STATIC_LENS = 36;
+export const STATIC_LEN_CAP = 255;
+export const STATIC_LENS_BYTES = 32;
+export const GROUP_BYTES = 40;
 
 export const SK_KEY_LEN = 0;
 export const SK_KEY_OFF = 4;

@@ -1,7 +1,7 @@
 /**
  * Compiles a route table into the binary blob that the hot-path matcher reads in place.
  *
- * Blob format (version 4). Every field is a little-endian u32 at a 4-aligned offset; every
+ * Blob format (version 5). Every field is a little-endian u32 at a 4-aligned offset; every
  * "offset" is relative to the blob start, and 0 means "none".
  *
  * - Header (40 B): magic "PRT1", version, total bytes, entry count, offset of the any-host
@@ -11,9 +11,10 @@
  * - Host hash table: open addressing (linear probing) over MurmurHash3 x86_32 of the host key; each
  *   slot holds a group offset. Exact hosts are keyed by the host, suffix hosts by the suffix;
  *   a request host is looked up once as exact, and once per distinct suffix length as suffix.
- * - Group (36 B): kind (0 any, 1 exact, 2 suffix), key length and offset, root trie node,
- *   deferred-entry list, min and max entry index in the group, and a hash table (mask, slots)
- *   of its whole static paths (quickHash of the path).
+ * - Group (40 B): kind (0 any, 1 exact, 2 suffix), key length and offset, root trie node,
+ *   deferred-entry list, min and max entry index in the group, a hash table (mask, slots)
+ *   of its whole static paths (quickHash of the path) and the set of their byte lengths
+ *   (256 bits; 255 stands for 255 or more), so most non-static paths skip the hash.
  * - Static path record: the path (length, offset) and every entry of the group that matches
  *   that exact path, static or not, in index order, each with its method mask and its param
  *   offsets precomputed: a request for a static path is one hash lookup, no trie walk.
@@ -39,7 +40,7 @@ import {
   TABLE_MAGIC, TABLE_VERSION, H_MAGIC, H_VERSION, H_TOTAL_BYTES, H_ENTRY_COUNT, H_ANY_GROUP,
   H_HOST_MASK, H_HOST_SLOTS, H_SUFFIX_LEN_COUNT, H_SUFFIX_LENS, H_FLAGS, HEADER_BYTES, FLAG_HOSTS,
   G_KIND, G_KEY_LEN, G_KEY_OFF, G_ROOT, G_DEFERRED, G_MIN_IDX, G_MAX_IDX, G_STATIC_MASK,
-  G_STATIC_SLOTS, GROUP_BYTES, SK_KEY_LEN, SK_KEY_OFF, SK_COUNT, SK_ITEMS, SI_IDX, SI_METHODS,
+  G_STATIC_SLOTS, G_STATIC_LENS, STATIC_LEN_CAP, STATIC_LENS_BYTES, GROUP_BYTES, SK_KEY_LEN, SK_KEY_OFF, SK_COUNT, SK_ITEMS, SI_IDX, SI_METHODS,
   SI_PARAM_COUNT, SI_PARAMS, STATIC_ITEM_BYTES, HOST_ANY,
   HOST_EXACT, HOST_SUFFIX, N_MIN_IDX, N_MAX_IDX, N_LABEL_LEN, N_LABEL_OFF, N_CHILD_MASK,
   N_CHILD_SLOTS, N_PARAM_CHILD, N_END_LIST, N_REST_LIST, NODE_BYTES, LIST_HEADER_BYTES,
@@ -160,14 +161,18 @@ class BlobWriter {
   }
 
   /** The hash table of whole static paths: per path, every entry of the group matching it. */
-  staticTable(group: GroupBuild): [mask: number, slots: number] {
+  staticTable(group: GroupBuild): [mask: number, slots: number, lens: number] {
     const root = group.root;
-    if (!root || group.staticPaths.size === 0) return [0, 0];
+    if (!root || group.staticPaths.size === 0) return [0, 0, 0];
     const slots = slotCount(group.staticPaths.size);
     const mask = slots - 1;
     const table = this.alloc(slots * 4);
+    const lens = this.alloc(STATIC_LENS_BYTES);
     for (const path of group.staticPaths) {
       const key = encoder.encode(path);
+      const bit = Math.min(key.length, STATIC_LEN_CAP);
+      const word = lens + (bit >>> 5) * 4;
+      this.u32(word, (this.view.getUint32(word, true) | (1 << (bit & 31))) >>> 0);
       const matches = collectMatches(root, path);
       const rec = this.alloc(SK_ITEMS + matches.length * STATIC_ITEM_BYTES);
       this.u32(rec + SK_KEY_LEN, key.length);
@@ -191,14 +196,15 @@ class BlobWriter {
       while (this.view.getUint32(table + i * 4, true) !== 0) i = (i + 1) & mask;
       this.u32(table + i * 4, rec);
     }
-    return [mask, table];
+    return [mask, table, lens];
   }
 
   group(group: GroupBuild): number {
     const at = this.alloc(GROUP_BYTES);
-    const [staticMask, staticSlots] = this.staticTable(group);
+    const [staticMask, staticSlots, staticLens] = this.staticTable(group);
     this.u32(at + G_STATIC_MASK, staticMask);
     this.u32(at + G_STATIC_SLOTS, staticSlots);
+    this.u32(at + G_STATIC_LENS, staticLens);
     this.u32(at + G_KIND, group.kind);
     this.u32(at + G_KEY_LEN, group.key.length);
     this.u32(at + G_KEY_OFF, group.key.length > 0 ? this.blob(group.key) : 0);

@@ -8,7 +8,7 @@
  * if (i >= 0) path.slice(matcher.paramStart(0), matcher.paramEnd(0)); // '42'
  */
 import type { HotExports, Matcher } from './types.ts';
-import { H_FLAGS, FLAG_HOSTS, MAX_PARAMS, STATUS_NO_MATCH } from './_layout.ts';
+import { H_FLAGS, FLAG_HOSTS, MAX_PARAMS } from './_layout.ts';
 import { freshState, hotState, reserveOrThrow, writeHost, writeStr, type HotState } from './_hot-state.ts';
 
 export class RouteTableError extends Error {
@@ -62,7 +62,14 @@ function utf16Offset(s: string, byte: number): number {
   return i;
 }
 
-/** The Matcher of createMatcher, plus matchNext for callers that walk every match of a path. */
+/**
+ * The Matcher of createMatcher, plus matchNext for callers that walk every match of a path.
+ *
+ * Params are read lazily from the module's param output area, which keeps the params of the
+ * last successful match (a miss does not touch it). Several matchers can share one module:
+ * the one whose params are in the area is its `paramsOwner`, and any other matcher about to
+ * match first makes it copy them out. So the common case copies nothing.
+ */
 export class HotMatcher implements Matcher {
   private readonly st: HotState;
   private lastPath = '';
@@ -70,8 +77,13 @@ export class HotMatcher implements Matcher {
   private lastHostLen = 0;
   private readonly tablePtr: number;
   private readonly usesHost: boolean;
-  /** count, then (start, end) pairs of the last successful match, in path-string offsets. */
-  private readonly params = new Int32Array(1 + 2 * MAX_PARAMS);
+  /** Whether the params of the last success are still in the module's output area. */
+  private live = false;
+  /** Path and byte length of the last successful match (offsets are converted for non-ASCII). */
+  private okPath = '';
+  private okAscii = true;
+  /** Copied-out params when not live: count, then (start, end) pairs in string offsets. */
+  private readonly saved = new Int32Array(1 + 2 * MAX_PARAMS);
 
   constructor(private readonly hot: HotExports, table: LoadedTable) {
     this.st = hotState(hot);
@@ -80,15 +92,15 @@ export class HotMatcher implements Matcher {
   }
 
   match(methodBit: number, host: string, path: string, from: number): number {
-    const hot = this.hot;
     const st = freshState(this.st);
+    if (st.paramsOwner !== this && st.paramsOwner !== undefined) st.paramsOwner.saveParams();
     const pathLen = writeStr(st, path);
     let hostLen = 0;
     if (this.usesHost) hostLen = writeHost(st, host);
     this.lastPath = path;
     this.lastPathLen = pathLen;
     this.lastHostLen = hostLen;
-    return this.finish(hot.matchRoute(this.tablePtr, methodBit, st.hostPtr, hostLen, st.strPtr, pathLen, from), st);
+    return this.finish(this.hot.matchRoute(this.tablePtr, methodBit, st.hostPtr, hostLen, st.strPtr, pathLen, from), st);
   }
 
   /**
@@ -98,6 +110,7 @@ export class HotMatcher implements Matcher {
    */
   matchNext(methodBit: number, from: number): number {
     const st = freshState(this.st);
+    if (st.paramsOwner !== this && st.paramsOwner !== undefined) st.paramsOwner.saveParams();
     return this.finish(
       this.hot.matchRoute(this.tablePtr, methodBit, st.hostPtr, this.lastHostLen, st.strPtr, this.lastPathLen, from),
       st,
@@ -105,35 +118,49 @@ export class HotMatcher implements Matcher {
   }
 
   private finish(r: number, st: HotState): number {
-    // On a miss the params of the last successful match stay, as the Matcher contract says.
-    if (r === STATUS_NO_MATCH || r < 0) return -1;
-    const path = this.lastPath;
-    const pathLen = this.lastPathLen;
-    // Copy the offsets out: the output area is shared by every matcher of this module.
-    const u32 = st.u32;
-    const base = st.paramsPtr >>> 2;
-    const count = u32[base]!;
-    const params = this.params;
-    params[0] = count;
-    if (pathLen === path.length) {
-      for (let i = 1; i <= count * 2; i++) params[i] = u32[base + i]!;
-    } else {
-      // Non-ASCII path: the module answered in UTF-8 bytes; the contract is string offsets.
-      for (let i = 1; i <= count * 2; i++) params[i] = utf16Offset(path, u32[base + i]!);
-    }
+    // On a miss the module leaves the output area alone: the params of the last success stay.
+    if (r < 0) return -1;
+    st.paramsOwner = this;
+    this.live = true;
+    this.okPath = this.lastPath;
+    this.okAscii = this.lastPathLen === this.lastPath.length;
     return r;
   }
 
+  /** Copies this matcher's params out of the module before another matcher overwrites them. */
+  saveParams(): void {
+    const saved = this.saved;
+    const count = this.paramCount();
+    for (let i = 0; i < count; i++) {
+      saved[1 + 2 * i] = this.paramStart(i);
+      saved[2 + 2 * i] = this.paramEnd(i);
+    }
+    saved[0] = count;
+    this.live = false;
+    this.st.paramsOwner = undefined;
+  }
+
+  private out(k: number): number {
+    const st = freshState(this.st);
+    const byte = st.u32[(st.paramsPtr >>> 2) + k]!;
+    // Non-ASCII path: the module answers in UTF-8 bytes; the contract is string offsets.
+    return this.okAscii ? byte : utf16Offset(this.okPath, byte);
+  }
+
   paramCount(): number {
-    return this.params[0]!;
+    if (!this.live) return this.saved[0]!;
+    const st = freshState(this.st);
+    return st.u32[st.paramsPtr >>> 2]!;
   }
 
   paramStart(i: number): number {
-    return i >= 0 && i < this.params[0]! ? this.params[1 + 2 * i]! : -1;
+    if (i < 0 || i >= this.paramCount()) return -1;
+    return this.live ? this.out(1 + 2 * i) : this.saved[1 + 2 * i]!;
   }
 
   paramEnd(i: number): number {
-    return i >= 0 && i < this.params[0]! ? this.params[2 + 2 * i]! : -1;
+    if (i < 0 || i >= this.paramCount()) return -1;
+    return this.live ? this.out(2 + 2 * i) : this.saved[2 + 2 * i]!;
   }
 }
 

@@ -12,7 +12,7 @@ import type { HotExports, HotMemory } from './types.ts';
 import {
   TABLE_MAGIC, TABLE_VERSION, H_MAGIC, H_VERSION, H_TOTAL_BYTES, H_ANY_GROUP, H_HOST_MASK,
   H_HOST_SLOTS, H_SUFFIX_LEN_COUNT, H_SUFFIX_LENS, HEADER_BYTES, G_KIND, G_KEY_LEN, G_KEY_OFF,
-  G_ROOT, G_DEFERRED, G_MIN_IDX, G_MAX_IDX, G_STATIC_MASK, G_STATIC_SLOTS, SK_KEY_LEN, SK_KEY_OFF,
+  G_ROOT, G_DEFERRED, G_MIN_IDX, G_MAX_IDX, G_STATIC_MASK, G_STATIC_SLOTS, G_STATIC_LENS, STATIC_LEN_CAP, SK_KEY_LEN, SK_KEY_OFF,
   SK_COUNT, SK_ITEMS, SI_IDX, SI_METHODS, SI_PARAM_COUNT, SI_PARAMS, STATIC_ITEM_BYTES, HOST_EXACT, HOST_SUFFIX, N_MIN_IDX, N_MAX_IDX,
   N_LABEL_LEN, N_LABEL_OFF, N_CHILD_MASK, N_CHILD_SLOTS, N_PARAM_CHILD, N_END_LIST, N_REST_LIST,
   LIST_HEADER_BYTES, LIST_ITEM_BYTES, MAX_PARAMS, MAX_SEGMENTS, H_MAX_DEPTH, NO_ENTRY, murmur3, quickHash,
@@ -267,6 +267,9 @@ class TwinHot implements HotExports {
     const slots = this.ld(group + G_STATIC_SLOTS);
     if (slots === 0) return false;
     const table = this.gTable;
+    const lenBit = Math.min(this.gPathLen, STATIC_LEN_CAP);
+    const lens = table + this.ld(group + G_STATIC_LENS);
+    if ((this.ld(lens + (lenBit >>> 5) * 4) & (1 << (lenBit & 31))) === 0) return false;
     if (!this.gHashed) {
       this.gPathHash = quickHash(this.memory.u8, this.gPath, this.gPathLen);
       this.gHashed = true;
@@ -346,7 +349,6 @@ class TwinHot implements HotExports {
     this.gFrom = from < 0 ? 0 : from;
     this.gBest = NO_ENTRY;
     this.gMethod = methodBit >>> 0;
-    this.st(PARAMS_OUT, 0);
     this.gHashed = false;
     const segmentsOk = pathLen > 0 && this.memory.u8[path]! === SLASH;
 

@@ -108,7 +108,10 @@ export interface HotExports {
   bucketOutPtr(): number;
   /** 0 when the route table at (table, len) is usable, -2 otherwise. */
   checkTable(table: number, len: number): number;
-  /** Entry index of the first match at or after `from`, or -1. Params go to paramsPtr(). */
+  /**
+   * Entry index of the first match at or after `from`, or -1. Params go to paramsPtr(); a miss
+   * leaves that area untouched (the wrappers rely on it).
+   */
   matchRoute(
     table: number, methodBit: number, host: number, hostLen: number,
     path: number, pathLen: number, from: number,

@@ -200,3 +200,39 @@ describe('compileRouteTable', () => {
       .toThrow(/at most 64/);
   });
 });
+
+describe.each(impls.map((impl) => [impl.name, impl] as const))('matchers sharing %s', (_name, impl: Impl) => {
+  const GET = METHOD_BITS.GET;
+  const matcherFor = (entries: TableEntry[]): Matcher => createMatcher(impl.hot, compileRouteTable(entries));
+
+  it('keeps the params of the last successful match after a miss', () => {
+    const m = matcherFor([route('/u/:id')]);
+    expect(m.match(GET, 'h', '/u/42', 0)).toBe(0);
+    expect(m.match(GET, 'h', '/nope', 0)).toBe(-1);
+    expect(params(m, '/u/42')).toEqual(['42']);
+  });
+
+  it('keeps each matcher\'s params when matchers of one module interleave', () => {
+    const a = matcherFor([route('/a/:x/:y')]);
+    const b = matcherFor([route('/b/:z')]);
+    expect(a.match(GET, 'h', '/a/one/two', 0)).toBe(0);
+    expect(b.match(GET, 'h', '/b/three', 0)).toBe(0);
+    expect(params(a, '/a/one/two')).toEqual(['one', 'two']);
+    expect(params(b, '/b/three')).toEqual(['three']);
+    expect(a.match(GET, 'h', '/a/é/ü', 0)).toBe(0);
+    expect(b.match(GET, 'h', '/b/x', 0)).toBe(0);
+    expect(params(a, '/a/é/ü')).toEqual(['é', 'ü']);
+  });
+
+  it('keeps working when linear memory grows between matches', () => {
+    const m = matcherFor([route('/g/:x', 0, { kind: 'exact', value: 'grow.example' })]);
+    expect(m.match(GET, 'grow.example', '/g/1', 0)).toBe(0);
+    // Load a table large enough to grow memory by several pages.
+    const big: TableEntry[] = Array.from({ length: 3000 }, (_, i) => route(`/big/${i}/:x`));
+    const other = matcherFor(big);
+    expect(other.match(GET, 'h', '/big/2999/z', 0)).toBe(2999);
+    expect(params(m, '/g/1')).toEqual(['1']);
+    expect(m.match(GET, 'grow.example', '/g/22', 0)).toBe(0);
+    expect(params(m, '/g/22')).toEqual(['22']);
+  });
+});

@@ -3,7 +3,7 @@
 
 /** Route-table blob magic: "PRT1" little-endian. */
 export const TABLE_MAGIC: u32 = 0x31545250;
-export const TABLE_VERSION: u32 = 4;
+export const TABLE_VERSION: u32 = 5;
 
 // Header fields (byte offsets from the blob start). All fields are u32 little-endian.
 export const H_MAGIC: usize = 0;
@@ -29,6 +29,8 @@ export const G_MIN_IDX: usize = 20;
 export const G_MAX_IDX: usize = 24;
 export const G_STATIC_MASK: usize = 28;
 export const G_STATIC_SLOTS: usize = 32; // hash table of whole static paths (0: none)
+export const G_STATIC_LENS: usize = 36; // 256-bit set of their byte lengths (255: 255 or more)
+export const STATIC_LEN_CAP: u32 = 255;
 
 // Static-path record: the whole path, then every entry of the group that matches it.
 export const SK_KEY_LEN: usize = 0;

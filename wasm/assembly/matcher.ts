@@ -7,7 +7,7 @@
 import {
   TABLE_MAGIC, TABLE_VERSION, HEADER_BYTES, H_MAGIC, H_VERSION, H_TOTAL_BYTES, H_ANY_GROUP,
   H_HOST_MASK, H_HOST_SLOTS, H_SUFFIX_LEN_COUNT, H_SUFFIX_LENS, H_MAX_DEPTH, G_KIND, G_KEY_LEN,
-  G_KEY_OFF, G_ROOT, G_DEFERRED, G_MIN_IDX, G_MAX_IDX, G_STATIC_MASK, G_STATIC_SLOTS, SK_KEY_LEN,
+  G_KEY_OFF, G_ROOT, G_DEFERRED, G_MIN_IDX, G_MAX_IDX, G_STATIC_MASK, G_STATIC_SLOTS, G_STATIC_LENS, STATIC_LEN_CAP, SK_KEY_LEN,
   SK_KEY_OFF, SK_COUNT, SK_ITEMS, SI_IDX, SI_METHODS, SI_PARAM_COUNT, SI_PARAMS,
   STATIC_ITEM_BYTES, HOST_EXACT, HOST_SUFFIX, N_MIN_IDX,
   N_MAX_IDX, N_LABEL_LEN, N_LABEL_OFF, N_CHILD_MASK, N_CHILD_SLOTS, N_PARAM_CHILD, N_END_LIST,
@@ -250,6 +250,10 @@ function searchStatic(group: usize): bool {
   const slots = load<u32>(group, G_STATIC_SLOTS);
   if (slots == 0) return false;
   const table = gTable;
+  // Most paths of param routes have a length no static path has: skip the hash.
+  const lenBit = min<u32>(gPathLen, STATIC_LEN_CAP);
+  const lens = table + load<u32>(group, G_STATIC_LENS);
+  if ((load<u32>(lens + (<usize>(lenBit >> 5) << 2)) & (<u32>1 << (lenBit & 31))) == 0) return false;
   if (!gHashed) {
     gPathHash = quickHash(gPath, gPathLen);
     gHashed = true;
@@ -333,7 +337,8 @@ export function checkTable(table: u32, len: u32): i32 {
 
 /**
  * Finds the first entry at index `from` or later of the table at `table` that matches.
- * Params of the answer are written at paramsPtr(): count, then (start, end) byte offsets.
+ * Params of the answer are written at paramsPtr(): count, then (start, end) byte offsets; a
+ * miss leaves that area as it was.
  * The host and path areas must have 3 readable bytes after their ends (the scratch does).
  * @returns the entry index, or STATUS_NO_MATCH (-1).
  */
@@ -346,8 +351,8 @@ export function matchRoute(
   gFrom = from < 0 ? 0 : <u32>from;
   gBest = NO_ENTRY;
   gMethod = methodBit;
-  store<u32>(PARAMS_OUT, 0);
   gHashed = false;
+  // PARAMS_OUT is written only when an entry is accepted: a miss leaves the last answer's params.
   const segmentsOk = pathLen > 0 && <u32>load<u8>(path) == SLASH;
 
   const any = load<u32>(<usize>table, H_ANY_GROUP);
