@@ -241,7 +241,7 @@ export function renderSvg(result: MatcherBenchResult): string {
   const ratios = result.cells.filter((c) => c.mode === 'sliced' && c.ratio !== null).map((c) => c.ratio!);
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(0.1, ...ratios))));
   const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(10, ...ratios))));
-  const left = 260, right = 40, top = 70, rowH = 24, width = 980;
+  const left = 200, right = 110, top = 70, rowH = 24, width = 980;
   const plotW = width - left - right;
   const legendH = 28 * Math.ceil(result.contestants.length / 5);
   const height = top + rows.length * rowH + 40 + legendH;
@@ -249,9 +249,13 @@ export function renderSvg(result: MatcherBenchResult): string {
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`);
   out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
-  out.push(`<text x="${left}" y="24" font-size="15" font-weight="600">portico matcher vs JS routers: time per lookup relative to the fastest JS peer</text>`);
-  out.push(`<text x="${left}" y="42" fill="#555">Mode 2 (a new path string every call). Log scale; 1× = fastest JS peer of the row; left is faster. ${escapeXml(result.machine.cpu)}, Node ${result.machine.node}, median of ${result.settings.runs} run(s).</text>`);
+  out.push(`<text x="16" y="24" font-size="15" font-weight="600">portico matcher vs JS routers: time per lookup relative to the fastest JS peer</text>`);
+  out.push(`<text x="16" y="42" fill="#555">Mode 2 (a new path string every call). Log scale; 1× = fastest JS peer of the row; left is faster. ${escapeXml(result.machine.cpu)}, Node ${result.machine.node}, median of ${result.settings.runs} run(s).</text>`);
   const plotBottom = top + rows.length * rowH;
+  rows.forEach((row, i) => {
+    if (!row.header && i % 2 === 0) out.push(`<rect x="0" y="${top + i * rowH}" width="${width}" height="${rowH}" fill="#f5f5f5"/>`);
+  });
+  out.push(`<text x="${width - right + 12}" y="${top - 10}" font-weight="600">Wasm</text>`);
   for (let d = lo; d <= hi * 1.0001; d *= 10) {
     for (const k of [1, 2, 5]) {
       const v = d * k;
@@ -268,7 +272,8 @@ export function renderSvg(result: MatcherBenchResult): string {
       out.push(`<text x="8" y="${y + 4}" font-weight="600">${escapeXml(row.header)}</text>`);
       return;
     }
-    if (i % 2 === 0) out.push(`<rect x="0" y="${y - rowH / 2}" width="${width}" height="${rowH}" fill="#f7f7f7"/>`);
+    const wasm = cellOf(result, row.table, row.caseId, 'sliced', 'wasm');
+    if (wasm?.ratio != null) out.push(`<text x="${width - right + 12}" y="${y + 4}">${wasm.ratio.toFixed(2)}×</text>`);
     out.push(`<text x="${left - 10}" y="${y + 4}" text-anchor="end">${escapeXml(row.label)}</text>`);
     for (const c of result.contestants) {
       const cell = cellOf(result, row.table, row.caseId, 'sliced', c.id);
