@@ -101,3 +101,60 @@ for (const [implName, hot] of impls) {
   const bt = createBucketTable(hot, { capacity: 4096 });
   time(`${implName} consumeBucket`, (i) => (consumeBucketWords(bt, i * 2654435761, i, 1e12 + i, 100, 50, 1).allowed ? 1 : 0));
 }
+
+// The shape of bench/matcher.ts "sliced" mode: slice the path out of a distinct URL per call.
+{
+  const m = createMatcher(wasm, blob);
+  const urls: string[] = [];
+  const ms: string[] = [];
+  const all = Object.values(CASES);
+  for (let k = 0; k < URLS; k++) {
+    urls.push(`http://api.github.com${all[k % all.length]}?x=${k}`);
+    ms.push('GET');
+  }
+  const loop = new Function('self', 'fn', 'urls', 'ms', 'n', `let s = 0;
+    for (let i = 0, k = 0; i < n; i++) {
+      const u = urls[k]; const M = ms[k];
+      const a = u.indexOf('/', 8); const q = u.indexOf('?', a); const P = u.slice(a, q);
+      s ^= self.match(fn(M), '', P, 0);
+      k = k + 1 === urls.length ? 0 : k + 1;
+    }
+    return s;`) as (self: unknown, fn: unknown, urls: string[], ms: string[], n: number) => number;
+  const sliceOnly = new Function('urls', 'n', `let s = 0;
+    for (let i = 0, k = 0; i < n; i++) {
+      const u = urls[k];
+      const a = u.indexOf('/', 8); const q = u.indexOf('?', a); s ^= u.slice(a, q).length;
+      k = k + 1 === urls.length ? 0 : k + 1;
+    }
+    return s;`) as (urls: string[], n: number) => number;
+  for (const [label, run] of [
+    ['slice only (mixed urls)', (n: number) => sliceOnly(urls, n)],
+    ['wasm match mixed, sliced per call', (n: number) => loop(m, methodBit, urls, ms, n)],
+  ] as const) {
+    run(300_000);
+    let best = Infinity;
+    for (let r = 0; r < 5; r++) {
+      const t0 = process.cpuUsage();
+      run(500_000);
+      const dt = process.cpuUsage(t0);
+      best = Math.min(best, ((dt.user + dt.system) * 1e3) / 500_000);
+    }
+    console.log(`${label.padEnd(34)} ${best.toFixed(1).padStart(7)} ns`);
+  }
+}
+
+// Wrapper overhead: Matcher.match against the bare minimum (encodeInto + matchRoute).
+{
+  const m = createMatcher(wasm, blob);
+  const tablePtr = wasm.reserve(blob.length);
+  new Uint8Array(wasm.memory.buffer).set(blob, tablePtr);
+  const scratchPtr = wasm.reserve(4096);
+  const view = new Uint8Array(wasm.memory.buffer, scratchPtr, 4096);
+  const GET = methodBit('GET');
+  const paths = sliced(CASES.param1);
+  time('wasm Matcher.match param1', (i) => m.match(GET, '', paths[i]!, 0));
+  time('bare encodeInto+matchRoute param1', (i) => {
+    const r = enc.encodeInto(paths[i]!, view);
+    return wasm.matchRoute(tablePtr, GET, 0, 0, scratchPtr, r.written, 0);
+  });
+}

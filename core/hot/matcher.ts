@@ -72,7 +72,12 @@ function utf16Offset(s: string, byte: number): number {
  */
 export class HotMatcher implements Matcher {
   private readonly st: HotState;
+  /**
+   * The last path, kept only when it is not ASCII (offsets then need converting). Storing a
+   * fresh string into this long-lived object on every call would cost a write barrier.
+   */
   private lastPath = '';
+  private lastAscii = true;
   private lastPathLen = 0;
   private lastHostLen = 0;
   private readonly tablePtr: number;
@@ -97,7 +102,9 @@ export class HotMatcher implements Matcher {
     const pathLen = writeStr(st, path);
     let hostLen = 0;
     if (this.usesHost) hostLen = writeHost(st, host);
-    this.lastPath = path;
+    const ascii = pathLen === path.length;
+    this.lastAscii = ascii;
+    if (!ascii) this.lastPath = path;
     this.lastPathLen = pathLen;
     this.lastHostLen = hostLen;
     return this.finish(this.hot.matchRoute(this.tablePtr, methodBit, st.hostPtr, hostLen, st.strPtr, pathLen, from), st);
@@ -120,10 +127,10 @@ export class HotMatcher implements Matcher {
   private finish(r: number, st: HotState): number {
     // On a miss the module leaves the output area alone: the params of the last success stay.
     if (r < 0) return -1;
-    st.paramsOwner = this;
+    if (st.paramsOwner !== this) st.paramsOwner = this;
     this.live = true;
-    this.okPath = this.lastPath;
-    this.okAscii = this.lastPathLen === this.lastPath.length;
+    this.okAscii = this.lastAscii;
+    if (!this.okAscii) this.okPath = this.lastPath;
     return r;
   }
 

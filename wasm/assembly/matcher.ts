@@ -30,6 +30,16 @@ let gPathLen: u32 = 0;
 let gFrom: u32 = 0;
 let gBest: u32 = NO_ENTRY;
 let gMethod: u32 = 0;
+// The host groups of the last (table, host) pair: consecutive requests usually carry the same
+// host, so its hash and lookups are skipped when the bytes compare equal. Invisible in results.
+const HOST_CACHE_BYTES: u32 = 256;
+const HOST_CACHE_GROUPS: u32 = 16;
+const HOST_CACHE: usize = memory.data(<i32>HOST_CACHE_BYTES, 16);
+const HOST_CACHE_LIST: usize = memory.data(<i32>(HOST_CACHE_GROUPS << 2), 16);
+let cTable: usize = 0;
+let cHostLen: u32 = 0;
+let cCount: u32 = 0;
+
 /** The path is hashed at most once per call, when a group's static table first needs it. */
 let gHashed: bool = false;
 let gPathHash: u32 = 0;
@@ -322,6 +332,53 @@ function findHostGroup(kind: u32, key: usize, keyLen: u32): usize {
   }
 }
 
+/** Fills the host cache with the groups of (table, host), or leaves it empty (cTable 0). */
+function resolveHost(table: usize, host: usize, hostLen: u32): void {
+  cTable = 0;
+  cCount = 0;
+  if (hostLen > HOST_CACHE_BYTES) return;
+  let count: u32 = 0;
+  const exact = findHostGroup(HOST_EXACT, host, hostLen);
+  if (exact != 0) {
+    store<u32>(HOST_CACHE_LIST, <u32>exact);
+    count++;
+  }
+  const lensCount = load<u32>(table, H_SUFFIX_LEN_COUNT);
+  const lens = table + load<u32>(table, H_SUFFIX_LENS);
+  for (let i: u32 = 0; i < lensCount; i++) {
+    const suffixLen = load<u32>(lens + (<usize>i << 2));
+    // A suffix needs at least one byte of host before it; lengths are ascending.
+    if (suffixLen >= hostLen) break;
+    const g = findHostGroup(HOST_SUFFIX, host + hostLen - suffixLen, suffixLen);
+    if (g != 0) {
+      if (count == HOST_CACHE_GROUPS) {
+        cCount = 0;
+        return;
+      }
+      store<u32>(HOST_CACHE_LIST + (<usize>count << 2), <u32>g);
+      count++;
+    }
+  }
+  for (let i: usize = 0; i < <usize>hostLen; i++) store<u8>(HOST_CACHE + i, load<u8>(host + i));
+  cTable = table;
+  cHostLen = hostLen;
+  cCount = count;
+}
+
+/** Searches every host group of (table, host) without the cache. */
+function searchHostGroups(table: usize, host: usize, hostLen: u32, segmentsOk: bool): void {
+  const exact = findHostGroup(HOST_EXACT, host, hostLen);
+  if (exact != 0) searchGroup(exact, segmentsOk);
+  const lensCount = load<u32>(table, H_SUFFIX_LEN_COUNT);
+  const lens = table + load<u32>(table, H_SUFFIX_LENS);
+  for (let i: u32 = 0; i < lensCount; i++) {
+    const suffixLen = load<u32>(lens + (<usize>i << 2));
+    if (suffixLen >= hostLen) break;
+    const g = findHostGroup(HOST_SUFFIX, host + hostLen - suffixLen, suffixLen);
+    if (g != 0) searchGroup(g, segmentsOk);
+  }
+}
+
 /**
  * Checks a route table loaded at `table` with `len` bytes.
  * @returns 0 when usable, STATUS_BAD_TABLE otherwise.
@@ -358,17 +415,12 @@ export function matchRoute(
   const any = load<u32>(<usize>table, H_ANY_GROUP);
   if (any != 0) searchGroup(<usize>table + any, segmentsOk);
   if (load<u32>(<usize>table, H_HOST_SLOTS) != 0) {
-    const exact = findHostGroup(HOST_EXACT, host, hostLen);
-    if (exact != 0) searchGroup(exact, segmentsOk);
-    const lensCount = load<u32>(<usize>table, H_SUFFIX_LEN_COUNT);
-    const lens = <usize>table + load<u32>(<usize>table, H_SUFFIX_LENS);
-    for (let i: u32 = 0; i < lensCount; i++) {
-      const suffixLen = load<u32>(lens + (<usize>i << 2));
-      // A suffix needs at least one byte of host before it; lengths are ascending.
-      if (suffixLen >= hostLen) break;
-      const g = findHostGroup(HOST_SUFFIX, <usize>host + hostLen - suffixLen, suffixLen);
-      if (g != 0) searchGroup(g, segmentsOk);
+    if (cTable != <usize>table || cHostLen != hostLen || !bytesEqual(HOST_CACHE, host, hostLen)) {
+      resolveHost(table, host, hostLen);
     }
+    for (let i: u32 = 0; i < cCount; i++) searchGroup(load<u32>(HOST_CACHE_LIST + (<usize>i << 2)), segmentsOk);
+    // Too many groups for the cache (or too long a host): search them as they are found.
+    if (cTable == 0) searchHostGroups(table, host, hostLen, segmentsOk);
   }
   return gBest == NO_ENTRY ? STATUS_NO_MATCH : <i32>gBest;
 }
