@@ -183,6 +183,28 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('matcher on %s', 
     expect(m.match(GET, 'host99.example.com', p, 0)).toBe(2000);
   });
 
+  it('answers right when the same host alternates between tables', () => {
+    const a = matcherFor([route('/x', 0, { kind: 'exact', value: 'h.example' })]);
+    const b = matcherFor([route('/y'), route('/x', 0, { kind: 'suffix', value: '.example' })]);
+    for (let i = 0; i < 3; i++) {
+      expect(a.match(GET, 'h.example', '/x', 0)).toBe(0);
+      expect(b.match(GET, 'h.example', '/x', 0)).toBe(1);
+      expect(a.match(GET, 'i.example', '/x', 0)).toBe(-1);
+      expect(b.match(GET, 'i.example', '/x', 0)).toBe(1);
+    }
+  });
+
+  it('finds every suffix group of a host, more than any cache holds', () => {
+    const entries: TableEntry[] = [];
+    for (let n = 25; n >= 1; n--) entries.push(route(`/s${n}`, 0, { kind: 'suffix', value: 'a'.repeat(n) }));
+    const m = matcherFor(entries);
+    const host = 'x' + 'a'.repeat(30);
+    for (let n = 1; n <= 25; n++) expect(m.match(GET, host, `/s${n}`, 0)).toBe(25 - n);
+    const long = 'h'.repeat(300) + 'a';
+    expect(m.match(GET, long, '/s1', 0)).toBe(24);
+    expect(m.match(GET, long, '/s2', 0)).toBe(-1);
+  });
+
   it('throws a RouteTableError for a blob that is not a route table', () => {
     expect(() => createMatcher(impl.hot, new Uint8Array(64))).toThrow(/route table/);
   });
