@@ -33,6 +33,8 @@ export interface GoalResult {
 export interface MatcherBenchResult {
   date: string;
   machine: { nproc: number; cpu: string; node: string; platform: string };
+  /** The portico commit measured, `+dirty` when core/hot or wasm/ had uncommitted changes. */
+  commit: string;
   packages: Record<string, string>;
   settings: { runs: number; quick: boolean; minCpuTimeMs: number; urlCount: number; isolated: boolean };
   tables: { id: string; title: string; source: string; routes: number; hosts: boolean; cases: { id: CaseId; request: string }[] }[];
@@ -141,7 +143,7 @@ export function renderMarkdown(result: MatcherBenchResult): string {
   lines.push(
     `${result.date} · ${m.cpu} · ${m.nproc} cores · Node ${m.node} · ${result.settings.runs} run(s)` +
       `${result.settings.isolated ? ', each in its own process' : ', in-process'}` +
-      ` · ≥${result.settings.minCpuTimeMs} ms of samples per cell${result.settings.quick ? ' · QUICK (smoke) mode: not for publishing' : ''}`,
+      ` · portico ${result.commit} · ≥${result.settings.minCpuTimeMs} ms of samples per cell${result.settings.quick ? ' · QUICK (smoke) mode: not for publishing' : ''}`,
     '',
   );
   lines.push(

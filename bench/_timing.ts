@@ -29,6 +29,11 @@ export interface TimingOptions {
   minCpuTimeMs: number;
   /** Calls made before mitata starts, for at least this many milliseconds (and 100 calls). */
   warmupMs: number;
+  /**
+   * Time with a plain loop instead of mitata (smoke mode: mitata costs about 50 ms per cell
+   * whatever the sampling time, for its 2^20-entry sample array).
+   */
+  plainLoop: boolean;
 }
 
 /** The requests a cell cycles through (one, or all of them for `mixed`). */
@@ -124,6 +129,13 @@ export async function timeCell(fn: () => unknown, options: TimingOptions): Promi
   // still run unoptimized code. Let V8 tier up first.
   const until = performance.now() + options.warmupMs;
   for (let i = 0; i < 100 || performance.now() < until; i++) fn();
+  if (options.plainLoop) {
+    const start = performance.now();
+    const end = start + options.minCpuTimeMs;
+    let calls = 0;
+    for (; calls < 100 || performance.now() < end; calls++) fn();
+    return ((performance.now() - start) * 1e6) / calls;
+  }
   const stats = await measure(fn, {
     gc: false,
     min_cpu_time: options.minCpuTimeMs * 1e6,

@@ -13,7 +13,7 @@
  * const result = await runMatcherBench({ runs: 5 });
  * console.log(result.goals);
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, platform } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -37,8 +37,9 @@ export interface MatcherBenchOptions {
   /** Independent runs, each in its own Node process; default 5 (1 in quick mode). */
   runs?: number;
   /**
-   * Smoke mode for tests: about 1 ms of samples per cell, a 1,000-route multi-tenant table, runs
-   * in this process and writes no files unless `outDir` is given. Default false.
+   * Smoke mode for tests: about 1 ms per cell (mitata for the `mixed` column, a plain loop for
+   * the others), a 1,000-route multi-tenant table, one run in this process, no files written
+   * unless `outDir` is given. Default false.
    */
   quick?: boolean;
   /** Directory for matcher.md, matcher.json and matcher.svg; default bench/results (none in quick mode). */
@@ -167,7 +168,13 @@ export async function checkMatcherContestants(options: { multiTenantRoutes?: num
 }
 
 /** One timed run over every cell; returns nanoseconds per call by cell key. */
-async function timeRun(field: Field, run: number, minCpuTimeMs: number, log: (line: string) => void): Promise<Record<string, number>> {
+async function timeRun(
+  field: Field,
+  run: number,
+  minCpuTimeMs: number,
+  quick: boolean,
+  log: (line: string) => void,
+): Promise<Record<string, number>> {
   const times: Record<string, number> = {};
   // Rotate the order per run so that no contestant always goes first (or last) in a process.
   const n = field.contestants.length;
@@ -183,7 +190,10 @@ async function timeRun(field: Field, run: number, minCpuTimeMs: number, log: (li
           const router = prepared.built.get(key(contestant.id, table.id));
           if (!router || prepared.excluded.has(key(contestant.id, table.id))) continue;
           const fn = timedFunction(contestant, router, table, c.id, mode);
-          times[cellKey(table.id, c.id, mode, contestant.id)] = await timeCell(fn, { minCpuTimeMs, warmupMs: Math.min(5, minCpuTimeMs) });
+          // Quick mode still goes through mitata for the `mixed` column, a plain loop elsewhere.
+          const plainLoop = quick && c.id !== 'mixed';
+          const options = { minCpuTimeMs, warmupMs: Math.min(5, minCpuTimeMs), plainLoop };
+          times[cellKey(table.id, c.id, mode, contestant.id)] = await timeCell(fn, options);
         }
       }
       log(`  run ${run + 1}: ${table.id} ${mode} done`);
@@ -233,6 +243,18 @@ function packageVersion(name: string): string {
   return (JSON.parse(readFileSync(fileURLToPath(url), 'utf8')) as { version: string }).version;
 }
 
+/** HEAD of the repository, `+dirty` when the hot path has uncommitted changes. */
+function porticoCommit(): string {
+  try {
+    const cwd = fileURLToPath(new URL('..', import.meta.url));
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'core/hot', 'wasm'], { cwd, encoding: 'utf8' }).trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function cpuModel(): string {
   try {
     const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
@@ -258,7 +280,7 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
   const runs: Record<string, number>[] = [];
   for (let run = 0; run < o.runs; run++) {
     o.log(`run ${run + 1}/${o.runs}${isolated ? ' (own process)' : ''}`);
-    runs.push(isolated ? await spawnRun(run, o) : await timeRun(field, run, o.minCpuTimeMs, o.log));
+    runs.push(isolated ? await spawnRun(run, o) : await timeRun(field, run, o.minCpuTimeMs, o.quick, o.log));
   }
 
   const cells: CellResult[] = [];
@@ -291,6 +313,7 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
   const result: MatcherBenchResult = {
     date: new Date().toISOString(),
     machine: { nproc: availableParallelism(), cpu: cpuModel(), node: process.versions.node, platform: platform() },
+    commit: porticoCommit(),
     packages: Object.fromEntries(
       ['hono', 'find-my-way', 'rou3', 'memoirist', 'mitata', 'assemblyscript', 'binaryen'].map((n) => [n, packageVersion(n)]),
     ),
@@ -341,7 +364,7 @@ async function workerMain(argv: string[]): Promise<void> {
   const run = arg('--worker');
   const field = await prepareField(arg('--multitenant-routes'));
   const log = (line: string): void => void process.stderr.write(line + '\n');
-  const times = await timeRun(field, run, arg('--min-cpu-time'), log);
+  const times = await timeRun(field, run, arg('--min-cpu-time'), false, log);
   process.stdout.write(RESULT_MARK + JSON.stringify(times) + '\n');
 }
 
