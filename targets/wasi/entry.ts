@@ -31,5 +31,8 @@ addEventListener('fetch', (event) => {
       else promise.catch((err: unknown) => console.error('portico: background task failed', String(err)));
     },
   };
-  fetchEvent.respondWith(gateway.fetch(fetchEvent.request, context));
+  // StarlingMonkey (componentize-js 0.19.3) traps the whole instance when the incoming request's
+  // own `signal` is touched, and core listens on it to cancel the origin request. A Request made
+  // from it gets a working signal and takes over its body.
+  fetchEvent.respondWith(gateway.fetch(new Request(fetchEvent.request), context));
 });
