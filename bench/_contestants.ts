@@ -46,14 +46,16 @@ export function compileLookup(call: LookupCall): (method: string, host: string, 
 export interface Contestant {
   id: string;
   label: string;
-  /** 'js' contestants are the peers that ratios are taken against. */
-  family: 'portico' | 'js';
+  /** 'js' contestants are the peers that ratios are taken against; 'floor' is no router. */
+  family: ContestantFamily;
   /** Whether the router gets the host as its own argument; the JS peers get `/{host}/path`. */
   hostRouting: boolean;
   /** Whether the router reports what a trailing `*` took. */
   capturesRest: boolean;
   build: (table: RouteTable) => BuiltRouter;
 }
+
+export type ContestantFamily = 'portico' | 'js' | 'floor';
 
 /** A contestant that could not be set up, and why. */
 export interface UnavailableContestant {
@@ -208,6 +210,25 @@ const memoirist: Contestant = {
         if (!found) return NOT_FOUND;
         return outcomeFrom(found.store, patterns, (n) => found.params[n], found.params['*'], 1);
       },
+    };
+  },
+};
+
+/**
+ * Not a router: the timed function with the lookup replaced by keeping the path. Its time is
+ * what the harness itself costs per call (the URL pick and the slice in mode 2), the floor
+ * under every cell of its column. It is not checked and not a peer.
+ */
+export const harnessFloor: Contestant = {
+  id: 'floor',
+  label: '(harness floor, no lookup)',
+  family: 'floor',
+  hostRouting: false,
+  capturesRest: false,
+  build() {
+    return {
+      call: { expr: '(self.sink = P)', self: { sink: '' } },
+      decode: () => NOT_FOUND,
     };
   },
 };

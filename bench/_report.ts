@@ -2,7 +2,7 @@
  * Turns the runs into the published results: medians across runs, the ratio of every cell to
  * the fastest JS peer of its column, the goals, and three renderings (Markdown, JSON, SVG).
  */
-import type { UnavailableContestant } from './_contestants.ts';
+import type { ContestantFamily, UnavailableContestant } from './_contestants.ts';
 import { CASE_IDS, type CaseId } from './_tables.ts';
 import { MODES, type Mode } from './_timing.ts';
 
@@ -38,7 +38,7 @@ export interface MatcherBenchResult {
   packages: Record<string, string>;
   settings: { runs: number; quick: boolean; minCpuTimeMs: number; urlCount: number; isolated: boolean };
   tables: { id: string; title: string; source: string; routes: number; hosts: boolean; cases: { id: CaseId; request: string }[] }[];
-  contestants: { id: string; label: string; family: 'portico' | 'js'; hostRouting: boolean }[];
+  contestants: { id: string; label: string; family: ContestantFamily; hostRouting: boolean }[];
   unavailable: UnavailableContestant[];
   checks: { contestant: string; table: string; checked: number; failures: number; examples: string[] }[];
   cells: CellResult[];
@@ -152,6 +152,11 @@ export function renderMarkdown(result: MatcherBenchResult): string {
       '**bold** = the JS peer with the lowest ratio).',
     '',
   );
+  lines.push(
+    'The last row, the harness floor, is the timed function with the lookup taken out: what picking the request and, ' +
+      'in mode 2, slicing it out of its URL cost per call. It is part of every cell of its column; it is not a router.',
+    '',
+  );
   lines.push('Packages: ' + Object.entries(result.packages).map(([k, v]) => `${k} ${v}`).join(', '), '');
 
   const failed = result.checks.filter((c) => c.failures > 0);
@@ -245,7 +250,7 @@ export function renderSvg(result: MatcherBenchResult): string {
   const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(10, ...ratios))));
   const left = 200, right = 110, top = 70, rowH = 24, width = 980;
   const plotW = width - left - right;
-  const legendH = 28 * Math.ceil(result.contestants.length / 5);
+  const legendH = 28 * Math.ceil(result.contestants.filter((c) => c.family !== 'floor').length / 5);
   const height = top + rows.length * rowH + 40 + legendH;
   const x = (r: number): number => left + ((Math.log10(r) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotW;
   const out: string[] = [];
@@ -278,6 +283,7 @@ export function renderSvg(result: MatcherBenchResult): string {
     if (wasm?.ratio != null) out.push(`<text x="${width - right + 12}" y="${y + 4}">${wasm.ratio.toFixed(2)}×</text>`);
     out.push(`<text x="${left - 10}" y="${y + 4}" text-anchor="end">${escapeXml(row.label)}</text>`);
     for (const c of result.contestants) {
+      if (c.family === 'floor') continue;
       const cell = cellOf(result, row.table, row.caseId, 'sliced', c.id);
       if (!cell || cell.ratio === null) continue;
       const cx = x(cell.ratio).toFixed(1);
@@ -290,7 +296,7 @@ export function renderSvg(result: MatcherBenchResult): string {
       }
     }
   });
-  result.contestants.forEach((c, i) => {
+  result.contestants.filter((c) => c.family !== 'floor').forEach((c, i) => {
     const lx = left + (i % 5) * 140;
     const ly = plotBottom + 40 + Math.floor(i / 5) * 24;
     const color = COLORS[c.id] ?? '#000';

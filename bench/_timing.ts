@@ -133,7 +133,10 @@ export async function timeCell(fn: () => unknown, options: TimingOptions): Promi
     const start = performance.now();
     const end = start + options.minCpuTimeMs;
     let calls = 0;
-    for (; calls < 100 || performance.now() < end; calls++) fn();
+    do {
+      for (let i = 0; i < 64; i++) fn();
+      calls += 64;
+    } while (performance.now() < end);
     return ((performance.now() - start) * 1e6) / calls;
   }
   const stats = await measure(fn, {

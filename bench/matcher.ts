@@ -18,7 +18,14 @@ import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, platform } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { checkContestant, describeFailures, type CheckResult } from './_check.ts';
-import { jsPeers, type BuiltRouter, type Contestant, type UnavailableContestant } from './_contestants.ts';
+import {
+  harnessFloor,
+  jsPeers,
+  type BuiltRouter,
+  type Contestant,
+  type ContestantFamily,
+  type UnavailableContestant,
+} from './_contestants.ts';
 import { loadPorticoContestants } from './_portico.ts';
 import {
   computeRatios,
@@ -92,7 +99,7 @@ const key = (contestant: string, table: string): string => `${contestant}@${tabl
 async function prepareField(multiTenantRoutes: number): Promise<Field> {
   const tables = loadTables({ multiTenantRoutes });
   const portico = await loadPorticoContestants();
-  return { tables, contestants: [...portico.contestants, ...jsPeers()], unavailable: portico.unavailable };
+  return { tables, contestants: [...portico.contestants, ...jsPeers(), harnessFloor], unavailable: portico.unavailable };
 }
 
 /**
@@ -122,6 +129,7 @@ function prepareTable(field: Field, table: RouteTable, full: boolean): TableFiel
       continue;
     }
     built.set(key(c.id, table.id), router);
+    if (c.family === 'floor') continue;
     const check = checkContestant(c, router, table, wanted);
     checks.push(check);
     if (check.failures.length > 0) {
@@ -145,7 +153,7 @@ function checkField(field: Field): { excluded: Map<string, string>; checks: Chec
 
 /** What `checkMatcherContestants` found. */
 export interface MatcherCheckReport {
-  contestants: { id: string; label: string; family: 'portico' | 'js' }[];
+  contestants: { id: string; label: string; family: ContestantFamily }[];
   unavailable: UnavailableContestant[];
   checks: CheckResult[];
 }
@@ -288,7 +296,7 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
   const rows = [
     ...field.contestants.map((c) => ({ id: c.id, label: c.label, family: c.family, hostRouting: c.hostRouting })),
     ...field.unavailable.map((u) => ({ id: u.id, label: u.label, family: 'portico' as const, hostRouting: true })),
-  ];
+  ].sort((a, b) => Number(a.family === 'floor') - Number(b.family === 'floor'));
   for (const table of field.tables) {
     for (const mode of MODES) {
       for (const caseId of CASE_IDS) {
