@@ -33,7 +33,7 @@ export interface GoalResult {
 export interface MatcherBenchResult {
   date: string;
   machine: { nproc: number; cpu: string; node: string; platform: string };
-  /** The portico commit measured, `+dirty` when core/hot or wasm/ had uncommitted changes. */
+  /** The portico commit measured, `+dirty` when core/hot or wasm/assembly had uncommitted changes. */
   commit: string;
   packages: Record<string, string>;
   settings: { runs: number; quick: boolean; minCpuTimeMs: number; urlCount: number; isolated: boolean };

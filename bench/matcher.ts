@@ -51,7 +51,7 @@ export interface MatcherBenchOptions {
   quick?: boolean;
   /** Directory for matcher.md, matcher.json and matcher.svg; default bench/results (none in quick mode). */
   outDir?: string | null;
-  /** mitata's minimum sampling time per cell, in milliseconds; default 20 (1 in quick mode). */
+  /** mitata's minimum sampling time per cell, in milliseconds; default 15 (1 in quick mode). */
   minCpuTimeMs?: number;
   /** Progress lines; default written to stderr. */
   log?: (line: string) => void;
@@ -73,7 +73,7 @@ function resolveOptions(options: MatcherBenchOptions): ResolvedOptions {
     runs: Math.max(1, Math.floor(options.runs ?? (quick ? 1 : 5))),
     outDir:
       options.outDir === undefined ? (quick ? null : fileURLToPath(new URL('./results/', import.meta.url))) : options.outDir,
-    minCpuTimeMs: options.minCpuTimeMs ?? (quick ? 1 : 20),
+    minCpuTimeMs: options.minCpuTimeMs ?? (quick ? 1 : 15),
     multiTenantRoutes: quick ? 1000 : 10_000,
     log: options.log ?? ((line) => process.stderr.write(line + '\n')),
   };
@@ -256,7 +256,7 @@ function porticoCommit(): string {
   try {
     const cwd = fileURLToPath(new URL('..', import.meta.url));
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'core/hot', 'wasm'], { cwd, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'core/hot', 'wasm/assembly'], { cwd, encoding: 'utf8' }).trim();
     return dirty ? `${head}+dirty` : head;
   } catch {
     return 'unknown';
