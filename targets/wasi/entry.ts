@@ -16,6 +16,22 @@ interface WasiFetchEvent {
   waitUntil?(promise: Promise<unknown>): void;
 }
 
+/**
+ * StarlingMonkey (componentize-js 0.19.3) traps the whole instance when the incoming request's
+ * own `signal` is touched, and core listens on it to cancel the origin request; `new Request(r)`
+ * traps too when `r` has a body. A Request built from the parts gets a working signal and takes
+ * over the body stream unread.
+ */
+function withWorkingSignal(incoming: Request): Request {
+  const hasBody = incoming.method !== 'GET' && incoming.method !== 'HEAD';
+  const init: RequestInit & { duplex?: 'half' } = { method: incoming.method, headers: incoming.headers };
+  if (hasBody && incoming.body) {
+    init.body = incoming.body;
+    init.duplex = 'half';
+  }
+  return new Request(incoming.url, init);
+}
+
 const gateway = createGateway(compiled, {
   forward: (request, init) => fetch(request, { signal: init.signal }),
   now: Date.now,
@@ -31,8 +47,5 @@ addEventListener('fetch', (event) => {
       else promise.catch((err: unknown) => console.error('portico: background task failed', String(err)));
     },
   };
-  // StarlingMonkey (componentize-js 0.19.3) traps the whole instance when the incoming request's
-  // own `signal` is touched, and core listens on it to cancel the origin request. A Request made
-  // from it gets a working signal and takes over its body.
-  fetchEvent.respondWith(gateway.fetch(new Request(fetchEvent.request), context));
+  fetchEvent.respondWith(gateway.fetch(withWorkingSignal(fetchEvent.request), context));
 });

@@ -26,6 +26,11 @@ export interface RuntimeSpec {
   /** Name in test titles: the runtime, not the target (`workerd`, `edge-runtime`...). */
   name: string;
   target: TargetName;
+  /**
+   * Restart the process when it stops answering between cases. Only for `jco serve`, which a
+   * trap in the component kills (DESIGN.md); any other runtime that dies fails the cases left.
+   */
+  restartOnCrash?: boolean;
   /** Longest wait for the first answer to /health, in milliseconds. */
   readyTimeoutMs: number;
   /** Command line that serves the built artifact on `port`. */
@@ -85,6 +90,7 @@ export const RUNTIMES: Record<'node' | 'deno' | 'workerd' | 'edge-runtime' | 'wa
     name: 'wasi (jco serve)',
     target: 'wasi',
     readyTimeoutMs: 120_000,
+    restartOnCrash: true,
     command: (build, port) => ({
       cmd: bin('jco'),
       // Without --isolate-requests instance, the second request hangs (DESIGN.md).
@@ -162,8 +168,16 @@ export async function startRuntime(spec: RuntimeSpec, build: BuildResult): Promi
     url,
     output: () => log,
     async ensureRunning() {
-      if (child.exitCode === null && child.signalCode === null) return;
-      log += `\n[harness] ${spec.name} had exited (${child.exitCode ?? child.signalCode}); restarting\n`;
+      if (!spec.restartOnCrash) return;
+      const current = child;
+      const alive = current.exitCode === null && current.signalCode === null;
+      if (alive && (await answersHealth(url))) return;
+      log += `\n[harness] ${spec.name} stopped answering (exit ${current.exitCode ?? current.signalCode ?? 'pending'}); restarting\n`;
+      if (current.exitCode === null && current.signalCode === null) {
+        const exited = new Promise<void>((resolve) => current.once('exit', () => resolve()));
+        killGroup(current, 'SIGKILL');
+        await exited;
+      }
       await launch();
     },
     async stop() {
