@@ -6,7 +6,7 @@
  */
 import compiled from 'portico:config';
 import hotNamespace from 'portico:hot-wasm2js';
-import { createGateway, type RequestContext } from '../../core/index.ts';
+import { createGateway, type ForwardFn, type RequestContext } from '../../core/index.ts';
 import { hotFromWasm2js } from '../../core/hot/index.ts';
 
 /** StarlingMonkey's FetchEvent (only what is used). */
@@ -32,8 +32,27 @@ function withWorkingSignal(incoming: Request): Request {
   return new Request(incoming.url, init);
 }
 
+/**
+ * Forwarding without handing the abort signal to the host: jco serve's preview2-shim crashes the
+ * server (`pollStateCheck` reads a dropped pollable) when an in-flight outgoing request is
+ * cancelled. So a timeout settles the race here and the outgoing request is left to end with the
+ * instance, which jco's `--isolate-requests instance` drops after the response.
+ */
+const forward: ForwardFn = (request, init) => {
+  const detached: RequestInit & { duplex?: 'half' } = { method: request.method, headers: request.headers, redirect: 'manual' };
+  if (request.body) {
+    detached.body = request.body;
+    detached.duplex = 'half';
+  }
+  const aborted = new Promise<never>((_, reject) => {
+    if (init.signal.aborted) reject(init.signal.reason);
+    init.signal.addEventListener('abort', () => reject(init.signal.reason), { once: true });
+  });
+  return Promise.race([fetch(new Request(request.url, detached)), aborted]);
+};
+
 const gateway = createGateway(compiled, {
-  forward: (request, init) => fetch(request, { signal: init.signal }),
+  forward,
   now: Date.now,
   hot: hotFromWasm2js(hotNamespace as Parameters<typeof hotFromWasm2js>[0]),
   log: (record) => console.log(JSON.stringify(record)),
