@@ -78,7 +78,9 @@ export class HotMatcher implements Matcher {
    */
   private lastPath = '';
   private lastAscii = true;
+  private lastPathPtr = 0;
   private lastPathLen = 0;
+  private lastHostPtr = 0;
   private lastHostLen = 0;
   private readonly tablePtr: number;
   private readonly usesHost: boolean;
@@ -99,15 +101,40 @@ export class HotMatcher implements Matcher {
   match(methodBit: number, host: string, path: string, from: number): number {
     const st = freshState(this.st);
     if (st.paramsOwner !== this && st.paramsOwner !== undefined) st.paramsOwner.saveParams();
-    const pathLen = writeStr(st, path);
+    // Pointers are read after writing: a string too long for the scratch moves it.
+    let pathPtr: number;
+    let pathLen: number;
+    let hostPtr = 0;
     let hostLen = 0;
-    if (this.usesHost) hostLen = writeHost(st, host);
+    if (!this.usesHost) {
+      pathLen = writeStr(st, path);
+      pathPtr = st.strPtr;
+    } else {
+      // One encodeInto for host and path together: a second call costs more than the
+      // concatenation, and comparing a fresh host string with the last one costs as much as
+      // encoding it (the module compares the bytes with its cached host instead).
+      const total = writeStr(st, host + path);
+      if (total === host.length + path.length) {
+        hostPtr = st.strPtr;
+        hostLen = host.length;
+        pathPtr = st.strPtr + hostLen;
+        pathLen = path.length;
+      } else {
+        // Not ASCII: where the host ends in UTF-8 is unknown; encode the two apart.
+        pathLen = writeStr(st, path);
+        pathPtr = st.strPtr;
+        hostLen = writeHost(st, host);
+        hostPtr = st.hostPtr;
+      }
+    }
     const ascii = pathLen === path.length;
     this.lastAscii = ascii;
     if (!ascii) this.lastPath = path;
+    this.lastPathPtr = pathPtr;
     this.lastPathLen = pathLen;
+    this.lastHostPtr = hostPtr;
     this.lastHostLen = hostLen;
-    return this.finish(this.hot.matchRoute(this.tablePtr, methodBit, st.hostPtr, hostLen, st.strPtr, pathLen, from), st);
+    return this.finish(this.hot.matchRoute(this.tablePtr, methodBit, hostPtr, hostLen, pathPtr, pathLen, from), st);
   }
 
   /**
@@ -119,7 +146,7 @@ export class HotMatcher implements Matcher {
     const st = freshState(this.st);
     if (st.paramsOwner !== this && st.paramsOwner !== undefined) st.paramsOwner.saveParams();
     return this.finish(
-      this.hot.matchRoute(this.tablePtr, methodBit, st.hostPtr, this.lastHostLen, st.strPtr, this.lastPathLen, from),
+      this.hot.matchRoute(this.tablePtr, methodBit, this.lastHostPtr, this.lastHostLen, this.lastPathPtr, this.lastPathLen, from),
       st,
     );
   }

@@ -170,6 +170,16 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('matcher on %s', 
     expect(params(m, '/long/z')).toEqual(['z']);
   });
 
+  it('handles hosts and paths longer than the scratch area together', () => {
+    const host = 'h'.repeat(9000) + '.example';
+    const m = matcherFor([route('/a/:x', 0, { kind: 'suffix', value: '.example' })]);
+    const p = `/a/${'x'.repeat(9000)}`;
+    expect(m.match(GET, host, p, 0)).toBe(0);
+    expect(m.paramEnd(0) - m.paramStart(0)).toBe(9000);
+    expect(m.match(GET, 'é.example', '/a/ü', 0)).toBe(0);
+    expect(params(m, '/a/ü')).toEqual(['ü']);
+  });
+
   it('finds routes in a large multi-host table', () => {
     const entries: TableEntry[] = [];
     for (let h = 0; h < 50; h++) {
