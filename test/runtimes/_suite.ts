@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBuild, SIZE_BUDGETS, type BuildResult } from '../../scripts/build/index.ts';
+import { WASI_COMPONENT_BUDGET } from '../../scripts/build/budgets.ts';
 import { REPO_ROOT } from '../../scripts/build/root.ts';
 import { CASES, sendRaw, type CaseContext } from './_cases.ts';
 import { startOrigins, type Origins } from './_origins.ts';
@@ -81,6 +82,10 @@ export function defineConformanceSuite(spec: RuntimeSpec, options: { setupTimeou
       context();
       expect(build?.budgetedBytes ?? Infinity).toBeGreaterThan(0);
       expect(build?.budgetedBytes ?? Infinity).toBeLessThanOrEqual(SIZE_BUDGETS[spec.target]);
+      if (spec.target === 'wasi') {
+        const component = build?.files.find((f) => f.path === 'gateway.wasm');
+        expect(component?.bytes ?? Infinity).toBeLessThanOrEqual(WASI_COMPONENT_BUDGET);
+      }
     });
 
     for (const c of CASES) {
