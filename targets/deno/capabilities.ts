@@ -18,8 +18,8 @@ interface DenoKv {
   delete(key: readonly string[]): Promise<void>;
 }
 
-/** The slice of the `Deno` namespace this file uses. */
-declare const Deno: { openKv?: () => Promise<DenoKv> };
+/** The slice of the `Deno` namespace this file uses (read from globalThis: absent under Node tests). */
+const denoNamespace = (globalThis as { Deno?: { openKv?: () => Promise<DenoKv> } }).Deno;
 
 const KV_PREFIX = 'portico';
 
@@ -40,9 +40,9 @@ function denoKvStore(kv: DenoKv): KVStore {
 
 /** Deno KV when this process may open it, else undefined (core then keeps state in memory). */
 async function openDenoKv(): Promise<KVStore | undefined> {
-  if (typeof Deno.openKv !== 'function') return undefined;
+  if (typeof denoNamespace?.openKv !== 'function') return undefined;
   try {
-    return denoKvStore(await Deno.openKv());
+    return denoKvStore(await denoNamespace.openKv());
   } catch {
     return undefined;
   }
