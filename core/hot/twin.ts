@@ -215,14 +215,24 @@ class TwinHot implements HotExports {
           }
           const segLen = segEnd - segStart;
           const paramChild = this.ld(node + N_PARAM_CHILD);
-          if (paramChild !== 0 && segLen > 0) {
+          const slots = this.ld(node + N_CHILD_SLOTS);
+          if (slots === 0) {
+            if (paramChild !== 0 && segLen > 0) {
+              this.st(CAPS + depth * 8, segStart);
+              this.st(CAPS + depth * 8 + 4, segEnd);
+              node = table + paramChild;
+              seg++;
+              depth++;
+              pos = segEnd;
+              continue;
+            }
+          } else if (paramChild !== 0 && segLen > 0) {
             const entry = STACK + sp * STACK_ENTRY_BYTES;
             this.st(entry, table + paramChild);
             this.st(entry + 4, seg);
             this.st(entry + 8, depth);
             sp++;
           }
-          const slots = this.ld(node + N_CHILD_SLOTS);
           if (slots !== 0) {
             const mask = this.ld(node + N_CHILD_MASK);
             const segPtr = path + segStart;

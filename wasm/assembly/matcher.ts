@@ -203,14 +203,25 @@ function walk(root: usize, bestIn: u32): u32 {
         }
         const segLen = segEnd - segStart;
         const paramChild = load<u32>(node, N_PARAM_CHILD);
-        if (paramChild != 0 && segLen > 0) {
+        const slots = load<u32>(node, N_CHILD_SLOTS);
+        if (slots == 0) {
+          // Only a param child (common in REST tables): take it now, no stack round trip.
+          if (paramChild != 0 && segLen > 0) {
+            store<u32>(CAPS + (<usize>depth << 3), segStart);
+            store<u32>(CAPS + (<usize>depth << 3), segEnd, 4);
+            node = table + paramChild;
+            seg++;
+            depth++;
+            pos = segEnd;
+            continue;
+          }
+        } else if (paramChild != 0 && segLen > 0) {
           const entry = STACK + sp * STACK_ENTRY_BYTES;
           store<u32>(entry, <u32>(table + paramChild));
           store<u32>(entry, seg, 4);
           store<u32>(entry, depth, 8);
           sp++;
         }
-        const slots = load<u32>(node, N_CHILD_SLOTS);
         if (slots != 0) {
           const mask = load<u32>(node, N_CHILD_MASK);
           const segPtr = path + segStart;
