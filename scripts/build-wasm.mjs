@@ -3,12 +3,13 @@
 //   portico.wasm          asc -O3, --runtime stub, no bindings (the raw ABI is the interface)
 //   portico.wat           its text form, for review
 //   portico.wasm2js.mjs   the same module as an ES module, for engines without WebAssembly
-// Usage: node scripts/build-wasm.mjs
+// Usage: node scripts/build-wasm.mjs [--force]
+// Skips the build when every output is newer than every source (pretest runs this each time);
+// --force, or a missing output, builds.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import asc from 'assemblyscript/asc';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const wasmDir = join(root, 'wasm');
@@ -19,7 +20,22 @@ const jsFile = join(outDir, 'portico.wasm2js.mjs');
 const wasm2js = join(root, 'node_modules', 'binaryen', 'bin', 'wasm2js');
 
 const started = performance.now();
+const sources = [
+  fileURLToPath(import.meta.url),
+  ...readdirSync(join(wasmDir, 'assembly')).map((f) => join(wasmDir, 'assembly', f)),
+];
+const outputs = [wasmFile, watFile, jsFile];
+if (!process.argv.includes('--force') && outputs.every((f) => existsSync(f))) {
+  const newestSource = Math.max(...sources.map((f) => statSync(f).mtimeMs));
+  const oldestOutput = Math.min(...outputs.map((f) => statSync(f).mtimeMs));
+  if (oldestOutput > newestSource) {
+    console.log('build:wasm up to date (wasm/build is newer than wasm/assembly; --force to rebuild)');
+    process.exit(0);
+  }
+}
 mkdirSync(outDir, { recursive: true });
+// Loaded only when building: the compiler takes a second or two to load.
+const { default: asc } = await import('assemblyscript/asc');
 
 const { error } = await asc.main(
   [
