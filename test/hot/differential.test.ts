@@ -22,7 +22,7 @@ beforeAll(async () => {
 });
 
 // Small alphabets so that random entries overlap and random requests hit them.
-const SEGMENTS = ['a', 'b', 'api', 'v1', '', 'x.y', 'é', 'user-42', '%20'];
+const SEGMENTS = ['a', 'b', 'api', 'v1', '', 'x.y', 'é', 'user-42', '%20', 'a/b'];
 const HOSTS = ['example.com', 'a.example.com', 'b.a.example.com', 'xexample.com', 'com', '', 'api.test', 'é.test'];
 const SUFFIXES = ['.example.com', 'example.com', '.com', '', '.test', 'a.example.com'];
 
