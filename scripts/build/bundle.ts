@@ -31,8 +31,6 @@ export interface BundleOptions {
   external?: string[];
   /** Minify (edge targets: yes, their size is budgeted; Node: no, stack traces stay readable). */
   minify: boolean;
-  /** Extra esbuild plugins (tests of the build only). */
-  plugins?: esbuild.Plugin[];
   /** ECMAScript version the runtime's engine takes, e.g. `es2022`. */
   target: string;
 }
@@ -92,7 +90,7 @@ export async function bundleTarget(options: BundleOptions): Promise<BundleResult
     legalComments: 'none',
     metafile: true,
     logLevel: 'silent',
-    plugins: [...(options.plugins ?? []), virtualModules(options)],
+    plugins: [virtualModules(options)],
     // CommonJS dependencies bundled into an ES module on Node still call `require` for builtins.
     banner:
       options.platform === 'node'

@@ -36,8 +36,6 @@ export const BUILD_MARKER = '.portico-build.json';
 export interface InternalBuildOptions extends BuildOptions {
   /** Bundle entry relative to the repo root, instead of `targets/<target>/entry.ts`. */
   entry?: string;
-  /** Extra esbuild plugins, e.g. to stand in for a module while the build itself is tested. */
-  plugins?: import('esbuild').Plugin[];
 }
 
 async function ensureHotPath(root: string, progress: (m: string) => void): Promise<void> {
@@ -114,7 +112,6 @@ export async function runBuild(options: InternalBuildOptions): Promise<BuildResu
     outDir,
     compiled,
     entry: options.entry ?? `targets/${options.target}/entry.ts`,
-    plugins: options.plugins ?? [],
     serviceName: 'portico',
     progress,
   };

@@ -50,8 +50,6 @@ export interface RecipeContext {
   compiled: CompiledConfig;
   /** Bundle entry, relative to root. Default `targets/<target>/entry.ts`; tests of the build may swap it. */
   entry: string;
-  /** Extra esbuild plugins (tests of the build only). */
-  plugins: import('esbuild').Plugin[];
   /** Name for the deployed service, derived from the config file name, e.g. `portico`. */
   serviceName: string;
   progress(message: string): void;

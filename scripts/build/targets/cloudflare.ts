@@ -72,7 +72,6 @@ export const cloudflareRecipe: TargetRecipe = {
     await bundleTarget({
       root: ctx.root,
       entry: ctx.entry,
-      plugins: ctx.plugins,
       outfile: join(ctx.outDir, 'worker.mjs'),
       compiled: ctx.compiled,
       platform: 'neutral',

@@ -18,7 +18,6 @@ export const denoRecipe: TargetRecipe = {
     await bundleTarget({
       root: ctx.root,
       entry: ctx.entry,
-      plugins: ctx.plugins,
       outfile: join(ctx.outDir, 'main.js'),
       compiled: ctx.compiled,
       platform: 'neutral',

@@ -43,7 +43,6 @@ export const fastlyRecipe: TargetRecipe = {
     await bundleTarget({
       root: ctx.root,
       entry: ctx.entry,
-      plugins: ctx.plugins,
       outfile: join(ctx.outDir, 'build', 'index.js'),
       compiled: ctx.compiled,
       platform: 'neutral',

@@ -14,7 +14,6 @@ export const nodeRecipe: TargetRecipe = {
     await bundleTarget({
       root: ctx.root,
       entry: ctx.entry,
-      plugins: ctx.plugins,
       outfile: join(ctx.outDir, 'server.mjs'),
       compiled: ctx.compiled,
       platform: 'node',

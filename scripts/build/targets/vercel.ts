@@ -22,7 +22,6 @@ export const vercelRecipe: TargetRecipe = {
     await bundleTarget({
       root: ctx.root,
       entry: ctx.entry,
-      plugins: ctx.plugins,
       outfile: join(fnDir, 'index.js'),
       compiled: ctx.compiled,
       platform: 'neutral',

@@ -70,7 +70,6 @@ export const wasiRecipe: TargetRecipe = {
     await bundleTarget({
       root: ctx.root,
       entry: ctx.entry,
-      plugins: ctx.plugins,
       outfile: source,
       compiled: ctx.compiled,
       platform: 'neutral',
