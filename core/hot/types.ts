@@ -23,7 +23,9 @@ export type MethodName = Exclude<keyof typeof METHOD_BITS, 'OTHER'>;
 
 /** The bit for a request method (upper-case), `OTHER` for anything unknown. */
 export function methodBit(method: string): number {
-  return (METHOD_BITS as Record<string, number>)[method] ?? METHOD_BITS.OTHER;
+  // typeof, not ??: names such as "toString" or "__proto__" reach Object.prototype.
+  const bit = (METHOD_BITS as Record<string, unknown>)[method];
+  return typeof bit === 'number' ? bit : METHOD_BITS.OTHER;
 }
 
 /** How an entry matches the request host (already lower-cased, port removed). */

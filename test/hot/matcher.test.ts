@@ -1,7 +1,7 @@
 // Behaviour of the route matcher, run against the Wasm build, the wasm2js build and the twin.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  METHOD_BITS, compileRouteTable, createMatcher, type HostSpec, type Matcher, type PathSpec,
+  METHOD_BITS, compileRouteTable, createMatcher, methodBit, type HostSpec, type Matcher, type PathSpec,
   type SegmentSpec, type TableEntry,
 } from '../../core/hot/index.ts';
 import { loadImpls, type Impl } from './_impls.ts';
@@ -266,5 +266,15 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('matchers sharing
     expect(params(m, '/g/1')).toEqual(['1']);
     expect(m.match(GET, 'grow.example', '/g/22', 0)).toBe(0);
     expect(params(m, '/g/22')).toEqual(['22']);
+  });
+});
+
+describe('methodBit', () => {
+  it('gives each known method its bit and OTHER for anything else, prototype names included', () => {
+    expect(methodBit('GET')).toBe(METHOD_BITS.GET);
+    expect(methodBit('PATCH')).toBe(METHOD_BITS.PATCH);
+    for (const m of ['PURGE', 'get', '', 'toString', '__proto__', 'constructor', 'hasOwnProperty']) {
+      expect(methodBit(m)).toBe(METHOD_BITS.OTHER);
+    }
   });
 });
