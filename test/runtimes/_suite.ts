@@ -88,6 +88,19 @@ export function defineConformanceSuite(spec: RuntimeSpec, options: { setupTimeou
       }
     });
 
+    if (spec.target !== 'node') {
+      it(`bundles no node:* module and no eval into the ${spec.target} artifact`, async () => {
+        context();
+        const scripts = (build?.files ?? []).filter((f) => /\.(m?js)$/.test(f.path));
+        expect(scripts.length).toBeGreaterThan(0);
+        for (const file of scripts) {
+          const text = await readFile(join(build?.outDir ?? '', file.path), 'utf8');
+          expect(text, file.path).not.toMatch(/["']node:[a-z_]+["']/);
+          expect(text, file.path).not.toMatch(/\bnew Function\(|\beval\(/);
+        }
+      });
+    }
+
     for (const c of CASES) {
       const excluded = c.notOn?.find((e) => e.runtime === spec.target);
       // Excluded cases are left out of this runtime's subset (the title counts them; the
