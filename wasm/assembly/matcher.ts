@@ -106,8 +106,14 @@ function bytesEqual(a: usize, b: usize, len: u32): bool {
 /** Offset of the first '/' at or after `pos`, or `len`. */
 @inline
 function nextSlash(path: usize, pos: u32, len: u32): u32 {
+  // Bytes up to a 4-aligned address, then aligned words: wasm2js turns an aligned load into one
+  // HEAP32 read, where an unaligned one costs four byte reads.
+  while (pos < len && ((path + pos) & 3) != 0) {
+    if (<u32>load<u8>(path + pos) == SLASH) return pos;
+    pos++;
+  }
   while (pos + 4 <= len) {
-    const w = load<u32>(path + pos, 0, UNALIGNED) ^ SLASHES;
+    const w = load<u32>(path + pos) ^ SLASHES;
     const zero = (w - LOW_BITS) & ~w & HIGH_BITS;
     if (zero != 0) return pos + (ctz<u32>(zero) >> 3);
     pos += 4;
