@@ -142,7 +142,7 @@ export function renderMarkdown(result: MatcherBenchResult): string {
   lines.push('# Matcher benchmark results', '');
   lines.push(
     `${result.date} · ${m.cpu} · ${m.nproc} cores · Node ${m.node} · ${result.settings.runs} run(s)` +
-      `${result.settings.isolated ? ', each in its own process' : ', in-process'}` +
+      `${result.settings.isolated ? ', a Node process per run and table' : ', in-process'}` +
       ` · portico ${result.commit} · ≥${result.settings.minCpuTimeMs} ms of samples per cell${result.settings.quick ? ' · QUICK (smoke) mode: not for publishing' : ''}`,
     '',
   );

@@ -27,7 +27,10 @@ export const URL_COUNT = 1000;
 export interface TimingOptions {
   /** mitata's minimum sampling time per cell, in milliseconds. */
   minCpuTimeMs: number;
-  /** Calls made before mitata starts, for at least this many milliseconds (and 100 calls). */
+  /**
+   * Warmup before mitata starts: at least this many milliseconds, then until the time per call
+   * stops improving (see `warmUp`), at most WARMUP_MAX_MS.
+   */
   warmupMs: number;
   /**
    * Time with a plain loop instead of mitata (smoke mode: mitata costs about 50 ms per cell
@@ -122,13 +125,51 @@ export function collectGarbage(type: 'major' | 'minor'): void {
   collector({ type });
 }
 
+/** Upper bound of one cell's warmup, in milliseconds. */
+const WARMUP_MAX_MS = 400;
+/** Length of one warmup chunk, in milliseconds. */
+const WARMUP_CHUNK_MS = 4;
+
+/**
+ * Runs `fn` until V8 has tiered it up: chunks of about 4 ms, until four chunks in a row bring no
+ * gain over 3% on the best time per call so far. mitata's own warmup is a few calls, and a fixed
+ * warmup is not enough here: on this 2-core machine under load, optimized code for a router
+ * arrived only after 50 to 100 ms, and a cell measured before it read up to 3× slow.
+ */
+function warmUp(fn: () => unknown, minMs: number): void {
+  const start = performance.now();
+  let best = Infinity;
+  let flat = 0;
+  let batch = 16;
+  while (true) {
+    const t0 = performance.now();
+    for (let i = 0; i < batch; i++) fn();
+    const t1 = performance.now();
+    const perCall = (t1 - t0) / batch;
+    if (t1 - t0 < WARMUP_CHUNK_MS / 2) {
+      batch *= 2;
+      continue;
+    }
+    if (perCall < best * 0.97) {
+      best = perCall;
+      flat = 0;
+    } else {
+      flat++;
+    }
+    const elapsed = t1 - start;
+    if ((flat >= 4 && elapsed >= minMs) || elapsed >= WARMUP_MAX_MS) return;
+  }
+}
+
 /** Median nanoseconds per call of one cell. */
 export async function timeCell(fn: () => unknown, options: TimingOptions): Promise<number> {
   collectGarbage('minor');
-  // mitata's own warmup is a few calls; with short sampling times the first samples would
-  // still run unoptimized code. Let V8 tier up first.
-  const until = performance.now() + options.warmupMs;
-  for (let i = 0; i < 100 || performance.now() < until; i++) fn();
+  if (options.plainLoop) {
+    const until = performance.now() + options.warmupMs;
+    for (let i = 0; i < 100 || performance.now() < until; i++) fn();
+  } else {
+    warmUp(fn, options.warmupMs);
+  }
   if (options.plainLoop) {
     const start = performance.now();
     const end = start + options.minCpuTimeMs;

@@ -200,7 +200,7 @@ async function timeRun(
           const fn = timedFunction(contestant, router, table, c.id, mode);
           // Quick mode still goes through mitata for the `mixed` column, a plain loop elsewhere.
           const plainLoop = quick && c.id !== 'mixed';
-          const options = { minCpuTimeMs, warmupMs: Math.min(5, minCpuTimeMs), plainLoop };
+          const options = { minCpuTimeMs, warmupMs: quick ? 1 : 10, plainLoop };
           times[cellKey(table.id, c.id, mode, contestant.id)] = await timeCell(fn, options);
         }
       }
@@ -216,8 +216,12 @@ function cellKey(table: string, caseId: CaseId, mode: Mode, contestant: string):
 
 const RESULT_MARK = '@@matcher-run ';
 
-/** Runs one timed run in a fresh Node process (this file with --worker). */
-function spawnRun(run: number, options: ResolvedOptions): Promise<Record<string, number>> {
+/**
+ * Times one table for one run in a fresh Node process (this file with --worker). One process
+ * per table, as an application has one router: the routers' code then carries type feedback
+ * from that table's routes only.
+ */
+function spawnRun(run: number, table: string, options: ResolvedOptions): Promise<Record<string, number>> {
   const args = [
     '--expose-gc',
     '--import',
@@ -225,6 +229,8 @@ function spawnRun(run: number, options: ResolvedOptions): Promise<Record<string,
     fileURLToPath(import.meta.url),
     '--worker',
     String(run),
+    '--table',
+    table,
     '--min-cpu-time',
     String(options.minCpuTimeMs),
     '--multitenant-routes',
@@ -240,7 +246,7 @@ function spawnRun(run: number, options: ResolvedOptions): Promise<Record<string,
     child.on('error', reject);
     child.on('close', (code) => {
       const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARK));
-      if (code !== 0 || !line) return reject(new Error(`run ${run + 1} exited with code ${code}`));
+      if (code !== 0 || !line) return reject(new Error(`run ${run + 1}, table ${table}: exited with code ${code}`));
       resolve(JSON.parse(line.slice(RESULT_MARK.length)) as Record<string, number>);
     });
   });
@@ -287,8 +293,14 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
   const isolated = !o.quick;
   const runs: Record<string, number>[] = [];
   for (let run = 0; run < o.runs; run++) {
-    o.log(`run ${run + 1}/${o.runs}${isolated ? ' (own process)' : ''}`);
-    runs.push(isolated ? await spawnRun(run, o) : await timeRun(field, run, o.minCpuTimeMs, o.quick, o.log));
+    o.log(`run ${run + 1}/${o.runs}${isolated ? ' (a process per table)' : ''}`);
+    if (!isolated) {
+      runs.push(await timeRun(field, run, o.minCpuTimeMs, o.quick, o.log));
+      continue;
+    }
+    const times: Record<string, number> = {};
+    for (const table of field.tables) Object.assign(times, await spawnRun(run, table.id, o));
+    runs.push(times);
   }
 
   const cells: CellResult[] = [];
@@ -366,11 +378,14 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
   return result;
 }
 
-/** `--worker N`: one timed run in this process; prints its times as one marked JSON line. */
+/** `--worker N --table ID`: one table of one run; prints its times as one marked JSON line. */
 async function workerMain(argv: string[]): Promise<void> {
   const arg = (name: string): number => Number(argv[argv.indexOf(name) + 1]);
   const run = arg('--worker');
-  const field = await prepareField(arg('--multitenant-routes'));
+  const table = argv[argv.indexOf('--table') + 1];
+  const all = await prepareField(arg('--multitenant-routes'));
+  const field = { ...all, tables: all.tables.filter((t) => t.id === table) };
+  if (field.tables.length !== 1) throw new Error(`--table: no table ${table}`);
   const log = (line: string): void => void process.stderr.write(line + '\n');
   const times = await timeRun(field, run, arg('--min-cpu-time'), false, log);
   process.stdout.write(RESULT_MARK + JSON.stringify(times) + '\n');
