@@ -38,3 +38,25 @@ export async function runBuildCommand(options: { target?: string; config?: strin
     return 1;
   }
 }
+
+export async function runDeployCommand(options: { target?: string; dryRun?: boolean; out?: string }): Promise<number> {
+  if (!options.target || !isTargetName(options.target)) {
+    err(`--target: expected one of ${TARGETS.join(', ')}, got ${options.target === undefined ? 'nothing' : `"${options.target}"`}`);
+    return 2;
+  }
+  const { runDeploy, DeployError } = await import('./deploy.ts');
+  try {
+    const result = await runDeploy({
+      target: options.target,
+      dryRun: options.dryRun === true,
+      ...(options.out !== undefined ? { out: options.out } : {}),
+    });
+    return result.executed ? (result.exitCode ?? 1) : 0;
+  } catch (e) {
+    if (e instanceof DeployError) {
+      err(e.message);
+      return 1;
+    }
+    throw e;
+  }
+}

@@ -214,6 +214,19 @@ export async function main(argv: string[]): Promise<number> {
     );
 
   cli
+    .command('deploy', "Hand the built artifact to the platform's deploy tool")
+    .option('--target <target>', 'deno, vercel, cloudflare or fastly')
+    .option('--dry-run', 'Print the exact command instead of running it')
+    .option('--out <dir>', 'Artifact folder (default: dist/<target>)')
+    .action(
+      (options) =>
+        (pending = (async () => {
+          const { runDeployCommand } = await import('./build-command.ts');
+          return runDeployCommand(options);
+        })()),
+    );
+
+  cli
     .command('bench <subject>', 'Benchmarks: "matcher" compares the hot-path matcher with JS routers')
     .option('--runs <n>', 'Independent runs to take the median of')
     .option('--quick', 'A fast smoke run')

@@ -104,6 +104,32 @@ describe('portico explain', () => {
   });
 });
 
+describe('portico build and deploy', () => {
+  it('fails a build on an invalid config with the same path-precise errors as validate', () => {
+    const out = mkdtempSync(join(tmpdir(), 'portico-build-'));
+    const r = portico('build', '--target', 'deno', '--config', 'test/fixtures/broken.json', '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('broken.json: routes[1].upstream: unknown origin "us" (defined: eu)');
+  });
+
+  it('builds a target, then prints the exact deploy command on --dry-run', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'portico-build-')), 'cf');
+    const built = portico('build', '--target', 'cloudflare', '--config', 'test/fixtures/overlap.json', '--out', out);
+    expect(built.code).toBe(0);
+    expect(built.stdout).toMatch(/built cloudflare in [\d.]+ s/);
+    expect(built.stdout).toContain('wrangler.toml');
+    const deploy = portico('deploy', '--target', 'cloudflare', '--dry-run', '--out', out);
+    expect(deploy.code).toBe(0);
+    expect(deploy.stdout).toContain('wrangler deploy');
+  });
+
+  it('names the valid targets when --target is wrong', () => {
+    const r = portico('build', '--target', 'lambda');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--target: expected one of node, deno, vercel, cloudflare, fastly, wasi, got "lambda"');
+  });
+});
+
 describe('portico dev', () => {
   it('starts the embedded demo, answers through the gateway, and drains on Ctrl-C', async () => {
     const child = spawn(process.execPath, [BIN, 'dev', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
