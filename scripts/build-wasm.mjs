@@ -57,11 +57,14 @@ if (error) {
   process.exit(1);
 }
 
+const ascDone = performance.now();
 const js = spawnSync(wasm2js, [wasmFile, '-O3', '-o', jsFile], { stdio: 'inherit' });
 if (js.status !== 0) {
   console.error(`wasm2js failed with status ${js.status}`);
   process.exit(1);
 }
+
+const wasm2jsDone = performance.now();
 
 // Check both artifacts before anyone uses them: exports present, memory usable from JS.
 const REQUIRED = ['memory', 'reserve', 'matchRoute', 'hash64', 'bucketConsume'];
@@ -82,4 +85,5 @@ for (const [label, exports] of [['wasm', instance.exports], ['wasm2js', ns]]) {
 
 const ms = (performance.now() - started).toFixed(0);
 const size = (f) => `${relative(root, f)} ${statSync(f).size} B`;
-console.log(`build:wasm ${size(wasmFile)}, ${size(jsFile)} in ${ms} ms`);
+const phases = `asc ${(ascDone - started).toFixed(0)} ms, wasm2js ${(wasm2jsDone - ascDone).toFixed(0)} ms`;
+console.log(`build:wasm ${size(wasmFile)}, ${size(jsFile)} in ${ms} ms (${phases})`);
