@@ -45,14 +45,29 @@ export interface KVStore {
   delete(key: string): Promise<void>;
 }
 
+/** A response cache. Keys are the caller's (already hashed or not); TTL in seconds. */
+export interface CacheStore {
+  /** A fresh copy of the stored response, or null when missing or expired. */
+  get(key: string): Promise<Response | null>;
+  /** Stores the response's status, headers and body (consuming the body) for `ttlSeconds`. */
+  put(key: string, response: Response, options: { ttlSeconds: number }): Promise<void>;
+  /** Removes the entry; true when there was one (where the platform can tell). */
+  delete(key: string): Promise<boolean>;
+}
+
+/** The stores a gateway works with; core fills in memory stores for the ones a target lacks. */
+export interface Stores {
+  kv: KVStore;
+  cache: CacheStore;
+}
+
 export interface Capabilities {
   forward: ForwardFn;
   /** Milliseconds since the epoch. */
   now(): number;
   /** Hot-path exports: Wasm, wasm2js or the TypeScript twin. */
   hot: HotExports;
-  stores?: {
-    kv?: KVStore;
-  };
+  /** Platform stores; any left out is kept in memory by core (one instance's state only). */
+  stores?: Partial<Stores>;
   log?(record: LogRecord): void;
 }

@@ -5,7 +5,8 @@
  * normalize → match → request transforms → forward → response transforms → log.
  */
 import { Hono } from 'hono';
-import type { Capabilities, RequestContext } from './capabilities.ts';
+import type { Capabilities, RequestContext, Stores } from './capabilities.ts';
+import { createMemoryCache, createMemoryKV } from './stores/index.ts';
 import type { CompiledConfig } from './config/compile.ts';
 import { HttpProblem, PorticoError } from './errors.ts';
 import { parseCidr, type CidrRange } from './http/ip.ts';
@@ -21,6 +22,8 @@ export interface Gateway {
   fetch(request: Request, context: RequestContext): Promise<Response>;
   /** Marks the gateway as draining: /ready answers 503 so load balancers stop sending. */
   setDraining(draining: boolean): void;
+  /** The stores in use: the platform's, or core's in-memory fallbacks. */
+  readonly stores: Stores;
   /** The route matcher, for `explain` and tests. */
   readonly matcher: RouteMatcher;
   readonly config: CompiledConfig;
@@ -44,6 +47,10 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
   const matcher = createRouteMatcher(config, caps.hot);
   const trusted = config.trustedProxies.map((t) => parseCidr(t)).filter((r): r is CidrRange => r !== null);
   const log = caps.log ?? (() => {});
+  const stores: Stores = {
+    kv: caps.stores?.kv ?? createMemoryKV({ now: caps.now }),
+    cache: caps.stores?.cache ?? createMemoryCache({ now: caps.now }),
+  };
   let draining = false;
 
   // The app's own router is the hot-path matcher too (it speaks Hono's Router interface).
@@ -154,6 +161,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     setDraining(value) {
       draining = value;
     },
+    stores,
     matcher,
     config,
   };

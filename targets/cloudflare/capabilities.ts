@@ -3,7 +3,7 @@
  * configured in wrangler.toml, `ctx.waitUntil`, and the client's address and geo from
  * `CF-Connecting-IP` and `request.cf` (both set by Cloudflare's edge, so they are trusted).
  */
-import type { Capabilities, GeoInfo, KVStore, RequestContext } from '../../core/index.ts';
+import { createWebCacheStore, type Capabilities, type GeoInfo, type KVStore, type RequestContext } from '../../core/index.ts';
 import type { HotExports } from '../../core/hot/index.ts';
 
 /** The Workers KV namespace methods used here. */
@@ -48,13 +48,20 @@ function workersKvStore(ns: WorkersKvNamespace): KVStore {
   };
 }
 
+/** `caches.default` where the runtime has it (Workers and miniflare). */
+const workersDefaultCache = (globalThis as { caches?: { default?: Parameters<typeof createWebCacheStore>[0] } }).caches?.default;
+
 export function createWorkerCapabilities(hot: HotExports, env: WorkerEnv): Capabilities {
   return {
     forward: (request, init) => fetch(request, { signal: init.signal }),
     now: Date.now,
     hot,
     log: (record) => console.log(JSON.stringify(record)),
-    ...(env.PORTICO_KV ? { stores: { kv: workersKvStore(env.PORTICO_KV) } } : {}),
+    stores: {
+      ...(env.PORTICO_KV ? { kv: workersKvStore(env.PORTICO_KV) } : {}),
+      // caches.default: the data center's cache (a no-op in plain workerd without a cache service).
+      ...(workersDefaultCache ? { cache: createWebCacheStore(workersDefaultCache) } : {}),
+    },
   };
 }
 

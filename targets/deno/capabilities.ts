@@ -4,7 +4,7 @@
  * connection info. Deno has no `waitUntil`: background work is kept referenced and its failure
  * logged. Deno has no geo of its own.
  */
-import type { Capabilities, KVStore, RequestContext } from '../../core/index.ts';
+import { createWebCacheStore, type CacheStore, type Capabilities, type KVStore, type RequestContext } from '../../core/index.ts';
 import type { HotExports } from '../../core/hot/index.ts';
 
 /** The second argument of a `deno serve` handler. */
@@ -48,18 +48,30 @@ async function openDenoKv(): Promise<KVStore | undefined> {
   }
 }
 
+/** Deno's Web Cache API (`caches.open`), when present; else undefined (core keeps a memory cache). */
+async function openDenoCache(): Promise<CacheStore | undefined> {
+  const storage = (globalThis as { caches?: { open(name: string): Promise<Parameters<typeof createWebCacheStore>[0]> } }).caches;
+  if (typeof storage?.open !== 'function') return undefined;
+  try {
+    return createWebCacheStore(await storage.open('portico'));
+  } catch {
+    return undefined;
+  }
+}
+
 export async function createDenoCapabilities(hot: HotExports): Promise<{
   capabilities: Capabilities;
   context(info: DenoServeInfo | undefined): RequestContext;
 }> {
   const log = (record: Parameters<NonNullable<Capabilities['log']>>[0]): void => console.log(JSON.stringify(record));
   const kv = await openDenoKv();
+  const cache = await openDenoCache();
   const capabilities: Capabilities = {
     forward: (request, init) => fetch(request, { signal: init.signal }),
     now: Date.now,
     hot,
     log,
-    ...(kv ? { stores: { kv } } : {}),
+    stores: { ...(kv ? { kv } : {}), ...(cache ? { cache } : {}) },
   };
   const waitUntil = (promise: Promise<unknown>): void => {
     promise.catch((err: unknown) => log({ level: 'error', msg: 'background task failed', cause: String(err) }));

@@ -37,7 +37,7 @@ describe('cloudflare capabilities', () => {
     expect(await caps.stores?.kv?.get('a')).toBe('1');
     await caps.stores?.kv?.put('b', '2', { ttlSeconds: 5 });
     expect(puts).toEqual([['b', '2', { expirationTtl: 60 }]]);
-    expect(createWorkerCapabilities(createTwinHot(), {}).stores).toBeUndefined();
+    expect(createWorkerCapabilities(createTwinHot(), {}).stores?.kv).toBeUndefined();
   });
 });
 
@@ -75,6 +75,8 @@ describe('deno capabilities', () => {
     expect(context({ remoteAddr: { hostname: '192.0.2.1', port: 5000, transport: 'tcp' } }).clientAddress).toBe('192.0.2.1');
     expect(context(undefined).clientAddress).toBeUndefined();
     // No `Deno.openKv` in this process: core keeps that state in memory.
-    expect(capabilities.stores).toBeUndefined();
+    expect(capabilities.stores?.kv).toBeUndefined();
+    // Node has no `caches` global, so the cache falls back to memory in core.
+    expect(capabilities.stores?.cache).toBeUndefined();
   });
 });
