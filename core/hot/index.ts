@@ -10,3 +10,4 @@ export { instantiateHot, hotFromWasm2js } from './instantiate.ts';
 export { createTwinHot } from './twin.ts';
 export { HotMemoryError } from './_hot-state.ts';
 export { PorticoRouter } from './hono-router.ts';
+export { createRequestStep, RequestStep } from './request-step.ts';

@@ -9,7 +9,9 @@
  */
 import type { HotExports, Matcher } from './types.ts';
 import { H_FLAGS, FLAG_HOSTS, MAX_PARAMS } from './_layout.ts';
-import { freshState, hotState, reserveOrThrow, writeHost, writeStr, type HotState } from './_hot-state.ts';
+import {
+  freshState, growStrScratch, hotState, reserveOrThrow, utf8, writeHost, writeStr, type HotState,
+} from './_hot-state.ts';
 
 export class RouteTableError extends Error {
   override name = 'RouteTableError';
@@ -135,6 +137,42 @@ export class HotMatcher implements Matcher {
     this.lastHostPtr = hostPtr;
     this.lastHostLen = hostLen;
     return this.finish(this.hot.matchRoute(this.tablePtr, methodBit, hostPtr, hostLen, pathPtr, pathLen, from), st);
+  }
+
+  /**
+   * The request step (see request-step.ts): writes host and path back to back into the
+   * string scratch, makes the one requestStep call, and keeps the params of a hit like
+   * `match`. Returns requestStep's raw result (hash and bucket decision stay in the module).
+   */
+  step(
+    buckets: number, methodBit: number, host: string, path: string, clientLo: number, clientHi: number,
+    nowMs: number, ratePerSecond: number, burst: number, cost: number,
+  ): number {
+    const st = freshState(this.st);
+    if (st.paramsOwner !== this && st.paramsOwner !== undefined) st.paramsOwner.saveParams();
+    let hostLen = host.length;
+    let pathLen = path.length;
+    const total = writeStr(st, host + path);
+    if (total !== hostLen + pathLen) {
+      // Not ASCII: encode the two apart (a surrogate pair split between them must not join),
+      // back to back. Allocates a view, on this rare path only.
+      if (st.strCap < 3 * (hostLen + pathLen)) growStrScratch(st, hostLen + pathLen);
+      hostLen = utf8.encodeInto(host, st.strView).written;
+      pathLen = utf8.encodeInto(path, st.strView.subarray(hostLen)).written;
+    }
+    const key = st.strPtr;
+    const ascii = pathLen === path.length;
+    this.lastAscii = ascii;
+    if (!ascii) this.lastPath = path;
+    this.lastPathPtr = key + hostLen;
+    this.lastPathLen = pathLen;
+    this.lastHostPtr = key;
+    this.lastHostLen = hostLen;
+    const r = this.hot.requestStep(
+      this.tablePtr, buckets, methodBit, key, hostLen, pathLen, clientLo, clientHi, nowMs, ratePerSecond, burst, cost,
+    );
+    if (r >= 2) this.finish((r >> 1) - 1, st);
+    return r;
   }
 
   /**

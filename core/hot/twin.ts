@@ -527,6 +527,27 @@ class TwinHot implements HotExports {
     f64[(BUCKET_OUT >>> 3) + 1] = waitMs;
     return result;
   }
+
+  requestStep(
+    table: number, buckets: number, methodBit: number, key: number, hostLen: number, pathLen: number,
+    clientLo: number, clientHi: number, nowMs: number, ratePerSecond: number, burst: number, cost: number,
+  ): number {
+    buckets >>>= 0;
+    key >>>= 0;
+    hostLen >>>= 0;
+    pathLen >>>= 0;
+    if (this.ld(buckets + B_MAGIC) !== BUCKET_MAGIC) return STATUS_BAD_TABLE;
+    if (!Number.isFinite(nowMs) || !Number.isFinite(ratePerSecond) || !Number.isFinite(burst) ||
+        !Number.isFinite(cost) || ratePerSecond < 0 || burst < 0 || cost < 0) {
+      return STATUS_BAD_ARGUMENT;
+    }
+    const idx = this.matchRoute(table, methodBit, key, hostLen, key + hostLen, pathLen, 0);
+    this.hash64(key, hostLen + pathLen, methodBit, 0);
+    const lo = (this.ld(HASH_OUT) ^ clientLo) >>> 0;
+    const hi = (this.ld(HASH_OUT + 4) ^ clientHi) >>> 0;
+    const allowed = this.bucketConsume(buckets, lo, hi, nowMs, ratePerSecond, burst, cost);
+    return ((idx + 1) << 1) | allowed;
+  }
 }
 
 /** A fresh twin instance with its own memory. */

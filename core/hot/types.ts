@@ -129,4 +129,17 @@ export interface HotExports {
     table: number, keyLo: number, keyHi: number, nowMs: number,
     ratePerSecond: number, burst: number, cost: number,
   ): number;
+  /**
+   * One crossing per request, over the host bytes at `key` immediately followed by the path:
+   * matchRoute(table, methodBit, host, path, from 0) (params at paramsPtr(), a miss leaves
+   * them alone); XXH64 of the hostLen + pathLen bytes with seed methodBit (high word 0) at
+   * hashOutPtr(); bucketConsume(buckets, hashLo ^ clientLo, hashHi ^ clientHi, nowMs, rate,
+   * burst, cost) at bucketOutPtr(), whether or not a route matched.
+   * @returns ((entry index + 1) << 1) | allowed (entry index -1 for no match), or -2 (not a
+   *   bucket table) / -3 (bad bucket arguments), checked before anything is done.
+   */
+  requestStep(
+    table: number, buckets: number, methodBit: number, key: number, hostLen: number, pathLen: number,
+    clientLo: number, clientHi: number, nowMs: number, ratePerSecond: number, burst: number, cost: number,
+  ): number;
 }

@@ -4,3 +4,4 @@ export { reserve, paramsPtr, hashOutPtr, bucketOutPtr } from './memory';
 export { matchRoute, checkTable } from './matcher';
 export { hash64 } from './hash';
 export { bucketTableBytes, bucketInit, bucketConsume } from './bucket';
+export { requestStep } from './step';
