@@ -4,17 +4,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  compileRouteTable, consumeBucketWords, createBucketTable, createMatcher, hashKey,
+  compileRouteTable, consumeBucketWords, createBucketTable, createMatcher, createRequestStep, hashKey,
   type BucketDecision, type HostSpec, type PathSpec, type SegmentSpec, type TableEntry,
 } from '../../core/hot/index.ts';
 import { loadImpls, type Impl } from './_impls.ts';
 import { referenceMatch } from './_reference.ts';
 
 // Cases per property; 4,000 tables x 6 requests + 4,000 keys + 1,500 bucket sequences of up to
-// 60 steps: well over 10,000 cases, in a few seconds.
+// 60 steps + 1,500 request-step tables x 8 requests: well over 10,000 cases, in a few seconds.
 const MATCH_RUNS = 4000;
 const HASH_RUNS = 4000;
 const BUCKET_RUNS = 1500;
+const STEP_RUNS = 1500;
 
 let impls: Impl[];
 beforeAll(async () => {
@@ -211,5 +212,63 @@ describe('buckets: wasm == wasm2js == twin', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('request step: wasm == wasm2js == twin == reference', () => {
+  const stepRequest = fc.record({
+    req: request,
+    dt: fc.oneof(fc.integer({ min: -200, max: 2000 }), fc.double({ min: -5, max: 50, noNaN: true })),
+    rate: fc.oneof(fc.constantFrom(0, 1, 10), fc.double({ min: 0, max: 1e3, noNaN: true })),
+    burst: fc.oneof(fc.constantFrom(0, 1, 3), fc.double({ min: 0, max: 10, noNaN: true })),
+    cost: fc.oneof(fc.constantFrom(0, 1, 2), fc.double({ min: 0, max: 5, noNaN: true })),
+    client: fc.oneof(fc.constant(0), fc.constantFrom(1, 0x80000000, 0xffffffff)),
+    repeat: fc.boolean(),
+  });
+  it('agrees on match, params, cache-key hash and bucket decision for random tables and requests', () => {
+    const seen = { requests: 0, hits: 0, denied: 0, repeats: 0 };
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 20 }), fc.array(stepRequest, { minLength: 1, maxLength: 8 }), (entries, steps) => {
+        const blob = compileRouteTable(entries);
+        // Few slots, so that keys also evict each other.
+        const runners = impls.map((impl) => createRequestStep(impl.hot, blob, createBucketTable(impl.hot, { capacity: 8 })));
+        let now = 1_700_000_000_000;
+        let last: { bit: number; host: string; path: string } | undefined;
+        for (const s of steps) {
+          const req = s.req;
+          const target = req.fromEntry && entries.length > 0 ? entries[req.pick % entries.length]! : undefined;
+          let path = target ? pathFor(target, req.fills, req.bend) : req.path;
+          let host = target && req.pick % 4 !== 0 ? hostFor(target.host, req.host) : req.host;
+          let bit = target && target.methods !== 0 && req.pick % 5 !== 0 ? target.methods & -target.methods : req.bit;
+          // Repeating the last request hits the same bucket.
+          if (s.repeat && last) ({ bit, host, path } = last);
+          if (s.repeat && last) seen.repeats++;
+          last = { bit, host, path };
+          now += s.dt;
+          const expected = referenceMatch(entries, bit, host, path, 0);
+          seen.requests++;
+          if (expected) seen.hits++;
+          const outs = runners.map((r, k) => {
+            const index = r.run(bit, host, path, now, s.rate, s.burst, s.cost, s.client, s.client ^ 0x5bd1e995);
+            const params: [number, number][] = [];
+            if (index >= 0) for (let i = 0; i < r.paramCount(); i++) params.push([r.paramStart(i), r.paramEnd(i)]);
+            return {
+              impl: impls[k]!.name, index, params, hash: r.hashHex(),
+              allowed: r.allowed(), remaining: r.remaining(), waitMs: r.waitMs(),
+            };
+          });
+          if (!outs[0]!.allowed) seen.denied++;
+          expect({ index: outs[0]!.index, params: outs[0]!.params })
+            .toEqual({ index: expected?.index ?? -1, params: expected?.params ?? [] });
+          expect(outs[1]).toEqual({ ...outs[0], impl: 'wasm2js' });
+          expect(outs[2]).toEqual({ ...outs[0], impl: 'twin' });
+        }
+      }),
+      { numRuns: STEP_RUNS },
+    );
+    expect(seen.hits / seen.requests).toBeGreaterThan(0.2);
+    expect(seen.denied).toBeGreaterThan(200);
+    expect(seen.repeats).toBeGreaterThan(500);
+    console.log('request-step differential', seen);
   });
 });
