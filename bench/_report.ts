@@ -137,9 +137,41 @@ const MODE_TITLES: Record<Mode, string> = {
 
 /** The Markdown report: settings, checks, one table per (mode, route table), goals. */
 export function renderMarkdown(result: MatcherBenchResult): string {
+  const lines: string[] = ['# Matcher benchmark results', ''];
+  lines.push(...renderPreamble(result));
+  for (const mode of MODES) {
+    lines.push(`## ${MODE_TITLES[mode]}`, '');
+    lines.push(...renderModeTables(result, mode, '###'));
+  }
+  lines.push('## Requests', '');
+  for (const table of result.tables) {
+    lines.push(`- ${table.title} (${table.source}): ` + table.cases.map((c) => `${CASE_TITLES[c.id]} \`${c.request}\``).join('; '));
+  }
+  lines.push('');
+  lines.push('## Goals (mode 2, portico Wasm)', '');
+  lines.push(...renderGoals(result));
+  return lines.join('\n');
+}
+
+/**
+ * The results section of bench/README.md: machine, mode-2 tables, goals, and pointers to the
+ * full report. Written between `<!-- results:start -->` and `<!-- results:end -->`.
+ */
+export function renderReadmeResults(result: MatcherBenchResult): string {
+  const lines: string[] = [];
+  lines.push(...renderPreamble(result));
+  lines.push('![mode 2 ratios to the fastest JS peer](results/matcher.svg)', '');
+  lines.push(`#### ${MODE_TITLES.sliced}`, '');
+  lines.push(...renderModeTables(result, 'sliced', '#####'));
+  lines.push('#### Goals (mode 2, portico Wasm)', '');
+  lines.push(...renderGoals(result));
+  lines.push('Mode 1 and the exact requests: [results/matcher.md](results/matcher.md); every number, per run: [results/matcher.json](results/matcher.json).', '');
+  return lines.join('\n');
+}
+
+function renderPreamble(result: MatcherBenchResult): string[] {
   const lines: string[] = [];
   const m = result.machine;
-  lines.push('# Matcher benchmark results', '');
   lines.push(
     `${result.date} · ${m.cpu} · ${m.nproc} cores · Node ${m.node} · ${result.settings.runs} run(s)` +
       `${result.settings.isolated ? ', a Node process per run and table' : ', in-process'}` +
@@ -158,7 +190,6 @@ export function renderMarkdown(result: MatcherBenchResult): string {
     '',
   );
   lines.push('Packages: ' + Object.entries(result.packages).map(([k, v]) => `${k} ${v}`).join(', '), '');
-
   const failed = result.checks.filter((c) => c.failures > 0);
   const total = result.checks.reduce((a, c) => a + c.checked, 0);
   lines.push(
@@ -168,51 +199,49 @@ export function renderMarkdown(result: MatcherBenchResult): string {
   for (const f of failed) lines.push(`- ${f.contestant} on ${f.table}: ${f.failures} wrong answer(s), e.g. ${f.examples[0] ?? ''}`);
   for (const u of result.unavailable) lines.push(`- ${u.label} not run: ${u.reason}`);
   lines.push('');
+  return lines;
+}
 
+function renderModeTables(result: MatcherBenchResult, mode: Mode, heading: string): string[] {
+  const lines: string[] = [];
   const jsIds = new Set(result.contestants.filter((c) => c.family === 'js').map((c) => c.id));
-  for (const mode of MODES) {
-    lines.push(`## ${MODE_TITLES[mode]}`, '');
-    for (const table of result.tables) {
-      lines.push(`### ${table.title}`, '');
-      const cases = CASE_IDS;
-      lines.push(`| router | ${cases.map((c) => CASE_TITLES[c]).join(' | ')} |`);
-      lines.push(`| --- | ${cases.map(() => '---:').join(' | ')} |`);
-      for (const c of result.contestants) {
-        const cells = cases.map((caseId) => {
-          const cell = cellOf(result, table.id, caseId, mode, c.id);
-          if (!cell) return '';
-          if (cell.status === 'skipped') return 'skipped¹';
-          if (cell.status === 'wrong') return '✗ wrong answer';
-          if (cell.status === 'unavailable') return 'n/a';
-          if (cell.median === null) return '';
-          const ratio = cell.ratio === null ? '' : ` (${cell.ratio.toFixed(2)}×)`;
-          const text = `${formatNs(cell.median)}${ratio}`;
-          const best = Math.min(
-            ...result.cells
-              .filter((x) => x.table === table.id && x.case === caseId && x.mode === mode && x.ratio !== null && jsIds.has(x.contestant))
-              .map((x) => x.ratio!),
-          );
-          return jsIds.has(c.id) && cell.ratio === best ? `**${text}**` : text;
-        });
-        lines.push(`| ${c.label} | ${cells.join(' | ')} |`);
-      }
-      lines.push('');
-      const skips = table.cases.filter((c) => c.request.startsWith('skipped:'));
-      for (const s of skips) lines.push(`¹ ${CASE_TITLES[s.id]}: ${s.request.slice('skipped: '.length)}`);
-      if (skips.length) lines.push('');
-    }
-  }
-
-  lines.push('## Requests', '');
   for (const table of result.tables) {
-    lines.push(`- ${table.title} (${table.source}): ` + table.cases.map((c) => `${CASE_TITLES[c.id]} \`${c.request}\``).join('; '));
+    lines.push(`${heading} ${table.title}`, '');
+    const cases = CASE_IDS;
+    lines.push(`| router | ${cases.map((c) => CASE_TITLES[c]).join(' | ')} |`);
+    lines.push(`| --- | ${cases.map(() => '---:').join(' | ')} |`);
+    for (const c of result.contestants) {
+      const cells = cases.map((caseId) => {
+        const cell = cellOf(result, table.id, caseId, mode, c.id);
+        if (!cell) return '';
+        if (cell.status === 'skipped') return 'skipped¹';
+        if (cell.status === 'wrong') return '✗ wrong answer';
+        if (cell.status === 'unavailable') return 'n/a';
+        if (cell.median === null) return '';
+        const ratio = cell.ratio === null ? '' : ` (${cell.ratio.toFixed(2)}×)`;
+        const text = `${formatNs(cell.median)}${ratio}`;
+        const best = Math.min(
+          ...result.cells
+            .filter((x) => x.table === table.id && x.case === caseId && x.mode === mode && x.ratio !== null && jsIds.has(x.contestant))
+            .map((x) => x.ratio!),
+        );
+        return jsIds.has(c.id) && cell.ratio === best ? `**${text}**` : text;
+      });
+      lines.push(`| ${c.label} | ${cells.join(' | ')} |`);
+    }
+    lines.push('');
+    const skips = table.cases.filter((c) => c.request.startsWith('skipped:'));
+    for (const s of skips) lines.push(`¹ ${CASE_TITLES[s.id]}: ${s.request.slice('skipped: '.length)}`);
+    if (skips.length) lines.push('');
   }
-  lines.push('');
-  lines.push('## Goals (mode 2, portico Wasm)', '');
-  lines.push('| goal | measured | met |', '| --- | ---: | :---: |');
+  return lines;
+}
+
+function renderGoals(result: MatcherBenchResult): string[] {
+  const lines = ['| goal | measured | met |', '| --- | ---: | :---: |'];
   for (const g of result.goals) lines.push(`| ${g.goal} | ${g.value} | ${g.met === null ? 'n/a' : g.met ? 'yes' : 'no'} |`);
   lines.push('');
-  return lines.join('\n');
+  return lines;
 }
 
 const COLORS: Record<string, string> = {

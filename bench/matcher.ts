@@ -16,6 +16,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, platform } from 'node:os';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkContestant, describeFailures, type CheckResult } from './_check.ts';
 import {
@@ -31,6 +32,7 @@ import {
   computeRatios,
   evaluateGoals,
   renderMarkdown,
+  renderReadmeResults,
   renderSvg,
   type CellResult,
   type MatcherBenchResult,
@@ -66,13 +68,27 @@ interface ResolvedOptions {
   log: (line: string) => void;
 }
 
+const DEFAULT_OUT_DIR = fileURLToPath(new URL('./results', import.meta.url));
+const README = fileURLToPath(new URL('./README.md', import.meta.url));
+const README_START = '<!-- results:start (written by bench/matcher.ts) -->';
+const README_END = '<!-- results:end -->';
+
+/** Puts the published results into bench/README.md, between its results markers. */
+function updateReadme(result: MatcherBenchResult): void {
+  const text = readFileSync(README, 'utf8');
+  const start = text.indexOf(README_START);
+  const end = text.indexOf(README_END);
+  if (start < 0 || end < start) return;
+  writeFileSync(README, text.slice(0, start + README_START.length) + '\n\n' + renderReadmeResults(result) + '\n' + text.slice(end));
+}
+
 function resolveOptions(options: MatcherBenchOptions): ResolvedOptions {
   const quick = options.quick ?? false;
   return {
     quick,
     runs: Math.max(1, Math.floor(options.runs ?? (quick ? 1 : 5))),
     outDir:
-      options.outDir === undefined ? (quick ? null : fileURLToPath(new URL('./results/', import.meta.url))) : options.outDir,
+      options.outDir === undefined ? (quick ? null : DEFAULT_OUT_DIR) : options.outDir,
     minCpuTimeMs: options.minCpuTimeMs ?? (quick ? 1 : 15),
     multiTenantRoutes: quick ? 1000 : 10_000,
     log: options.log ?? ((line) => process.stderr.write(line + '\n')),
@@ -374,6 +390,7 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
     writeFileSync(`${o.outDir}/matcher.md`, renderMarkdown(result));
     writeFileSync(`${o.outDir}/matcher.svg`, renderSvg(result));
     o.log(`wrote ${o.outDir}/matcher.{md,json,svg}`);
+    if (resolve(o.outDir) === DEFAULT_OUT_DIR && !o.quick) updateReadme(result);
   }
   return result;
 }
