@@ -295,8 +295,12 @@ function cpuModel(): string {
 }
 
 /**
- * Runs the whole benchmark: check, time (`runs` processes, one after another), aggregate,
- * write the reports. Resolves with everything that went into them.
+ * Runs the whole benchmark: check, time (per run, one process per table, one after another),
+ * aggregate, write the reports (and the results section of bench/README.md when writing to
+ * bench/results). Resolves with everything that went into them.
+ * @example
+ * const result = await runMatcherBench({ runs: 5 });
+ * for (const goal of result.goals) console.log(goal.goal, goal.value, goal.met);
  */
 export async function runMatcherBench(options: MatcherBenchOptions = {}): Promise<MatcherBenchResult> {
   const o = resolveOptions(options);
