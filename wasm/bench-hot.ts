@@ -3,21 +3,24 @@
  * bench/matcher.ts). It measures CPU time per call of this process, which shared machines
  * disturb less than wall time, on the tables of bench/ in "sliced" mode (a new path string
  * sliced out of a distinct URL per call), with find-my-way in the same process as the yardstick.
- * Also times the pieces: encodeInto alone, hashKey and consumeBucket.
+ * Also times the pieces: encodeInto alone, hashKey and consumeBucket, and the request step
+ * (match + cache-key hash + bucket consume in one crossing) against the same three as separate
+ * calls.
  *
- * Usage: npx tsx wasm/bench-hot.ts [--quick]
+ * Usage: npx tsx wasm/bench-hot.ts [--quick] [--step] (--step: only the request-step rows)
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import FindMyWay from 'find-my-way';
 import {
-  compileRouteTable, consumeBucketWords, createBucketTable, createMatcher, createTwinHot,
-  hashKey, hotFromWasm2js, instantiateHot, methodBit, type HotExports,
+  compileRouteTable, consumeBucketWords, createBucketTable, createMatcher, createRequestStep, createTwinHot,
+  hashKey, hashKeyInto, hotFromWasm2js, instantiateHot, methodBit, type HotExports,
 } from '../core/hot/index.ts';
 import { toTableEntry } from '../bench/_portico.ts';
 import { loadTables, mixedCases, type RequestCase } from '../bench/_tables.ts';
 
 const quick = process.argv.includes('--quick');
+const stepOnly = process.argv.includes('--step');
 const URLS = 1000;
 const CALLS = quick ? 200_000 : 1_000_000;
 const ROUNDS = quick ? 3 : 7;
@@ -38,6 +41,20 @@ function cpuTime(run: (n: number) => unknown): number {
     best = Math.min(best, ((dt.user + dt.system) * 1e3) / CALLS);
   }
   return best;
+}
+
+/** Median CPU nanoseconds per call of `run(n)` over the rounds, after a warmup. */
+function cpuTimeMedian(run: (n: number) => unknown): number {
+  run(CALLS / 2);
+  const t: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const t0 = process.cpuUsage();
+    run(CALLS);
+    const dt = process.cpuUsage(t0);
+    t.push(((dt.user + dt.system) * 1e3) / CALLS);
+  }
+  t.sort((a, b) => a - b);
+  return t[t.length >> 1]!;
 }
 
 /** One generated loop per cell, so each call site sees one receiver shape. */
@@ -70,7 +87,7 @@ function slicedLoop(expr: string, self: unknown, requests: RequestCase[], folded
 
 const fmt = (ns: number): string => `${ns.toFixed(1).padStart(6)} ns`;
 
-for (const table of loadTables()) {
+for (const table of stepOnly ? [] : loadTables()) {
   const blob = compileRouteTable(table.routes.map((r) => toTableEntry(r, table.hosts)));
   const fmw = FindMyWay();
   table.routes.forEach((r, i) => fmw.on(r.method as 'GET', table.hosts ? `/${r.host}${r.path}` : r.path, () => {}, { route: i }));
@@ -87,8 +104,8 @@ for (const table of loadTables()) {
   }
 }
 
-console.log('\npieces');
-{
+if (!stepOnly) console.log('\npieces');
+if (!stepOnly) {
   const enc = new TextEncoder();
   const scratch = new Uint8Array(4096);
   const urls = Array.from({ length: URLS }, (_, k) => `http://api.github.com/repos/julienschmidt/httprouter/issues/42?x=${k}`);
@@ -113,5 +130,33 @@ console.log('\npieces');
       for (let i = 0; i < n; i++) s ^= consume(bt, Math.imul(i & 1023, 2654435761) >>> 0, 7, 1e12 + i, 100, 50, 1).allowed ? 1 : 0;
       return s;`) as (...a: unknown[]) => number;
     console.log(`${name.padEnd(8)} consumeBucket            ${fmt(cpuTime((n) => bucketLoop(consumeBucketWords, bt, n)))}`);
+  }
+}
+
+// The request step: one crossing (match from 0 + XXH64 of method-seeded host ++ path + bucket
+// consume keyed by that hash), against the same work as three wrapper calls (match, hashKeyInto
+// of host + path, consumeBucketWords). The clock advances 1 ms per call; rate and burst are
+// large, so most calls are allowed, as in production.
+console.log(`\nrequest step (median of ${ROUNDS} rounds of ${CALLS} calls; load ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+console.log(`${'table / case'.padEnd(26)} ${impls.map(([n]) => n.padStart(9)).join(' ')}   wasm 3 calls`);
+for (const table of loadTables()) {
+  const blob = compileRouteTable(table.routes.map((r) => toTableEntry(r, table.hosts)));
+  const cases: [string, RequestCase[]][] = table.cases
+    .filter((c): c is RequestCase => !('skip' in c) && (c.id === 'static' || c.id === 'param3'))
+    .map((c) => [c.id, [c]]);
+  cases.push(['mixed', mixedCases(table)]);
+  for (const [id, requests] of cases) {
+    const times = impls.map(([, hot]) => cpuTimeMedian(slicedLoop(
+      'self.run(fn(M), H, P, 1e12 + i, 1e6, 1e6, 1)', createRequestStep(hot, blob, createBucketTable(hot, { capacity: 4096 })), requests, false)));
+    const separate = {
+      m: createMatcher(wasm, blob), b: createBucketTable(wasm, { capacity: 4096 }), w: new Uint32Array(2),
+      run(bit: number, host: string, path: string, now: number): boolean {
+        const idx = this.m.match(bit, host, path, 0);
+        hashKeyInto(wasm, host + path, this.w);
+        return consumeBucketWords(this.b, this.w[0]!, this.w[1]!, now, 1e6, 1e6, 1).allowed && idx >= -1;
+      },
+    };
+    const sep = cpuTimeMedian(slicedLoop('self.run(fn(M), H, P, 1e12 + i)', separate, requests, false));
+    console.log(`${`${table.id} ${id}`.padEnd(26)} ${times.map(fmt).join(' ')}   ${fmt(sep)}`);
   }
 }
