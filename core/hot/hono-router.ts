@@ -54,12 +54,60 @@ function parsePattern(path: string): { segments: SegmentSpec[]; rest: boolean; n
   return { segments, rest, names };
 }
 
+/** Route i can share a matching request with route j (same path and method possible). */
+function overlaps(a: TableEntry, b: TableEntry): boolean {
+  if (a.methods !== 0 && b.methods !== 0 && (a.methods & b.methods) === 0) return false;
+  if (a.path.kind !== 'segments' || b.path.kind !== 'segments') return true;
+  const sa = a.path.segments;
+  const sb = b.path.segments;
+  const n = Math.min(sa.length, sb.length);
+  for (let k = 0; k < n; k++) {
+    const x = sa[k]!;
+    const y = sb[k]!;
+    // A param takes one non-empty segment; two literals must be equal.
+    if (x.kind === 'static' && y.kind === 'static' ? x.value !== y.value : (x.kind === 'static' ? x.value : y.kind === 'static' ? y.value : 'p') === '') {
+      return false;
+    }
+  }
+  // Equal lengths: the path of exactly those segments matches both (a rest may take nothing).
+  // Otherwise the shorter one must have a rest to take the longer one's extra segments.
+  return sa.length === sb.length || (sa.length < sb.length ? a.path.rest : b.path.rest);
+}
+
+/** Above this many routes, `last` is not computed (quadratic) and every match walks on. */
+const MAX_ROUTES_FOR_LAST = 4096;
+
+/**
+ * last[i] = 1 when no later route can match a request that route i matches: a match that
+ * finds i can stop there instead of asking the module again from i + 1.
+ */
+function lastAnswers(entries: TableEntry[]): Uint8Array {
+  const last = new Uint8Array(entries.length);
+  if (entries.length > MAX_ROUTES_FOR_LAST) return last;
+  for (let i = 0; i < entries.length; i++) {
+    let alone = 1;
+    for (let j = i + 1; j < entries.length; j++) {
+      if (overlaps(entries[i]!, entries[j]!)) {
+        alone = 0;
+        break;
+      }
+    }
+    last[i] = alone;
+  }
+  return last;
+}
+
 export class PorticoRouter<T> implements Router<T> {
   name = 'PorticoRouter';
   private readonly hot: HotExports;
   private readonly routes: RouteRecord<T>[] = [];
   private readonly entries: TableEntry[] = [];
   private matcher: HotMatcher | undefined;
+  private last: Uint8Array = new Uint8Array(0);
+  /** The method of the last match as given, upper-cased, and its bit (toUpperCase is not free). */
+  private lastMethod = '';
+  private lastUpper = '';
+  private lastBit = 0;
 
   /** @param hot the hot-path module to match in; default: a fresh TypeScript twin. */
   constructor(hot?: HotExports) {
@@ -79,21 +127,35 @@ export class PorticoRouter<T> implements Router<T> {
     this.matcher = undefined;
   }
 
+  private build(): HotMatcher {
+    this.last = lastAnswers(this.entries);
+    this.matcher = new HotMatcher(this.hot, loadRouteTable(this.hot, compileRouteTable(this.entries)));
+    return this.matcher;
+  }
+
   match(method: string, path: string): Result<T> {
-    const matcher = (this.matcher ??= new HotMatcher(this.hot, loadRouteTable(this.hot, compileRouteTable(this.entries))));
-    const upper = method.toUpperCase();
-    const bit = methodBit(upper);
+    const matcher = this.matcher ?? this.build();
+    if (method !== this.lastMethod) {
+      this.lastUpper = method.toUpperCase();
+      this.lastBit = methodBit(this.lastUpper);
+      this.lastMethod = method;
+    }
+    const upper = this.lastUpper;
+    const bit = this.lastBit;
+    const routes = this.routes;
+    const last = this.last;
     const found: [T, Params][] = [];
     let idx = matcher.match(bit, '', path, 0);
     while (idx >= 0) {
-      const route = this.routes[idx]!;
+      const route = routes[idx]!;
       if (!route.customMethod || route.method === upper) {
         const params: Params = {};
-        for (let i = 0; i < route.names.length; i++) {
-          params[route.names[i]!] = path.slice(matcher.paramStart(i), matcher.paramEnd(i));
-        }
+        const names = route.names;
+        for (let i = 0; i < names.length; i++) params[names[i]!] = matcher.paramSlice(path, i);
         found.push([route.handler, params]);
       }
+      // No later route can match this request too: done without another crossing.
+      if (last[idx] === 1) break;
       idx = matcher.matchNext(bit, idx + 1);
     }
     return [found];

@@ -219,6 +219,19 @@ export class HotMatcher implements Matcher {
     return this.okAscii ? byte : utf16Offset(this.okPath, byte);
   }
 
+  /**
+   * `path.slice(paramStart(i), paramEnd(i))` for a valid `i` of the last success of this
+   * matcher, `path` being the string it matched, with one read of the output area per offset.
+   */
+  paramSlice(path: string, i: number): string {
+    if (this.live && this.okAscii) {
+      const st = freshState(this.st);
+      const at = (st.paramsPtr >>> 2) + 1 + 2 * i;
+      return path.slice(st.u32[at]!, st.u32[at + 1]!);
+    }
+    return path.slice(this.paramStart(i), this.paramEnd(i));
+  }
+
   paramCount(): number {
     if (!this.live) return this.saved[0]!;
     const st = freshState(this.st);

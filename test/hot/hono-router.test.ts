@@ -70,6 +70,33 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('PorticoRouter on
     expect(normalize(r.match('BREW', '/c'))).toEqual([]);
   });
 
+  it('accepts lower-case and alternating methods (the upper-cased method is cached per name)', () => {
+    const r = new PorticoRouter<string>(impl.hot);
+    r.add('GET', '/m', 'get');
+    r.add('POST', '/m', 'post');
+    r.add('PURGE', '/m', 'purge');
+    const seq: [string, string[]][] = [['get', ['get']], ['POST', ['post']], ['GET', ['get']], ['purge', ['purge']], ['post', ['post']], ['BREW', []]];
+    for (const [m, want] of seq) expect(normalize(r.match(m, '/m')).map(([h]) => h)).toEqual(want);
+  });
+
+  it('returns every overlapping route, and only one when no later route can overlap', () => {
+    const r = new PorticoRouter<string>(impl.hot);
+    r.add('GET', '/users/:id', 'user');
+    r.add('GET', '/users/me', 'me');
+    r.add('POST', '/users/:id', 'post-user');
+    r.add('GET', '/users/:id/*', 'user-rest');
+    r.add('ALL', '/users/x/', 'x-slash');
+    r.add('GET', '/static', 'static');
+    expect(normalize(r.match('GET', '/users/me'))).toEqual([['user', { id: 'me' }], ['me', {}], ['user-rest', { id: 'me' }]]);
+    expect(normalize(r.match('GET', '/users/7'))).toEqual([['user', { id: '7' }], ['user-rest', { id: '7' }]]);
+    expect(normalize(r.match('POST', '/users/7'))).toEqual([['post-user', { id: '7' }]]);
+    expect(normalize(r.match('GET', '/users/x/'))).toEqual([['user-rest', { id: 'x' }], ['x-slash', {}]]);
+    expect(normalize(r.match('GET', '/static'))).toEqual([['static', {}]]);
+    // A route added after a match is seen by the next match (table and "last" flags rebuilt).
+    r.add('GET', '/static', 'static-2');
+    expect(normalize(r.match('GET', '/static'))).toEqual([['static', {}], ['static-2', {}]]);
+  });
+
   it('throws UnsupportedPathError for patterns it cannot compile', () => {
     const r = new PorticoRouter<string>(impl.hot);
     for (const p of ['/a/:id{[0-9]+}', '/a/:id?', '/a/*/b', '/api*', 'relative']) {
