@@ -142,22 +142,24 @@ export class PorticoRouter<T> implements Router<T> {
     }
     const upper = this.lastUpper;
     const bit = this.lastBit;
-    const routes = this.routes;
-    const last = this.last;
-    const found: [T, Params][] = [];
     let idx = matcher.match(bit, '', path, 0);
-    while (idx >= 0) {
-      const route = routes[idx]!;
-      if (!route.customMethod || route.method === upper) {
-        const params: Params = {};
-        const names = route.names;
-        for (let i = 0; i < names.length; i++) params[names[i]!] = matcher.paramSlice(path, i);
-        found.push([route.handler, params]);
-      }
+    if (idx < 0) return [[]];
+    const found: [T, Params][] = [];
+    const last = this.last;
+    for (;;) {
+      const route = this.routes[idx]!;
+      if (!route.customMethod || route.method === upper) found.push([route.handler, this.params(route.names, matcher, path)]);
       // No later route can match this request too: done without another crossing.
       if (last[idx] === 1) break;
       idx = matcher.matchNext(bit, idx + 1);
+      if (idx < 0) break;
     }
     return [found];
+  }
+
+  private params(names: string[], matcher: HotMatcher, path: string): Params {
+    const params: Params = {};
+    for (let i = 0; i < names.length; i++) params[names[i]!] = matcher.paramSlice(path, i);
+    return params;
   }
 }
