@@ -412,7 +412,8 @@ async function workerMain(argv: string[]): Promise<void> {
   process.stdout.write(RESULT_MARK + JSON.stringify(times) + '\n');
 }
 
-async function cliMain(argv: string[]): Promise<void> {
+/** The command line (`--runs N`, `--quick`, `--out DIR`): runs, prints the Markdown report, sets the exit code. */
+export async function cliMain(argv: string[]): Promise<void> {
   const value = (name: string): string | undefined => {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;

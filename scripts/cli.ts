@@ -229,7 +229,8 @@ export async function main(argv: string[]): Promise<number> {
   cli
     .command('bench <subject>', 'Benchmarks: "matcher" compares the hot-path matcher with JS routers')
     .option('--runs <n>', 'Independent runs to take the median of')
-    .option('--quick', 'A fast smoke run')
+    .option('--quick', 'A fast smoke run (writes nothing)')
+    .option('--out <dir>', 'Where to write matcher.{md,json,svg} (default: bench/results)')
     .action(
       (subject: string, options) =>
         (pending = (async () => {
@@ -237,9 +238,14 @@ export async function main(argv: string[]): Promise<number> {
             err(`unknown benchmark "${subject}" (available: matcher)`);
             return 2;
           }
-          const { runMatcherBench } = await import('../bench/matcher.ts');
-          await runMatcherBench(options);
-          return 0;
+          const runs = options.runs === undefined ? undefined : Number(options.runs);
+          if (runs !== undefined && (!Number.isInteger(runs) || runs < 1)) {
+            err(`--runs: expected a whole number of runs, at least 1, got "${options.runs}"`);
+            return 2;
+          }
+          const { cliMain } = await import('../bench/matcher.ts');
+          await cliMain(argv.slice(argv.indexOf(subject) + 1));
+          return typeof process.exitCode === 'number' ? process.exitCode : 0;
         })()),
     );
 
