@@ -138,7 +138,34 @@ if (!stepOnly) {
 // of host + path, consumeBucketWords). The clock advances 1 ms per call; rate and burst are
 // large, so most calls are allowed, as in production.
 console.log(`\nrequest step (median of ${ROUNDS} rounds of ${CALLS} calls; load ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')})`);
-console.log(`${'table / case'.padEnd(26)} ${impls.map(([n]) => n.padStart(9)).join(' ')}   wasm 3 calls`);
+console.log(`${'table / case'.padEnd(26)} ${impls.map(([n]) => n.padStart(9)).join(' ')}   wasm 3 calls   module only: wasm  wasm2js`);
+
+/**
+ * The crossing alone: requestStep on bytes already in linear memory (each request of the case
+ * encoded once, up front), call included, no JS wrapper, no slice, no encodeInto.
+ */
+function moduleOnly(hot: HotExports, blob: Uint8Array, requests: RequestCase[]): number {
+  const step = createRequestStep(hot, blob, createBucketTable(hot, { capacity: 4096 }));
+  const tablePtr = (step as unknown as { matcher: { tablePtr: number } }).matcher.tablePtr;
+  const buckets = (step as unknown as { buckets: number }).buckets;
+  const enc = new TextEncoder();
+  const keys: number[] = [];
+  for (const r of requests) {
+    const host = enc.encode(r.host);
+    const path = enc.encode(r.path);
+    const ptr = hot.reserve(host.length + path.length + 8);
+    new Uint8Array(hot.memory.buffer).set(host, ptr);
+    new Uint8Array(hot.memory.buffer).set(path, ptr + host.length);
+    keys.push(ptr, host.length, path.length, methodBit(r.method));
+  }
+  const loop = new Function('hot', 'T', 'B', 'keys', 'n', `let s = 0;
+    for (let i = 0, k = 0; i < n; i++) {
+      s ^= hot.requestStep(T, B, keys[k + 3], keys[k], keys[k + 1], keys[k + 2], 0, 0, 1e12 + i, 1e6, 1e6, 1);
+      k = k + 4 === keys.length ? 0 : k + 4;
+    }
+    return s;`) as (...a: unknown[]) => number;
+  return cpuTimeMedian((n) => loop(hot, tablePtr, buckets, keys, n));
+}
 for (const table of loadTables()) {
   const blob = compileRouteTable(table.routes.map((r) => toTableEntry(r, table.hosts)));
   const cases: [string, RequestCase[]][] = table.cases
@@ -157,6 +184,7 @@ for (const table of loadTables()) {
       },
     };
     const sep = cpuTimeMedian(slicedLoop('self.run(fn(M), H, P, 1e12 + i)', separate, requests, false));
-    console.log(`${`${table.id} ${id}`.padEnd(26)} ${times.map(fmt).join(' ')}   ${fmt(sep)}`);
+    const raw = [wasm, w2j].map((hot) => moduleOnly(hot, blob, requests));
+    console.log(`${`${table.id} ${id}`.padEnd(26)} ${times.map(fmt).join(' ')}   ${fmt(sep)}     ${raw.map(fmt).join(' ')}`);
   }
 }
