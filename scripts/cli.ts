@@ -203,7 +203,7 @@ export async function main(argv: string[]): Promise<number> {
   cli
     .command('build', 'Build the artifact for a platform under dist/<target>/')
     .option('--target <target>', 'node, deno, vercel, cloudflare, fastly or wasi')
-    .option('--config <file>', 'Config file (default: portico.config.* here, else the demo)')
+    .option('--config <file>', 'Config file (default: portico.config.* in this directory)')
     .option('--out <dir>', 'Output folder (default: dist/<target>)')
     .action(
       (options) =>
