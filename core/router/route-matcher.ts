@@ -14,8 +14,6 @@ export interface RouteMatch {
   route: CompiledRoute;
   /** Param values, percent-decoded. The rest of a prefix route is under `*`. */
   params: Record<string, string>;
-  /** The same params as offsets into the normalized path, for rewrites. */
-  restStart: number;
 }
 
 export type FindResult =
@@ -105,17 +103,11 @@ export function createRouteMatcher(config: CompiledConfig, hot: HotExports): Rou
   const routes = config.routes;
   const regexes = routes.map((r) => (r.regex !== undefined ? new RegExp(r.regex) : null));
 
-  function paramsOf(m: Matcher, route: CompiledRoute, path: string): { params: Record<string, string>; restStart: number } {
+  function paramsOf(m: Matcher, route: CompiledRoute, path: string): Record<string, string> {
     const params: Record<string, string> = {};
-    let restStart = path.length;
     const n = m.paramCount();
-    for (let i = 0; i < n; i++) {
-      const name = route.paramNames[i] ?? String(i);
-      const start = m.paramStart(i);
-      params[name] = safeDecode(path.slice(start, m.paramEnd(i)));
-      if (name === '*') restStart = start;
-    }
-    return { params, restStart };
+    for (let i = 0; i < n; i++) params[route.paramNames[i] ?? String(i)] = safeDecode(path.slice(m.paramStart(i), m.paramEnd(i)));
+    return params;
   }
 
   /** Walks the table from `from`; returns the entry index that wins, honouring regex and headers. */
@@ -147,10 +139,9 @@ export function createRouteMatcher(config: CompiledConfig, hot: HotExports): Rou
       if (hit.groups) {
         const params: Record<string, string> = {};
         for (const [k, val] of Object.entries(hit.groups)) if (val !== undefined) params[k] = safeDecode(val);
-        return { kind: 'match', match: { route, params, restStart: path.length } };
+        return { kind: 'match', match: { route, params } };
       }
-      const { params, restStart } = paramsOf(matcher, route, path);
-      return { kind: 'match', match: { route, params, restStart } };
+      return { kind: 'match', match: { route, params: paramsOf(matcher, route, path) } };
     }
     // Would another method have matched? Then the answer is 405 with Allow (RFC 9110 §15.5.6).
     const allow = new Set<string>();
