@@ -10,7 +10,7 @@
 import type { HotExports, Matcher } from './types.ts';
 import { H_FLAGS, FLAG_HOSTS, MAX_PARAMS } from './_layout.ts';
 import {
-  freshState, growStrScratch, hotState, reserveOrThrow, utf8, writeHost, writeStr, type HotState,
+  freshState, hotState, reserveOrThrow, writeHost, writeStr, type HotState,
 } from './_hot-state.ts';
 
 export class RouteTableError extends Error {
@@ -40,6 +40,15 @@ export function loadRouteTable(hot: HotExports, blob: Uint8Array): LoadedTable {
   }
   const flags = new DataView(blob.buffer, blob.byteOffset, blob.byteLength).getUint32(H_FLAGS, true);
   return { hot, ptr, byteLength: blob.byteLength, usesHost: (flags & FLAG_HOSTS) !== 0 };
+}
+
+/**
+ * After a path too long for the scratch moved it (which drops the host): writes the host, then
+ * the path again, into the grown scratch, which now holds both. Returns the path's length.
+ */
+function rewriteAfterGrowth(st: HotState, host: string, path: string): number {
+  writeHost(st, host);
+  return writeStr(st, path);
 }
 
 /** UTF-16 offset in `s` of UTF-8 byte offset `byte` (lone surrogates count 3 bytes, as U+FFFD). */
@@ -103,32 +112,14 @@ export class HotMatcher implements Matcher {
   match(methodBit: number, host: string, path: string, from: number): number {
     const st = freshState(this.st);
     if (st.paramsOwner !== this && st.paramsOwner !== undefined) st.paramsOwner.saveParams();
-    // Pointers are read after writing: a string too long for the scratch moves it.
-    let pathPtr: number;
-    let pathLen: number;
-    let hostPtr = 0;
-    let hostLen = 0;
-    if (!this.usesHost) {
-      pathLen = writeStr(st, path);
-      pathPtr = st.strPtr;
-    } else {
-      // One encodeInto for host and path together: a second call costs more than the
-      // concatenation, and comparing a fresh host string with the last one costs as much as
-      // encoding it (the module compares the bytes with its cached host instead).
-      const total = writeStr(st, host + path);
-      if (total === host.length + path.length) {
-        hostPtr = st.strPtr;
-        hostLen = host.length;
-        pathPtr = st.strPtr + hostLen;
-        pathLen = path.length;
-      } else {
-        // Not ASCII: where the host ends in UTF-8 is unknown; encode the two apart.
-        pathLen = writeStr(st, path);
-        pathPtr = st.strPtr;
-        hostLen = writeHost(st, host);
-        hostPtr = st.hostPtr;
-      }
-    }
+    // The host first: a path too long for the scratch moves it (and drops the host). Pointers
+    // are read after both writes.
+    const hostLen = this.usesHost ? writeHost(st, host) : 0;
+    const before = st.strPtr;
+    let pathLen = writeStr(st, path);
+    if (st.strPtr !== before && this.usesHost) pathLen = rewriteAfterGrowth(st, host, path);
+    const pathPtr = st.strPtr;
+    const hostPtr = pathPtr - hostLen;
     const ascii = pathLen === path.length;
     this.lastAscii = ascii;
     if (!ascii) this.lastPath = path;
@@ -140,8 +131,8 @@ export class HotMatcher implements Matcher {
   }
 
   /**
-   * The request step (see request-step.ts): writes host and path back to back into the
-   * string scratch, makes the one requestStep call, and keeps the params of a hit like
+   * The request step (see request-step.ts): writes host and path back to back (the host only
+   * when it changed), makes the one requestStep call, and keeps the params of a hit like
    * `match`. Returns requestStep's raw result (hash and bucket decision stay in the module).
    */
   step(
@@ -150,21 +141,15 @@ export class HotMatcher implements Matcher {
   ): number {
     const st = freshState(this.st);
     if (st.paramsOwner !== this && st.paramsOwner !== undefined) st.paramsOwner.saveParams();
-    let hostLen = host.length;
-    let pathLen = path.length;
-    const total = writeStr(st, host + path);
-    if (total !== hostLen + pathLen) {
-      // Not ASCII: encode the two apart (a surrogate pair split between them must not join),
-      // back to back. Allocates a view, on this rare path only.
-      if (st.strCap < 3 * (hostLen + pathLen)) growStrScratch(st, hostLen + pathLen);
-      hostLen = utf8.encodeInto(host, st.strView).written;
-      pathLen = utf8.encodeInto(path, st.strView.subarray(hostLen)).written;
-    }
-    const key = st.strPtr;
+    const hostLen = writeHost(st, host);
+    const before = st.strPtr;
+    let pathLen = writeStr(st, path);
+    if (st.strPtr !== before) pathLen = rewriteAfterGrowth(st, host, path);
+    const key = st.strPtr - hostLen;
     const ascii = pathLen === path.length;
     this.lastAscii = ascii;
     if (!ascii) this.lastPath = path;
-    this.lastPathPtr = key + hostLen;
+    this.lastPathPtr = st.strPtr;
     this.lastPathLen = pathLen;
     this.lastHostPtr = key;
     this.lastHostLen = hostLen;

@@ -34,4 +34,15 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('hashKey on %s', 
     expect(hashKey(impl.hot, long)).not.toBe(hashKey(impl.hot, long + 'x'));
     expect(hashKey(impl.hot, 'GET /a')).not.toBe(hashKey(impl.hot, 'GET /b'));
   });
+
+  it('hashes keys that start at any byte offset (a host right before its path)', () => {
+    const key = new TextEncoder().encode('Nobody inspects the spammish repetition');
+    const base = impl.hot.reserve(key.length + 16);
+    for (let offset = 0; offset < 8; offset++) {
+      new Uint8Array(impl.hot.memory.buffer).set(key, base + offset);
+      impl.hot.hash64(base + offset, key.length, 0, 0);
+      const out = new Uint32Array(impl.hot.memory.buffer, impl.hot.hashOutPtr(), 2);
+      expect(out[1]!.toString(16).padStart(8, '0') + out[0]!.toString(16).padStart(8, '0')).toBe('fbcea83c8a378bf1');
+    }
+  });
 });

@@ -180,6 +180,21 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('matcher on %s', 
     expect(params(m, '/a/ü')).toEqual(['ü']);
   });
 
+  it('keeps the host right when hosts change between short and long paths', () => {
+    const m = matcherFor([
+      route('/p/:x', 0, { kind: 'exact', value: 'a.test' }),
+      route('/p/:x', 0, { kind: 'exact', value: 'bb.example.test' }),
+      route('/p/:x', 0, { kind: 'suffix', value: '.test' }),
+    ]);
+    const long = `/p/${'y'.repeat(5000)}`;
+    const cases: [string, string, number][] = [
+      ['a.test', '/p/1', 0], ['bb.example.test', '/p/1', 1], ['bb.example.test', long, 1],
+      ['a.test', long, 0], ['c.test', '/p/é', 2], ['a.test', '/p/1', 0], ['a.tesT', '/p/1', -1],
+      ['x'.repeat(70) + '.test', '/p/1', 2], ['a.test', '/p/2', 0],
+    ];
+    for (const [host, path, want] of cases) expect(m.match(GET, host, path, 0), `${host.slice(0, 20)} ${path.slice(0, 20)}`).toBe(want);
+  });
+
   it('finds routes in a large multi-host table', () => {
     const entries: TableEntry[] = [];
     for (let h = 0; h < 50; h++) {
