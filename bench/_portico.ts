@@ -3,8 +3,12 @@
  * all through the direct Matcher API of core/hot (the fast path, without the Hono Router
  * wrapper). Each route becomes one TableEntry in table order: `:x` a param segment, a trailing
  * `*` the rest, and in the multi-tenant table the route's host as an exact host.
+ *
+ * Each contestant runs on a copy of core/hot of its own (see `isolatedHotApi`).
  */
+import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
+import { build } from 'esbuild';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { methodBit, type HotExports, type TableEntry } from '../core/hot/types.ts';
 import type { Contestant, UnavailableContestant } from './_contestants.ts';
@@ -15,6 +19,31 @@ type HotApi = typeof import('../core/hot/index.ts');
 const HOT_INDEX = new URL('../core/hot/index.ts', import.meta.url);
 const WASM_FILE = new URL('../wasm/build/portico.wasm', import.meta.url);
 const WASM2JS_FILE = new URL('../wasm/build/portico.wasm2js.mjs', import.meta.url);
+
+/** core/hot bundled into one ES module, once per process. */
+let bundled: Promise<string> | undefined;
+
+/**
+ * A copy of core/hot of its own: the module bundled with esbuild and imported once per `tag`.
+ * The three portico builds share core/hot's JS wrapper (match, the string copy, ...); in one
+ * process they would share its type feedback too, and V8 would optimize that code for three
+ * kinds of memory and exports at once. Measured: the Wasm matcher read 20–40% slower on the
+ * multi-tenant table when the wasm2js and twin contestants had run through the same code. An
+ * application runs one build, so each contestant gets its own copy, as each JS peer has its
+ * own code.
+ */
+export async function isolatedHotApi(tag: string): Promise<HotApi> {
+  bundled ??= build({
+    entryPoints: [fileURLToPath(HOT_INDEX)],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    write: false,
+    logLevel: 'silent',
+  }).then((out) => out.outputFiles[0]!.text);
+  const code = `${await bundled}\n// portico bench copy: ${tag}\n`;
+  return (await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)) as HotApi;
+}
 
 /** The TableEntry for one route of a table. */
 export function toTableEntry(route: RouteSpec, hosts: boolean): TableEntry {
@@ -31,6 +60,7 @@ export function toTableEntry(route: RouteSpec, hosts: boolean): TableEntry {
 }
 
 function porticoContestant(id: string, label: string, api: HotApi, hot: HotExports): Contestant {
+  const methodBitOf = api.methodBit;
   return {
     id,
     label,
@@ -42,7 +72,7 @@ function porticoContestant(id: string, label: string, api: HotApi, hot: HotExpor
       const matcher = api.createMatcher(hot, blob);
       const patterns = table.routes.map((r) => parsePattern(r.path));
       return {
-        call: { expr: 'self.match(fn(M), H, P, 0)', self: matcher, fn: methodBit },
+        call: { expr: 'self.match(fn(M), H, P, 0)', self: matcher, fn: methodBitOf },
         decode(raw, path): MatchOutcome {
           const route = raw as number;
           if (route < 0) return { route: -1, params: [], rest: null, matches: 0 };
@@ -70,22 +100,21 @@ export async function loadPorticoContestants(): Promise<{
   const contestants: Contestant[] = [];
   const unavailable: UnavailableContestant[] = [];
   const labels = { wasm: 'portico Wasm', wasm2js: 'portico wasm2js', twin: 'portico TS twin' };
-  let api: HotApi;
-  try {
-    api = (await import(HOT_INDEX.href)) as HotApi;
-  } catch (error) {
-    const reason = `core/hot/index.ts did not load: ${(error as Error).message.split('\n')[0]}`;
-    for (const [id, label] of Object.entries(labels)) unavailable.push({ id, label, reason });
-    return { contestants, unavailable };
-  }
-  const attempts: [keyof typeof labels, () => Promise<HotExports>][] = [
-    ['wasm', async () => api.instantiateHot(new WebAssembly.Module(readFileSync(fileURLToPath(WASM_FILE))))],
-    ['wasm2js', async () => api.hotFromWasm2js(await import(pathToFileURL(fileURLToPath(WASM2JS_FILE)).href))],
-    ['twin', async () => api.createTwinHot()],
+  const attempts: [keyof typeof labels, (api: HotApi) => Promise<HotExports>][] = [
+    ['wasm', async (api) => api.instantiateHot(new WebAssembly.Module(readFileSync(fileURLToPath(WASM_FILE))))],
+    ['wasm2js', async (api) => api.hotFromWasm2js(await import(pathToFileURL(fileURLToPath(WASM2JS_FILE)).href))],
+    ['twin', async (api) => api.createTwinHot()],
   ];
   for (const [id, load] of attempts) {
+    let api: HotApi;
     try {
-      contestants.push(porticoContestant(id, labels[id], api, await load()));
+      api = await isolatedHotApi(id);
+    } catch (error) {
+      unavailable.push({ id, label: labels[id], reason: `core/hot did not load: ${(error as Error).message.split('\n')[0]}` });
+      continue;
+    }
+    try {
+      contestants.push(porticoContestant(id, labels[id], api, await load(api)));
     } catch (error) {
       const hint = id === 'twin' ? '' : ' (run `npm run build:wasm`)';
       unavailable.push({ id, label: labels[id], reason: `${(error as Error).message.split('\n')[0]}${hint}` });

@@ -38,7 +38,7 @@ import {
   type MatcherBenchResult,
 } from './_report.ts';
 import { createOracle, expectations, isSkipped, loadTables, CASE_IDS, type CaseId, type RouteTable } from './_tables.ts';
-import { MODES, URL_COUNT, collectGarbage, timeCell, timedFunction, type Mode } from './_timing.ts';
+import { MODES, URL_COUNT, collectGarbage, timeCell, timedFunction, type Mode, prewarm } from './_timing.ts';
 
 export type { MatcherBenchResult } from './_report.ts';
 
@@ -206,6 +206,12 @@ async function timeRun(
   for (const table of field.tables) {
     const prepared = prepareTable(field, table, false);
     for (const [k, why] of prepared.excluded) log(`  ${k}: not timed: ${why}`);
+    if (!quick) {
+      for (const contestant of order) {
+        const router = prepared.built.get(key(contestant.id, table.id));
+        if (router && !prepared.excluded.has(key(contestant.id, table.id))) prewarm(contestant, router, table);
+      }
+    }
     for (const mode of MODES) {
       for (const c of table.cases) {
         if (isSkipped(c)) continue;
