@@ -42,6 +42,11 @@ export interface MatcherBenchResult {
   unavailable: UnavailableContestant[];
   checks: { contestant: string; table: string; checked: number; failures: number; examples: string[] }[];
   cells: CellResult[];
+  /**
+   * Per run: the Wasm matcher's `mixed` time (mode 2) on the multi-tenant table over its time on
+   * the GitHub table, both measured back to back in one process (see ownRatio in matcher.ts).
+   */
+  ownRatioRuns?: number[];
   goals: GoalResult[];
 }
 
@@ -106,9 +111,14 @@ export function evaluateGoals(result: MatcherBenchResult): GoalResult[] {
     value: fmt(mt?.ratio),
     met: mt?.ratio == null ? null : mt.ratio <= 0.3,
   });
-  const own = mt?.median != null && gh?.median != null ? mt.median / gh.median : null;
+  const sameProcess = result.ownRatioRuns ?? [];
+  const own = sameProcess.length > 0
+    ? median(sameProcess)
+    : mt?.median != null && gh?.median != null ? mt.median / gh.median : null;
   goals.push({
-    goal: "Multi-tenant 10k table, mixed requests: Wasm ≤ 1.3× its own time on the 203-route GitHub table",
+    goal: sameProcess.length > 0
+      ? `Multi-tenant 10k table, mixed requests: Wasm ≤ 1.3× its own time on the 203-route GitHub table (both timed in one process, median of ${sameProcess.length} run(s))`
+      : 'Multi-tenant 10k table, mixed requests: Wasm ≤ 1.3× its own time on the 203-route GitHub table (medians of separate processes)',
     value: fmt(own),
     met: own === null ? null : own <= 1.3,
   });

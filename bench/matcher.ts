@@ -31,6 +31,7 @@ import { loadPorticoContestants } from './_portico.ts';
 import {
   computeRatios,
   evaluateGoals,
+  median,
   renderMarkdown,
   renderReadmeResults,
   renderSvg,
@@ -191,6 +192,36 @@ export async function checkMatcherContestants(options: { multiTenantRoutes?: num
   };
 }
 
+/** Key of the same-process ratio in a run's record (not a cell). */
+const OWN_RATIO_KEY = '@own-ratio';
+/** Pairs of (GitHub, multi-tenant) cells timed back to back for the own-time ratio. */
+const OWN_RATIO_PAIRS = 3;
+
+/**
+ * The goal "10k mixed ≤ 1.3× the Wasm matcher's own time on the GitHub table", measured in one
+ * process: the Wasm contestant's `mixed` cell (mode 2) on both tables, back to back, three
+ * times; the ratio of the medians. Comparing the two tables' cells across processes (minutes
+ * apart on a shared machine) moved this ratio between 0.8× and 2.7× from run to run.
+ */
+async function ownRatio(
+  field: Field,
+  multiTenant: RouteTable,
+  github: RouteTable,
+  minCpuTimeMs: number,
+): Promise<number | undefined> {
+  const wasm = field.contestants.find((c) => c.id === 'wasm');
+  if (!wasm) return undefined;
+  const routers = [github, multiTenant].map((t) => wasm.build(t));
+  const times: number[][] = [[], []];
+  for (let i = 0; i < OWN_RATIO_PAIRS; i++) {
+    for (const [k, table] of [github, multiTenant].entries()) {
+      const fn = timedFunction(wasm, routers[k]!, table, 'mixed', 'sliced');
+      times[k]!.push(await timeCell(fn, { minCpuTimeMs, warmupMs: 10, plainLoop: false }));
+    }
+  }
+  return median(times[1]!)! / median(times[0]!)!;
+}
+
 /** One timed run over every cell; returns nanoseconds per call by cell key. */
 async function timeRun(
   field: Field,
@@ -198,6 +229,7 @@ async function timeRun(
   minCpuTimeMs: number,
   quick: boolean,
   log: (line: string) => void,
+  github?: RouteTable,
 ): Promise<Record<string, number>> {
   const times: Record<string, number> = {};
   // Rotate the order per run so that no contestant always goes first (or last) in a process.
@@ -227,6 +259,11 @@ async function timeRun(
         }
       }
       log(`  run ${run + 1}: ${table.id} ${mode} done`);
+    }
+    const reference = github ?? field.tables.find((t) => t.id === 'github');
+    if (table.id === 'multitenant' && reference && !quick) {
+      const ratio = await ownRatio(field, table, reference, minCpuTimeMs);
+      if (ratio !== undefined) times[OWN_RATIO_KEY] = ratio;
     }
   }
   return times;
@@ -389,6 +426,7 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
       examples: describeFailures(c, 3),
     })),
     cells,
+    ownRatioRuns: runs.map((r) => r[OWN_RATIO_KEY]).filter((v): v is number => v !== undefined),
     goals: [],
   };
   computeRatios(result);
@@ -414,7 +452,7 @@ async function workerMain(argv: string[]): Promise<void> {
   const field = { ...all, tables: all.tables.filter((t) => t.id === table) };
   if (field.tables.length !== 1) throw new Error(`--table: no table ${table}`);
   const log = (line: string): void => void process.stderr.write(line + '\n');
-  const times = await timeRun(field, run, arg('--min-cpu-time'), false, log);
+  const times = await timeRun(field, run, arg('--min-cpu-time'), false, log, all.tables.find((t) => t.id === 'github'));
   process.stdout.write(RESULT_MARK + JSON.stringify(times) + '\n');
 }
 

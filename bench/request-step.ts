@@ -17,7 +17,7 @@
  * oracle of bench/_tables.ts, and the three step builds must give the same cache-key hashes.
  *
  * @example
- * // npx tsx bench/request-step.ts [--runs 5] [--out bench/results]
+ * // npx tsx bench/request-step.ts [--runs 5] [--out bench/results]   (or: portico bench step)
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -254,7 +254,8 @@ const median = (xs: number[]): number => {
 };
 const fmt = (ns: number): string => (ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(ns < 100 ? 1 : 0)} ns`);
 
-async function main(argv: string[]): Promise<void> {
+/** The command line (`--runs N`, `--out DIR`; `--worker N` is one run, internal). */
+export async function cliMain(argv: string[]): Promise<void> {
   if (argv.includes('--worker')) {
     const times = await timeRun(Number(argv[argv.indexOf('--worker') + 1]));
     process.stdout.write(RESULT_MARK + JSON.stringify(times) + '\n');
@@ -316,7 +317,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
+  cliMain(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
     process.exit(2);
   });

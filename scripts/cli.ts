@@ -227,15 +227,19 @@ export async function main(argv: string[]): Promise<number> {
     );
 
   cli
-    .command('bench <subject>', 'Benchmarks: "matcher" compares the hot-path matcher with JS routers')
+    .command('bench <subject>', 'Benchmarks: "matcher" compares the hot-path matcher with JS routers; "step" times the one-crossing request step')
     .option('--runs <n>', 'Independent runs to take the median of')
     .option('--quick', 'A fast smoke run (writes nothing)')
-    .option('--out <dir>', 'Where to write matcher.{md,json,svg} (default: bench/results)')
+    .option('--out <dir>', 'Where to write the results (default: bench/results)')
     .action(
       (subject: string, options) =>
         (pending = (async () => {
-          if (subject !== 'matcher') {
-            err(`unknown benchmark "${subject}" (available: matcher)`);
+          if (subject !== 'matcher' && subject !== 'step') {
+            err(`unknown benchmark "${subject}" (available: matcher, step)`);
+            return 2;
+          }
+          if (subject === 'step' && options.quick) {
+            err('--quick: only "matcher" has a smoke mode');
             return 2;
           }
           const runs = options.runs === undefined ? undefined : Number(options.runs);
@@ -243,7 +247,7 @@ export async function main(argv: string[]): Promise<number> {
             err(`--runs: expected a whole number of runs, at least 1, got "${options.runs}"`);
             return 2;
           }
-          const { cliMain } = await import('../bench/matcher.ts');
+          const { cliMain } = subject === 'matcher' ? await import('../bench/matcher.ts') : await import('../bench/request-step.ts');
           await cliMain(argv.slice(argv.indexOf(subject) + 1));
           return typeof process.exitCode === 'number' ? process.exitCode : 0;
         })()),
