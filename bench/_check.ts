@@ -2,10 +2,12 @@
  * The correctness gate: before anything is timed, every contestant answers the benchmark's
  * cases and one request per route (plus a method miss per route), and each answer is compared
  * with the oracle of `_tables.ts`: route identity, every param value, and the rest where the
- * router reports it. Requests go in as the timed loops give them: sliced from a URL string.
+ * router reports it. Requests go in as the timed loops give them: the path sliced from a URL
+ * string, the host (for routers that take it) a flat string of its own.
  */
 import { compileLookup, type BuiltRouter, type Contestant } from './_contestants.ts';
 import type { Expectation, MatchOutcome, RequestCase, RouteTable } from './_tables.ts';
+import { asHeaderString } from './_timing.ts';
 
 export interface CheckFailure {
   request: string;
@@ -28,7 +30,7 @@ export function findArguments(contestant: Contestant, table: RouteTable, c: Requ
   if (table.hosts && !contestant.hostRouting) return ['', url.slice(6, q)];
   const s = url.indexOf('/', 8);
   if (!contestant.hostRouting) return ['', url.slice(s, q)];
-  return [url.slice(7, s), url.slice(s, q)];
+  return [asHeaderString(url.slice(7, s)), url.slice(s, q)];
 }
 
 function same(a: MatchOutcome, b: MatchOutcome, compareRest: boolean): boolean {

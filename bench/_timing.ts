@@ -47,7 +47,7 @@ const headerEncoder = new TextEncoder();
  * (what Node's HTTP parser, Deno and workerd do for a header value), so a flat string and not a
  * slice of the URL. One per URL, made before timing.
  */
-function asHeaderString(host: string): string {
+export function asHeaderString(host: string): string {
   return headerDecoder.decode(headerEncoder.encode(host));
 }
 
