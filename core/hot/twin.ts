@@ -2,7 +2,8 @@
  * The TypeScript twin of the hot-path module: the same exports, ABI and semantics as
  * wasm/assembly, over its own ArrayBuffer "linear memory". It is the oracle of the
  * differential tests and a fallback where neither Wasm nor the wasm2js build can load.
- * Keep it a line-by-line port of wasm/assembly; only the XXH64 uses BigInt here.
+ * Keep it a line-by-line port of wasm/assembly; only the XXH64 differs in form: its 64-bit
+ * words are (hi, lo) pairs of 32-bit numbers here.
  *
  * @example
  * const hot = createTwinHot();
@@ -39,21 +40,60 @@ const HEAP_BASE = BUCKET_OUT + 16;
 const MS_PER_SECOND = 1000;
 const WAIT_NEVER = -1;
 
-const MASK64 = (1n << 64n) - 1n;
-const PRIME64_1 = 0x9e3779b185ebca87n;
-const PRIME64_2 = 0xc2b2ae3d27d4eb4fn;
-const PRIME64_3 = 0x165667b19e3779f9n;
-const PRIME64_4 = 0x85ebca77c2b2ae63n;
-const PRIME64_5 = 0x27d4eb2f165667c5n;
+// XXH64 on 64-bit words held as (hi, lo) pairs of uint32: the results of the helpers below
+// land in R = [hi, lo]. Plain numbers, not BigInt (BigInt made one step cost microseconds),
+// and a Uint32Array for the results: a module-level number above 2^30 is a heap number, and
+// writing one allocates.
+const P1H = 0x9e3779b1, P1L = 0x85ebca87;
+const P2H = 0xc2b2ae3d, P2L = 0x27d4eb4f;
+const P3H = 0x165667b1, P3L = 0x9e3779f9;
+const P4H = 0x85ebca77, P4L = 0xc2b2ae63;
+const P5H = 0x27d4eb2f, P5L = 0x165667c5;
+/** -PRIME64_1 mod 2^64, for `seed - PRIME64_1`. */
+const NP1H = 0x61c8864e, NP1L = 0x7a143579;
+const R = new Uint32Array(2);
 
-function rotl64(x: bigint, r: bigint): bigint {
-  return ((x << r) | (x >> (64n - r))) & MASK64;
+function add64(aH: number, aL: number, bH: number, bL: number): void {
+  const lo = aL + bL;
+  R[1] = lo >>> 0;
+  R[0] = (aH + bH + (lo > 0xffffffff ? 1 : 0)) >>> 0;
 }
-function round64(acc: bigint, input: bigint): bigint {
-  return (rotl64((acc + input * PRIME64_2) & MASK64, 31n) * PRIME64_1) & MASK64;
+
+/** (aH, aL) * (bH, bL) mod 2^64. */
+function mul64(aH: number, aL: number, bH: number, bL: number): void {
+  const a0 = aL & 0xffff;
+  const a1 = aL >>> 16;
+  const b0 = bL & 0xffff;
+  const b1 = bL >>> 16;
+  const p00 = a0 * b0;
+  const p01 = a0 * b1;
+  const p10 = a1 * b0;
+  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  R[1] = (((mid & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+  // High word of aL * bL (exact: every term is below 2^34), plus the cross terms mod 2^32.
+  const high = a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
+  R[0] = (high + Math.imul(aH, bL) + Math.imul(aL, bH)) >>> 0;
 }
-function mergeRound64(acc: bigint, val: bigint): bigint {
-  return (((acc ^ round64(0n, val)) * PRIME64_1) + PRIME64_4) & MASK64;
+
+/** Rotate left by r, 0 < r < 32. */
+function rotl64(h: number, l: number, r: number): void {
+  R[0] = ((h << r) | (l >>> (32 - r))) >>> 0;
+  R[1] = ((l << r) | (h >>> (32 - r))) >>> 0;
+}
+
+/** rotl(acc + input * PRIME64_2, 31) * PRIME64_1 */
+function round64(accH: number, accL: number, inH: number, inL: number): void {
+  mul64(inH, inL, P2H, P2L);
+  add64(accH, accL, R[0]!, R[1]!);
+  rotl64(R[0]!, R[1]!, 31);
+  mul64(R[0]!, R[1]!, P1H, P1L);
+}
+
+/** (acc ^ round(0, val)) * PRIME64_1 + PRIME64_4 */
+function mergeRound64(accH: number, accL: number, valH: number, valL: number): void {
+  round64(0, 0, valH, valL);
+  mul64((accH ^ R[0]!) >>> 0, (accL ^ R[1]!) >>> 0, P1H, P1L);
+  add64(R[0]!, R[1]!, P4H, P4L);
 }
 
 class TwinMemory implements HotMemory {
@@ -381,55 +421,87 @@ class TwinHot implements HotExports {
 
   hash64(ptr: number, len: number, seedLo: number, seedHi: number): number {
     const dv = this.memory.dv;
-    const seed = (BigInt(seedHi >>> 0) << 32n) | BigInt(seedLo >>> 0);
+    const sH = seedHi >>> 0;
+    const sL = seedLo >>> 0;
     let p = ptr >>> 0;
     const end = p + (len >>> 0);
-    const read64 = (at: number): bigint => dv.getBigUint64(at, true);
-    let h: bigint;
+    let hH: number;
+    let hL: number;
     if (len >>> 0 >= 32) {
-      let v1 = (seed + PRIME64_1 + PRIME64_2) & MASK64;
-      let v2 = (seed + PRIME64_2) & MASK64;
-      let v3 = seed;
-      let v4 = (seed - PRIME64_1) & MASK64;
+      add64(sH, sL, P1H, P1L);
+      add64(R[0]!, R[1]!, P2H, P2L);
+      let v1H = R[0]!, v1L = R[1]!;
+      add64(sH, sL, P2H, P2L);
+      let v2H = R[0]!, v2L = R[1]!;
+      let v3H = sH, v3L = sL;
+      add64(sH, sL, NP1H, NP1L);
+      let v4H = R[0]!, v4L = R[1]!;
       const limit = end - 32;
       do {
-        v1 = round64(v1, read64(p));
-        v2 = round64(v2, read64(p + 8));
-        v3 = round64(v3, read64(p + 16));
-        v4 = round64(v4, read64(p + 24));
+        round64(v1H, v1L, dv.getUint32(p + 4, true), dv.getUint32(p, true));
+        v1H = R[0]!; v1L = R[1]!;
+        round64(v2H, v2L, dv.getUint32(p + 12, true), dv.getUint32(p + 8, true));
+        v2H = R[0]!; v2L = R[1]!;
+        round64(v3H, v3L, dv.getUint32(p + 20, true), dv.getUint32(p + 16, true));
+        v3H = R[0]!; v3L = R[1]!;
+        round64(v4H, v4L, dv.getUint32(p + 28, true), dv.getUint32(p + 24, true));
+        v4H = R[0]!; v4L = R[1]!;
         p += 32;
       } while (p <= limit);
-      h = (rotl64(v1, 1n) + rotl64(v2, 7n) + rotl64(v3, 12n) + rotl64(v4, 18n)) & MASK64;
-      h = mergeRound64(h, v1);
-      h = mergeRound64(h, v2);
-      h = mergeRound64(h, v3);
-      h = mergeRound64(h, v4);
+      rotl64(v1H, v1L, 1);
+      hH = R[0]!; hL = R[1]!;
+      rotl64(v2H, v2L, 7);
+      add64(hH, hL, R[0]!, R[1]!);
+      hH = R[0]!; hL = R[1]!;
+      rotl64(v3H, v3L, 12);
+      add64(hH, hL, R[0]!, R[1]!);
+      hH = R[0]!; hL = R[1]!;
+      rotl64(v4H, v4L, 18);
+      add64(hH, hL, R[0]!, R[1]!);
+      mergeRound64(R[0]!, R[1]!, v1H, v1L);
+      mergeRound64(R[0]!, R[1]!, v2H, v2L);
+      mergeRound64(R[0]!, R[1]!, v3H, v3L);
+      mergeRound64(R[0]!, R[1]!, v4H, v4L);
+      hH = R[0]!; hL = R[1]!;
     } else {
-      h = (seed + PRIME64_5) & MASK64;
+      add64(sH, sL, P5H, P5L);
+      hH = R[0]!; hL = R[1]!;
     }
-    h = (h + BigInt(len >>> 0)) & MASK64;
+    add64(hH, hL, 0, len >>> 0);
+    hH = R[0]!; hL = R[1]!;
     while (p + 8 <= end) {
-      h ^= round64(0n, read64(p));
-      h = (rotl64(h, 27n) * PRIME64_1 + PRIME64_4) & MASK64;
+      round64(0, 0, dv.getUint32(p + 4, true), dv.getUint32(p, true));
+      rotl64((hH ^ R[0]!) >>> 0, (hL ^ R[1]!) >>> 0, 27);
+      mul64(R[0]!, R[1]!, P1H, P1L);
+      add64(R[0]!, R[1]!, P4H, P4L);
+      hH = R[0]!; hL = R[1]!;
       p += 8;
     }
     if (p + 4 <= end) {
-      h ^= (BigInt(dv.getUint32(p, true)) * PRIME64_1) & MASK64;
-      h = (rotl64(h, 23n) * PRIME64_2 + PRIME64_3) & MASK64;
+      mul64(0, dv.getUint32(p, true), P1H, P1L);
+      rotl64((hH ^ R[0]!) >>> 0, (hL ^ R[1]!) >>> 0, 23);
+      mul64(R[0]!, R[1]!, P2H, P2L);
+      add64(R[0]!, R[1]!, P3H, P3L);
+      hH = R[0]!; hL = R[1]!;
       p += 4;
     }
     while (p < end) {
-      h ^= (BigInt(dv.getUint8(p)) * PRIME64_5) & MASK64;
-      h = (rotl64(h, 11n) * PRIME64_1) & MASK64;
+      mul64(0, dv.getUint8(p), P5H, P5L);
+      rotl64((hH ^ R[0]!) >>> 0, (hL ^ R[1]!) >>> 0, 11);
+      mul64(R[0]!, R[1]!, P1H, P1L);
+      hH = R[0]!; hL = R[1]!;
       p++;
     }
-    h ^= h >> 33n;
-    h = (h * PRIME64_2) & MASK64;
-    h ^= h >> 29n;
-    h = (h * PRIME64_3) & MASK64;
-    h ^= h >> 32n;
-    dv.setUint32(HASH_OUT, Number(h & 0xffffffffn), true);
-    dv.setUint32(HASH_OUT + 4, Number(h >> 32n), true);
+    // Avalanche: h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32.
+    hL = (hL ^ (hH >>> 1)) >>> 0;
+    mul64(hH, hL, P2H, P2L);
+    hH = R[0]!; hL = R[1]!;
+    hL = (hL ^ ((hL >>> 29) | (hH << 3))) >>> 0;
+    hH = (hH ^ (hH >>> 29)) >>> 0;
+    mul64(hH, hL, P3H, P3L);
+    hH = R[0]!; hL = (R[1]! ^ R[0]!) >>> 0;
+    dv.setUint32(HASH_OUT, hL, true);
+    dv.setUint32(HASH_OUT + 4, hH, true);
     return 0;
   }
 
