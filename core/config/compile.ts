@@ -329,6 +329,30 @@ function compileRoutes(
       }
     });
 
+    // Checked before the match, whose errors end this route's checks: every problem of a route
+    // is reported in the same run.
+    const rewrite = route.rewrite ?? {};
+    if (rewrite.stripPrefix !== undefined && rewrite.replacePrefix !== undefined) {
+      issues.push({ path: `${at}.rewrite`, message: 'expected only one of stripPrefix and replacePrefix' });
+    }
+    for (const [field, value] of [
+      ['stripPrefix', rewrite.stripPrefix],
+      ['replacePrefix.from', rewrite.replacePrefix?.from],
+      ['replacePrefix.to', rewrite.replacePrefix?.to],
+    ] as const) {
+      if (value === undefined) continue;
+      const n = normalizePath(value);
+      if (!n.ok || n.path !== value || (value.endsWith('/') && value !== '/')) {
+        issues.push({
+          path: `${at}.rewrite.${field}`,
+          message: `expected a normalized path prefix without a trailing slash, got ${JSON.stringify(value)}`,
+        });
+      }
+    }
+
+    const requestHeaders = compileTransform(route.requestHeaders, `${at}.requestHeaders`, issues);
+    const responseHeaders = compileTransform(route.responseHeaders, `${at}.responseHeaders`, issues);
+
     const match = route.match;
     const given = [match?.path !== undefined, match?.regex !== undefined, route.fallback === true].filter(Boolean).length;
     if (given !== 1) {
@@ -386,25 +410,6 @@ function compileRoutes(
       typeof cond === 'string' ? { name: name.toLowerCase(), equals: cond } : { name: name.toLowerCase(), present: cond.present },
     );
 
-    const rewrite = route.rewrite ?? {};
-    if (rewrite.stripPrefix !== undefined && rewrite.replacePrefix !== undefined) {
-      issues.push({ path: `${at}.rewrite`, message: 'expected only one of stripPrefix and replacePrefix' });
-    }
-    for (const [field, value] of [
-      ['stripPrefix', rewrite.stripPrefix],
-      ['replacePrefix.from', rewrite.replacePrefix?.from],
-      ['replacePrefix.to', rewrite.replacePrefix?.to],
-    ] as const) {
-      if (value === undefined) continue;
-      const n = normalizePath(value);
-      if (!n.ok || n.path !== value || (value.endsWith('/') && value !== '/')) {
-        issues.push({
-          path: `${at}.rewrite.${field}`,
-          message: `expected a normalized path prefix without a trailing slash, got ${JSON.stringify(value)}`,
-        });
-      }
-    }
-
     const methods = match?.methods ? [...new Set(match.methods.includes('GET') ? [...match.methods, 'HEAD'] : match.methods)] : null;
     const hosts = match?.hosts ?? null;
     const compiled: CompiledRoute = {
@@ -420,8 +425,8 @@ function compileRoutes(
       upstream,
       timeoutMs: route.timeoutMs ?? null,
       rewrite,
-      requestHeaders: compileTransform(route.requestHeaders, `${at}.requestHeaders`, issues),
-      responseHeaders: compileTransform(route.responseHeaders, `${at}.responseHeaders`, issues),
+      requestHeaders,
+      responseHeaders,
     };
     routes.push(compiled);
 

@@ -112,6 +112,25 @@ describe('compileConfig', () => {
     );
   });
 
+  it('checks the rewrite and header transforms of a route whose path is invalid, in the same run', async () => {
+    const issues = await issuesOf({
+      origins,
+      routes: [
+        {
+          match: { path: '/a/*/b' },
+          upstream: 'eu',
+          rewrite: { stripPrefix: '/a/' },
+          requestHeaders: { set: { Host: 'x' } },
+        },
+      ],
+    });
+    expect(issues).toEqual([
+      'routes[0].rewrite.stripPrefix: expected a normalized path prefix without a trailing slash, got "/a/"',
+      'routes[0].requestHeaders.set: header "Host" is managed by the gateway and cannot be set',
+      expect.stringMatching(/^routes\[0\]\.match\.path: "\*" may only be the last segment/),
+    ]);
+  });
+
   it('rejects header values with CR/LF, showing them escaped', async () => {
     const issues = await issuesOf({
       origins,
