@@ -37,6 +37,13 @@ export interface NodeServer {
   drain(): Promise<{ drained: boolean; abandoned: number }>;
 }
 
+/** `\` as `/` in the path of a request target (not in its query), as a WHATWG URL parser reads an http URL. */
+export function backslashesAsSlashes(target: string): string {
+  const query = target.indexOf('?');
+  const path = query === -1 ? target : target.slice(0, query);
+  return path.replaceAll('\\', '/') + (query === -1 ? '' : target.slice(query));
+}
+
 /** Starts the gateway on Node. */
 export async function startNodeServer(config: CompiledConfig, options: NodeServerOptions): Promise<NodeServer> {
   const forward = createNodeForward();
@@ -57,15 +64,13 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
     });
     },
     {
-      // Requests Node's adapter refuses before the gateway sees them (a raw backslash in the
-      // path, a malformed Host) still get a problem+json answer.
+      // Requests Node's adapter refuses before the gateway sees them (a malformed Host or
+      // request target) still get a problem+json answer.
       errorHandler: (err) => {
         const message = err instanceof Error ? err.message : '';
         const problem = /host/i.test(message)
           ? new HttpProblem('ERR_BAD_HOST', 400, 'Bad Request', 'The Host header is missing or malformed.')
-          : /backslash/i.test(message)
-            ? new HttpProblem('ERR_BAD_REQUEST_PATH', 400, 'Bad Request', 'The request path cannot be routed safely: the path contains a backslash.')
-            : new HttpProblem('ERR_BAD_REQUEST_PATH', 400, 'Bad Request', 'The request target is malformed.');
+          : new HttpProblem('ERR_BAD_REQUEST_PATH', 400, 'Bad Request', 'The request target is malformed.');
         log({ level: 'info', msg: 'request refused by the Node adapter', code: problem.code, cause: message });
         return problemResponse(problem, crypto.randomUUID());
       },
@@ -79,6 +84,9 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
     // Host names are case-insensitive (RFC 9110 §4.2.3); the adapter compares them as written.
     const host = req.headers.host;
     if (host) req.headers.host = host.toLowerCase();
+    // The same request as on every other runtime: their WHATWG URL parsers read a raw "\" in
+    // an http path as "/" before the gateway sees it (Node's adapter would refuse it instead).
+    if (req.url?.includes('\\')) req.url = backslashesAsSlashes(req.url);
     void listener(req, res);
   });
   // Keep-alive sockets stay open a little longer than typical load balancers' idle timeouts.

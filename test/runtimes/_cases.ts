@@ -273,6 +273,18 @@ export const CASES: ConformanceCase[] = [
   },
   {
     group: 'normalization',
+    name: 'a raw backslash in the path is read as "/", as a URL parser reads an http URL',
+    async run(ctx) {
+      const plain = await routed(ctx, { path: '/things\\special' });
+      expect(plain.route).toBe('exact-special');
+      expect(plain.seen.url).toBe('/things/special');
+      const dots = await routed(ctx, { path: '/things/x\\..\\42?q=1' });
+      expect(dots.route).toBe('param-thing');
+      expect(dots.seen.url).toBe('/things/42?q=1');
+    },
+  },
+  {
+    group: 'normalization',
     name: 'encoded unreserved characters are decoded and repeated slashes collapse',
     async run(ctx) {
       const tilde = await routed(ctx, { path: '/things/%7Euser' });
