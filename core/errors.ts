@@ -11,6 +11,8 @@ export type PorticoErrorCode =
   | 'ERR_UPSTREAM_TIMEOUT'
   | 'ERR_UPSTREAM_UNREACHABLE'
   | 'ERR_NOT_READY'
+  | 'ERR_ROUTE_TABLE_INVALID'
+  | 'ERR_HOT_MEMORY'
   | 'ERR_INTERNAL';
 
 export class PorticoError extends Error {

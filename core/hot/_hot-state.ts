@@ -1,6 +1,7 @@
 // Per-instance JS-side state of a hot-path module: typed views of its memory (rebuilt when
 // memory grows and the buffer changes) and the reused scratch areas that strings are encoded
 // into. Private to core/hot.
+import { PorticoError } from '../errors.ts';
 import type { HotExports } from './types.ts';
 
 const INITIAL_SCRATCH_BYTES = 4096;
@@ -57,8 +58,11 @@ export interface HotState {
 const states = new WeakMap<HotExports, HotState>();
 export const utf8 = new TextEncoder();
 
-export class HotMemoryError extends Error {
-  override name = 'HotMemoryError';
+/** The module's linear memory cannot grow for a table or scratch area (not a per-request condition). */
+export class HotMemoryError extends PorticoError {
+  constructor(message: string) {
+    super('ERR_HOT_MEMORY', message);
+  }
 }
 
 /** Reserves memory in the module, or throws: out of memory is not a per-request condition. */

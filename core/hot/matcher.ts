@@ -7,14 +7,18 @@
  * const i = matcher.match(METHOD_BITS.GET, 'api.example.com', '/users/42', 0);
  * if (i >= 0) path.slice(matcher.paramStart(0), matcher.paramEnd(0)); // '42'
  */
+import { PorticoError } from '../errors.ts';
 import type { HotExports, Matcher } from './types.ts';
 import { H_FLAGS, FLAG_HOSTS, MAX_PARAMS } from './_layout.ts';
 import {
   freshState, hotState, reserveOrThrow, writeHost, writeStr, type HotState,
 } from './_hot-state.ts';
 
-export class RouteTableError extends Error {
-  override name = 'RouteTableError';
+/** A route-table blob the module refuses (not from compileRouteTable, or another version). */
+export class RouteTableError extends PorticoError {
+  constructor(message: string) {
+    super('ERR_ROUTE_TABLE_INVALID', message);
+  }
 }
 
 /** A route table loaded into a hot-path module's memory (several can be loaded at once). */

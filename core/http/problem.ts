@@ -17,6 +17,9 @@ const SLUGS: Record<PorticoErrorCode, string> = {
   ERR_UPSTREAM_TIMEOUT: 'upstream-timeout',
   ERR_UPSTREAM_UNREACHABLE: 'upstream-unreachable',
   ERR_NOT_READY: 'not-ready',
+  // Startup errors of the hot path: never an HTTP answer, but a code has a slug all the same.
+  ERR_ROUTE_TABLE_INVALID: 'route-table-invalid',
+  ERR_HOT_MEMORY: 'hot-memory',
   ERR_INTERNAL: 'internal',
 };
 

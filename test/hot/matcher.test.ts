@@ -2,8 +2,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   METHOD_BITS, compileRouteTable, createMatcher, methodBit, type HostSpec, type Matcher, type PathSpec,
-  type SegmentSpec, type TableEntry,
+  type SegmentSpec, type TableEntry, RouteTableError,
 } from '../../core/hot/index.ts';
+import { PorticoError } from '../../core/errors.ts';
 import { loadImpls, type Impl } from './_impls.ts';
 
 const impls = await loadImpls();
@@ -232,6 +233,14 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('matcher on %s', 
 
   it('throws a RouteTableError for a blob that is not a route table', () => {
     expect(() => createMatcher(impl.hot, new Uint8Array(64))).toThrow(/route table/);
+    try {
+      createMatcher(impl.hot, new Uint8Array(64));
+    } catch (error) {
+      expect(error).toBeInstanceOf(RouteTableError);
+      expect(error).toBeInstanceOf(PorticoError);
+      expect((error as PorticoError).code).toBe('ERR_ROUTE_TABLE_INVALID');
+      expect((error as Error).name).toBe('RouteTableError');
+    }
   });
 });
 
