@@ -37,7 +37,8 @@ export interface CaseRequest {
 }
 
 /** Where a case does not run, and why (said in the test title and in the README). */
-export type Exclusion = { runtime: 'wasi'; reason: string };
+/** A runtime (by build target) left out of a case, with the host limit that forces it. */
+export type Exclusion = { runtime: 'wasi' | 'vercel'; reason: string };
 
 export interface ConformanceCase {
   group: string;
@@ -364,6 +365,45 @@ export const CASES: ConformanceCase[] = [
       expect(result.status).toBe(200);
       expect(result.before).toBe(streamFirst);
       expect(result.all).toBe(streamFirst + streamRest);
+    },
+  },
+
+  {
+    group: 'streaming',
+    name: 'an origin failing mid-body never reaches the client as a complete response',
+    notOn: [
+      {
+        runtime: 'vercel',
+        reason:
+          "edge-runtime 4.0.1 (the local stand-in for Vercel's platform) crashes: its bundled fetch throws 'terminated' uncaught when the origin resets mid-body, and the whole server process exits",
+      },
+      {
+        runtime: 'wasi',
+        reason:
+          'jco serve with StarlingMonkey (componentize-js 0.19.3) ends the response cleanly when the body stream errors ("body ReadableStream closed during body streaming"), so the client gets a truncated body that looks complete; the component cannot make the host abort the response',
+      },
+    ],
+    async run(ctx) {
+      const url = new URL(ctx.url);
+      const { streamFirst } = ctx.origins;
+      // A truncated body must not end like a whole one: with chunked encoding, a clean end would
+      // let a client or a cache keep half a response as if it were all of it.
+      const outcome = await new Promise<{ status: number; body: string; ended: 'clean' | 'broken' }>((resolve, reject) => {
+        const r = httpRequest({ host: url.hostname, port: url.port, path: '/stream?break=1', agent: false }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ended: res.complete ? 'clean' : 'broken' }));
+          res.on('error', () => resolve({ status: res.statusCode ?? 0, body, ended: 'broken' }));
+          res.on('aborted', () => resolve({ status: res.statusCode ?? 0, body, ended: 'broken' }));
+        });
+        r.setTimeout(10_000, () => r.destroy(new Error('the gateway neither finished nor broke the response within 10 s')));
+        r.on('error', reject);
+        r.end();
+      });
+      expect(outcome.status).toBe(200);
+      expect(outcome.body.startsWith(streamFirst) || outcome.body === '').toBe(true);
+      expect(outcome.ended).toBe('broken');
     },
   },
 

@@ -5,7 +5,8 @@
  *   sets `x-origin-secret` and `x-origin-header` on its response (for response transforms);
  * - slow: accepts the request and answers only after `slowMs` (for 504);
  * - stream: sends a first chunk at once, then holds the response open until the test releases it
- *   (for streamed bodies);
+ *   (for streamed bodies); with `break=1` in the query it resets the connection after the first
+ *   chunk instead (an origin failing mid-body);
  * - closed: a port that was bound and released, so connecting to it is refused (for 502).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -106,6 +107,11 @@ export async function startOrigins(): Promise<Origins> {
   const stream = await listen((req, res) => {
     req.resume();
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    if (req.url?.includes('break=1')) {
+      // Fails mid-body: the first chunk, then the connection is reset.
+      res.write(streamFirst, () => setTimeout(() => res.socket?.resetAndDestroy(), 50));
+      return;
+    }
     res.write(streamFirst, () => {
       for (const w of firstSentWaiters.splice(0)) w();
     });
