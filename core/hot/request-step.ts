@@ -14,9 +14,10 @@
  *    default client (0, 0) the bucket is keyed by the cache-key hash alone. The bucket is
  *    consumed whether or not a route matched (404 scans spend tokens too).
  *
- * Strings cross with one TextEncoder.encodeInto into the module's reused scratch; nothing is
- * allocated per call (non-ASCII requests allocate one view). Errors are RangeErrors of bad
- * bucket arguments (as consumeBucketWords), thrown before anything is matched or consumed.
+ * Host and path are written back to back into the module's reused scratch (the host only when
+ * it changed; see the ABI in README.md): nothing is allocated per call but encodeInto's result
+ * for a path over 16 characters. Errors are RangeErrors of bad bucket arguments (as
+ * consumeBucketWords), thrown before anything is matched or consumed.
  *
  * @example
  * const step = createRequestStep(hot, compileRouteTable(entries), createBucketTable(hot));
