@@ -79,7 +79,7 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
       if (request.body) init.duplex = 'half';
       const upstream = await forward(new Request(url, init), { signal: controller.signal });
       clearTimeout(timer);
-      return finishResponse(upstream, route, request.method);
+      return finishResponse(upstream, route, request.method, timeoutMs, controller);
     } catch (err) {
       clearTimeout(timer);
       lastError = err;
@@ -97,7 +97,9 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
   throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 502, 'Bad Gateway', 'The origin could not be reached.', { cause: lastError });
 }
 
-function finishResponse(upstream: Response, route: CompiledRoute, method: string): Response {
+function finishResponse(
+  upstream: Response, route: CompiledRoute, method: string, idleMs: number, exchange: AbortController,
+): Response {
   if (upstream.status < 200 || upstream.status > 599) {
     throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 502, 'Bad Gateway', 'The origin sent an invalid response.');
   }
@@ -106,5 +108,44 @@ function finishResponse(upstream: Response, route: CompiledRoute, method: string
   applyHeaderTransform(headers, route.responseHeaders);
   const body = bodyless(upstream.status, method) ? null : upstream.body;
   if (body === null && upstream.body) void upstream.body.cancel().catch(() => {});
-  return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers });
+  const streamed = body === null ? null : withIdleTimeout(body, idleMs, exchange);
+  return new Response(streamed, { status: upstream.status, statusText: upstream.statusText, headers });
+}
+
+/**
+ * The origin's body, failed when the origin sends nothing for `idleMs` while the client is
+ * waiting for more: the timer runs only during a read, so a slow client is not taken for a
+ * stalled origin. On expiry the exchange with the origin is aborted and the body errors, which
+ * the runtime turns into a broken client connection (the client never sees the truncated body
+ * as complete; see test/runtimes/README.md for the hosts that do otherwise).
+ */
+function withIdleTimeout(body: ReadableStream<Uint8Array>, idleMs: number, exchange: AbortController): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const idle = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new DOMException(`origin sent no body data for ${idleMs} ms`, 'TimeoutError')), idleMs);
+        });
+        try {
+          const chunk = await Promise.race([reader.read(), idle]);
+          if (chunk.done) controller.close();
+          else controller.enqueue(chunk.value);
+        } catch (err) {
+          if (isTimeout(err)) {
+            exchange.abort(err);
+            void reader.cancel(err).catch(() => {});
+          }
+          controller.error(err);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }

@@ -340,6 +340,33 @@ describe('streaming', () => {
     expect(timings.first).toBeLessThan(700);
   });
 
+  it('breaks the client connection when the origin goes silent mid-body for longer than its timeout', async () => {
+    const url = new URL(gw.url);
+    const started = Date.now();
+    // The origin sends its JSON line, then nothing for 3 s; the route's timeout is 1000 ms.
+    const outcome = await new Promise<{ status: number; body: string; ended: 'clean' | 'broken'; ms: number }>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, path: '/api/stream?drip=2&gap=3000&chunk=16', agent: false }, (res) => {
+        let body = '';
+        const done = (ended: 'clean' | 'broken') => resolve({ status: res.statusCode ?? 0, body, ended, ms: Date.now() - started });
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => done(res.complete ? 'clean' : 'broken'));
+        res.on('aborted', () => done('broken'));
+        res.on('error', () => done('broken'));
+      });
+      req.setTimeout(10_000, () => req.destroy(new Error('the gateway kept the stalled response open')));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(outcome.status).toBe(200);
+    expect(outcome.body).toContain('"region":');
+    // Nothing of the gateway's own is appended to the origin's bytes.
+    expect(outcome.body).not.toMatch(/error|timeout/i);
+    expect(outcome.ended).toBe('broken');
+    expect(outcome.ms).toBeGreaterThan(900);
+    expect(outcome.ms).toBeLessThan(2800);
+  });
+
   it('streams a request body to the origin while the client is still sending it', async () => {
     // The client sends one chunk, then waits until the origin has seen bytes before sending the
     // rest. A gateway that buffered the body would deadlock here and the request would time out.

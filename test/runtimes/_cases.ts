@@ -375,7 +375,7 @@ export const CASES: ConformanceCase[] = [
       {
         runtime: 'vercel',
         reason:
-          "edge-runtime 4.0.1 (the local stand-in for Vercel's platform) crashes: its bundled fetch throws 'terminated' uncaught when the origin resets mid-body, and the whole server process exits",
+          "edge-runtime 4.0.1 (the local stand-in for Vercel's platform) ends the response cleanly when the body stream errors and leaves the error unhandled (Node would exit without the test host's handler)",
       },
       {
         runtime: 'wasi',
@@ -404,6 +404,49 @@ export const CASES: ConformanceCase[] = [
       expect(outcome.status).toBe(200);
       expect(outcome.body.startsWith(streamFirst) || outcome.body === '').toBe(true);
       expect(outcome.ended).toBe('broken');
+    },
+  },
+
+  {
+    group: 'streaming',
+    name: 'an origin silent mid-body for longer than its timeout breaks the client connection at about the timeout',
+    notOn: [
+      {
+        runtime: 'vercel',
+        reason:
+          "edge-runtime 4.0.1 (the local stand-in for Vercel's platform) ends the response cleanly when the body stream errors and leaves the error unhandled (Node would exit without the test host's handler)",
+      },
+      {
+        runtime: 'wasi',
+        reason:
+          'jco serve with StarlingMonkey (componentize-js 0.19.3) ends the response cleanly when the body stream errors, so the client gets a truncated body that looks complete',
+      },
+    ],
+    async run(ctx) {
+      const url = new URL(ctx.url);
+      const { streamFirst, streamControl } = ctx.origins;
+      const started = Date.now();
+      // The stall origin sends its first chunk, then holds the rest; the route's timeout is 1000 ms.
+      const outcome = await new Promise<{ status: number; body: string; ended: 'clean' | 'broken'; ms: number }>((resolve, reject) => {
+        const r = httpRequest({ host: url.hostname, port: url.port, path: '/stall', agent: false }, (res) => {
+          let body = '';
+          const done = (ended: 'clean' | 'broken') => resolve({ status: res.statusCode ?? 0, body, ended, ms: Date.now() - started });
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => done(res.complete ? 'clean' : 'broken'));
+          res.on('aborted', () => done('broken'));
+          res.on('error', () => done('broken'));
+        });
+        r.setTimeout(10_000, () => r.destroy(new Error('the gateway kept the stalled response open')));
+        r.on('error', reject);
+        r.end();
+      });
+      streamControl.release();
+      expect(outcome.status).toBe(200);
+      expect(outcome.body).toBe(streamFirst);
+      expect(outcome.ended).toBe('broken');
+      expect(outcome.ms).toBeGreaterThan(900);
+      expect(outcome.ms).toBeLessThan(3000);
     },
   },
 

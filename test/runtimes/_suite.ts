@@ -20,7 +20,8 @@ export const CONFORMANCE_CONFIG = join(REPO_ROOT, 'test/runtimes/conformance.con
 /** The conformance config with its origins pointed at the running loopback origins. */
 export async function writeConformanceConfig(dir: string, origins: Origins): Promise<string> {
   const config = JSON.parse(await readFile(CONFORMANCE_CONFIG, 'utf8')) as { origins: Record<string, { url: string }> };
-  const urls: Record<string, string> = { echo: origins.echo, slow: origins.slow, closed: origins.closed, stream: origins.stream };
+  // `stall` is the stream origin under a 1000 ms timeout: it holds its response after the first chunk.
+  const urls: Record<string, string> = { echo: origins.echo, slow: origins.slow, closed: origins.closed, stream: origins.stream, stall: origins.stream };
   for (const [name, origin] of Object.entries(config.origins)) {
     const url = urls[name];
     if (!url) throw new Error(`conformance config names an origin the suite does not start: ${name}`);

@@ -53,6 +53,13 @@ addEventListener('fetch', (event) => {
   extend: (context) => Object.assign(context, { __porticoWasmModules: modules }),
 });
 
+// edge-runtime 4.0.1's server leaves a response body's stream error unhandled, and Node then
+// exits. Vercel's platform is not this emulator: keep the stand-in serving, say what happened.
+// (The conformance cases where an origin fails mid-body are excluded here, with the reason.)
+process.on('unhandledRejection', (reason) => {
+  process.stderr.write(`edge-runtime host: the emulator left a rejection unhandled: ${String(reason)}\n`);
+});
+
 const server = await runServer({ runtime, port: Number(portArg), host: '127.0.0.1' });
 process.stderr.write(`edge-runtime serving ${funcDir} on ${server.url}\n`);
 const stop = (): void => void server.close().then(() => process.exit(0));
