@@ -254,6 +254,36 @@ const median = (xs: number[]): number => {
 };
 const fmt = (ns: number): string => (ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(ns < 100 ? 1 : 0)} ns`);
 
+/**
+ * The benchmark's correctness gate alone (no timing): every row's answers on every table and case
+ * against the oracle, and the three step builds' cache-key hashes equal. Throws on the first
+ * wrong answer.
+ * @returns how many answers were checked
+ */
+export async function checkStepBench(): Promise<{ checked: number }> {
+  const apis = await loadApis();
+  let checked = 0;
+  for (const table of loadTables()) {
+    for (const row of rows(apis)) {
+      for (const c of CASES) {
+        if (cellRequests(table, c).length === 0) continue;
+        check(row, row.build(table), table, c);
+        checked += cellRequests(table, c).length;
+      }
+    }
+    const hashes = (['wasm', 'wasm2js', 'twin'] as const).map((impl) => {
+      const hot = hotOf(apis[impl], impl);
+      const step = createRequestStep(hot, blobOf(table), createBucketTable(hot, { capacity: 64 }));
+      return cellRequests(table, 'mixed').map((r) => (step.run(methodBit(r.method), r.host, r.path, 0, 1, 1, 0), step.hashHex()));
+    });
+    if (JSON.stringify(hashes[0]) !== JSON.stringify(hashes[1]) || JSON.stringify(hashes[0]) !== JSON.stringify(hashes[2])) {
+      throw new Error(`${table.id}: the step's cache-key hashes differ between wasm, wasm2js and the twin`);
+    }
+    checked += hashes[0]!.length;
+  }
+  return { checked };
+}
+
 /** The command line (`--runs N`, `--out DIR`; `--worker N` is one run, internal). */
 export async function cliMain(argv: string[]): Promise<void> {
   if (argv.includes('--worker')) {
@@ -265,21 +295,10 @@ export async function cliMain(argv: string[]): Promise<void> {
   const outDir = argv.includes('--out') ? argv[argv.indexOf('--out') + 1]! : fileURLToPath(new URL('./results', import.meta.url));
 
   // The check: every row, every table, every case, before anything is timed.
+  const { checked } = await checkStepBench();
   const apis = await loadApis();
   const tables = loadTables();
-  for (const table of tables) {
-    for (const row of rows(apis)) for (const c of CASES) if (cellRequests(table, c).length) check(row, row.build(table), table, c);
-    // The three step builds agree on the cache-key hash of every request.
-    const hashes = (['wasm', 'wasm2js', 'twin'] as const).map((impl) => {
-      const hot = hotOf(apis[impl], impl);
-      const step = createRequestStep(hot, blobOf(table), createBucketTable(hot, { capacity: 64 }));
-      return cellRequests(table, 'mixed').map((r) => (step.run(methodBit(r.method), r.host, r.path, 0, 1, 1, 0), step.hashHex()));
-    });
-    if (JSON.stringify(hashes[0]) !== JSON.stringify(hashes[1]) || JSON.stringify(hashes[0]) !== JSON.stringify(hashes[2])) {
-      throw new Error(`${table.id}: the step's cache-key hashes differ between wasm, wasm2js and the twin`);
-    }
-  }
-  process.stderr.write(`request step: answers checked; ${runs} run(s), a process each\n`);
+  process.stderr.write(`request step: ${checked} answers checked; ${runs} run(s), a process each\n`);
 
   const all: Record<string, number>[] = [];
   for (let run = 0; run < runs; run++) {
