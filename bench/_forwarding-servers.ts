@@ -1,0 +1,72 @@
+/**
+ * The servers of the forwarding benchmark, one per process:
+ *   node --import tsx bench/_forwarding-servers.ts <kind> <port> [origin URL]
+ * kinds:
+ * - `origin`: answers every GET with the same 1 KiB JSON body (the origin behind every proxy);
+ * - `portico`: the Node target (`startNodeServer`) with one route `/*` to the origin, its JSON
+ *   request log on (to stdout, which the benchmark discards), as `portico dev` runs it;
+ * - `hono-fetch`: a Hono app on @hono/node-server that forwards with the global `fetch`: the
+ *   Web-standard way of proxying on Node;
+ * - `undici-stream`: node:http and `undici.stream()` piping the origin's body straight into the
+ *   response: the fast path DESIGN.md describes, with no routing, no header work, no log.
+ * Prints `ready <port>` on stdout when listening.
+ */
+import { createServer } from 'node:http';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { stream as undiciStream } from 'undici';
+import { compileConfig } from '../core/config/index.ts';
+import { loadNodeHot } from '../targets/node/hot.ts';
+import { startNodeServer } from '../targets/node/server.ts';
+
+const [kind, portArg, origin = ''] = process.argv.slice(2);
+const port = Number(portArg);
+const HOST = '127.0.0.1';
+const ready = (): void => void process.stdout.write(`ready ${port}\n`);
+
+/** Hop-by-hop request headers a proxy must not forward (RFC 9110 §7.6.1), plus host. */
+const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host']);
+
+if (kind === 'origin') {
+  const body = JSON.stringify({ items: Array.from({ length: 16 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b', 'c'] })) }).padEnd(1024, ' ');
+  createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }).listen(port, HOST, ready);
+} else if (kind === 'portico') {
+  const config = await compileConfig({
+    origins: { o: { url: origin, region: 'local' } },
+    routes: [{ match: { path: '/*' }, upstream: 'o' }],
+  });
+  await startNodeServer(config, { port, host: HOST, hot: await loadNodeHot('wasm') });
+  ready();
+} else if (kind === 'hono-fetch') {
+  const app = new Hono();
+  app.all('*', (c) => {
+    const headers = new Headers();
+    for (const [name, value] of c.req.raw.headers) if (!HOP.has(name)) headers.set(name, value);
+    return fetch(origin + new URL(c.req.url).pathname, { method: c.req.method, headers });
+  });
+  serve({ fetch: app.fetch, port, hostname: HOST }, ready);
+} else if (kind === 'undici-stream') {
+  createServer((req, res) => {
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !HOP.has(name)) headers[name] = value;
+    undiciStream(
+      origin + (req.url ?? '/'),
+      { method: 'GET', headers, opaque: res },
+      ({ statusCode, headers: upstream, opaque }) => {
+        const out = opaque as typeof res;
+        for (const name of Object.keys(upstream)) if (HOP.has(name)) delete upstream[name];
+        out.writeHead(statusCode, upstream as Record<string, string | string[]>);
+        return out;
+      },
+    ).catch(() => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+  }).listen(port, HOST, ready);
+} else {
+  throw new Error(`unknown server kind ${kind}`);
+}

@@ -1,0 +1,173 @@
+/**
+ * The forwarding benchmark: requests per second through a proxy on Node, measured with `wrk`
+ * (Debian: `apt-get install -y wrk`), for portico's Node target and two reference proxies in the
+ * same run (see _forwarding-servers.ts): the Web-standard way (Hono + global fetch) and the
+ * fastest way we know (node:http + undici.stream, no routing or header work). The origin alone
+ * is the ceiling. Every server is a process of its own; wrk, the origin and the proxy share the
+ * machine's cores, so only ratios within a run mean much.
+ *
+ * Each run: for every server in a rotated order, a 1 s warmup, then `wrk -t1 -c32 -d5s --latency`
+ * on GET /items; requests/s and the p50/p99 latency are kept. Reported: medians over runs, and
+ * each server's requests/s over the undici.stream proxy's in the same run.
+ *
+ * @example
+ * // npx tsx bench/forwarding.ts [--runs 3] [--out bench/results]
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const SERVERS = fileURLToPath(new URL('./_forwarding-servers.ts', import.meta.url));
+const CONTESTANTS = [
+  { id: 'origin', label: 'origin alone (no proxy)' },
+  { id: 'undici-stream', label: 'node:http + undici.stream (reference fast path)' },
+  { id: 'hono-fetch', label: 'Hono + fetch on @hono/node-server (Web-standard proxy)' },
+  { id: 'portico', label: 'portico (Node target)' },
+] as const;
+type Id = (typeof CONTESTANTS)[number]['id'];
+
+interface Sample {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer(kind: string, origin = ''): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVERS, kind, String(port), origin], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    let started = false;
+    const timer = setTimeout(() => reject(new Error(`${kind} did not start within 20 s`)), 20_000);
+    // Keep reading stdout to the end (portico logs every request there) so the pipe never fills.
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      if (started) return;
+      out = (out + c).slice(-256);
+      if (out.includes(`ready ${port}`)) {
+        started = true;
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${kind} exited with code ${code} before it was ready`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+function wrk(url: string, seconds: number): Promise<Sample> {
+  return new Promise((resolve, reject) => {
+    execFile('wrk', ['-t1', '-c32', `-d${seconds}s`, '--latency', url], (error, stdout) => {
+      if (error) return reject(new Error(`wrk failed (is it installed? apt-get install -y wrk): ${error.message}`));
+      const num = (re: RegExp): number => Number(re.exec(stdout)?.[1] ?? NaN);
+      const ms = (re: RegExp): number => {
+        const m = re.exec(stdout);
+        if (!m) return NaN;
+        const v = Number(m[1]);
+        return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+      };
+      const errors = num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0;
+      const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+      resolve({
+        rps: num(/Requests\/sec:\s+([\d.]+)/),
+        p50Ms: ms(/50%\s+([\d.]+)(us|ms|s)/),
+        p99Ms: ms(/99%\s+([\d.]+)(us|ms|s)/),
+        errors: errors + (socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
+      });
+    });
+  });
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+export async function runForwardingBench(options: { runs?: number; outDir?: string } = {}): Promise<string> {
+  const runs = options.runs ?? 3;
+  const origin = await startServer('origin');
+  const samples: Record<Id, Sample[]> = { origin: [], 'undici-stream': [], 'hono-fetch': [], portico: [] };
+  const ratios: Record<Id, number[]> = { origin: [], 'undici-stream': [], 'hono-fetch': [], portico: [] };
+  try {
+    for (let run = 0; run < runs; run++) {
+      const order = CONTESTANTS.map((_, i) => CONTESTANTS[(i + run) % CONTESTANTS.length]!);
+      const thisRun: Partial<Record<Id, Sample>> = {};
+      for (const c of order) {
+        const server = c.id === 'origin' ? null : await startServer(c.id, origin.url);
+        const url = `${server?.url ?? origin.url}/items`;
+        try {
+          await wrk(url, 1);
+          const sample = await wrk(url, 5);
+          if (sample.errors > 0) throw new Error(`${c.label}: ${sample.errors} failed responses or socket errors`);
+          thisRun[c.id] = sample;
+          samples[c.id].push(sample);
+        } finally {
+          if (server) await stop(server.child);
+        }
+      }
+      const base = thisRun['undici-stream']!.rps;
+      for (const c of CONTESTANTS) ratios[c.id].push(thisRun[c.id]!.rps / base);
+      process.stderr.write(`  run ${run + 1}/${runs} done\n`);
+    }
+  } finally {
+    await stop(origin.child);
+  }
+  const lines = [
+    '# Forwarding results',
+    '',
+    `${new Date().toISOString()} · Node ${process.versions.node} · ${runs} run(s) · wrk -t1 -c32 -d5s, GET of a 1 KiB JSON body · load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+    '',
+    'Medians over runs. "vs undici.stream" is each run\'s requests/s over the reference proxy\'s in the same run, then the median. wrk, the origin and the proxy share the 2 cores.',
+    '',
+    '| server | requests/s | vs undici.stream | p50 | p99 |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...CONTESTANTS.map((c) => {
+      const s = samples[c.id];
+      return `| ${c.label} | ${Math.round(median(s.map((x) => x.rps)))} | ${median(ratios[c.id]).toFixed(2)}× | ${median(s.map((x) => x.p50Ms)).toFixed(2)} ms | ${median(s.map((x) => x.p99Ms)).toFixed(2)} ms |`;
+    }),
+    '',
+  ];
+  const md = lines.join('\n');
+  if (options.outDir) {
+    mkdirSync(options.outDir, { recursive: true });
+    writeFileSync(`${options.outDir}/forwarding.md`, md);
+    writeFileSync(`${options.outDir}/forwarding.json`, JSON.stringify({ date: new Date().toISOString(), runs, samples, ratios }, null, 1) + '\n');
+  }
+  return md;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const argv = process.argv.slice(2);
+  const value = (name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+  runForwardingBench({
+    runs: value('--runs') !== undefined ? Number(value('--runs')) : 3,
+    outDir: value('--out') ?? fileURLToPath(new URL('./results', import.meta.url)),
+  })
+    .then((md) => process.stdout.write(md))
+    .catch((error: unknown) => {
+      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+      process.exit(2);
+    });
+}
