@@ -105,7 +105,9 @@ function honoContestant(id: string, label: string, create: () => HonoRouter<numb
     capturesRest: false,
     build(table) {
       const router = create();
-      table.routes.forEach((r, i) => router.add(r.method, peerPath(table, i), i));
+      table.routes.forEach((r, i) => {
+        router.add(r.method, peerPath(table, i), i);
+      });
       const patterns = patternsOf(table);
       return {
         call: { expr: 'self.match(M, P)', self: router },
@@ -134,7 +136,9 @@ const findMyWay: Contestant = {
   build(table) {
     const router = FindMyWay();
     const noop = (): void => {};
-    table.routes.forEach((r, i) => router.on(r.method as 'GET', peerPath(table, i), noop, { route: i }));
+    table.routes.forEach((r, i) => {
+      router.on(r.method as 'GET', peerPath(table, i), noop, { route: i });
+    });
     const patterns = patternsOf(table);
     return {
       call: { expr: 'self.find(M, P)', self: router },
@@ -157,7 +161,9 @@ function rou3Outcome(raw: unknown, patterns: ParsedPattern[]): MatchOutcome {
 
 function buildRou3(table: RouteTable): ReturnType<typeof createRouter<number>> {
   const router = createRouter<number>();
-  table.routes.forEach((r, i) => addRoute(router, r.method, peerPath(table, i), i));
+  table.routes.forEach((r, i) => {
+    addRoute(router, r.method, peerPath(table, i), i);
+  });
   return router;
 }
 
@@ -201,7 +207,9 @@ const memoirist: Contestant = {
   capturesRest: true,
   build(table) {
     const router = new Memoirist<number>();
-    table.routes.forEach((r, i) => router.add(r.method, peerPath(table, i), i));
+    table.routes.forEach((r, i) => {
+      router.add(r.method, peerPath(table, i), i);
+    });
     const patterns = patternsOf(table);
     return {
       call: { expr: 'self.find(M, P)', self: router },

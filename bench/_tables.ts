@@ -110,7 +110,10 @@ export function createOracle(table: RouteTable): Oracle {
   table.routes.forEach((route, index) => {
     const key = table.hosts ? (route.host ?? '') : '';
     let list = byHost.get(key);
-    if (!list) byHost.set(key, (list = []));
+    if (!list) {
+      list = [];
+      byHost.set(key, list);
+    }
     list.push(index);
   });
   return { table, parsed, byHost };

@@ -274,7 +274,10 @@ export async function checkStepBench(): Promise<{ checked: number }> {
     const hashes = (['wasm', 'wasm2js', 'twin'] as const).map((impl) => {
       const hot = hotOf(apis[impl], impl);
       const step = createRequestStep(hot, blobOf(table), createBucketTable(hot, { capacity: 64 }));
-      return cellRequests(table, 'mixed').map((r) => (step.run(methodBit(r.method), r.host, r.path, 0, 1, 1, 0), step.hashHex()));
+      return cellRequests(table, 'mixed').map((r) => {
+        step.run(methodBit(r.method), r.host, r.path, 0, 1, 1, 0);
+        return step.hashHex();
+      });
     });
     if (JSON.stringify(hashes[0]) !== JSON.stringify(hashes[1]) || JSON.stringify(hashes[0]) !== JSON.stringify(hashes[2])) {
       throw new Error(`${table.id}: the step's cache-key hashes differ between wasm, wasm2js and the twin`);

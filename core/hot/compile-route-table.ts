@@ -304,7 +304,8 @@ export function compileRouteTable(entries: readonly TableEntry[]): Uint8Array {
       return;
     }
     maxDepth = Math.max(maxDepth, entry.path.segments.length);
-    let node = (group.root ??= newNode(new Uint8Array(0)));
+    group.root ??= newNode(new Uint8Array(0));
+    let node = group.root;
     widen(node, index);
     for (const segment of entry.path.segments) {
       if (segment.kind === 'param') {
@@ -351,7 +352,9 @@ export function compileRouteTable(entries: readonly TableEntry[]): Uint8Array {
     const lens = [...suffixLens].sort((a, b) => a - b);
     if (lens.length > 0) {
       const at = w.alloc(lens.length * 4);
-      lens.forEach((len, i) => w.u32(at + i * 4, len));
+      lens.forEach((len, i) => {
+        w.u32(at + i * 4, len);
+      });
       w.u32(header + H_SUFFIX_LEN_COUNT, lens.length);
       w.u32(header + H_SUFFIX_LENS, at);
     }

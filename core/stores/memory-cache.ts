@@ -55,7 +55,9 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): CacheStore 
       remove(key);
       if (ttlSeconds <= 0 || body.byteLength > maxBytes) return;
       const headers: [string, string][] = [];
-      response.headers.forEach((value, name) => headers.push([name, value]));
+      response.headers.forEach((value, name) => {
+        headers.push([name, value]);
+      });
       entries.set(key, { status: response.status, statusText: response.statusText, headers, body, expires: now() + ttlSeconds * 1000 });
       bytes += body.byteLength;
       while (entries.size > maxEntries || bytes > maxBytes) {

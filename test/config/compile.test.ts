@@ -50,7 +50,7 @@ describe('compileConfig', () => {
     expect(issues).toEqual(
       expect.arrayContaining([
         'origins.eu.url: expected an http:// or https:// URL, got "ftp://x"',
-        'origins.eu.region: expected a non-empty region name, got \"\"',
+        'origins.eu.region: expected a non-empty region name, got ""',
         'origins.eu.timeoutMs: expected timeoutMs as a positive number of milliseconds, got -5',
         'routes[0].match.path: expected a path pattern starting with "/", got "users"',
         expect.stringMatching(/^routes\[0\]\.match\.methods\[0\]: expected one of GET, HEAD, .*got "GETT"$/),

@@ -108,7 +108,7 @@ describe('matcher: wasm == wasm2js == twin == reference', () => {
             seen.hits++;
             if (expected.params.length > 0) seen.withParams++;
             if (from > 0) seen.withFrom++;
-            if (/[^\x00-\x7f]/.test(path)) seen.nonAscii++;
+            if ([...path].some((ch) => ch.charCodeAt(0) > 0x7f)) seen.nonAscii++;
           }
           for (const [k, m] of matchers.entries()) {
             const got = m.match(bit, host, path, from);
@@ -197,7 +197,10 @@ describe('buckets: wasm == wasm2js == twin', () => {
         for (const s of steps) {
           now += s.dt;
           let b = model.get(s.key);
-          if (!b) model.set(s.key, (b = { tokens: burst, stamp: now }));
+          if (!b) {
+            b = { tokens: burst, stamp: now };
+            model.set(s.key, b);
+          }
           if (now > b.stamp) {
             b.tokens = Math.min(burst, b.tokens + (now - b.stamp) * rate / 1000);
             b.stamp = now;

@@ -28,7 +28,7 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('PorticoRouter on
   it('serves a Hono app: params, middleware order, wildcard, ALL and 404', async () => {
     const app = new Hono({ router: new PorticoRouter(impl.hot) });
     const seen: string[] = [];
-    app.use('*', async (c, next) => {
+    app.use('*', async (_c, next) => {
       seen.push('star');
       await next();
     });
@@ -140,7 +140,9 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('PorticoRouter on
           for (const r of [ours, trie]) r.add(m, p, `h${i}`);
         });
         try {
-          uniq.forEach(([m, p], i) => regexp!.add(m, p, `h${i}`));
+          uniq.forEach(([m, p], i) => {
+            regexp!.add(m, p, `h${i}`);
+          });
           regexp.match('GET', '/');
         } catch (e) {
           // RegExpRouter itself gives up on some ambiguous sets (that is what SmartRouter is for).

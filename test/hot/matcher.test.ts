@@ -1,5 +1,5 @@
 // Behaviour of the route matcher, run against the Wasm build, the wasm2js build and the twin.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   METHOD_BITS, compileRouteTable, createMatcher, methodBit, type HostSpec, type Matcher, type PathSpec,
   type SegmentSpec, type TableEntry, RouteTableError,
