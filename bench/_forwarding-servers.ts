@@ -28,7 +28,9 @@ const ready = (): void => void process.stdout.write(`ready ${port}\n`);
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host']);
 
 if (kind === 'origin') {
-  const body = JSON.stringify({ items: Array.from({ length: 16 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b', 'c'] })) }).padEnd(1024, ' ');
+  const body = JSON.stringify({
+    items: Array.from({ length: 16 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b', 'c'] })),
+  }).padEnd(1024, ' ');
   createServer((req, res) => {
     req.resume();
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });

@@ -25,25 +25,75 @@ const DEFAULT_SEED = 0x9e3779b9;
 
 const VERSIONS = ['v1', 'v2', 'v3', 'api', 'api/v1', 'api/v2'];
 const RESOURCES = [
-  'orders', 'customers', 'invoices', 'products', 'carts', 'payments', 'shipments', 'refunds',
-  'users', 'teams', 'projects', 'tickets', 'articles', 'comments', 'devices', 'sensors',
-  'accounts', 'transfers', 'coupons', 'reviews', 'bookings', 'rooms', 'flights', 'tracks',
-  'albums', 'playlists', 'courses', 'lessons', 'vehicles', 'drivers', 'stores', 'suppliers',
+  'orders',
+  'customers',
+  'invoices',
+  'products',
+  'carts',
+  'payments',
+  'shipments',
+  'refunds',
+  'users',
+  'teams',
+  'projects',
+  'tickets',
+  'articles',
+  'comments',
+  'devices',
+  'sensors',
+  'accounts',
+  'transfers',
+  'coupons',
+  'reviews',
+  'bookings',
+  'rooms',
+  'flights',
+  'tracks',
+  'albums',
+  'playlists',
+  'courses',
+  'lessons',
+  'vehicles',
+  'drivers',
+  'stores',
+  'suppliers',
 ];
 const SUBRESOURCES = ['items', 'notes', 'events', 'members', 'versions', 'lines', 'tags', 'files'];
 const LEAVES = ['history', 'attachments', 'audits', 'links', 'metrics', 'parts'];
 const STATIC_PREFIXES = ['static', 'assets', 'files', 'public', 'media'];
 const WORDS = [
-  'acme', 'globex', 'initech', 'umbrella', 'hooli', 'stark', 'wayne', 'wonka', 'tyrell', 'cyberdyne',
-  'soylent', 'aperture', 'vandelay', 'gringotts', 'oscorp', 'massive', 'dunder', 'prestige',
+  'acme',
+  'globex',
+  'initech',
+  'umbrella',
+  'hooli',
+  'stark',
+  'wayne',
+  'wonka',
+  'tyrell',
+  'cyberdyne',
+  'soylent',
+  'aperture',
+  'vandelay',
+  'gringotts',
+  'oscorp',
+  'massive',
+  'dunder',
+  'prestige',
 ];
 const DOMAINS = ['example.com', 'example.net', 'api.example.org', 'tenants.example.io'];
 
 /** sfc32: a small, fast, well-distributed 32-bit PRNG (public domain, by Chris Doty-Humphrey). */
 function createRandom(seed: number): () => number {
-  let a = 0x243f6a88, b = 0x85a308d3, c = seed >>> 0, d = 1;
+  let a = 0x243f6a88,
+    b = 0x85a308d3,
+    c = seed >>> 0,
+    d = 1;
   const next = (): number => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
     const t = (a + b) | 0;
     a = b ^ (b >>> 9);
     b = (c + (c << 3)) | 0;

@@ -37,7 +37,14 @@ export interface MatcherBenchResult {
   commit: string;
   packages: Record<string, string>;
   settings: { runs: number; quick: boolean; minCpuTimeMs: number; urlCount: number; isolated: boolean };
-  tables: { id: string; title: string; source: string; routes: number; hosts: boolean; cases: { id: CaseId; request: string }[] }[];
+  tables: {
+    id: string;
+    title: string;
+    source: string;
+    routes: number;
+    hosts: boolean;
+    cases: { id: CaseId; request: string }[];
+  }[];
   contestants: { id: string; label: string; family: ContestantFamily; hostRouting: boolean }[];
   unavailable: UnavailableContestant[];
   checks: { contestant: string; table: string; checked: number; failures: number; examples: string[] }[];
@@ -70,8 +77,11 @@ export function computeRatios(result: MatcherBenchResult): void {
     if (cell.median === null) continue;
     const peers = result.cells.filter(
       (c) =>
-        c.table === cell.table && c.case === cell.case && c.mode === cell.mode &&
-        family.get(c.contestant) === 'js' && c.status === 'timed',
+        c.table === cell.table &&
+        c.case === cell.case &&
+        c.mode === cell.mode &&
+        family.get(c.contestant) === 'js' &&
+        c.status === 'timed',
     );
     const perRun: number[] = [];
     cell.runs.forEach((ns, run) => {
@@ -82,7 +92,13 @@ export function computeRatios(result: MatcherBenchResult): void {
   }
 }
 
-function cellOf(result: MatcherBenchResult, table: string, caseId: CaseId, mode: Mode, contestant: string): CellResult | undefined {
+function cellOf(
+  result: MatcherBenchResult,
+  table: string,
+  caseId: CaseId,
+  mode: Mode,
+  contestant: string,
+): CellResult | undefined {
   return result.cells.find((c) => c.table === table && c.case === caseId && c.mode === mode && c.contestant === contestant);
 }
 
@@ -112,13 +128,13 @@ export function evaluateGoals(result: MatcherBenchResult): GoalResult[] {
     met: mt?.ratio == null ? null : mt.ratio <= 0.3,
   });
   const sameProcess = result.ownRatioRuns ?? [];
-  const own = sameProcess.length > 0
-    ? median(sameProcess)
-    : mt?.median != null && gh?.median != null ? mt.median / gh.median : null;
+  const own =
+    sameProcess.length > 0 ? median(sameProcess) : mt?.median != null && gh?.median != null ? mt.median / gh.median : null;
   goals.push({
-    goal: sameProcess.length > 0
-      ? `Multi-tenant 10k table, mixed requests: Wasm ≤ 1.3× its own time on the 203-route GitHub table (both timed in one process, median of ${sameProcess.length} run(s))`
-      : 'Multi-tenant 10k table, mixed requests: Wasm ≤ 1.3× its own time on the 203-route GitHub table (medians of separate processes)',
+    goal:
+      sameProcess.length > 0
+        ? `Multi-tenant 10k table, mixed requests: Wasm ≤ 1.3× its own time on the 203-route GitHub table (both timed in one process, median of ${sameProcess.length} run(s))`
+        : 'Multi-tenant 10k table, mixed requests: Wasm ≤ 1.3× its own time on the 203-route GitHub table (medians of separate processes)',
     value: fmt(own),
     met: own === null ? null : own <= 1.3,
   });
@@ -155,7 +171,9 @@ export function renderMarkdown(result: MatcherBenchResult): string {
   }
   lines.push('## Requests', '');
   for (const table of result.tables) {
-    lines.push(`- ${table.title} (${table.source}): ` + table.cases.map((c) => `${CASE_TITLES[c.id]} \`${c.request}\``).join('; '));
+    lines.push(
+      `- ${table.title} (${table.source}): ` + table.cases.map((c) => `${CASE_TITLES[c.id]} \`${c.request}\``).join('; '),
+    );
   }
   lines.push('');
   lines.push('## Goals (mode 2, portico Wasm)', '');
@@ -175,7 +193,10 @@ export function renderReadmeResults(result: MatcherBenchResult): string {
   lines.push(...renderModeTables(result, 'sliced', '#####'));
   lines.push('#### Goals (mode 2, portico Wasm)', '');
   lines.push(...renderGoals(result));
-  lines.push('Mode 1 and the exact requests: [results/matcher.md](results/matcher.md); every number, per run: [results/matcher.json](results/matcher.json).', '');
+  lines.push(
+    'Mode 1 and the exact requests: [results/matcher.md](results/matcher.md); every number, per run: [results/matcher.json](results/matcher.json).',
+    '',
+  );
   return lines.join('\n');
 }
 
@@ -199,14 +220,21 @@ function renderPreamble(result: MatcherBenchResult): string[] {
       'in mode 2, slicing it out of its URL cost per call. It is part of every cell of its column; it is not a router.',
     '',
   );
-  lines.push('Packages: ' + Object.entries(result.packages).map(([k, v]) => `${k} ${v}`).join(', '), '');
+  lines.push(
+    'Packages: ' +
+      Object.entries(result.packages)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    '',
+  );
   const failed = result.checks.filter((c) => c.failures > 0);
   const total = result.checks.reduce((a, c) => a + c.checked, 0);
   lines.push(
     `Correctness: ${total.toLocaleString('en-US')} answers checked against the oracle before timing ` +
       `(route, params, rest); ${failed.length === 0 ? 'all correct.' : `${failed.length} contestant/table pair(s) wrong, not timed:`}`,
   );
-  for (const f of failed) lines.push(`- ${f.contestant} on ${f.table}: ${f.failures} wrong answer(s), e.g. ${f.examples[0] ?? ''}`);
+  for (const f of failed)
+    lines.push(`- ${f.contestant} on ${f.table}: ${f.failures} wrong answer(s), e.g. ${f.examples[0] ?? ''}`);
   for (const u of result.unavailable) lines.push(`- ${u.label} not run: ${u.reason}`);
   lines.push('');
   return lines;
@@ -232,7 +260,9 @@ function renderModeTables(result: MatcherBenchResult, mode: Mode, heading: strin
         const text = `${formatNs(cell.median)}${ratio}`;
         const best = Math.min(
           ...result.cells
-            .filter((x) => x.table === table.id && x.case === caseId && x.mode === mode && x.ratio !== null && jsIds.has(x.contestant))
+            .filter(
+              (x) => x.table === table.id && x.case === caseId && x.mode === mode && x.ratio !== null && jsIds.has(x.contestant),
+            )
             .map((x) => x.ratio!),
         );
         return jsIds.has(c.id) && cell.ratio === best ? `**${text}**` : text;
@@ -287,19 +317,30 @@ export function renderSvg(result: MatcherBenchResult): string {
   const ratios = result.cells.filter((c) => c.mode === 'sliced' && c.ratio !== null).map((c) => c.ratio!);
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(0.1, ...ratios))));
   const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(10, ...ratios))));
-  const left = 200, right = 110, top = 70, rowH = 24, width = 980;
+  const left = 200,
+    right = 110,
+    top = 70,
+    rowH = 24,
+    width = 980;
   const plotW = width - left - right;
   const legendH = 28 * Math.ceil(result.contestants.filter((c) => c.family !== 'floor').length / 5);
   const height = top + rows.length * rowH + 40 + legendH;
   const x = (r: number): number => left + ((Math.log10(r) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotW;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
-  out.push(`<text x="16" y="24" font-size="15" font-weight="600">portico matcher vs JS routers: time per lookup relative to the fastest JS peer</text>`);
-  out.push(`<text x="16" y="42" fill="#555">Mode 2 (a new path string every call). Log scale; 1× = fastest JS peer of the row; left is faster. ${escapeXml(result.machine.cpu)}, Node ${result.machine.node}, median of ${result.settings.runs} run(s).</text>`);
+  out.push(
+    `<text x="16" y="24" font-size="15" font-weight="600">portico matcher vs JS routers: time per lookup relative to the fastest JS peer</text>`,
+  );
+  out.push(
+    `<text x="16" y="42" fill="#555">Mode 2 (a new path string every call). Log scale; 1× = fastest JS peer of the row; left is faster. ${escapeXml(result.machine.cpu)}, Node ${result.machine.node}, median of ${result.settings.runs} run(s).</text>`,
+  );
   const plotBottom = top + rows.length * rowH;
   rows.forEach((row, i) => {
-    if (!row.header && i % 2 === 0) out.push(`<rect x="0" y="${top + i * rowH}" width="${width}" height="${rowH}" fill="#f5f5f5"/>`);
+    if (!row.header && i % 2 === 0)
+      out.push(`<rect x="0" y="${top + i * rowH}" width="${width}" height="${rowH}" fill="#f5f5f5"/>`);
   });
   out.push(`<text x="${width - right + 12}" y="${top - 10}" font-weight="600">Wasm</text>`);
   for (let d = lo; d <= hi * 1.0001; d *= 10) {
@@ -308,10 +349,14 @@ export function renderSvg(result: MatcherBenchResult): string {
       if (v > hi * 1.0001) break;
       const xv = x(v).toFixed(1);
       out.push(`<line x1="${xv}" y1="${top - 6}" x2="${xv}" y2="${plotBottom}" stroke="${k === 1 ? '#ccc' : '#eee'}"/>`);
-      out.push(`<text x="${xv}" y="${plotBottom + 16}" text-anchor="middle" fill="#555">${v >= 1 ? v : v.toPrecision(1)}×</text>`);
+      out.push(
+        `<text x="${xv}" y="${plotBottom + 16}" text-anchor="middle" fill="#555">${v >= 1 ? v : v.toPrecision(1)}×</text>`,
+      );
     }
   }
-  out.push(`<line x1="${x(1).toFixed(1)}" y1="${top - 6}" x2="${x(1).toFixed(1)}" y2="${plotBottom}" stroke="#333" stroke-dasharray="4 3"/>`);
+  out.push(
+    `<line x1="${x(1).toFixed(1)}" y1="${top - 6}" x2="${x(1).toFixed(1)}" y2="${plotBottom}" stroke="#333" stroke-dasharray="4 3"/>`,
+  );
   rows.forEach((row, i) => {
     const y = top + i * rowH + rowH / 2;
     if (row.header) {
@@ -329,23 +374,27 @@ export function renderSvg(result: MatcherBenchResult): string {
       const color = COLORS[c.id] ?? '#000';
       const title = `<title>${escapeXml(c.label)}: ${formatNs(cell.median!)} (${cell.ratio.toFixed(2)}×)</title>`;
       if (c.family === 'portico') {
-        out.push(`<path d="M${cx} ${y - 7} L${(+cx + 7).toFixed(1)} ${y} L${cx} ${y + 7} L${(+cx - 7).toFixed(1)} ${y} Z" fill="${color}" stroke="#fff">${title}</path>`);
+        out.push(
+          `<path d="M${cx} ${y - 7} L${(+cx + 7).toFixed(1)} ${y} L${cx} ${y + 7} L${(+cx - 7).toFixed(1)} ${y} Z" fill="${color}" stroke="#fff">${title}</path>`,
+        );
       } else {
         out.push(`<circle cx="${cx}" cy="${y}" r="5" fill="${color}" fill-opacity="0.85" stroke="#fff">${title}</circle>`);
       }
     }
   });
-  result.contestants.filter((c) => c.family !== 'floor').forEach((c, i) => {
-    const lx = left + (i % 5) * 140;
-    const ly = plotBottom + 40 + Math.floor(i / 5) * 24;
-    const color = COLORS[c.id] ?? '#000';
-    out.push(
-      c.family === 'portico'
-        ? `<path d="M${lx} ${ly - 6} L${lx + 6} ${ly} L${lx} ${ly + 6} L${lx - 6} ${ly} Z" fill="${color}"/>`
-        : `<circle cx="${lx}" cy="${ly}" r="5" fill="${color}"/>`,
-    );
-    out.push(`<text x="${lx + 10}" y="${ly + 4}">${escapeXml(c.label)}</text>`);
-  });
+  result.contestants
+    .filter((c) => c.family !== 'floor')
+    .forEach((c, i) => {
+      const lx = left + (i % 5) * 140;
+      const ly = plotBottom + 40 + Math.floor(i / 5) * 24;
+      const color = COLORS[c.id] ?? '#000';
+      out.push(
+        c.family === 'portico'
+          ? `<path d="M${lx} ${ly - 6} L${lx + 6} ${ly} L${lx} ${ly + 6} L${lx - 6} ${ly} Z" fill="${color}"/>`
+          : `<circle cx="${lx}" cy="${ly}" r="5" fill="${color}"/>`,
+      );
+      out.push(`<text x="${lx + 10}" y="${ly + 4}">${escapeXml(c.label)}</text>`);
+    });
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

@@ -48,7 +48,9 @@ function freePort(): Promise<number> {
 
 async function startServer(kind: string, origin = ''): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVERS, kind, String(port), origin], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVERS, kind, String(port), origin], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     let started = false;
@@ -137,7 +139,9 @@ export async function runForwardingBench(options: { runs?: number; outDir?: stri
   const lines = [
     '# Forwarding results',
     '',
-    `${new Date().toISOString()} · Node ${process.versions.node} · ${runs} run(s) · wrk -t1 -c32 -d5s, GET of a 1 KiB JSON body · load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+    `${new Date().toISOString()} · Node ${process.versions.node} · ${runs} run(s) · wrk -t1 -c32 -d5s, GET of a 1 KiB JSON body · load ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
     '',
     'Medians over runs. "vs undici.stream" is each run\'s requests/s over the reference proxy\'s in the same run, then the median. wrk, the origin and the proxy share the 2 cores.',
     '',
@@ -153,7 +157,10 @@ export async function runForwardingBench(options: { runs?: number; outDir?: stri
   if (options.outDir) {
     mkdirSync(options.outDir, { recursive: true });
     writeFileSync(`${options.outDir}/forwarding.md`, md);
-    writeFileSync(`${options.outDir}/forwarding.json`, JSON.stringify({ date: new Date().toISOString(), runs, samples, ratios }, null, 1) + '\n');
+    writeFileSync(
+      `${options.outDir}/forwarding.json`,
+      JSON.stringify({ date: new Date().toISOString(), runs, samples, ratios }, null, 1) + '\n',
+    );
   }
   return md;
 }

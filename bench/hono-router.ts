@@ -113,4 +113,8 @@ for (const file of Object.keys(REQUESTS)) {
   console.log('| router | ns per match | vs fastest Hono router |\n| --- | ---: | ---: |');
   for (const r of results) console.log(`| ${r.name} | ${r.ns.toFixed(0)} | ${(r.ns / fastestHono).toFixed(2)}× |`);
 }
-console.log(`\nload average ${loadavg().map((x) => x.toFixed(2)).join(' ')}, ${rounds} rounds of ${CALLS} calls, median`);
+console.log(
+  `\nload average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}, ${rounds} rounds of ${CALLS} calls, median`,
+);

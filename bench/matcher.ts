@@ -80,7 +80,10 @@ function updateReadme(result: MatcherBenchResult): void {
   const start = text.indexOf(README_START);
   const end = text.indexOf(README_END);
   if (start < 0 || end < start) return;
-  writeFileSync(README, text.slice(0, start + README_START.length) + '\n\n' + renderReadmeResults(result) + '\n' + text.slice(end));
+  writeFileSync(
+    README,
+    text.slice(0, start + README_START.length) + '\n\n' + renderReadmeResults(result) + '\n' + text.slice(end),
+  );
 }
 
 function resolveOptions(options: MatcherBenchOptions): ResolvedOptions {
@@ -88,8 +91,7 @@ function resolveOptions(options: MatcherBenchOptions): ResolvedOptions {
   return {
     quick,
     runs: Math.max(1, Math.floor(options.runs ?? (quick ? 1 : 5))),
-    outDir:
-      options.outDir === undefined ? (quick ? null : DEFAULT_OUT_DIR) : options.outDir,
+    outDir: options.outDir === undefined ? (quick ? null : DEFAULT_OUT_DIR) : options.outDir,
     minCpuTimeMs: options.minCpuTimeMs ?? (quick ? 1 : 15),
     multiTenantRoutes: quick ? 1000 : 10_000,
     log: options.log ?? ((line) => process.stderr.write(line + '\n')),
@@ -321,7 +323,10 @@ function porticoCommit(): string {
   try {
     const cwd = fileURLToPath(new URL('..', import.meta.url));
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'core/hot', 'wasm/assembly'], { cwd, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'core/hot', 'wasm/assembly'], {
+      cwd,
+      encoding: 'utf8',
+    }).trim();
     return dirty ? `${head}+dirty` : head;
   } catch {
     return 'unknown';
@@ -330,7 +335,9 @@ function porticoCommit(): string {
 
 function cpuModel(): string {
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
     return line?.split(':')[1]?.trim() ?? 'unknown CPU';
   } catch {
     return 'unknown CPU';
@@ -385,7 +392,9 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
           } else if (verdicts.excluded.has(key(row.id, table.id))) {
             cells.push({ ...base, status: 'wrong', runs: [], note: verdicts.excluded.get(key(row.id, table.id))! });
           } else {
-            const values = runs.map((r) => r[cellKey(table.id, caseId, mode, row.id)]).filter((v): v is number => v !== undefined);
+            const values = runs
+              .map((r) => r[cellKey(table.id, caseId, mode, row.id)])
+              .filter((v): v is number => v !== undefined);
             cells.push({ ...base, status: 'timed', runs: values });
           }
         }
@@ -452,7 +461,14 @@ async function workerMain(argv: string[]): Promise<void> {
   const field = { ...all, tables: all.tables.filter((t) => t.id === table) };
   if (field.tables.length !== 1) throw new Error(`--table: no table ${table}`);
   const log = (line: string): void => void process.stderr.write(line + '\n');
-  const times = await timeRun(field, run, arg('--min-cpu-time'), false, log, all.tables.find((t) => t.id === 'github'));
+  const times = await timeRun(
+    field,
+    run,
+    arg('--min-cpu-time'),
+    false,
+    log,
+    all.tables.find((t) => t.id === 'github'),
+  );
   process.stdout.write(RESULT_MARK + JSON.stringify(times) + '\n');
 }
 

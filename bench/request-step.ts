@@ -25,7 +25,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileRouteTable, createBucketTable, createRequestStep, methodBit, type HotExports } from '../core/hot/index.ts';
 import { compileLookup, harnessFloor, type BuiltRouter, type Contestant } from './_contestants.ts';
 import { isolatedHotApi, toTableEntry } from './_portico.ts';
-import { createOracle, expectedOutcome, loadTables, mixedCases, type MatchOutcome, type RequestCase, type RouteTable } from './_tables.ts';
+import {
+  createOracle,
+  expectedOutcome,
+  loadTables,
+  mixedCases,
+  type MatchOutcome,
+  type RequestCase,
+  type RouteTable,
+} from './_tables.ts';
 import { collectGarbage, prewarm, timeCell, timedFunction } from './_timing.ts';
 
 const CASES = ['static', 'param1', 'param3', 'mixed'] as const;
@@ -114,7 +122,10 @@ function rows(apis: RowApis): Row[] {
             return api.consumeBucketWords(this.b, this.w[0]!, this.w[1]!, this.now++, RATE, BURST, 1).allowed ? idx : -2;
           },
         };
-        return { call: { expr: 'self.run(fn(M), H, P)', self, fn: api.methodBit }, decode: (raw, path) => outcome(raw as number, path, self.m) };
+        return {
+          call: { expr: 'self.run(fn(M), H, P)', self, fn: api.methodBit },
+          decode: (raw, path) => outcome(raw as number, path, self.m),
+        };
       },
     },
     {
@@ -129,7 +140,11 @@ function rows(apis: RowApis): Row[] {
         // The requests of the cell, encoded once up front: [ptr, hostLen, pathLen, methodBit] by path.
         const byPath = new Map<string, number[]>();
         const self = {
-          hot, table: inner.matcher.tablePtr, buckets: inner.buckets, now: 1e12, byPath,
+          hot,
+          table: inner.matcher.tablePtr,
+          buckets: inner.buckets,
+          now: 1e12,
+          byPath,
           raw(bit: number, host: string, path: string): number {
             let k = byPath.get(host + path);
             if (!k) {
@@ -150,15 +165,28 @@ function rows(apis: RowApis): Row[] {
         return {
           // The lookup by path happens in the check; the timed call picks the pre-encoded bytes
           // by the request's index instead (`k`, the URL number in the timed function).
-          call: { expr: 'self.call(fn(M), self.keys[k % self.keys.length])', self: Object.assign(self, { keys: [] as number[][] }), fn: api.methodBit },
-          decode: (raw) => ({ route: (raw as number) >= 2 ? ((raw as number) >> 1) - 1 : -1, params: [], rest: null, matches: 0 }),
+          call: {
+            expr: 'self.call(fn(M), self.keys[k % self.keys.length])',
+            self: Object.assign(self, { keys: [] as number[][] }),
+            fn: api.methodBit,
+          },
+          decode: (raw) => ({
+            route: (raw as number) >= 2 ? ((raw as number) >> 1) - 1 : -1,
+            params: [],
+            rest: null,
+            matches: 0,
+          }),
         };
       },
     },
   ];
 }
 
-function outcome(route: number, path: string, m: { paramCount(): number; paramStart(i: number): number; paramEnd(i: number): number }): MatchOutcome {
+function outcome(
+  route: number,
+  path: string,
+  m: { paramCount(): number; paramStart(i: number): number; paramEnd(i: number): number },
+): MatchOutcome {
   if (route < 0) return NO_ANSWER;
   const params: string[] = [];
   for (let i = 0; i < m.paramCount(); i++) params.push(path.slice(m.paramStart(i), m.paramEnd(i)));
@@ -186,7 +214,9 @@ function check(row: Row, built: BuiltRouter, table: RouteTable, caseId: string):
     const got = built.decode(lookup(r.method, r.host, r.path), r.path);
     const wantParams = want.rest === null ? want.params : [...want.params, want.rest];
     if (got.route !== want.route || JSON.stringify(got.params) !== JSON.stringify(wantParams)) {
-      throw new Error(`${row.label} ${table.id} ${r.method} ${r.host}${r.path}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+      throw new Error(
+        `${row.label} ${table.id} ${r.method} ${r.host}${r.path}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`,
+      );
     }
   }
 }
@@ -203,7 +233,11 @@ async function timeRun(run: number): Promise<Record<string, number>> {
       const b = built.get(row.id)!;
       if (row.id === 'module') {
         // Encode the requests of every URL up front, in URL order (see `call` above).
-        const self = b.call.self as { raw(bit: number, host: string, path: string): number; keys: number[][]; byPath: Map<string, number[]> };
+        const self = b.call.self as {
+          raw(bit: number, host: string, path: string): number;
+          keys: number[][];
+          byPath: Map<string, number[]>;
+        };
         for (const r of cellRequests(table, 'mixed')) self.raw(methodBit(r.method), r.host, r.path);
         self.keys = cellRequests(table, 'mixed').map((r) => self.byPath.get(r.host + r.path)!);
       }
@@ -312,9 +346,14 @@ export async function cliMain(argv: string[]): Promise<void> {
   const lines = [
     '# Request step results',
     '',
-    `${new Date().toISOString()} · ${runs} run(s), a Node process each · Node ${process.versions.node} · load ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+    `${new Date().toISOString()} · ${runs} run(s), a Node process each · Node ${process.versions.node} · load ${(
+      await import('node:os')
+    )
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
     '',
-    'Median over runs of each run\'s median ns per request, mode 2 (a new path string per call). The goal of the issue is one crossing of at most 120 ns in total: the `step (wasm)` row.',
+    "Median over runs of each run's median ns per request, mode 2 (a new path string per call). The goal of the issue is one crossing of at most 120 ns in total: the `step (wasm)` row.",
     '',
   ];
   const json: Record<string, unknown> = { date: new Date().toISOString(), runs, cells: {} as Record<string, number[]> };

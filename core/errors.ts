@@ -37,10 +37,7 @@ export class ConfigError extends PorticoError {
   constructor(issues: readonly ConfigIssue[], file?: string) {
     const where = file ?? 'config';
     const lines = issues.map((i) => `  ${where}: ${i.path ? `${i.path}: ` : ''}${i.message}`);
-    super(
-      'ERR_CONFIG_INVALID',
-      `invalid config (${issues.length} error${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
-    );
+    super('ERR_CONFIG_INVALID', `invalid config (${issues.length} error${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
     this.issues = issues;
     this.file = file;
   }

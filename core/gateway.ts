@@ -80,7 +80,12 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     const url = new URL(request.url);
     const normalized = normalizePath(url.pathname);
     if (!normalized.ok) {
-      throw new HttpProblem('ERR_BAD_REQUEST_PATH', 400, 'Bad Request', `The request path cannot be routed safely: ${normalized.reason}.`);
+      throw new HttpProblem(
+        'ERR_BAD_REQUEST_PATH',
+        400,
+        'Bad Request',
+        `The request path cannot be routed safely: ${normalized.reason}.`,
+      );
     }
     const path = normalized.path;
     const host = requestHost(url);
@@ -145,7 +150,12 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       code: problem.code,
       status: problem.status,
       // The cause is for operators' logs only; it never reaches the client.
-      cause: err instanceof PorticoError && err.cause instanceof Error ? err.cause.message : err instanceof Error ? err.message : String(err),
+      cause:
+        err instanceof PorticoError && err.cause instanceof Error
+          ? err.cause.message
+          : err instanceof Error
+            ? err.message
+            : String(err),
     });
     return problemResponse(problem, requestId, c.req.method);
   });

@@ -4,7 +4,17 @@
  */
 export { createGateway } from './gateway.ts';
 export type { Gateway } from './gateway.ts';
-export type { Capabilities, ForwardFn, ForwardInit, RequestContext, GeoInfo, KVStore, CacheStore, Stores, LogRecord } from './capabilities.ts';
+export type {
+  Capabilities,
+  ForwardFn,
+  ForwardInit,
+  RequestContext,
+  GeoInfo,
+  KVStore,
+  CacheStore,
+  Stores,
+  LogRecord,
+} from './capabilities.ts';
 export { createMemoryKV, createMemoryCache, createWebCacheStore } from './stores/index.ts';
 export { compileConfig, defineConfig } from './config/index.ts';
 export type { CompiledConfig, PorticoConfig } from './config/index.ts';

@@ -15,7 +15,9 @@ function formatBytes(n: number): string {
 
 export async function runBuildCommand(options: { target?: string; config?: string; out?: string }): Promise<number> {
   if (!options.target || !isTargetName(options.target)) {
-    err(`--target: expected one of ${TARGETS.join(', ')}, got ${options.target === undefined ? 'nothing' : `"${options.target}"`}`);
+    err(
+      `--target: expected one of ${TARGETS.join(', ')}, got ${options.target === undefined ? 'nothing' : `"${options.target}"`}`,
+    );
     return 2;
   }
   try {
@@ -25,7 +27,9 @@ export async function runBuildCommand(options: { target?: string; config?: strin
       ...(options.out !== undefined ? { out: options.out } : {}),
       onProgress: (m) => out(`  ${m}`),
     });
-    out(`built ${result.target} in ${(result.durationMs / 1000).toFixed(1)} s → ${relative(process.cwd(), result.outDir) || '.'}`);
+    out(
+      `built ${result.target} in ${(result.durationMs / 1000).toFixed(1)} s → ${relative(process.cwd(), result.outDir) || '.'}`,
+    );
     for (const f of result.files) out(`  ${f.path.padEnd(48)} ${formatBytes(f.bytes)}`);
     out(`main: ${relative(process.cwd(), result.main)}`);
     return 0;
@@ -41,7 +45,9 @@ export async function runBuildCommand(options: { target?: string; config?: strin
 
 export async function runDeployCommand(options: { target?: string; dryRun?: boolean; out?: string }): Promise<number> {
   if (!options.target || !isTargetName(options.target)) {
-    err(`--target: expected one of ${TARGETS.join(', ')}, got ${options.target === undefined ? 'nothing' : `"${options.target}"`}`);
+    err(
+      `--target: expected one of ${TARGETS.join(', ')}, got ${options.target === undefined ? 'nothing' : `"${options.target}"`}`,
+    );
     return 2;
   }
   const { runDeploy, DeployError } = await import('./deploy.ts');

@@ -40,15 +40,20 @@ const { default: asc } = await import('assemblyscript/asc');
 const { error } = await asc.main(
   [
     join(wasmDir, 'assembly', 'index.ts'),
-    '--runtime', 'stub',
+    '--runtime',
+    'stub',
     '-O3',
     '--noAssert',
     // No `abort` import: the module never throws across the boundary; it returns status codes.
-    '--use', 'abort=',
+    '--use',
+    'abort=',
     // wasm2js has no bulk-memory lowering by default; the module does not need those ops.
-    '--disable', 'bulk-memory',
-    '--outFile', wasmFile,
-    '--textFile', watFile,
+    '--disable',
+    'bulk-memory',
+    '--outFile',
+    wasmFile,
+    '--textFile',
+    watFile,
   ],
   { stdout: process.stdout, stderr: process.stderr },
 );
@@ -70,7 +75,10 @@ const wasm2jsDone = performance.now();
 const REQUIRED = ['memory', 'reserve', 'matchRoute', 'hash64', 'bucketConsume'];
 const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(wasmFile)), {});
 const ns = await import(`${pathToFileURL(jsFile).href}?check=${Date.now()}`);
-for (const [label, exports] of [['wasm', instance.exports], ['wasm2js', ns]]) {
+for (const [label, exports] of [
+  ['wasm', instance.exports],
+  ['wasm2js', ns],
+]) {
   for (const name of REQUIRED) {
     if (!(name in exports)) {
       console.error(`${label}: missing export ${name}`);

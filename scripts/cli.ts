@@ -55,7 +55,9 @@ async function runDev(options: { config?: string; port?: string | number; host?:
   const hot = await loadNodeHot(hotKind);
   const node = await startNodeServer(compiled, { port, host: options.host ?? '127.0.0.1', hot });
   const base = node.url;
-  out(`portico ${options.config ? `serving ${options.config}` : 'demo'} on ${base} (hot path: ${hotKind}, config ${compiled.hash.slice(0, 19)}…)`);
+  out(
+    `portico ${options.config ? `serving ${options.config}` : 'demo'} on ${base} (hot path: ${hotKind}, config ${compiled.hash.slice(0, 19)}…)`,
+  );
   if (!options.config) {
     out(`demo origins: ${origins.map((o) => `${o.region} ${o.url}`).join(', ')}`);
     out('try:');
@@ -126,7 +128,11 @@ function parseHeaderArgs(values: unknown): Headers | string {
   return headers;
 }
 
-async function runExplain(method: string, rawUrl: string, options: { config?: string; H?: unknown; header?: unknown }): Promise<number> {
+async function runExplain(
+  method: string,
+  rawUrl: string,
+  options: { config?: string; H?: unknown; header?: unknown },
+): Promise<number> {
   const headers = parseHeaderArgs(options.H ?? options.header);
   if (typeof headers === 'string') {
     err(headers);
@@ -172,7 +178,9 @@ async function runExplain(method: string, rawUrl: string, options: { config?: st
   for (const c of candidates) {
     const mark = c.outcome === 'winner' ? '✔' : '✘';
     const label = `${c.route.kind} ${c.route.pattern}${c.host !== '*' ? ` @${c.host}` : ''}`;
-    out(`  ${mark} ${c.route.id.padEnd(idWidth)}  ${label.padEnd(34)}  ${c.outcome === 'winner' ? 'WINNER' : `lost (${c.outcome}): ${c.detail}`}`);
+    out(
+      `  ${mark} ${c.route.id.padEnd(idWidth)}  ${label.padEnd(34)}  ${c.outcome === 'winner' ? 'WINNER' : `lost (${c.outcome}): ${c.detail}`}`,
+    );
   }
   return 0;
 }
@@ -227,7 +235,10 @@ export async function main(argv: string[]): Promise<number> {
     );
 
   cli
-    .command('bench <subject>', 'Benchmarks: "matcher" compares the hot-path matcher with JS routers; "step" times the one-crossing request step')
+    .command(
+      'bench <subject>',
+      'Benchmarks: "matcher" compares the hot-path matcher with JS routers; "step" times the one-crossing request step',
+    )
     .option('--runs <n>', 'Independent runs to take the median of')
     .option('--quick', 'A fast smoke run (writes nothing)')
     .option('--out <dir>', 'Where to write the results (default: bench/results)')
@@ -247,7 +258,8 @@ export async function main(argv: string[]): Promise<number> {
             err(`--runs: expected a whole number of runs, at least 1, got "${options.runs}"`);
             return 2;
           }
-          const { cliMain } = subject === 'matcher' ? await import('../bench/matcher.ts') : await import('../bench/request-step.ts');
+          const { cliMain } =
+            subject === 'matcher' ? await import('../bench/matcher.ts') : await import('../bench/request-step.ts');
           await cliMain(argv.slice(argv.indexOf(subject) + 1));
           return typeof process.exitCode === 'number' ? process.exitCode : 0;
         })()),

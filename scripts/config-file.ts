@@ -56,9 +56,15 @@ export async function loadConfigFile(file: string): Promise<unknown> {
   if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) {
     const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
     if (mod.default === undefined) {
-      throw new ConfigError([{ path: '', message: 'expected the module to export the config as default (export default defineConfig({...}))' }], file);
+      throw new ConfigError(
+        [{ path: '', message: 'expected the module to export the config as default (export default defineConfig({...}))' }],
+        file,
+      );
     }
     return mod.default;
   }
-  throw new ConfigError([{ path: '', message: `expected a .json, .ts, .mts, .js or .mjs file, got "${ext || 'no extension'}"` }], file);
+  throw new ConfigError(
+    [{ path: '', message: `expected a .json, .ts, .mts, .js or .mjs file, got "${ext || 'no extension'}"` }],
+    file,
+  );
 }

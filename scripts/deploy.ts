@@ -110,10 +110,14 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const cwd = resolve(options.out ?? join('dist', options.target));
   const marker = await readBuildMarker(cwd);
   if (!marker) {
-    throw new DeployError(`no build in ${relative(process.cwd(), cwd) || cwd}: run \`portico build --target ${options.target}\` first`);
+    throw new DeployError(
+      `no build in ${relative(process.cwd(), cwd) || cwd}: run \`portico build --target ${options.target}\` first`,
+    );
   }
   if (marker.target !== options.target) {
-    throw new DeployError(`${relative(process.cwd(), cwd) || cwd} holds a ${marker.target} build, not ${options.target}: pass --out or rebuild`);
+    throw new DeployError(
+      `${relative(process.cwd(), cwd) || cwd} holds a ${marker.target} build, not ${options.target}: pass --out or rebuild`,
+    );
   }
   const step = DEPLOY_STEPS[options.target];
   if ('none' in step) throw new DeployError(step.none);

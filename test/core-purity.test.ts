@@ -23,7 +23,8 @@ const FORBIDDEN: [RegExp, string][] = [
 ];
 
 /** Static imports/re-exports, bare imports, and dynamic import(). */
-const IMPORT_SPECIFIERS = /^\s*(?:import|export)\b[^;]*?\bfrom\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/gm;
+const IMPORT_SPECIFIERS =
+  /^\s*(?:import|export)\b[^;]*?\bfrom\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/gm;
 /** Packages core may import: made for Web APIs, no eval. */
 const ALLOWED_PACKAGES = /^(hono(\/|$)|valibot$|jose$)/;
 

@@ -410,7 +410,9 @@ function compileRoutes(
       typeof cond === 'string' ? { name: name.toLowerCase(), equals: cond } : { name: name.toLowerCase(), present: cond.present },
     );
 
-    const methods = match?.methods ? [...new Set(match.methods.includes('GET') ? [...match.methods, 'HEAD'] : match.methods)] : null;
+    const methods = match?.methods
+      ? [...new Set(match.methods.includes('GET') ? [...match.methods, 'HEAD'] : match.methods)]
+      : null;
     const hosts = match?.hosts ?? null;
     const compiled: CompiledRoute = {
       index,
@@ -482,7 +484,12 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
     // routes that are well-formed, so one run lists everything that needs fixing.
     const raw = (input ?? {}) as { origins?: unknown; routes?: unknown };
     const origins = raw.origins && typeof raw.origins === 'object' ? (raw.origins as Record<string, unknown>) : {};
-    const routes = Array.isArray(raw.routes) ? raw.routes.map((r) => { const one = v.safeParse(RouteSchema, r); return one.success ? one.output : null; }) : [];
+    const routes = Array.isArray(raw.routes)
+      ? raw.routes.map((r) => {
+          const one = v.safeParse(RouteSchema, r);
+          return one.success ? one.output : null;
+        })
+      : [];
     compileRoutes({ origins, routes }, issues);
     throw new ConfigError(issues, file);
   }
@@ -491,7 +498,8 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
 
   const trustedProxies: string[] = [];
   (config.trustedProxies ?? []).forEach((text, i) => {
-    if (!parseCidr(text)) issues.push({ path: `trustedProxies[${i}]`, message: `expected an IP address or CIDR range, got "${text}"` });
+    if (!parseCidr(text))
+      issues.push({ path: `trustedProxies[${i}]`, message: `expected an IP address or CIDR range, got "${text}"` });
     else trustedProxies.push(text);
   });
 

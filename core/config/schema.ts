@@ -62,10 +62,7 @@ export const OriginSchema = v.strictObject(
 );
 
 const headerCondition = v.union(
-  [
-    headerValue,
-    v.strictObject({ present: v.boolean('expected true or false') }, 'expected { present: boolean }'),
-  ],
+  [headerValue, v.strictObject({ present: v.boolean('expected true or false') }, 'expected { present: boolean }')],
   'expected a header value to equal, or { present: true|false }',
 );
 
@@ -117,7 +114,10 @@ export const RouteSchema = v.strictObject(
     upstream: v.union(
       [
         v.pipe(v.string(), v.minLength(1)),
-        v.pipe(v.array(v.pipe(v.string(), v.minLength(1)), 'expected an array of origin names'), v.minLength(1, 'expected at least one origin')),
+        v.pipe(
+          v.array(v.pipe(v.string(), v.minLength(1)), 'expected an array of origin names'),
+          v.minLength(1, 'expected at least one origin'),
+        ),
       ],
       'expected an origin name or a non-empty array of origin names',
     ),
@@ -134,7 +134,10 @@ export const RouteSchema = v.strictObject(
           replacePrefix: v.optional(
             v.strictObject(
               {
-                from: v.pipe(v.string('expected a path prefix (string)'), v.startsWith('/', 'expected a prefix starting with "/"')),
+                from: v.pipe(
+                  v.string('expected a path prefix (string)'),
+                  v.startsWith('/', 'expected a prefix starting with "/"'),
+                ),
                 to: v.pipe(v.string('expected a path prefix (string)'), v.startsWith('/', 'expected a prefix starting with "/"')),
               },
               'expected { from, to }',
@@ -159,7 +162,9 @@ export const ConfigSchema = v.strictObject(
      * Addresses or CIDR ranges of proxies in front of portico whose X-Forwarded-* headers are
      * believed. Default: none, so the TCP peer is the client.
      */
-    trustedProxies: v.optional(v.array(v.string('expected an IP address or CIDR range (string)'), 'expected an array of CIDR ranges')),
+    trustedProxies: v.optional(
+      v.array(v.string('expected an IP address or CIDR range (string)'), 'expected an array of CIDR ranges'),
+    ),
     origins: v.record(
       v.pipe(v.string(), v.regex(ORIGIN_NAME, 'expected an origin name of letters, digits, _ . -')),
       OriginSchema,

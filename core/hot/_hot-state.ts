@@ -82,12 +82,23 @@ export function hotState(hot: HotExports): HotState {
   const buffer = hot.memory.buffer;
   const detaches = typeof WebAssembly !== 'undefined' && hot.memory instanceof WebAssembly.Memory;
   st = {
-    hot, detaches, buffer,
-    u8: new Uint8Array(buffer), u32: new Uint32Array(buffer), f64: new Float64Array(buffer),
-    strPtr, strCap: INITIAL_SCRATCH_BYTES, strView: new Uint8Array(buffer, strPtr, INITIAL_SCRATCH_BYTES),
-    hostCap: INITIAL_HOST_BYTES, hostView: new Uint8Array(buffer, strPtr - INITIAL_HOST_BYTES, INITIAL_HOST_BYTES),
-    lastHost: undefined, lastHostLen: 0, paramsOwner: undefined,
-    paramsPtr: hot.paramsPtr() >>> 0, hashOutPtr: hot.hashOutPtr() >>> 0, bucketOutPtr: hot.bucketOutPtr() >>> 0,
+    hot,
+    detaches,
+    buffer,
+    u8: new Uint8Array(buffer),
+    u32: new Uint32Array(buffer),
+    f64: new Float64Array(buffer),
+    strPtr,
+    strCap: INITIAL_SCRATCH_BYTES,
+    strView: new Uint8Array(buffer, strPtr, INITIAL_SCRATCH_BYTES),
+    hostCap: INITIAL_HOST_BYTES,
+    hostView: new Uint8Array(buffer, strPtr - INITIAL_HOST_BYTES, INITIAL_HOST_BYTES),
+    lastHost: undefined,
+    lastHostLen: 0,
+    paramsOwner: undefined,
+    paramsPtr: hot.paramsPtr() >>> 0,
+    hashOutPtr: hot.hashOutPtr() >>> 0,
+    bucketOutPtr: hot.bucketOutPtr() >>> 0,
   };
   states.set(hot, st);
   return st;

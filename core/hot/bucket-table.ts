@@ -56,15 +56,22 @@ export function createBucketTable(hot: HotExports, options: BucketTableOptions =
 
 /** consumeBucket with the key hash given as two u32 words (see hashKeyInto). */
 export function consumeBucketWords(
-  table: BucketTable, keyLo: number, keyHi: number, nowMs: number,
-  ratePerSecond: number, burst: number, cost: number,
+  table: BucketTable,
+  keyLo: number,
+  keyHi: number,
+  nowMs: number,
+  ratePerSecond: number,
+  burst: number,
+  cost: number,
 ): BucketDecision {
   const { hot } = table;
   const r = hot.bucketConsume(table.ptr, keyLo, keyHi, nowMs, ratePerSecond, burst, cost);
   if (r < 0) {
-    throw new RangeError(r === STATUS_BAD_ARGUMENT
-      ? `consumeBucket: nowMs, ratePerSecond, burst and cost must be finite, and the last three >= 0 (got ${nowMs}, ${ratePerSecond}, ${burst}, ${cost})`
-      : 'consumeBucket: not a bucket table');
+    throw new RangeError(
+      r === STATUS_BAD_ARGUMENT
+        ? `consumeBucket: nowMs, ratePerSecond, burst and cost must be finite, and the last three >= 0 (got ${nowMs}, ${ratePerSecond}, ${burst}, ${cost})`
+        : 'consumeBucket: not a bucket table',
+    );
   }
   const st = hotState(hot);
   const at = st.bucketOutPtr >>> 3;
@@ -76,7 +83,12 @@ export function consumeBucketWords(
  * hashKey). Rate in tokens per second, burst in tokens, nowMs in milliseconds.
  */
 export function consumeBucket(
-  table: BucketTable, keyHash: string, nowMs: number, ratePerSecond: number, burst: number, cost: number,
+  table: BucketTable,
+  keyHash: string,
+  nowMs: number,
+  ratePerSecond: number,
+  burst: number,
+  cost: number,
 ): BucketDecision {
   if (keyHash.length !== HASH_HEX_LENGTH || !/^[0-9a-f]+$/i.test(keyHash)) {
     throw new RangeError(`consumeBucket: key hash must be 16 hex digits, got ${JSON.stringify(keyHash)}`);

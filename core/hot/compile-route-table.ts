@@ -37,14 +37,62 @@
  */
 import type { TableEntry } from './types.ts';
 import {
-  TABLE_MAGIC, TABLE_VERSION, H_MAGIC, H_VERSION, H_TOTAL_BYTES, H_ENTRY_COUNT, H_ANY_GROUP,
-  H_HOST_MASK, H_HOST_SLOTS, H_SUFFIX_LEN_COUNT, H_SUFFIX_LENS, H_FLAGS, HEADER_BYTES, FLAG_HOSTS,
-  G_KIND, G_KEY_LEN, G_KEY_OFF, G_ROOT, G_DEFERRED, G_MIN_IDX, G_MAX_IDX, G_STATIC_MASK,
-  G_STATIC_SLOTS, G_STATIC_LENS, STATIC_LEN_CAP, STATIC_LENS_BYTES, GROUP_BYTES, SK_KEY_LEN, SK_KEY_OFF, SK_COUNT, SK_ITEMS, SI_IDX, SI_METHODS,
-  SI_PARAM_COUNT, SI_PARAMS, STATIC_ITEM_BYTES, HOST_ANY,
-  HOST_EXACT, HOST_SUFFIX, N_MIN_IDX, N_MAX_IDX, N_LABEL_LEN, N_LABEL_OFF, N_CHILD_MASK,
-  N_CHILD_SLOTS, N_PARAM_CHILD, N_END_LIST, N_REST_LIST, NODE_BYTES, LIST_HEADER_BYTES,
-  LIST_ITEM_BYTES, MAX_PARAMS, MAX_SEGMENTS, H_MAX_DEPTH, murmur3, quickHash,
+  TABLE_MAGIC,
+  TABLE_VERSION,
+  H_MAGIC,
+  H_VERSION,
+  H_TOTAL_BYTES,
+  H_ENTRY_COUNT,
+  H_ANY_GROUP,
+  H_HOST_MASK,
+  H_HOST_SLOTS,
+  H_SUFFIX_LEN_COUNT,
+  H_SUFFIX_LENS,
+  H_FLAGS,
+  HEADER_BYTES,
+  FLAG_HOSTS,
+  G_KIND,
+  G_KEY_LEN,
+  G_KEY_OFF,
+  G_ROOT,
+  G_DEFERRED,
+  G_MIN_IDX,
+  G_MAX_IDX,
+  G_STATIC_MASK,
+  G_STATIC_SLOTS,
+  G_STATIC_LENS,
+  STATIC_LEN_CAP,
+  STATIC_LENS_BYTES,
+  GROUP_BYTES,
+  SK_KEY_LEN,
+  SK_KEY_OFF,
+  SK_COUNT,
+  SK_ITEMS,
+  SI_IDX,
+  SI_METHODS,
+  SI_PARAM_COUNT,
+  SI_PARAMS,
+  STATIC_ITEM_BYTES,
+  HOST_ANY,
+  HOST_EXACT,
+  HOST_SUFFIX,
+  N_MIN_IDX,
+  N_MAX_IDX,
+  N_LABEL_LEN,
+  N_LABEL_OFF,
+  N_CHILD_MASK,
+  N_CHILD_SLOTS,
+  N_PARAM_CHILD,
+  N_END_LIST,
+  N_REST_LIST,
+  NODE_BYTES,
+  LIST_HEADER_BYTES,
+  LIST_ITEM_BYTES,
+  MAX_PARAMS,
+  MAX_SEGMENTS,
+  H_MAX_DEPTH,
+  murmur3,
+  quickHash,
 } from './_layout.ts';
 
 /** Entries above this count would not fit the u32 "no entry" sentinel comfortably. */
@@ -287,13 +335,29 @@ export function compileRouteTable(entries: readonly TableEntry[]): Uint8Array {
     checkEntry(entry, index);
     let group: GroupBuild | undefined;
     if (entry.host.kind === 'any') {
-      group = any ??= { kind: HOST_ANY, key: new Uint8Array(0), root: undefined, staticPaths: new Set(), deferred: [], min: Infinity, max: -1 };
+      group = any ??= {
+        kind: HOST_ANY,
+        key: new Uint8Array(0),
+        root: undefined,
+        staticPaths: new Set(),
+        deferred: [],
+        min: Infinity,
+        max: -1,
+      };
     } else {
       const kind = entry.host.kind === 'exact' ? HOST_EXACT : HOST_SUFFIX;
       const id = `${kind}:${entry.host.value}`;
       group = groups.get(id);
       if (!group) {
-        group = { kind, key: encoder.encode(entry.host.value), root: undefined, staticPaths: new Set(), deferred: [], min: Infinity, max: -1 };
+        group = {
+          kind,
+          key: encoder.encode(entry.host.value),
+          root: undefined,
+          staticPaths: new Set(),
+          deferred: [],
+          min: Infinity,
+          max: -1,
+        };
         groups.set(id, group);
       }
     }

@@ -34,10 +34,22 @@ const hexCode = (n: number): number => n + (n < 10 ? 48 : 87);
  */
 export function hashWordsToHex(lo: number, hi: number): string {
   return String.fromCharCode(
-    hexCode((hi >>> 28) & 15), hexCode((hi >>> 24) & 15), hexCode((hi >>> 20) & 15), hexCode((hi >>> 16) & 15),
-    hexCode((hi >>> 12) & 15), hexCode((hi >>> 8) & 15), hexCode((hi >>> 4) & 15), hexCode(hi & 15),
-    hexCode((lo >>> 28) & 15), hexCode((lo >>> 24) & 15), hexCode((lo >>> 20) & 15), hexCode((lo >>> 16) & 15),
-    hexCode((lo >>> 12) & 15), hexCode((lo >>> 8) & 15), hexCode((lo >>> 4) & 15), hexCode(lo & 15),
+    hexCode((hi >>> 28) & 15),
+    hexCode((hi >>> 24) & 15),
+    hexCode((hi >>> 20) & 15),
+    hexCode((hi >>> 16) & 15),
+    hexCode((hi >>> 12) & 15),
+    hexCode((hi >>> 8) & 15),
+    hexCode((hi >>> 4) & 15),
+    hexCode(hi & 15),
+    hexCode((lo >>> 28) & 15),
+    hexCode((lo >>> 24) & 15),
+    hexCode((lo >>> 20) & 15),
+    hexCode((lo >>> 16) & 15),
+    hexCode((lo >>> 12) & 15),
+    hexCode((lo >>> 8) & 15),
+    hexCode((lo >>> 4) & 15),
+    hexCode(lo & 15),
   );
 }
 

@@ -65,7 +65,11 @@ function overlaps(a: TableEntry, b: TableEntry): boolean {
     const x = sa[k]!;
     const y = sb[k]!;
     // A param takes one non-empty segment; two literals must be equal.
-    if (x.kind === 'static' && y.kind === 'static' ? x.value !== y.value : (x.kind === 'static' ? x.value : y.kind === 'static' ? y.value : 'p') === '') {
+    if (
+      x.kind === 'static' && y.kind === 'static'
+        ? x.value !== y.value
+        : (x.kind === 'static' ? x.value : y.kind === 'static' ? y.value : 'p') === ''
+    ) {
       return false;
     }
   }

@@ -4,7 +4,11 @@ export { compileRouteTable } from './compile-route-table.ts';
 export { createMatcher, loadRouteTable, RouteTableError, type LoadedTable } from './matcher.ts';
 export { hashKey, hashKeyInto, hashWordsToHex } from './hash-key.ts';
 export {
-  createBucketTable, consumeBucket, consumeBucketWords, type BucketTable, type BucketTableOptions,
+  createBucketTable,
+  consumeBucket,
+  consumeBucketWords,
+  type BucketTable,
+  type BucketTableOptions,
 } from './bucket-table.ts';
 export { instantiateHot, hotFromWasm2js } from './instantiate.ts';
 export { createTwinHot } from './twin.ts';

@@ -10,8 +10,17 @@
 import type { HotExports } from './types.ts';
 
 const REQUIRED_FUNCTIONS = [
-  'reserve', 'paramsPtr', 'hashOutPtr', 'bucketOutPtr', 'checkTable', 'matchRoute', 'hash64',
-  'bucketTableBytes', 'bucketInit', 'bucketConsume', 'requestStep',
+  'reserve',
+  'paramsPtr',
+  'hashOutPtr',
+  'bucketOutPtr',
+  'checkTable',
+  'matchRoute',
+  'hash64',
+  'bucketTableBytes',
+  'bucketInit',
+  'bucketConsume',
+  'requestStep',
 ] as const;
 
 function checkExports(value: unknown, label: string): HotExports {

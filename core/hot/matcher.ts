@@ -10,9 +10,7 @@
 import { PorticoError } from '../errors.ts';
 import type { HotExports, Matcher } from './types.ts';
 import { H_FLAGS, FLAG_HOSTS, MAX_PARAMS } from './_layout.ts';
-import {
-  freshState, hotState, reserveOrThrow, writeHost, writeStr, type HotState,
-} from './_hot-state.ts';
+import { freshState, hotState, reserveOrThrow, writeHost, writeStr, type HotState } from './_hot-state.ts';
 
 /** A route-table blob the module refuses (not from compileRouteTable, or another version). */
 export class RouteTableError extends PorticoError {
@@ -107,7 +105,10 @@ export class HotMatcher implements Matcher {
   /** Copied-out params when not live: count, then (start, end) pairs in string offsets. */
   private readonly saved = new Int32Array(1 + 2 * MAX_PARAMS);
 
-  constructor(private readonly hot: HotExports, table: LoadedTable) {
+  constructor(
+    private readonly hot: HotExports,
+    table: LoadedTable,
+  ) {
     this.st = hotState(hot);
     this.tablePtr = table.ptr;
     this.usesHost = table.usesHost;
@@ -140,8 +141,16 @@ export class HotMatcher implements Matcher {
    * `match`. Returns requestStep's raw result (hash and bucket decision stay in the module).
    */
   step(
-    buckets: number, methodBit: number, host: string, path: string, clientLo: number, clientHi: number,
-    nowMs: number, ratePerSecond: number, burst: number, cost: number,
+    buckets: number,
+    methodBit: number,
+    host: string,
+    path: string,
+    clientLo: number,
+    clientHi: number,
+    nowMs: number,
+    ratePerSecond: number,
+    burst: number,
+    cost: number,
   ): number {
     const st = freshState(this.st);
     if (st.paramsOwner !== this && st.paramsOwner !== undefined) st.paramsOwner.saveParams();
@@ -158,7 +167,18 @@ export class HotMatcher implements Matcher {
     this.lastHostPtr = key;
     this.lastHostLen = hostLen;
     const r = this.hot.requestStep(
-      this.tablePtr, buckets, methodBit, key, hostLen, pathLen, clientLo, clientHi, nowMs, ratePerSecond, burst, cost,
+      this.tablePtr,
+      buckets,
+      methodBit,
+      key,
+      hostLen,
+      pathLen,
+      clientLo,
+      clientHi,
+      nowMs,
+      ratePerSecond,
+      burst,
+      cost,
     );
     if (r >= 2) this.finish((r >> 1) - 1, st);
     return r;

@@ -51,14 +51,23 @@ export class RequestStep {
    * @returns the matched entry index, or -1 for no match.
    */
   run(
-    methodBit: number, host: string, path: string, nowMs: number, ratePerSecond: number, burst: number, cost: number,
-    clientLo = 0, clientHi = 0,
+    methodBit: number,
+    host: string,
+    path: string,
+    nowMs: number,
+    ratePerSecond: number,
+    burst: number,
+    cost: number,
+    clientLo = 0,
+    clientHi = 0,
   ): number {
     const r = this.matcher.step(this.buckets, methodBit, host, path, clientLo, clientHi, nowMs, ratePerSecond, burst, cost);
     if (r < 0) {
-      throw new RangeError(r === STATUS_BAD_ARGUMENT
-        ? `requestStep: nowMs, ratePerSecond, burst and cost must be finite, and the last three >= 0 (got ${nowMs}, ${ratePerSecond}, ${burst}, ${cost})`
-        : 'requestStep: not a bucket table');
+      throw new RangeError(
+        r === STATUS_BAD_ARGUMENT
+          ? `requestStep: nowMs, ratePerSecond, burst and cost must be finite, and the last three >= 0 (got ${nowMs}, ${ratePerSecond}, ${burst}, ${cost})`
+          : 'requestStep: not a bucket table',
+      );
     }
     this.lastAllowed = (r & 1) === 1;
     return (r >> 1) - 1;

@@ -11,15 +11,76 @@
  */
 import type { HotExports, HotMemory } from './types.ts';
 import {
-  TABLE_MAGIC, TABLE_VERSION, H_MAGIC, H_VERSION, H_TOTAL_BYTES, H_ANY_GROUP, H_HOST_MASK,
-  H_HOST_SLOTS, H_SUFFIX_LEN_COUNT, H_SUFFIX_LENS, HEADER_BYTES, G_KIND, G_KEY_LEN, G_KEY_OFF,
-  G_ROOT, G_DEFERRED, G_MIN_IDX, G_MAX_IDX, G_STATIC_MASK, G_STATIC_SLOTS, G_STATIC_LENS, STATIC_LEN_CAP, SK_KEY_LEN, SK_KEY_OFF,
-  SK_COUNT, SK_ITEMS, SI_IDX, SI_METHODS, SI_PARAM_COUNT, SI_PARAMS, STATIC_ITEM_BYTES, HOST_EXACT, HOST_SUFFIX, N_MIN_IDX, N_MAX_IDX,
-  N_LABEL_LEN, N_LABEL_OFF, N_CHILD_MASK, N_CHILD_SLOTS, N_PARAM_CHILD, N_END_LIST, N_REST_LIST,
-  LIST_HEADER_BYTES, LIST_ITEM_BYTES, MAX_PARAMS, MAX_SEGMENTS, H_MAX_DEPTH, NO_ENTRY, murmur3, quickHash,
-  STATUS_NO_MATCH, STATUS_BAD_TABLE, STATUS_BAD_ARGUMENT, SLASH, B_CAPACITY, B_MASK, B_MAGIC,
-  B_CLOCK, BUCKET_HEADER_BYTES, BUCKET_MAGIC, S_KEY_LO, S_KEY_HI, S_USED, S_TOKENS, S_STAMP,
-  S_TOUCHED, BUCKET_SLOT_BYTES, PROBE_WINDOW, MIN_BUCKET_CAPACITY, MAX_BUCKET_CAPACITY,
+  TABLE_MAGIC,
+  TABLE_VERSION,
+  H_MAGIC,
+  H_VERSION,
+  H_TOTAL_BYTES,
+  H_ANY_GROUP,
+  H_HOST_MASK,
+  H_HOST_SLOTS,
+  H_SUFFIX_LEN_COUNT,
+  H_SUFFIX_LENS,
+  HEADER_BYTES,
+  G_KIND,
+  G_KEY_LEN,
+  G_KEY_OFF,
+  G_ROOT,
+  G_DEFERRED,
+  G_MIN_IDX,
+  G_MAX_IDX,
+  G_STATIC_MASK,
+  G_STATIC_SLOTS,
+  G_STATIC_LENS,
+  STATIC_LEN_CAP,
+  SK_KEY_LEN,
+  SK_KEY_OFF,
+  SK_COUNT,
+  SK_ITEMS,
+  SI_IDX,
+  SI_METHODS,
+  SI_PARAM_COUNT,
+  SI_PARAMS,
+  STATIC_ITEM_BYTES,
+  HOST_EXACT,
+  HOST_SUFFIX,
+  N_MIN_IDX,
+  N_MAX_IDX,
+  N_LABEL_LEN,
+  N_LABEL_OFF,
+  N_CHILD_MASK,
+  N_CHILD_SLOTS,
+  N_PARAM_CHILD,
+  N_END_LIST,
+  N_REST_LIST,
+  LIST_HEADER_BYTES,
+  LIST_ITEM_BYTES,
+  MAX_PARAMS,
+  MAX_SEGMENTS,
+  H_MAX_DEPTH,
+  NO_ENTRY,
+  murmur3,
+  quickHash,
+  STATUS_NO_MATCH,
+  STATUS_BAD_TABLE,
+  STATUS_BAD_ARGUMENT,
+  SLASH,
+  B_CAPACITY,
+  B_MASK,
+  B_MAGIC,
+  B_CLOCK,
+  BUCKET_HEADER_BYTES,
+  BUCKET_MAGIC,
+  S_KEY_LO,
+  S_KEY_HI,
+  S_USED,
+  S_TOKENS,
+  S_STAMP,
+  S_TOUCHED,
+  BUCKET_SLOT_BYTES,
+  PROBE_WINDOW,
+  MIN_BUCKET_CAPACITY,
+  MAX_BUCKET_CAPACITY,
 } from './_layout.ts';
 
 const PAGE_BYTES = 65536;
@@ -44,13 +105,19 @@ const WAIT_NEVER = -1;
 // land in R = [hi, lo]. Plain numbers, not BigInt (BigInt made one step cost microseconds),
 // and a Uint32Array for the results: a module-level number above 2^30 is a heap number, and
 // writing one allocates.
-const P1H = 0x9e3779b1, P1L = 0x85ebca87;
-const P2H = 0xc2b2ae3d, P2L = 0x27d4eb4f;
-const P3H = 0x165667b1, P3L = 0x9e3779f9;
-const P4H = 0x85ebca77, P4L = 0xc2b2ae63;
-const P5H = 0x27d4eb2f, P5L = 0x165667c5;
+const P1H = 0x9e3779b1,
+  P1L = 0x85ebca87;
+const P2H = 0xc2b2ae3d,
+  P2L = 0x27d4eb4f;
+const P3H = 0x165667b1,
+  P3L = 0x9e3779f9;
+const P4H = 0x85ebca77,
+  P4L = 0xc2b2ae63;
+const P5H = 0x27d4eb2f,
+  P5L = 0x165667c5;
 /** -PRIME64_1 mod 2^64, for `seed - PRIME64_1`. */
-const NP1H = 0x61c8864e, NP1L = 0x7a143579;
+const NP1H = 0x61c8864e,
+  NP1L = 0x7a143579;
 const R = new Uint32Array(2);
 
 function add64(aH: number, aL: number, bH: number, bL: number): void {
@@ -163,9 +230,13 @@ class TwinHot implements HotExports {
   }
 
   checkTable(table: number, len: number): number {
-    if (len < HEADER_BYTES || this.ld(table + H_MAGIC) !== TABLE_MAGIC ||
-        this.ld(table + H_VERSION) !== TABLE_VERSION || this.ld(table + H_TOTAL_BYTES) !== len ||
-        this.ld(table + H_MAX_DEPTH) > MAX_SEGMENTS) {
+    if (
+      len < HEADER_BYTES ||
+      this.ld(table + H_MAGIC) !== TABLE_MAGIC ||
+      this.ld(table + H_VERSION) !== TABLE_VERSION ||
+      this.ld(table + H_TOTAL_BYTES) !== len ||
+      this.ld(table + H_MAX_DEPTH) > MAX_SEGMENTS
+    ) {
       return STATUS_BAD_TABLE;
     }
     return 0;
@@ -330,8 +401,10 @@ class TwinHot implements HotExports {
       const r = this.ld(table + slots + i * 4);
       if (r === 0) return false;
       const rec = table + r;
-      if (this.ld(rec + SK_KEY_LEN) === this.gPathLen &&
-          this.bytesEqual(table + this.ld(rec + SK_KEY_OFF), this.gPath, this.gPathLen)) {
+      if (
+        this.ld(rec + SK_KEY_LEN) === this.gPathLen &&
+        this.bytesEqual(table + this.ld(rec + SK_KEY_OFF), this.gPath, this.gPathLen)
+      ) {
         let item = rec + SK_ITEMS;
         const end = item + this.ld(rec + SK_COUNT) * STATIC_ITEM_BYTES;
         while (item < end) {
@@ -377,8 +450,11 @@ class TwinHot implements HotExports {
       const g = this.ld(table + slots + i * 4);
       if (g === 0) return 0;
       const group = table + g;
-      if (this.ld(group + G_KIND) === kind && this.ld(group + G_KEY_LEN) === keyLen &&
-          this.bytesEqual(table + this.ld(group + G_KEY_OFF), key, keyLen)) {
+      if (
+        this.ld(group + G_KIND) === kind &&
+        this.ld(group + G_KEY_LEN) === keyLen &&
+        this.bytesEqual(table + this.ld(group + G_KEY_OFF), key, keyLen)
+      ) {
         return group;
       }
       i = (i + 1) & mask;
@@ -386,8 +462,13 @@ class TwinHot implements HotExports {
   }
 
   matchRoute(
-    table: number, methodBit: number, host: number, hostLen: number,
-    path: number, pathLen: number, from: number,
+    table: number,
+    methodBit: number,
+    host: number,
+    hostLen: number,
+    path: number,
+    pathLen: number,
+    from: number,
   ): number {
     table >>>= 0;
     hostLen >>>= 0;
@@ -430,51 +511,66 @@ class TwinHot implements HotExports {
     if (len >>> 0 >= 32) {
       add64(sH, sL, P1H, P1L);
       add64(R[0]!, R[1]!, P2H, P2L);
-      let v1H = R[0]!, v1L = R[1]!;
+      let v1H = R[0]!,
+        v1L = R[1]!;
       add64(sH, sL, P2H, P2L);
-      let v2H = R[0]!, v2L = R[1]!;
-      let v3H = sH, v3L = sL;
+      let v2H = R[0]!,
+        v2L = R[1]!;
+      let v3H = sH,
+        v3L = sL;
       add64(sH, sL, NP1H, NP1L);
-      let v4H = R[0]!, v4L = R[1]!;
+      let v4H = R[0]!,
+        v4L = R[1]!;
       const limit = end - 32;
       do {
         round64(v1H, v1L, dv.getUint32(p + 4, true), dv.getUint32(p, true));
-        v1H = R[0]!; v1L = R[1]!;
+        v1H = R[0]!;
+        v1L = R[1]!;
         round64(v2H, v2L, dv.getUint32(p + 12, true), dv.getUint32(p + 8, true));
-        v2H = R[0]!; v2L = R[1]!;
+        v2H = R[0]!;
+        v2L = R[1]!;
         round64(v3H, v3L, dv.getUint32(p + 20, true), dv.getUint32(p + 16, true));
-        v3H = R[0]!; v3L = R[1]!;
+        v3H = R[0]!;
+        v3L = R[1]!;
         round64(v4H, v4L, dv.getUint32(p + 28, true), dv.getUint32(p + 24, true));
-        v4H = R[0]!; v4L = R[1]!;
+        v4H = R[0]!;
+        v4L = R[1]!;
         p += 32;
       } while (p <= limit);
       rotl64(v1H, v1L, 1);
-      hH = R[0]!; hL = R[1]!;
+      hH = R[0]!;
+      hL = R[1]!;
       rotl64(v2H, v2L, 7);
       add64(hH, hL, R[0]!, R[1]!);
-      hH = R[0]!; hL = R[1]!;
+      hH = R[0]!;
+      hL = R[1]!;
       rotl64(v3H, v3L, 12);
       add64(hH, hL, R[0]!, R[1]!);
-      hH = R[0]!; hL = R[1]!;
+      hH = R[0]!;
+      hL = R[1]!;
       rotl64(v4H, v4L, 18);
       add64(hH, hL, R[0]!, R[1]!);
       mergeRound64(R[0]!, R[1]!, v1H, v1L);
       mergeRound64(R[0]!, R[1]!, v2H, v2L);
       mergeRound64(R[0]!, R[1]!, v3H, v3L);
       mergeRound64(R[0]!, R[1]!, v4H, v4L);
-      hH = R[0]!; hL = R[1]!;
+      hH = R[0]!;
+      hL = R[1]!;
     } else {
       add64(sH, sL, P5H, P5L);
-      hH = R[0]!; hL = R[1]!;
+      hH = R[0]!;
+      hL = R[1]!;
     }
     add64(hH, hL, 0, len >>> 0);
-    hH = R[0]!; hL = R[1]!;
+    hH = R[0]!;
+    hL = R[1]!;
     while (p + 8 <= end) {
       round64(0, 0, dv.getUint32(p + 4, true), dv.getUint32(p, true));
       rotl64((hH ^ R[0]!) >>> 0, (hL ^ R[1]!) >>> 0, 27);
       mul64(R[0]!, R[1]!, P1H, P1L);
       add64(R[0]!, R[1]!, P4H, P4L);
-      hH = R[0]!; hL = R[1]!;
+      hH = R[0]!;
+      hL = R[1]!;
       p += 8;
     }
     if (p + 4 <= end) {
@@ -482,24 +578,28 @@ class TwinHot implements HotExports {
       rotl64((hH ^ R[0]!) >>> 0, (hL ^ R[1]!) >>> 0, 23);
       mul64(R[0]!, R[1]!, P2H, P2L);
       add64(R[0]!, R[1]!, P3H, P3L);
-      hH = R[0]!; hL = R[1]!;
+      hH = R[0]!;
+      hL = R[1]!;
       p += 4;
     }
     while (p < end) {
       mul64(0, dv.getUint8(p), P5H, P5L);
       rotl64((hH ^ R[0]!) >>> 0, (hL ^ R[1]!) >>> 0, 11);
       mul64(R[0]!, R[1]!, P1H, P1L);
-      hH = R[0]!; hL = R[1]!;
+      hH = R[0]!;
+      hL = R[1]!;
       p++;
     }
     // Avalanche: h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32.
     hL = (hL ^ (hH >>> 1)) >>> 0;
     mul64(hH, hL, P2H, P2L);
-    hH = R[0]!; hL = R[1]!;
+    hH = R[0]!;
+    hL = R[1]!;
     hL = (hL ^ ((hL >>> 29) | (hH << 3))) >>> 0;
     hH = (hH ^ (hH >>> 29)) >>> 0;
     mul64(hH, hL, P3H, P3L);
-    hH = R[0]!; hL = (R[1]! ^ R[0]!) >>> 0;
+    hH = R[0]!;
+    hL = (R[1]! ^ R[0]!) >>> 0;
     dv.setUint32(HASH_OUT, hL, true);
     dv.setUint32(HASH_OUT + 4, hH, true);
     return 0;
@@ -523,16 +623,28 @@ class TwinHot implements HotExports {
   }
 
   bucketConsume(
-    table: number, keyLo: number, keyHi: number, nowMs: number,
-    ratePerSecond: number, burst: number, cost: number,
+    table: number,
+    keyLo: number,
+    keyHi: number,
+    nowMs: number,
+    ratePerSecond: number,
+    burst: number,
+    cost: number,
   ): number {
     table >>>= 0;
     keyLo >>>= 0;
     keyHi >>>= 0;
     const f64 = this.memory.f64;
     if (this.ld(table + B_MAGIC) !== BUCKET_MAGIC) return STATUS_BAD_TABLE;
-    if (!Number.isFinite(nowMs) || !Number.isFinite(ratePerSecond) || !Number.isFinite(burst) ||
-        !Number.isFinite(cost) || ratePerSecond < 0 || burst < 0 || cost < 0) {
+    if (
+      !Number.isFinite(nowMs) ||
+      !Number.isFinite(ratePerSecond) ||
+      !Number.isFinite(burst) ||
+      !Number.isFinite(cost) ||
+      ratePerSecond < 0 ||
+      burst < 0 ||
+      cost < 0
+    ) {
       return STATUS_BAD_ARGUMENT;
     }
     const mask = this.ld(table + B_MASK);
@@ -574,7 +686,7 @@ class TwinHot implements HotExports {
       const stamp = f64[(slot + S_STAMP) >>> 3]!;
       const elapsed = nowMs - stamp;
       if (elapsed > 0) {
-        tokens = tokens + elapsed * ratePerSecond / MS_PER_SECOND;
+        tokens = tokens + (elapsed * ratePerSecond) / MS_PER_SECOND;
         f64[(slot + S_STAMP) >>> 3] = nowMs;
       }
       tokens = Math.min(burst, tokens);
@@ -592,7 +704,7 @@ class TwinHot implements HotExports {
       waitMs = 0;
     } else {
       result = 0;
-      waitMs = ratePerSecond > 0 ? Math.ceil((cost - tokens) * MS_PER_SECOND / ratePerSecond) : WAIT_NEVER;
+      waitMs = ratePerSecond > 0 ? Math.ceil(((cost - tokens) * MS_PER_SECOND) / ratePerSecond) : WAIT_NEVER;
     }
     f64[(slot + S_TOKENS) >>> 3] = tokens;
     f64[BUCKET_OUT >>> 3] = tokens;
@@ -601,16 +713,33 @@ class TwinHot implements HotExports {
   }
 
   requestStep(
-    table: number, buckets: number, methodBit: number, key: number, hostLen: number, pathLen: number,
-    clientLo: number, clientHi: number, nowMs: number, ratePerSecond: number, burst: number, cost: number,
+    table: number,
+    buckets: number,
+    methodBit: number,
+    key: number,
+    hostLen: number,
+    pathLen: number,
+    clientLo: number,
+    clientHi: number,
+    nowMs: number,
+    ratePerSecond: number,
+    burst: number,
+    cost: number,
   ): number {
     buckets >>>= 0;
     key >>>= 0;
     hostLen >>>= 0;
     pathLen >>>= 0;
     if (this.ld(buckets + B_MAGIC) !== BUCKET_MAGIC) return STATUS_BAD_TABLE;
-    if (!Number.isFinite(nowMs) || !Number.isFinite(ratePerSecond) || !Number.isFinite(burst) ||
-        !Number.isFinite(cost) || ratePerSecond < 0 || burst < 0 || cost < 0) {
+    if (
+      !Number.isFinite(nowMs) ||
+      !Number.isFinite(ratePerSecond) ||
+      !Number.isFinite(burst) ||
+      !Number.isFinite(cost) ||
+      ratePerSecond < 0 ||
+      burst < 0 ||
+      cost < 0
+    ) {
       return STATUS_BAD_ARGUMENT;
     }
     const idx = this.matchRoute(table, methodBit, key, hostLen, key + hostLen, pathLen, 0);

@@ -48,9 +48,7 @@ export type SegmentSpec = { kind: 'static'; value: string } | { kind: 'param' };
  * - `deferred` always matches the path in the hot path: the caller decides (regex routes and
  *   fallbacks), and asks again from the next entry when it says no.
  */
-export type PathSpec =
-  | { kind: 'segments'; segments: SegmentSpec[]; rest: boolean }
-  | { kind: 'deferred' };
+export type PathSpec = { kind: 'segments'; segments: SegmentSpec[]; rest: boolean } | { kind: 'deferred' };
 
 /**
  * One entry of the route table. Entries are given in precedence order: the matcher answers the
@@ -115,8 +113,13 @@ export interface HotExports {
    * leaves that area untouched (the wrappers rely on it).
    */
   matchRoute(
-    table: number, methodBit: number, host: number, hostLen: number,
-    path: number, pathLen: number, from: number,
+    table: number,
+    methodBit: number,
+    host: number,
+    hostLen: number,
+    path: number,
+    pathLen: number,
+    from: number,
   ): number;
   /** XXH64 of (ptr, len) with a 64-bit seed given as two u32; result at hashOutPtr(). Returns 0. */
   hash64(ptr: number, len: number, seedLo: number, seedHi: number): number;
@@ -126,8 +129,13 @@ export interface HotExports {
   bucketInit(table: number, capacity: number): number;
   /** 1 allowed, 0 denied, -2 bad table, -3 bad argument; remaining and waitMs at bucketOutPtr(). */
   bucketConsume(
-    table: number, keyLo: number, keyHi: number, nowMs: number,
-    ratePerSecond: number, burst: number, cost: number,
+    table: number,
+    keyLo: number,
+    keyHi: number,
+    nowMs: number,
+    ratePerSecond: number,
+    burst: number,
+    cost: number,
   ): number;
   /**
    * One crossing per request, over the host bytes at `key` immediately followed by the path:
@@ -139,7 +147,17 @@ export interface HotExports {
    *   bucket table) / -3 (bad bucket arguments), checked before anything is done.
    */
   requestStep(
-    table: number, buckets: number, methodBit: number, key: number, hostLen: number, pathLen: number,
-    clientLo: number, clientHi: number, nowMs: number, ratePerSecond: number, burst: number, cost: number,
+    table: number,
+    buckets: number,
+    methodBit: number,
+    key: number,
+    hostLen: number,
+    pathLen: number,
+    clientLo: number,
+    clientHi: number,
+    nowMs: number,
+    ratePerSecond: number,
+    burst: number,
+    cost: number,
   ): number;
 }

@@ -23,9 +23,7 @@
 /** Largest path accepted, in characters. */
 export const MAX_PATH_LENGTH = 8192;
 
-export type NormalizeResult =
-  | { ok: true; path: string }
-  | { ok: false; reason: string };
+export type NormalizeResult = { ok: true; path: string } | { ok: false; reason: string };
 
 const HEX = '0123456789ABCDEF';
 

@@ -1,2 +1,10 @@
 export { createRouteMatcher } from './route-matcher.ts';
-export type { RouteMatcher, RouteMatch, FindResult, Explanation, ExplainCandidate, LossReason, HeaderLookup } from './route-matcher.ts';
+export type {
+  RouteMatcher,
+  RouteMatch,
+  FindResult,
+  Explanation,
+  ExplainCandidate,
+  LossReason,
+  HeaderLookup,
+} from './route-matcher.ts';

@@ -26,13 +26,7 @@ export interface HeaderLookup {
   get(name: string): string | null;
 }
 
-export type LossReason =
-  | 'host'
-  | 'method'
-  | 'path'
-  | 'regex'
-  | 'headers'
-  | 'precedence';
+export type LossReason = 'host' | 'method' | 'path' | 'regex' | 'headers' | 'precedence';
 
 export interface ExplainCandidate {
   route: CompiledRoute;
@@ -111,7 +105,14 @@ export function createRouteMatcher(config: CompiledConfig, hot: HotExports): Rou
   }
 
   /** Walks the table from `from`; returns the entry index that wins, honouring regex and headers. */
-  function walk(m: Matcher, bit: number, host: string, path: string, headers: HeaderLookup, from: number): { index: number; groups?: Record<string, string> } {
+  function walk(
+    m: Matcher,
+    bit: number,
+    host: string,
+    path: string,
+    headers: HeaderLookup,
+    from: number,
+  ): { index: number; groups?: Record<string, string> } {
     for (let i = m.match(bit, host, path, from); i >= 0; i = m.match(bit, host, path, i + 1)) {
       const entry = entries[i];
       if (!entry) break;
@@ -187,11 +188,15 @@ export function createRouteMatcher(config: CompiledConfig, hot: HotExports): Rou
     const candidates: ExplainCandidate[] = entries.map((entry, i) => {
       const route = routes[entry.route] as CompiledRoute;
       const base = { route, host: hostLabel(entry) };
-      if (!noHost.has(i)) return { ...base, outcome: 'path', detail: `path ${JSON.stringify(path)} does not match ${route.pattern}` };
-      if (!noMethod.has(i)) return { ...base, outcome: 'host', detail: `host ${JSON.stringify(host)} is not ${hostLabel(entry)}` };
-      if (!full.has(i)) return { ...base, outcome: 'method', detail: `method ${method} is not one of ${route.methods?.join(', ')}` };
+      if (!noHost.has(i))
+        return { ...base, outcome: 'path', detail: `path ${JSON.stringify(path)} does not match ${route.pattern}` };
+      if (!noMethod.has(i))
+        return { ...base, outcome: 'host', detail: `host ${JSON.stringify(host)} is not ${hostLabel(entry)}` };
+      if (!full.has(i))
+        return { ...base, outcome: 'method', detail: `method ${method} is not one of ${route.methods?.join(', ')}` };
       const re = regexes[entry.route];
-      if (re && !re.test(path)) return { ...base, outcome: 'regex', detail: `path ${JSON.stringify(path)} does not match /${route.regex}/` };
+      if (re && !re.test(path))
+        return { ...base, outcome: 'regex', detail: `path ${JSON.stringify(path)} does not match /${route.regex}/` };
       const mismatch = headerMismatch(route, headers);
       if (mismatch) return { ...base, outcome: 'headers', detail: mismatch };
       if (!winnerSeen && result.kind === 'match' && result.match.route === route) {
@@ -199,7 +204,11 @@ export function createRouteMatcher(config: CompiledConfig, hot: HotExports): Rou
         return { ...base, outcome: 'winner', detail: `${route.kind} match` };
       }
       const winner = result.kind === 'match' ? result.match.route : null;
-      return { ...base, outcome: 'precedence', detail: winner ? `matches, but ranks below "${winner.id}": ${whyBelow(route, winner)}` : 'matches' };
+      return {
+        ...base,
+        outcome: 'precedence',
+        detail: winner ? `matches, but ranks below "${winner.id}": ${whyBelow(route, winner)}` : 'matches',
+      };
     });
     return { result, candidates };
   }

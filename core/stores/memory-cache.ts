@@ -58,7 +58,13 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): CacheStore 
       response.headers.forEach((value, name) => {
         headers.push([name, value]);
       });
-      entries.set(key, { status: response.status, statusText: response.statusText, headers, body, expires: now() + ttlSeconds * 1000 });
+      entries.set(key, {
+        status: response.status,
+        statusText: response.statusText,
+        headers,
+        body,
+        expires: now() + ttlSeconds * 1000,
+      });
       bytes += body.byteLength;
       while (entries.size > maxEntries || bytes > maxBytes) {
         const oldest = entries.keys().next().value;

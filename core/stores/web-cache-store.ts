@@ -52,7 +52,10 @@ export function createWebCacheStore(cache: WebCache, now: () => number = Date.no
       if (original !== null) headers.set(ORIGINAL_CACHE_CONTROL, original);
       // Platform caches (Cloudflare's) also read Cache-Control to decide how long to keep it.
       headers.set('cache-control', `max-age=${Math.ceil(ttlSeconds)}`);
-      await cache.put(urlOf(key), new Response(response.body, { status: response.status, statusText: response.statusText, headers }));
+      await cache.put(
+        urlOf(key),
+        new Response(response.body, { status: response.status, statusText: response.statusText, headers }),
+      );
     },
     delete: (key) => cache.delete(urlOf(key)),
   };

@@ -44,7 +44,9 @@ export interface ProxyInput {
 }
 
 function isTimeout(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'TimeoutError' || (err.cause instanceof Error && err.cause.name === 'TimeoutError'));
+  return (
+    err instanceof Error && (err.name === 'TimeoutError' || (err.cause instanceof Error && err.cause.name === 'TimeoutError'))
+  );
 }
 
 /**
@@ -84,9 +86,15 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
       clearTimeout(timer);
       lastError = err;
       if (controller.signal.aborted && isTimeout(controller.signal.reason)) {
-        throw new HttpProblem('ERR_UPSTREAM_TIMEOUT', 504, 'Gateway Timeout', `The origin did not answer within ${timeoutMs} ms.`, {
-          cause: err,
-        });
+        throw new HttpProblem(
+          'ERR_UPSTREAM_TIMEOUT',
+          504,
+          'Gateway Timeout',
+          `The origin did not answer within ${timeoutMs} ms.`,
+          {
+            cause: err,
+          },
+        );
       }
       if (request.signal?.aborted) throw err;
       if (!replayable) break;
@@ -98,7 +106,11 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
 }
 
 function finishResponse(
-  upstream: Response, route: CompiledRoute, method: string, idleMs: number, exchange: AbortController,
+  upstream: Response,
+  route: CompiledRoute,
+  method: string,
+  idleMs: number,
+  exchange: AbortController,
 ): Response {
   if (upstream.status < 200 || upstream.status > 599) {
     throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 502, 'Bad Gateway', 'The origin sent an invalid response.');
@@ -119,7 +131,11 @@ function finishResponse(
  * the runtime turns into a broken client connection (the client never sees the truncated body
  * as complete; see test/runtimes/README.md for the hosts that do otherwise).
  */
-function withIdleTimeout(body: ReadableStream<Uint8Array>, idleMs: number, exchange: AbortController): ReadableStream<Uint8Array> {
+function withIdleTimeout(
+  body: ReadableStream<Uint8Array>,
+  idleMs: number,
+  exchange: AbortController,
+): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>(
     {

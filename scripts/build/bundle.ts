@@ -94,7 +94,9 @@ export async function bundleTarget(options: BundleOptions): Promise<BundleResult
     // CommonJS dependencies bundled into an ES module on Node still call `require` for builtins.
     banner:
       options.platform === 'node'
-        ? { js: "import { createRequire as __porticoCreateRequire } from 'node:module';\nconst require = __porticoCreateRequire(import.meta.url);" }
+        ? {
+            js: "import { createRequire as __porticoCreateRequire } from 'node:module';\nconst require = __porticoCreateRequire(import.meta.url);",
+          }
         : {},
   });
   const output = Object.entries(result.metafile?.outputs ?? {}).find(([, o]) => o.entryPoint !== undefined);

@@ -19,7 +19,6 @@ import { vercelRecipe } from './targets/vercel.ts';
 import { wasiRecipe } from './targets/wasi.ts';
 import type { ArtifactFile, BuildOptions, BuildResult, RecipeContext, TargetName, TargetRecipe } from './types.ts';
 
-
 export const RECIPES: Record<TargetName, TargetRecipe> = {
   node: nodeRecipe,
   deno: denoRecipe,
@@ -42,7 +41,10 @@ async function ensureHotPath(root: string, progress: (m: string) => void): Promi
   if (existsSync(join(root, HOT_WASM)) && existsSync(join(root, HOT_WASM2JS))) return;
   progress('building the hot path (npm run build:wasm)');
   const code = await new Promise<number>((done, fail) => {
-    const child = spawn(process.execPath, [join(root, 'scripts', 'build-wasm.mjs')], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [join(root, 'scripts', 'build-wasm.mjs')], {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     child.on('error', fail);
     child.on('close', (c) => done(c ?? 1));
   });
@@ -77,7 +79,12 @@ function resolveConfigPath(config: string | undefined): string {
   const found = findConfigFile();
   if (!found) {
     throw new ConfigError(
-      [{ path: '', message: 'no config file given (--config F), and none of portico.config.{json,ts,mjs,js} is in this directory' }],
+      [
+        {
+          path: '',
+          message: 'no config file given (--config F), and none of portico.config.{json,ts,mjs,js} is in this directory',
+        },
+      ],
       process.cwd(),
     );
   }
@@ -132,7 +139,9 @@ export async function runBuild(options: InternalBuildOptions): Promise<BuildResu
     budgetedBytes,
     durationMs: Math.round(performance.now() - started),
   };
-  progress(`built ${options.target} in ${(result.durationMs / 1000).toFixed(1)} s: ${relative(process.cwd(), result.main)} (${budgetedBytes} budgeted bytes)`);
+  progress(
+    `built ${options.target} in ${(result.durationMs / 1000).toFixed(1)} s: ${relative(process.cwd(), result.main)} (${budgetedBytes} budgeted bytes)`,
+  );
   return result;
 }
 

@@ -37,7 +37,11 @@ export function demoConfig(origins: DemoOrigins): PorticoConfig {
         responseHeaders: { remove: ['x-origin-secret'] },
       },
       { id: 'v1-compat', match: { path: '/v1/*' }, upstream: 'us-east', rewrite: { replacePrefix: { from: '/v1', to: '/v2' } } },
-      { id: 'reports', match: { regex: '^/reports/(?<year>\\d{4})-(?<month>\\d{2})\\.csv$', methods: ['GET'] }, upstream: 'ap-south' },
+      {
+        id: 'reports',
+        match: { regex: '^/reports/(?<year>\\d{4})-(?<month>\\d{2})\\.csv$', methods: ['GET'] },
+        upstream: 'ap-south',
+      },
       { id: 'tenant', match: { path: '/*', hosts: ['*.demo.localhost'] }, upstream: 'ap-south' },
       { id: 'fallback', fallback: true, match: { methods: ['GET'] }, upstream: 'ap-south' },
     ],

@@ -42,7 +42,9 @@ function workersKvStore(ns: WorkersKvNamespace): KVStore {
       ns.put(
         key,
         value,
-        options?.ttlSeconds === undefined ? undefined : { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, Math.ceil(options.ttlSeconds)) },
+        options?.ttlSeconds === undefined
+          ? undefined
+          : { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, Math.ceil(options.ttlSeconds)) },
       ),
     delete: (key) => ns.delete(key),
   };

@@ -53,15 +53,15 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
 
   const listener = getRequestListener(
     (request, env) => {
-    const incoming = (env as { incoming: IncomingMessage }).incoming;
-    return gateway.fetch(request, {
-      clientAddress: incoming.socket.remoteAddress ?? '',
-      waitUntil(promise) {
-        const p = promise.catch((err: unknown) => log({ level: 'error', msg: 'waitUntil task failed', cause: String(err) }));
-        pending.add(p);
-        void p.finally(() => pending.delete(p));
-      },
-    });
+      const incoming = (env as { incoming: IncomingMessage }).incoming;
+      return gateway.fetch(request, {
+        clientAddress: incoming.socket.remoteAddress ?? '',
+        waitUntil(promise) {
+          const p = promise.catch((err: unknown) => log({ level: 'error', msg: 'waitUntil task failed', cause: String(err) }));
+          pending.add(p);
+          void p.finally(() => pending.delete(p));
+        },
+      });
     },
     {
       // Requests Node's adapter refuses before the gateway sees them (a malformed Host or

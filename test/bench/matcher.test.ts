@@ -18,9 +18,18 @@ describe('matcher benchmark contestants', () => {
   it('loads the three portico matchers next to the seven JS peers', () => {
     expect(report.unavailable.map((u) => `${u.label}: ${u.reason}`)).toEqual([]);
     const routers = report.contestants.filter((c) => c.family !== 'floor');
-    expect(routers.map((c) => c.id).sort()).toEqual(
-      ['find-my-way', 'hono-regexp', 'hono-smart', 'hono-trie', 'memoirist', 'rou3', 'rou3-compiled', 'twin', 'wasm', 'wasm2js'],
-    );
+    expect(routers.map((c) => c.id).sort()).toEqual([
+      'find-my-way',
+      'hono-regexp',
+      'hono-smart',
+      'hono-trie',
+      'memoirist',
+      'rou3',
+      'rou3-compiled',
+      'twin',
+      'wasm',
+      'wasm2js',
+    ]);
   });
 
   it('checks every contestant on all three tables, 10,000 generated routes included', () => {

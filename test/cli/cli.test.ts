@@ -21,8 +21,12 @@ describe('portico validate', () => {
     const r = portico('validate', 'test/fixtures/broken.json');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('invalid config (');
-    expect(r.stderr).toContain('test/fixtures/broken.json: origins.eu.url: expected an http:// or https:// URL, got "ftp://eu.example.com"');
-    expect(r.stderr).toContain('test/fixtures/broken.json: origins.eu.timeoutMs: expected timeoutMs as a positive number of milliseconds, got -5');
+    expect(r.stderr).toContain(
+      'test/fixtures/broken.json: origins.eu.url: expected an http:// or https:// URL, got "ftp://eu.example.com"',
+    );
+    expect(r.stderr).toContain(
+      'test/fixtures/broken.json: origins.eu.timeoutMs: expected timeoutMs as a positive number of milliseconds, got -5',
+    );
     expect(r.stderr).toMatch(/routes\[0\]\.match\.methods\[1\]: expected one of GET, .*got "FETCH"/);
   });
 
@@ -54,7 +58,7 @@ describe('portico validate', () => {
   it('points at the line and column of a JSON syntax error', () => {
     const r = portico('validate', 'test/fixtures/syntax-error.json');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("syntax-error.json: invalid JSON at line 2, column 15: expected a value");
+    expect(r.stderr).toContain('syntax-error.json: invalid JSON at line 2, column 15: expected a value');
   });
 
   it('says so when the file does not exist', () => {
@@ -75,7 +79,15 @@ describe('portico validate', () => {
 
 describe('portico explain', () => {
   it('names the winner, its params, and why each overlapping route lost', () => {
-    const r = portico('explain', 'GET', 'http://api.example.com/api/users/42', '-H', 'x-canary:1', '--config', 'test/fixtures/overlap.json');
+    const r = portico(
+      'explain',
+      'GET',
+      'http://api.example.com/api/users/42',
+      '-H',
+      'x-canary:1',
+      '--config',
+      'test/fixtures/overlap.json',
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('→ route "user-canary" (params /api/users/:id) → us');
     expect(r.stdout).toContain('params: id="42"');

@@ -24,7 +24,13 @@ describe('compileConfig', () => {
     const c = await compileConfig({ version: 1, origins, routes: [{ match: { path: '/a' }, upstream: 'us' }] });
     expect(c.version).toBe(1);
     expect(c.hash).toMatch(/^sha256-[0-9a-f]{64}$/);
-    expect(c.origins['us']).toEqual({ name: 'us', origin: 'http://127.0.0.1:9002', basePath: '/base', region: 'us-east', timeoutMs: 1500 });
+    expect(c.origins['us']).toEqual({
+      name: 'us',
+      origin: 'http://127.0.0.1:9002',
+      basePath: '/base',
+      region: 'us-east',
+      timeoutMs: 1500,
+    });
     expect(c.origins['eu']?.timeoutMs).toBe(30000);
     expect(c.routes[0]?.id).toBe('route-0');
     expect(typeof c.table).toBe('string');
@@ -65,14 +71,19 @@ describe('compileConfig', () => {
     expect(await issuesOf({})).toEqual([': missing required field "origins"', ': missing required field "routes"']);
     expect(await issuesOf([])).toEqual([': expected a config object { origins, routes, ... }, got an array']);
     const issues = await issuesOf({ origins: { a: { url: 'https://user:s3cret@x.example', region: 'r' } }, routes: [] });
-    expect(issues).toEqual(['origins.a.url: expected a URL without credentials (put secrets in headers), got "https://***@x.example"']);
+    expect(issues).toEqual([
+      'origins.a.url: expected a URL without credentials (put secrets in headers), got "https://***@x.example"',
+    ]);
     expect(issues.join()).not.toContain('s3cret');
   });
 
   it('reports reference errors of well-formed routes in the same run as shape errors', async () => {
     const issues = await issuesOf({
       origins: { eu: { url: 'http://x', region: '' } },
-      routes: [{ match: { path: '/a' }, upstream: 'moon' }, { match: { path: 5 }, upstream: 'eu' }],
+      routes: [
+        { match: { path: '/a' }, upstream: 'moon' },
+        { match: { path: 5 }, upstream: 'eu' },
+      ],
     });
     expect(issues).toEqual([
       'origins.eu.region: expected a non-empty region name, got ""',
@@ -144,7 +155,9 @@ describe('compileConfig', () => {
   it('refuses to let a route set headers the gateway manages', async () => {
     const issues = await issuesOf({
       origins,
-      routes: [{ match: { path: '/a' }, upstream: 'eu', responseHeaders: { set: { 'Transfer-Encoding': 'chunked', host: 'x' } } }],
+      routes: [
+        { match: { path: '/a' }, upstream: 'eu', responseHeaders: { set: { 'Transfer-Encoding': 'chunked', host: 'x' } } },
+      ],
     });
     expect(issues).toEqual([
       'routes[0].responseHeaders.set: header "Transfer-Encoding" is managed by the gateway and cannot be set',

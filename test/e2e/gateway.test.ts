@@ -100,8 +100,12 @@ describe('routing', () => {
   });
 
   it('prefers the header-conditioned route when its condition holds', async () => {
-    expect((await rawRequest(gw.url, '/api/users/42', { headers: { 'x-canary': '1' } })).json()).toMatchObject({ region: 'us-east' });
-    expect((await rawRequest(gw.url, '/api/users/42', { headers: { 'x-canary': '2' } })).json()).toMatchObject({ region: 'eu-west' });
+    expect((await rawRequest(gw.url, '/api/users/42', { headers: { 'x-canary': '1' } })).json()).toMatchObject({
+      region: 'us-east',
+    });
+    expect((await rawRequest(gw.url, '/api/users/42', { headers: { 'x-canary': '2' } })).json()).toMatchObject({
+      region: 'eu-west',
+    });
   });
 
   it('strips a prefix and applies request and response header transforms', async () => {
@@ -119,7 +123,10 @@ describe('routing', () => {
   });
 
   it('replaces a version segment', async () => {
-    expect((await rawRequest(gw.url, '/v1/catalog/items')).json()).toMatchObject({ region: 'us-east', path: '/v2/catalog/items' });
+    expect((await rawRequest(gw.url, '/v1/catalog/items')).json()).toMatchObject({
+      region: 'us-east',
+      path: '/v2/catalog/items',
+    });
     expect((await rawRequest(gw.url, '/v1')).json()).toMatchObject({ path: '/v2' });
   });
 
@@ -129,7 +136,9 @@ describe('routing', () => {
   });
 
   it('routes by host: an exact host beats a wildcard host, and a wildcard needs a subdomain', async () => {
-    expect((await rawRequest(gw.url, '/x', { headers: { host: 'eu.tenants.test' } })).json()).toMatchObject({ region: 'eu-west' });
+    expect((await rawRequest(gw.url, '/x', { headers: { host: 'eu.tenants.test' } })).json()).toMatchObject({
+      region: 'eu-west',
+    });
     expect((await rawRequest(gw.url, '/x', { headers: { host: 'ACME.Tenants.Test:8080' } })).json()).toMatchObject({
       region: 'us-east',
     });
@@ -146,7 +155,12 @@ describe('routing', () => {
     const res = await rawRequest(gw.url, '/nothing/here');
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toBe('application/problem+json');
-    expect(res.json()).toMatchObject({ status: 404, title: 'Not Found', code: 'ERR_ROUTE_NOT_FOUND', type: expect.stringContaining('route-not-found') });
+    expect(res.json()).toMatchObject({
+      status: 404,
+      title: 'Not Found',
+      code: 'ERR_ROUTE_NOT_FOUND',
+      type: expect.stringContaining('route-not-found'),
+    });
   });
 
   it('answers 405 with Allow when only the method is wrong', async () => {
@@ -256,7 +270,12 @@ describe('forwarded headers', () => {
 
   it('from an untrusted peer, ignores X-Forwarded-* sent by the client', async () => {
     const res = await rawRequest(untrustedGw.url, '/api/status', {
-      headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example', forwarded: 'for=6.6.6.6' },
+      headers: {
+        'x-forwarded-for': '6.6.6.6',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'evil.example',
+        forwarded: 'for=6.6.6.6',
+      },
     });
     const h = res.json<{ headers: Record<string, string> }>().headers;
     expect(h['x-forwarded-for']).toBe('127.0.0.1');
@@ -325,13 +344,16 @@ describe('streaming', () => {
     const timings = await new Promise<{ first: number; end: number }>((resolve, reject) => {
       const started = Date.now();
       let first = -1;
-      const req = httpRequest({ host: url.hostname, port: url.port, path: '/api/stream?drip=5&gap=300&chunk=1024', agent: false }, (res) => {
-        res.on('data', () => {
-          if (first < 0) first = Date.now() - started;
-        });
-        res.on('end', () => resolve({ first, end: Date.now() - started }));
-        res.on('error', reject);
-      });
+      const req = httpRequest(
+        { host: url.hostname, port: url.port, path: '/api/stream?drip=5&gap=300&chunk=1024', agent: false },
+        (res) => {
+          res.on('data', () => {
+            if (first < 0) first = Date.now() - started;
+          });
+          res.on('end', () => resolve({ first, end: Date.now() - started }));
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -344,20 +366,26 @@ describe('streaming', () => {
     const url = new URL(gw.url);
     const started = Date.now();
     // The origin sends its JSON line, then nothing for 3 s; the route's timeout is 1000 ms.
-    const outcome = await new Promise<{ status: number; body: string; ended: 'clean' | 'broken'; ms: number }>((resolve, reject) => {
-      const req = httpRequest({ host: url.hostname, port: url.port, path: '/api/stream?drip=2&gap=3000&chunk=16', agent: false }, (res) => {
-        let body = '';
-        const done = (ended: 'clean' | 'broken') => resolve({ status: res.statusCode ?? 0, body, ended, ms: Date.now() - started });
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => done(res.complete ? 'clean' : 'broken'));
-        res.on('aborted', () => done('broken'));
-        res.on('error', () => done('broken'));
-      });
-      req.setTimeout(10_000, () => req.destroy(new Error('the gateway kept the stalled response open')));
-      req.on('error', reject);
-      req.end();
-    });
+    const outcome = await new Promise<{ status: number; body: string; ended: 'clean' | 'broken'; ms: number }>(
+      (resolve, reject) => {
+        const req = httpRequest(
+          { host: url.hostname, port: url.port, path: '/api/stream?drip=2&gap=3000&chunk=16', agent: false },
+          (res) => {
+            let body = '';
+            const done = (ended: 'clean' | 'broken') =>
+              resolve({ status: res.statusCode ?? 0, body, ended, ms: Date.now() - started });
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (body += c));
+            res.on('end', () => done(res.complete ? 'clean' : 'broken'));
+            res.on('aborted', () => done('broken'));
+            res.on('error', () => done('broken'));
+          },
+        );
+        req.setTimeout(10_000, () => req.destroy(new Error('the gateway kept the stalled response open')));
+        req.on('error', reject);
+        req.end();
+      },
+    );
     expect(outcome.status).toBe(200);
     expect(outcome.body).toContain('"region":');
     // Nothing of the gateway's own is appended to the origin's bytes.
@@ -375,7 +403,14 @@ describe('streaming', () => {
     const size = 32 * 1024 * 1024;
     const result = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = httpRequest(
-        { host: url.hostname, port: url.port, method: 'POST', path: '/upload', agent: false, headers: { 'content-type': 'application/octet-stream' } },
+        {
+          host: url.hostname,
+          port: url.port,
+          method: 'POST',
+          path: '/upload',
+          agent: false,
+          headers: { 'content-type': 'application/octet-stream' },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

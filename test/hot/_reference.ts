@@ -51,7 +51,11 @@ function pathMatches(entry: TableEntry, path: string): [number, number][] | unde
 }
 
 export function referenceMatch(
-  entries: readonly TableEntry[], methodBit: number, host: string, path: string, from: number,
+  entries: readonly TableEntry[],
+  methodBit: number,
+  host: string,
+  path: string,
+  from: number,
 ): ReferenceMatch | undefined {
   for (let i = Math.max(0, from); i < entries.length; i++) {
     const entry = entries[i]!;

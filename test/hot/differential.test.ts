@@ -4,8 +4,17 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  compileRouteTable, consumeBucketWords, createBucketTable, createMatcher, createRequestStep, hashKey,
-  type BucketDecision, type HostSpec, type PathSpec, type SegmentSpec, type TableEntry,
+  compileRouteTable,
+  consumeBucketWords,
+  createBucketTable,
+  createMatcher,
+  createRequestStep,
+  hashKey,
+  type BucketDecision,
+  type HostSpec,
+  type PathSpec,
+  type SegmentSpec,
+  type TableEntry,
 } from '../../core/hot/index.ts';
 import { loadImpls, type Impl } from './_impls.ts';
 import { referenceMatch } from './_reference.ts';
@@ -40,7 +49,8 @@ const pathSpec: fc.Arbitrary<PathSpec> = fc.oneof(
   { weight: 1, arbitrary: fc.constant<PathSpec>({ kind: 'deferred' }) },
   {
     weight: 8,
-    arbitrary: fc.record({ segments: fc.array(segmentSpec, { maxLength: 4 }), rest: fc.boolean() })
+    arbitrary: fc
+      .record({ segments: fc.array(segmentSpec, { maxLength: 4 }), rest: fc.boolean() })
       .map(({ segments, rest }): PathSpec => ({ kind: 'segments', segments, rest })),
   },
 );
@@ -49,8 +59,12 @@ const entry: fc.Arbitrary<TableEntry> = fc.record({ host: hostSpec, methods, pat
 
 /** A request path: segments from the alphabet or random text, near-misses included. */
 const requestPath = fc.oneof(
-  { weight: 8, arbitrary: fc.array(fc.oneof(fc.constantFrom(...SEGMENTS), fc.string({ maxLength: 4, unit: 'grapheme' })), { maxLength: 5 })
-      .chain((segs) => fc.constantFrom('/' + segs.join('/'), '/' + segs.join('/') + '/', segs.join('/'), '//' + segs.join('/'))) },
+  {
+    weight: 8,
+    arbitrary: fc
+      .array(fc.oneof(fc.constantFrom(...SEGMENTS), fc.string({ maxLength: 4, unit: 'grapheme' })), { maxLength: 5 })
+      .chain((segs) => fc.constantFrom('/' + segs.join('/'), '/' + segs.join('/') + '/', segs.join('/'), '//' + segs.join('/'))),
+  },
   { weight: 1, arbitrary: fc.string({ maxLength: 12, unit: 'grapheme' }) },
   { weight: 1, arbitrary: fc.constantFrom('', '/', '//', '/api', '/api/', '/apix', '/api/v1/a/b') },
 );
@@ -59,9 +73,15 @@ const request = fc.record({
   /** When set, the path is built from the entry `pick` (mod table size), then maybe bent. */
   fromEntry: fc.boolean(),
   pick: fc.nat(),
-  fills: fc.array(fc.oneof(fc.constantFrom(...SEGMENTS), fc.string({ minLength: 1, maxLength: 3, unit: 'grapheme' })), { minLength: 8, maxLength: 8 }),
+  fills: fc.array(fc.oneof(fc.constantFrom(...SEGMENTS), fc.string({ minLength: 1, maxLength: 3, unit: 'grapheme' })), {
+    minLength: 8,
+    maxLength: 8,
+  }),
   bend: fc.constantFrom('none', 'none', 'trailing-slash', 'drop-last-char', 'extra-segment', 'empty-param'),
-  bit: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 9 }).map((b) => 1 << b)),
+  bit: fc.oneof(
+    fc.constant(0),
+    fc.integer({ min: 0, max: 9 }).map((b) => 1 << b),
+  ),
   host: requestHost,
   path: requestPath,
   fromDelta: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: -2, max: 40 }) }),
@@ -71,9 +91,10 @@ const request = fc.record({
 function pathFor(e: TableEntry, fills: string[], bend: string): string {
   let i = 0;
   const next = (): string => fills[i++ % fills.length]!.replaceAll('/', '');
-  const segs = e.path.kind === 'deferred'
-    ? [next()]
-    : e.path.segments.map((s) => (s.kind === 'static' ? s.value : bend === 'empty-param' ? '' : next() || 'p'));
+  const segs =
+    e.path.kind === 'deferred'
+      ? [next()]
+      : e.path.segments.map((s) => (s.kind === 'static' ? s.value : bend === 'empty-param' ? '' : next() || 'p'));
   if (e.path.kind === 'segments' && e.path.rest && fills[0]!.length % 2 === 0) segs.push(next(), next());
   let path = '/' + segs.join('/');
   if (bend === 'trailing-slash') path += '/';
@@ -114,8 +135,11 @@ describe('matcher: wasm == wasm2js == twin == reference', () => {
             const got = m.match(bit, host, path, from);
             const params: [number, number][] = [];
             if (got >= 0) for (let i = 0; i < m.paramCount(); i++) params.push([m.paramStart(i), m.paramEnd(i)]);
-            expect({ impl: impls[k]!.name, index: got, params: got >= 0 ? params : [] })
-              .toEqual({ impl: impls[k]!.name, index: expected?.index ?? -1, params: expected?.params ?? [] });
+            expect({ impl: impls[k]!.name, index: got, params: got >= 0 ? params : [] }).toEqual({
+              impl: impls[k]!.name,
+              index: expected?.index ?? -1,
+              params: expected?.params ?? [],
+            });
           }
         }
       }),
@@ -160,7 +184,10 @@ describe('buckets: wasm == wasm2js == twin', () => {
     fc.assert(
       fc.property(
         fc.constantFrom(8, 16, 64),
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })), { minLength: 64, maxLength: 64 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })), {
+          minLength: 64,
+          maxLength: 64,
+        }),
         fc.array(step, { minLength: 1, maxLength: 60 }),
         (capacity, keys, steps) => {
           const tables = impls.map((impl) => createBucketTable(impl.hot, { capacity }));
@@ -184,35 +211,43 @@ describe('buckets: wasm == wasm2js == twin', () => {
     const table = createBucketTable(impls[0]!.hot, { capacity: 4096 });
     let run = 0;
     fc.assert(
-      fc.property(fc.array(fc.record({
-        key: fc.integer({ min: 0, max: 7 }),
-        dt: fc.integer({ min: -200, max: 2000 }),
-        cost: fc.constantFrom(0, 1, 2, 3, 7),
-      }), { minLength: 1, maxLength: 80 }), (steps) => {
-        const rate = 2;
-        const burst = 5;
-        const model = new Map<number, { tokens: number; stamp: number }>();
-        run++;
-        let now = 1000;
-        for (const s of steps) {
-          now += s.dt;
-          let b = model.get(s.key);
-          if (!b) {
-            b = { tokens: burst, stamp: now };
-            model.set(s.key, b);
+      fc.property(
+        fc.array(
+          fc.record({
+            key: fc.integer({ min: 0, max: 7 }),
+            dt: fc.integer({ min: -200, max: 2000 }),
+            cost: fc.constantFrom(0, 1, 2, 3, 7),
+          }),
+          { minLength: 1, maxLength: 80 },
+        ),
+        (steps) => {
+          const rate = 2;
+          const burst = 5;
+          const model = new Map<number, { tokens: number; stamp: number }>();
+          run++;
+          let now = 1000;
+          for (const s of steps) {
+            now += s.dt;
+            let b = model.get(s.key);
+            if (!b) {
+              b = { tokens: burst, stamp: now };
+              model.set(s.key, b);
+            }
+            if (now > b.stamp) {
+              b.tokens = Math.min(burst, b.tokens + ((now - b.stamp) * rate) / 1000);
+              b.stamp = now;
+            }
+            const allowed = s.cost <= burst && b.tokens >= s.cost;
+            if (allowed) b.tokens -= s.cost;
+            const waitMs = allowed ? 0 : s.cost > burst ? -1 : Math.ceil(((s.cost - b.tokens) * 1000) / rate);
+            const expected = { allowed, remaining: b.tokens, waitMs };
+            // A fresh high word per run: every run sees new keys in the shared table.
+            expect(consumeBucketWords(table, Math.imul(s.key, 0x9e3779b1) >>> 0, run, now, rate, burst, s.cost)).toEqual(
+              expected,
+            );
           }
-          if (now > b.stamp) {
-            b.tokens = Math.min(burst, b.tokens + (now - b.stamp) * rate / 1000);
-            b.stamp = now;
-          }
-          const allowed = s.cost <= burst && b.tokens >= s.cost;
-          if (allowed) b.tokens -= s.cost;
-          const waitMs = allowed ? 0 : s.cost > burst ? -1 : Math.ceil((s.cost - b.tokens) * 1000 / rate);
-          const expected = { allowed, remaining: b.tokens, waitMs };
-          // A fresh high word per run: every run sees new keys in the shared table.
-          expect(consumeBucketWords(table, Math.imul(s.key, 0x9e3779b1) >>> 0, run, now, rate, burst, s.cost)).toEqual(expected);
-        }
-      }),
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -256,13 +291,20 @@ describe('request step: wasm == wasm2js == twin == reference', () => {
             const params: [number, number][] = [];
             if (index >= 0) for (let i = 0; i < r.paramCount(); i++) params.push([r.paramStart(i), r.paramEnd(i)]);
             return {
-              impl: impls[k]!.name, index, params, hash: r.hashHex(),
-              allowed: r.allowed(), remaining: r.remaining(), waitMs: r.waitMs(),
+              impl: impls[k]!.name,
+              index,
+              params,
+              hash: r.hashHex(),
+              allowed: r.allowed(),
+              remaining: r.remaining(),
+              waitMs: r.waitMs(),
             };
           });
           if (!outs[0]!.allowed) seen.denied++;
-          expect({ index: outs[0]!.index, params: outs[0]!.params })
-            .toEqual({ index: expected?.index ?? -1, params: expected?.params ?? [] });
+          expect({ index: outs[0]!.index, params: outs[0]!.params }).toEqual({
+            index: expected?.index ?? -1,
+            params: expected?.params ?? [],
+          });
           expect(outs[1]).toEqual({ ...outs[0], impl: 'wasm2js' });
           expect(outs[2]).toEqual({ ...outs[0], impl: 'twin' });
         }

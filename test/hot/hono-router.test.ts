@@ -75,7 +75,14 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('PorticoRouter on
     r.add('GET', '/m', 'get');
     r.add('POST', '/m', 'post');
     r.add('PURGE', '/m', 'purge');
-    const seq: [string, string[]][] = [['get', ['get']], ['POST', ['post']], ['GET', ['get']], ['purge', ['purge']], ['post', ['post']], ['BREW', []]];
+    const seq: [string, string[]][] = [
+      ['get', ['get']],
+      ['POST', ['post']],
+      ['GET', ['get']],
+      ['purge', ['purge']],
+      ['post', ['post']],
+      ['BREW', []],
+    ];
     for (const [m, want] of seq) expect(normalize(r.match(m, '/m')).map(([h]) => h)).toEqual(want);
   });
 
@@ -87,14 +94,27 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('PorticoRouter on
     r.add('GET', '/users/:id/*', 'user-rest');
     r.add('ALL', '/users/x/', 'x-slash');
     r.add('GET', '/static', 'static');
-    expect(normalize(r.match('GET', '/users/me'))).toEqual([['user', { id: 'me' }], ['me', {}], ['user-rest', { id: 'me' }]]);
-    expect(normalize(r.match('GET', '/users/7'))).toEqual([['user', { id: '7' }], ['user-rest', { id: '7' }]]);
+    expect(normalize(r.match('GET', '/users/me'))).toEqual([
+      ['user', { id: 'me' }],
+      ['me', {}],
+      ['user-rest', { id: 'me' }],
+    ]);
+    expect(normalize(r.match('GET', '/users/7'))).toEqual([
+      ['user', { id: '7' }],
+      ['user-rest', { id: '7' }],
+    ]);
     expect(normalize(r.match('POST', '/users/7'))).toEqual([['post-user', { id: '7' }]]);
-    expect(normalize(r.match('GET', '/users/x/'))).toEqual([['user-rest', { id: 'x' }], ['x-slash', {}]]);
+    expect(normalize(r.match('GET', '/users/x/'))).toEqual([
+      ['user-rest', { id: 'x' }],
+      ['x-slash', {}],
+    ]);
     expect(normalize(r.match('GET', '/static'))).toEqual([['static', {}]]);
     // A route added after a match is seen by the next match (table and "last" flags rebuilt).
     r.add('GET', '/static', 'static-2');
-    expect(normalize(r.match('GET', '/static'))).toEqual([['static', {}], ['static-2', {}]]);
+    expect(normalize(r.match('GET', '/static'))).toEqual([
+      ['static', {}],
+      ['static-2', {}],
+    ]);
   });
 
   it('throws UnsupportedPathError for patterns it cannot compile', () => {
@@ -105,13 +125,17 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('PorticoRouter on
   });
 
   it('lets SmartRouter fall back to RegExpRouter on an unsupported pattern', async () => {
-    const supported = new SmartRouter<HonoRoute>({ routers: [new PorticoRouter<HonoRoute>(impl.hot), new RegExpRouter<HonoRoute>()] });
+    const supported = new SmartRouter<HonoRoute>({
+      routers: [new PorticoRouter<HonoRoute>(impl.hot), new RegExpRouter<HonoRoute>()],
+    });
     const a = new Hono({ router: supported });
     a.get('/p/:id', (c) => c.text(c.req.param('id')));
     expect(await (await a.request('/p/7')).text()).toBe('7');
     expect(supported.name).toBe('SmartRouter + PorticoRouter');
 
-    const fallback = new SmartRouter<HonoRoute>({ routers: [new PorticoRouter<HonoRoute>(impl.hot), new RegExpRouter<HonoRoute>()] });
+    const fallback = new SmartRouter<HonoRoute>({
+      routers: [new PorticoRouter<HonoRoute>(impl.hot), new RegExpRouter<HonoRoute>()],
+    });
     const b = new Hono({ router: fallback });
     b.get('/p/:id{[0-9]+}', (c) => c.text(`n${c.req.param('id')}`));
     expect(await (await b.request('/p/7')).text()).toBe('n7');
@@ -123,39 +147,49 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('PorticoRouter on
     const seg = fc.constantFrom('a', 'b', 'api', 'v1', ':id', ':name');
     const pattern = fc.oneof(
       { weight: 1, arbitrary: fc.constantFrom('*', '/*', '/') },
-      { weight: 6, arbitrary: fc.tuple(fc.array(seg, { minLength: 1, maxLength: 4 }), fc.boolean(), fc.boolean())
-          .map(([segs, star, slash]) => '/' + segs.join('/') + (star ? '/*' : slash ? '/' : '')) },
+      {
+        weight: 6,
+        arbitrary: fc
+          .tuple(fc.array(seg, { minLength: 1, maxLength: 4 }), fc.boolean(), fc.boolean())
+          .map(([segs, star, slash]) => '/' + segs.join('/') + (star ? '/*' : slash ? '/' : '')),
+      },
     );
     const method = fc.constantFrom('GET', 'POST', 'ALL');
     let hits = 0;
-    const reqPath = fc.array(fc.constantFrom('a', 'b', 'api', 'v1', 'x', '42', ''), { maxLength: 5 }).map((s) => '/' + s.join('/'));
+    const reqPath = fc
+      .array(fc.constantFrom('a', 'b', 'api', 'v1', 'x', '42', ''), { maxLength: 5 })
+      .map((s) => '/' + s.join('/'));
     fc.assert(
-      fc.property(fc.array(fc.tuple(method, pattern), { minLength: 1, maxLength: 12 }), fc.array(fc.tuple(fc.constantFrom('GET', 'POST'), reqPath), { minLength: 1, maxLength: 8 }), (routes, reqs) => {
-        // Hono's routers differ among themselves on duplicate param names; keep names unique per route.
-        const uniq = routes.filter(([, p]) => (p.match(/:id/g) ?? []).length <= 1 && (p.match(/:name/g) ?? []).length <= 1);
-        const ours = new PorticoRouter<string>(impl.hot);
-        const trie = new TrieRouter<string>();
-        let regexp: RegExpRouter<string> | undefined = new RegExpRouter<string>();
-        uniq.forEach(([m, p], i) => {
-          for (const r of [ours, trie]) r.add(m, p, `h${i}`);
-        });
-        try {
+      fc.property(
+        fc.array(fc.tuple(method, pattern), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.tuple(fc.constantFrom('GET', 'POST'), reqPath), { minLength: 1, maxLength: 8 }),
+        (routes, reqs) => {
+          // Hono's routers differ among themselves on duplicate param names; keep names unique per route.
+          const uniq = routes.filter(([, p]) => (p.match(/:id/g) ?? []).length <= 1 && (p.match(/:name/g) ?? []).length <= 1);
+          const ours = new PorticoRouter<string>(impl.hot);
+          const trie = new TrieRouter<string>();
+          let regexp: RegExpRouter<string> | undefined = new RegExpRouter<string>();
           uniq.forEach(([m, p], i) => {
-            regexp!.add(m, p, `h${i}`);
+            for (const r of [ours, trie]) r.add(m, p, `h${i}`);
           });
-          regexp.match('GET', '/');
-        } catch (e) {
-          // RegExpRouter itself gives up on some ambiguous sets (that is what SmartRouter is for).
-          if (!(e instanceof UnsupportedPathError)) throw e;
-          regexp = undefined;
-        }
-        for (const [m, p] of reqs) {
-          const expected = normalize(trie.match(m, p));
-          if (expected.length > 0) hits++;
-          expect(normalize(ours.match(m, p))).toEqual(expected);
-          if (regexp) expect(normalize(regexp.match(m, p))).toEqual(expected);
-        }
-      }),
+          try {
+            uniq.forEach(([m, p], i) => {
+              regexp!.add(m, p, `h${i}`);
+            });
+            regexp.match('GET', '/');
+          } catch (e) {
+            // RegExpRouter itself gives up on some ambiguous sets (that is what SmartRouter is for).
+            if (!(e instanceof UnsupportedPathError)) throw e;
+            regexp = undefined;
+          }
+          for (const [m, p] of reqs) {
+            const expected = normalize(trie.match(m, p));
+            if (expected.length > 0) hits++;
+            expect(normalize(ours.match(m, p))).toEqual(expected);
+            if (regexp) expect(normalize(regexp.match(m, p))).toEqual(expected);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
     expect(hits).toBeGreaterThan(300);

@@ -1,8 +1,16 @@
 // Behaviour of the route matcher, run against the Wasm build, the wasm2js build and the twin.
 import { describe, expect, it } from 'vitest';
 import {
-  METHOD_BITS, compileRouteTable, createMatcher, methodBit, type HostSpec, type Matcher, type PathSpec,
-  type SegmentSpec, type TableEntry, RouteTableError,
+  METHOD_BITS,
+  compileRouteTable,
+  createMatcher,
+  methodBit,
+  type HostSpec,
+  type Matcher,
+  type PathSpec,
+  type SegmentSpec,
+  type TableEntry,
+  RouteTableError,
 } from '../../core/hot/index.ts';
 import { PorticoError } from '../../core/errors.ts';
 import { loadImpls, type Impl } from './_impls.ts';
@@ -189,17 +197,25 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('matcher on %s', 
     ]);
     const long = `/p/${'y'.repeat(5000)}`;
     const cases: [string, string, number][] = [
-      ['a.test', '/p/1', 0], ['bb.example.test', '/p/1', 1], ['bb.example.test', long, 1],
-      ['a.test', long, 0], ['c.test', '/p/é', 2], ['a.test', '/p/1', 0], ['a.tesT', '/p/1', -1],
-      ['x'.repeat(70) + '.test', '/p/1', 2], ['a.test', '/p/2', 0],
+      ['a.test', '/p/1', 0],
+      ['bb.example.test', '/p/1', 1],
+      ['bb.example.test', long, 1],
+      ['a.test', long, 0],
+      ['c.test', '/p/é', 2],
+      ['a.test', '/p/1', 0],
+      ['a.tesT', '/p/1', -1],
+      ['x'.repeat(70) + '.test', '/p/1', 2],
+      ['a.test', '/p/2', 0],
     ];
-    for (const [host, path, want] of cases) expect(m.match(GET, host, path, 0), `${host.slice(0, 20)} ${path.slice(0, 20)}`).toBe(want);
+    for (const [host, path, want] of cases)
+      expect(m.match(GET, host, path, 0), `${host.slice(0, 20)} ${path.slice(0, 20)}`).toBe(want);
   });
 
   it('finds routes in a large multi-host table', () => {
     const entries: TableEntry[] = [];
     for (let h = 0; h < 50; h++) {
-      for (let r = 0; r < 40; r++) entries.push(route(`/svc${r}/:id/items/:item`, GET, { kind: 'exact', value: `host${h}.example.com` }));
+      for (let r = 0; r < 40; r++)
+        entries.push(route(`/svc${r}/:id/items/:item`, GET, { kind: 'exact', value: `host${h}.example.com` }));
     }
     entries.push(route('/*'));
     const m = matcherFor(entries);
@@ -252,8 +268,9 @@ describe('compileRouteTable', () => {
 
   it('refuses a pattern with more params than the matcher can return', () => {
     const segments = Array.from({ length: 65 }, () => P);
-    expect(() => compileRouteTable([{ host: ANY, methods: 0, path: { kind: 'segments', segments, rest: false } }]))
-      .toThrow(/at most 64/);
+    expect(() => compileRouteTable([{ host: ANY, methods: 0, path: { kind: 'segments', segments, rest: false } }])).toThrow(
+      /at most 64/,
+    );
   });
 });
 
@@ -268,7 +285,7 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('matchers sharing
     expect(params(m, '/u/42')).toEqual(['42']);
   });
 
-  it('keeps each matcher\'s params when matchers of one module interleave', () => {
+  it("keeps each matcher's params when matchers of one module interleave", () => {
     const a = matcherFor([route('/a/:x/:y')]);
     const b = matcherFor([route('/b/:z')]);
     expect(a.match(GET, 'h', '/a/one/two', 0)).toBe(0);

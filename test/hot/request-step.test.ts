@@ -1,8 +1,15 @@
 // The request step: route match + cache-key hash + bucket consume in one crossing.
 import { describe, expect, it } from 'vitest';
 import {
-  compileRouteTable, consumeBucketWords, createBucketTable, createMatcher, createRequestStep, hashKeyInto,
-  METHOD_BITS, type HotExports, type TableEntry,
+  compileRouteTable,
+  consumeBucketWords,
+  createBucketTable,
+  createMatcher,
+  createRequestStep,
+  hashKeyInto,
+  METHOD_BITS,
+  type HotExports,
+  type TableEntry,
 } from '../../core/hot/index.ts';
 import { loadImpls } from './_impls.ts';
 
@@ -45,7 +52,9 @@ describe.each(impls.map((impl) => [impl.name, impl.hot] as const))('request step
       expect(got).toBe(want);
       if (want >= 0) {
         const params = Array.from({ length: step.paramCount() }, (_, i) => path.slice(step.paramStart(i), step.paramEnd(i)));
-        const wantParams = Array.from({ length: matcher.paramCount() }, (_, i) => path.slice(matcher.paramStart(i), matcher.paramEnd(i)));
+        const wantParams = Array.from({ length: matcher.paramCount() }, (_, i) =>
+          path.slice(matcher.paramStart(i), matcher.paramEnd(i)),
+        );
         expect(params).toEqual(wantParams);
       }
     }

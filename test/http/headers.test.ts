@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { removeHopByHop, requestIdFrom, resolveClient } from '../../core/http/headers.ts';
 import { cidrContains, formatIp, parseCidr, parseIp } from '../../core/http/ip.ts';
 
-const ranges = (...list: string[]) => list.map((s) => {
-  const r = parseCidr(s);
-  if (!r) throw new Error(`bad range ${s}`);
-  return r;
-});
+const ranges = (...list: string[]) =>
+  list.map((s) => {
+    const r = parseCidr(s);
+    if (!r) throw new Error(`bad range ${s}`);
+    return r;
+  });
 
 describe('IP ranges', () => {
   it('parses IPv4, IPv6 and IPv4-mapped addresses to one form', () => {
@@ -59,7 +60,14 @@ describe('resolveClient', () => {
 
 describe('hop-by-hop headers', () => {
   it('removes the fixed list and whatever Connection names', () => {
-    const h = new Headers({ connection: 'close, x-secret-hop', 'x-secret-hop': '1', 'keep-alive': 'timeout=5', te: 'trailers', upgrade: 'h2c', accept: '*/*' });
+    const h = new Headers({
+      connection: 'close, x-secret-hop',
+      'x-secret-hop': '1',
+      'keep-alive': 'timeout=5',
+      te: 'trailers',
+      upgrade: 'h2c',
+      accept: '*/*',
+    });
     removeHopByHop(h);
     expect([...h.keys()]).toEqual(['accept']);
   });

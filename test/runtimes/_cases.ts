@@ -68,7 +68,9 @@ export function sendRaw(base: string, req: CaseRequest, timeoutMs = 15_000): Pro
         res.on('error', reject);
       },
     );
-    r.setTimeout(timeoutMs, () => r.destroy(new Error(`no complete answer to ${req.method ?? 'GET'} ${req.path} within ${timeoutMs} ms`)));
+    r.setTimeout(timeoutMs, () =>
+      r.destroy(new Error(`no complete answer to ${req.method ?? 'GET'} ${req.path} within ${timeoutMs} ms`)),
+    );
     r.on('error', reject);
     r.end(req.body);
   });
@@ -92,7 +94,10 @@ function problem(res: RawResponse, status: number): Record<string, unknown> {
 }
 
 /** A request routed through the gateway to the echo origin: which route matched, what arrived. */
-async function routed(ctx: CaseContext, req: CaseRequest): Promise<{ route: string | undefined; seen: Observed; res: RawResponse }> {
+async function routed(
+  ctx: CaseContext,
+  req: CaseRequest,
+): Promise<{ route: string | undefined; seen: Observed; res: RawResponse }> {
   const res = await ctx.send(req);
   const seen = observed(res);
   return { route: seen.headers['x-conformance-route'], seen, res };
@@ -153,7 +158,12 @@ export const CASES: ConformanceCase[] = [
       const res = await ctx.send({ path: '/submit' });
       problem(res, 405);
       expect(res.headers['allow']).toContain('POST');
-      const { route, seen } = await routed(ctx, { method: 'POST', path: '/submit', body: 'a=1', headers: { 'content-type': 'text/plain' } });
+      const { route, seen } = await routed(ctx, {
+        method: 'POST',
+        path: '/submit',
+        body: 'a=1',
+        headers: { 'content-type': 'text/plain' },
+      });
       expect(route).toBe('submit');
       expect(seen.method).toBe('POST');
       expect(seen.body).toBe('a=1');
@@ -300,7 +310,14 @@ export const CASES: ConformanceCase[] = [
     group: 'normalization',
     name: 'an encoded slash, double encoding or an encoded control character is 400 problem+json',
     async run(ctx) {
-      for (const path of ['/things/a%2Fb', '/things/a%2fb', '/things/%252e%252e/x', '/things/%00', '/things/a%5Cb', '/things/%zz']) {
+      for (const path of [
+        '/things/a%2Fb',
+        '/things/a%2fb',
+        '/things/%252e%252e/x',
+        '/things/%00',
+        '/things/a%5Cb',
+        '/things/%zz',
+      ]) {
         const res = await ctx.send({ path });
         expect(res.status, `${path}: ${res.body.slice(0, 200)}`).toBe(400);
         problem(res, 400);
@@ -427,20 +444,23 @@ export const CASES: ConformanceCase[] = [
       const { streamFirst, streamControl } = ctx.origins;
       const started = Date.now();
       // The stall origin sends its first chunk, then holds the rest; the route's timeout is 1000 ms.
-      const outcome = await new Promise<{ status: number; body: string; ended: 'clean' | 'broken'; ms: number }>((resolve, reject) => {
-        const r = httpRequest({ host: url.hostname, port: url.port, path: '/stall', agent: false }, (res) => {
-          let body = '';
-          const done = (ended: 'clean' | 'broken') => resolve({ status: res.statusCode ?? 0, body, ended, ms: Date.now() - started });
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (body += c));
-          res.on('end', () => done(res.complete ? 'clean' : 'broken'));
-          res.on('aborted', () => done('broken'));
-          res.on('error', () => done('broken'));
-        });
-        r.setTimeout(10_000, () => r.destroy(new Error('the gateway kept the stalled response open')));
-        r.on('error', reject);
-        r.end();
-      });
+      const outcome = await new Promise<{ status: number; body: string; ended: 'clean' | 'broken'; ms: number }>(
+        (resolve, reject) => {
+          const r = httpRequest({ host: url.hostname, port: url.port, path: '/stall', agent: false }, (res) => {
+            let body = '';
+            const done = (ended: 'clean' | 'broken') =>
+              resolve({ status: res.statusCode ?? 0, body, ended, ms: Date.now() - started });
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (body += c));
+            res.on('end', () => done(res.complete ? 'clean' : 'broken'));
+            res.on('aborted', () => done('broken'));
+            res.on('error', () => done('broken'));
+          });
+          r.setTimeout(10_000, () => r.destroy(new Error('the gateway kept the stalled response open')));
+          r.on('error', reject);
+          r.end();
+        },
+      );
       streamControl.release();
       expect(outcome.status).toBe(200);
       expect(outcome.body).toBe(streamFirst);

@@ -82,7 +82,13 @@ export const RUNTIMES: Record<'node' | 'deno' | 'workerd' | 'edge-runtime' | 'wa
     readyTimeoutMs: 30_000,
     command: (build, port) => ({
       cmd: process.execPath,
-      args: ['--import', 'tsx', join(REPO_ROOT, 'test/runtimes/hosts/edge-runtime-host.ts'), join(build.outDir, VERCEL_FUNCTION_DIR), String(port)],
+      args: [
+        '--import',
+        'tsx',
+        join(REPO_ROOT, 'test/runtimes/hosts/edge-runtime-host.ts'),
+        join(build.outDir, VERCEL_FUNCTION_DIR),
+        String(port),
+      ],
       cwd: REPO_ROOT,
     }),
   },
@@ -154,7 +160,9 @@ export async function startRuntime(spec: RuntimeSpec, build: BuildResult): Promi
     const deadline = Date.now() + spec.readyTimeoutMs;
     while (Date.now() < deadline) {
       if (current.exitCode !== null || current.signalCode !== null) {
-        throw new Error(`${spec.name} exited (${current.exitCode ?? current.signalCode}) before answering on ${url}:\n${log.slice(-4000)}`);
+        throw new Error(
+          `${spec.name} exited (${current.exitCode ?? current.signalCode}) before answering on ${url}:\n${log.slice(-4000)}`,
+        );
       }
       if (await answersHealth(url)) return;
       await sleep(200);

@@ -21,7 +21,13 @@ export const CONFORMANCE_CONFIG = join(REPO_ROOT, 'test/runtimes/conformance.con
 export async function writeConformanceConfig(dir: string, origins: Origins): Promise<string> {
   const config = JSON.parse(await readFile(CONFORMANCE_CONFIG, 'utf8')) as { origins: Record<string, { url: string }> };
   // `stall` is the stream origin under a 1000 ms timeout: it holds its response after the first chunk.
-  const urls: Record<string, string> = { echo: origins.echo, slow: origins.slow, closed: origins.closed, stream: origins.stream, stall: origins.stream };
+  const urls: Record<string, string> = {
+    echo: origins.echo,
+    slow: origins.slow,
+    closed: origins.closed,
+    stream: origins.stream,
+    stall: origins.stream,
+  };
   for (const [name, origin] of Object.entries(config.origins)) {
     const url = urls[name];
     if (!url) throw new Error(`conformance config names an origin the suite does not start: ${name}`);
@@ -35,7 +41,8 @@ export async function writeConformanceConfig(dir: string, origins: Origins): Pro
 /** Builds, starts and tests one runtime. `buildTimeoutMs` covers build + start. */
 export function defineConformanceSuite(spec: RuntimeSpec, options: { setupTimeoutMs: number; caseTimeoutMs?: number }): void {
   const excluded = CASES.filter((c) => c.notOn?.some((e) => e.runtime === spec.target));
-  const scope = excluded.length === 0 ? 'all cases' : `functional subset: ${CASES.length - excluded.length} of ${CASES.length} cases`;
+  const scope =
+    excluded.length === 0 ? 'all cases' : `functional subset: ${CASES.length - excluded.length} of ${CASES.length} cases`;
   describe(`conformance on ${spec.name} (target ${spec.target}, ${scope})`, () => {
     let dir = '';
     let origins: Origins | undefined;
@@ -107,16 +114,21 @@ export function defineConformanceSuite(spec: RuntimeSpec, options: { setupTimeou
       // Excluded cases are left out of this runtime's subset (the title counts them; the
       // README lists them with the reason), never registered as skipped tests.
       if (excluded) continue;
-      it(`${c.group}: ${c.name}`, async () => {
-        const ctx = context();
-        await runtime?.ensureRunning();
-        try {
-          await c.run(ctx);
-        } catch (err) {
-          if (err instanceof Error) err.message += `\n--- ${spec.name} output (last 2000 chars) ---\n${runtime?.output().slice(-2000) ?? ''}`;
-          throw err;
-        }
-      }, options.caseTimeoutMs ?? 30_000);
+      it(
+        `${c.group}: ${c.name}`,
+        async () => {
+          const ctx = context();
+          await runtime?.ensureRunning();
+          try {
+            await c.run(ctx);
+          } catch (err) {
+            if (err instanceof Error)
+              err.message += `\n--- ${spec.name} output (last 2000 chars) ---\n${runtime?.output().slice(-2000) ?? ''}`;
+            throw err;
+          }
+        },
+        options.caseTimeoutMs ?? 30_000,
+      );
     }
   });
 }

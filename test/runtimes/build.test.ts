@@ -46,14 +46,22 @@ describe('portico build', () => {
     const marker = JSON.parse(await readFile(join(out, '.portico-build.json'), 'utf8')) as { configHash: string };
     expect(marker.configHash).toMatch(/^sha256-/);
     expect(await readFile(result.main, 'utf8')).toContain(marker.configHash);
-    expect(result.files.map((f) => f.path)).toEqual(['.portico-build.json', 'portico.wasm', 'worker.mjs', 'workerd.capnp', 'wrangler.toml']);
+    expect(result.files.map((f) => f.path)).toEqual([
+      '.portico-build.json',
+      'portico.wasm',
+      'worker.mjs',
+      'workerd.capnp',
+      'wrangler.toml',
+    ]);
   });
 
   it('refuses to clear a non-empty folder that no build wrote', async () => {
     const out = join(dir, 'precious');
     await mkdir(out);
     await writeFile(join(out, 'keep.txt'), 'mine');
-    await expect(runBuild({ target: 'deno', config: CONFORMANCE_CONFIG, out })).rejects.toThrow(/not empty and was not written by portico build/);
+    await expect(runBuild({ target: 'deno', config: CONFORMANCE_CONFIG, out })).rejects.toThrow(
+      /not empty and was not written by portico build/,
+    );
     expect(await readFile(join(out, 'keep.txt'), 'utf8')).toBe('mine');
   });
 });

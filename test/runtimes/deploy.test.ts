@@ -43,7 +43,9 @@ describe('portico deploy', () => {
     process.env['PATH'] = '';
     try {
       expect(findTool('wrangler')).toBeNull();
-      await expect(runDeploy({ target: 'cloudflare', dryRun: false, out: out('cloudflare'), onOutput: () => {} })).rejects.toThrow(
+      await expect(
+        runDeploy({ target: 'cloudflare', dryRun: false, out: out('cloudflare'), onOutput: () => {} }),
+      ).rejects.toThrow(
         /wrangler is not installed: install it with `npm i -D wrangler@4\.86`.*Then run: \(cd .* && wrangler deploy\)/,
       );
     } finally {
@@ -55,7 +57,9 @@ describe('portico deploy', () => {
     await expect(runDeploy({ target: 'vercel', dryRun: true, out: join(dir, 'nothing') })).rejects.toThrow(
       /no build in .*run `portico build --target vercel` first/,
     );
-    await expect(runDeploy({ target: 'vercel', dryRun: true, out: out('cloudflare') })).rejects.toThrow(/holds a cloudflare build, not vercel/);
+    await expect(runDeploy({ target: 'vercel', dryRun: true, out: out('cloudflare') })).rejects.toThrow(
+      /holds a cloudflare build, not vercel/,
+    );
   });
 
   it('says that node has no platform step and how to run the server instead', async () => {

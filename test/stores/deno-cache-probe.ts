@@ -8,9 +8,22 @@ let clock = 1_000_000;
 const store = createWebCacheStore(await caches.open('portico-probe'), () => clock);
 const results: Record<string, unknown> = {};
 
-await store.put('GET api.example.com/a?x=1', new Response('hello', { status: 203, headers: { 'content-type': 'text/plain', 'cache-control': 'public, max-age=5', 'x-one': '1' } }), { ttlSeconds: 10 });
+await store.put(
+  'GET api.example.com/a?x=1',
+  new Response('hello', {
+    status: 203,
+    headers: { 'content-type': 'text/plain', 'cache-control': 'public, max-age=5', 'x-one': '1' },
+  }),
+  { ttlSeconds: 10 },
+);
 const hit = await store.get('GET api.example.com/a?x=1');
-results.hit = hit && { status: hit.status, body: await hit.text(), type: hit.headers.get('content-type'), cc: hit.headers.get('cache-control'), internal: hit.headers.get('x-portico-expires') };
+results.hit = hit && {
+  status: hit.status,
+  body: await hit.text(),
+  type: hit.headers.get('content-type'),
+  cc: hit.headers.get('cache-control'),
+  internal: hit.headers.get('x-portico-expires'),
+};
 results.miss = await store.get('GET api.example.com/other');
 clock += 11_000;
 results.expired = await store.get('GET api.example.com/a?x=1');

@@ -29,7 +29,9 @@ describe('memory KV', () => {
 describe('memory cache', () => {
   it('gives back status, headers and body, as a new Response on every hit', async () => {
     const cache = createMemoryCache();
-    await cache.put('k', new Response('payload', { status: 201, headers: { 'x-a': '1', 'content-type': 'text/plain' } }), { ttlSeconds: 30 });
+    await cache.put('k', new Response('payload', { status: 201, headers: { 'x-a': '1', 'content-type': 'text/plain' } }), {
+      ttlSeconds: 30,
+    });
     const first = await cache.get('k');
     const second = await cache.get('k');
     expect(first?.status).toBe(201);

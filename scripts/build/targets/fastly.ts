@@ -58,9 +58,8 @@ export const fastlyRecipe: TargetRecipe = {
     if (!jsCompute) throw new Error('js-compute-runtime is not installed: run `npm ci` (it comes with @fastly/js-compute)');
     await mkdir(join(ctx.outDir, 'bin'), { recursive: true });
     ctx.progress('compiling bin/main.wasm with js-compute-runtime (about 5-15 s)');
-    const compiled = await withTicks(
-      runTool(jsCompute, ['build/index.js', 'bin/main.wasm'], { cwd: ctx.outDir }),
-      (s) => ctx.progress(`  js-compute-runtime still running (${s} s)`),
+    const compiled = await withTicks(runTool(jsCompute, ['build/index.js', 'bin/main.wasm'], { cwd: ctx.outDir }), (s) =>
+      ctx.progress(`  js-compute-runtime still running (${s} s)`),
     );
     if (compiled.code !== 0) throw new Error(`js-compute-runtime failed (exit ${compiled.code}):\n${compiled.output}`);
 

@@ -18,7 +18,11 @@ export interface ToolRun {
 }
 
 /** Runs a command to completion, capturing stdout and stderr together (no shell). */
-export function runTool(command: string, args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<ToolRun> {
+export function runTool(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): Promise<ToolRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
