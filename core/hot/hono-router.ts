@@ -27,6 +27,12 @@ interface RouteRecord<T> {
   names: string[];
   /** Set for methods without a bit of their own: the matcher can only say "some other method". */
   customMethod: boolean;
+  /**
+   * The whole answer when this route is the only one that can match and has no params: built
+   * once and shared by every match, as Hono's RegExpRouter shares its static answers (callers
+   * read router results, they do not change them).
+   */
+  alone?: Result<T>;
 }
 
 const PARAM_NAME = /^[^{}?*/:]+$/;
@@ -133,6 +139,9 @@ export class PorticoRouter<T> implements Router<T> {
 
   private build(): HotMatcher {
     this.last = lastAnswers(this.entries);
+    this.routes.forEach((route, i) => {
+      route.alone = this.last[i] === 1 && route.names.length === 0 && !route.customMethod ? [[[route.handler, {}]]] : undefined;
+    });
     this.matcher = new HotMatcher(this.hot, loadRouteTable(this.hot, compileRouteTable(this.entries)));
     return this.matcher;
   }
@@ -148,6 +157,8 @@ export class PorticoRouter<T> implements Router<T> {
     const bit = this.lastBit;
     let idx = matcher.match(bit, '', path, 0);
     if (idx < 0) return [[]];
+    const first = this.routes[idx]!;
+    if (first.alone) return first.alone;
     const found: [T, Params][] = [];
     const last = this.last;
     for (;;) {
