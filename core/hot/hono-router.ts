@@ -107,6 +107,9 @@ function lastAnswers(entries: TableEntry[]): Uint8Array {
   return last;
 }
 
+/** The params of every shared answer: frozen, so that no request can leak a value into the next. */
+const NO_PARAMS: Params = Object.freeze({});
+
 export class PorticoRouter<T> implements Router<T> {
   name = 'PorticoRouter';
   private readonly hot: HotExports;
@@ -140,7 +143,8 @@ export class PorticoRouter<T> implements Router<T> {
   private build(): HotMatcher {
     this.last = lastAnswers(this.entries);
     this.routes.forEach((route, i) => {
-      route.alone = this.last[i] === 1 && route.names.length === 0 && !route.customMethod ? [[[route.handler, {}]]] : undefined;
+      route.alone =
+        this.last[i] === 1 && route.names.length === 0 && !route.customMethod ? [[[route.handler, NO_PARAMS]]] : undefined;
     });
     this.matcher = new HotMatcher(this.hot, loadRouteTable(this.hot, compileRouteTable(this.entries)));
     return this.matcher;
