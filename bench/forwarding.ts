@@ -11,7 +11,7 @@
  * each server's requests/s over the undici.stream proxy's in the same run.
  *
  * @example
- * // npx tsx bench/forwarding.ts [--runs 3] [--out bench/results]
+ * // npx tsx bench/forwarding.ts [--runs 3] [--out bench/results]   (or: portico bench forwarding)
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -165,16 +165,19 @@ export async function runForwardingBench(options: { runs?: number; outDir?: stri
   return md;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const argv = process.argv.slice(2);
+/** The command line (`--runs N`, `--out DIR`): runs, writes the results, prints the Markdown. */
+export async function cliMain(argv: string[]): Promise<void> {
   const value = (name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
-  runForwardingBench({
+  const md = await runForwardingBench({
     runs: value('--runs') !== undefined ? Number(value('--runs')) : 3,
     outDir: value('--out') ?? fileURLToPath(new URL('./results', import.meta.url)),
-  })
-    .then((md) => process.stdout.write(md))
-    .catch((error: unknown) => {
-      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-      process.exit(2);
-    });
+  });
+  process.stdout.write(md);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  cliMain(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    process.exit(2);
+  });
 }

@@ -237,7 +237,7 @@ export async function main(argv: string[]): Promise<number> {
   cli
     .command(
       'bench <subject>',
-      'Benchmarks: "matcher" compares the hot-path matcher with JS routers; "step" times the one-crossing request step',
+      'Benchmarks: "matcher" compares the hot-path matcher with JS routers; "step" times the one-crossing request step; "forwarding" measures requests/s through the Node target (needs wrk)',
     )
     .option('--runs <n>', 'Independent runs to take the median of')
     .option('--quick', 'A fast smoke run (writes nothing)')
@@ -245,11 +245,11 @@ export async function main(argv: string[]): Promise<number> {
     .action(
       (subject: string, options) =>
         (pending = (async () => {
-          if (subject !== 'matcher' && subject !== 'step') {
-            err(`unknown benchmark "${subject}" (available: matcher, step)`);
+          if (subject !== 'matcher' && subject !== 'step' && subject !== 'forwarding') {
+            err(`unknown benchmark "${subject}" (available: matcher, step, forwarding)`);
             return 2;
           }
-          if (subject === 'step' && options.quick) {
+          if (subject !== 'matcher' && options.quick) {
             err('--quick: only "matcher" has a smoke mode');
             return 2;
           }
@@ -259,7 +259,11 @@ export async function main(argv: string[]): Promise<number> {
             return 2;
           }
           const { cliMain } =
-            subject === 'matcher' ? await import('../bench/matcher.ts') : await import('../bench/request-step.ts');
+            subject === 'matcher'
+              ? await import('../bench/matcher.ts')
+              : subject === 'step'
+                ? await import('../bench/request-step.ts')
+                : await import('../bench/forwarding.ts');
           await cliMain(argv.slice(argv.indexOf(subject) + 1));
           return typeof process.exitCode === 'number' ? process.exitCode : 0;
         })()),
