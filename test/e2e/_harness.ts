@@ -56,3 +56,35 @@ export async function resettingOrigin(): Promise<{ url: string; close(): Promise
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
+
+/** How a response ended for the client: `clean` only when the whole message arrived. */
+export interface BodyOutcome {
+  status: number;
+  body: string;
+  ended: 'clean' | 'broken';
+  /** Milliseconds from sending the request to the end (clean or broken). */
+  ms: number;
+}
+
+/**
+ * GETs `path` and reads the body to its end, telling a complete message (`res.complete`) from a
+ * broken connection: what tells a client, or a cache, that a body was cut short.
+ */
+export function readBodyOutcome(base: string, path: string, timeoutMs = 10_000): Promise<BodyOutcome> {
+  const url = new URL(base);
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const r = httpRequest({ host: url.hostname, port: url.port, path, agent: false }, (res) => {
+      let body = '';
+      const done = (ended: 'clean' | 'broken') => resolve({ status: res.statusCode ?? 0, body, ended, ms: Date.now() - started });
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => done(res.complete ? 'clean' : 'broken'));
+      res.on('aborted', () => done('broken'));
+      res.on('error', () => done('broken'));
+    });
+    r.setTimeout(timeoutMs, () => r.destroy(new Error(`the gateway neither finished nor broke ${path} within ${timeoutMs} ms`)));
+    r.on('error', reject);
+    r.end();
+  });
+}

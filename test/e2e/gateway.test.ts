@@ -10,7 +10,7 @@ import { normalizePath } from '../../core/http/normalize.ts';
 import { startEchoOrigin, type EchoOrigin } from '../../scripts/demo/echo-origin.ts';
 import { loadNodeHot } from '../../targets/node/hot.ts';
 import { startNodeServer, type NodeServer } from '../../targets/node/server.ts';
-import { closedPort, rawRequest, resettingOrigin } from './_harness.ts';
+import { closedPort, rawRequest, readBodyOutcome, resettingOrigin } from './_harness.ts';
 
 let eu: EchoOrigin;
 let us: EchoOrigin;
@@ -363,29 +363,8 @@ describe('streaming', () => {
   });
 
   it('breaks the client connection when the origin goes silent mid-body for longer than its timeout', async () => {
-    const url = new URL(gw.url);
-    const started = Date.now();
     // The origin sends its JSON line, then nothing for 3 s; the route's timeout is 1000 ms.
-    const outcome = await new Promise<{ status: number; body: string; ended: 'clean' | 'broken'; ms: number }>(
-      (resolve, reject) => {
-        const req = httpRequest(
-          { host: url.hostname, port: url.port, path: '/api/stream?drip=2&gap=3000&chunk=16', agent: false },
-          (res) => {
-            let body = '';
-            const done = (ended: 'clean' | 'broken') =>
-              resolve({ status: res.statusCode ?? 0, body, ended, ms: Date.now() - started });
-            res.setEncoding('utf8');
-            res.on('data', (c: string) => (body += c));
-            res.on('end', () => done(res.complete ? 'clean' : 'broken'));
-            res.on('aborted', () => done('broken'));
-            res.on('error', () => done('broken'));
-          },
-        );
-        req.setTimeout(10_000, () => req.destroy(new Error('the gateway kept the stalled response open')));
-        req.on('error', reject);
-        req.end();
-      },
-    );
+    const outcome = await readBodyOutcome(gw.url, '/api/stream?drip=2&gap=3000&chunk=16');
     expect(outcome.status).toBe(200);
     expect(outcome.body).toContain('"region":');
     // Nothing of the gateway's own is appended to the origin's bytes.

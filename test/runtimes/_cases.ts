@@ -8,6 +8,7 @@
  * resolve `..` and `%2e` itself before sending).
  */
 import { request as httpRequest } from 'node:http';
+import { readBodyOutcome } from '../e2e/_harness.ts';
 import { expect } from 'vitest';
 import type { Observed, Origins } from './_origins.ts';
 
@@ -401,23 +402,10 @@ export const CASES: ConformanceCase[] = [
       },
     ],
     async run(ctx) {
-      const url = new URL(ctx.url);
       const { streamFirst } = ctx.origins;
       // A truncated body must not end like a whole one: with chunked encoding, a clean end would
       // let a client or a cache keep half a response as if it were all of it.
-      const outcome = await new Promise<{ status: number; body: string; ended: 'clean' | 'broken' }>((resolve, reject) => {
-        const r = httpRequest({ host: url.hostname, port: url.port, path: '/stream?break=1', agent: false }, (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (body += c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ended: res.complete ? 'clean' : 'broken' }));
-          res.on('error', () => resolve({ status: res.statusCode ?? 0, body, ended: 'broken' }));
-          res.on('aborted', () => resolve({ status: res.statusCode ?? 0, body, ended: 'broken' }));
-        });
-        r.setTimeout(10_000, () => r.destroy(new Error('the gateway neither finished nor broke the response within 10 s')));
-        r.on('error', reject);
-        r.end();
-      });
+      const outcome = await readBodyOutcome(ctx.url, '/stream?break=1');
       expect(outcome.status).toBe(200);
       expect(outcome.body.startsWith(streamFirst) || outcome.body === '').toBe(true);
       expect(outcome.ended).toBe('broken');
@@ -440,27 +428,9 @@ export const CASES: ConformanceCase[] = [
       },
     ],
     async run(ctx) {
-      const url = new URL(ctx.url);
       const { streamFirst, streamControl } = ctx.origins;
-      const started = Date.now();
       // The stall origin sends its first chunk, then holds the rest; the route's timeout is 1000 ms.
-      const outcome = await new Promise<{ status: number; body: string; ended: 'clean' | 'broken'; ms: number }>(
-        (resolve, reject) => {
-          const r = httpRequest({ host: url.hostname, port: url.port, path: '/stall', agent: false }, (res) => {
-            let body = '';
-            const done = (ended: 'clean' | 'broken') =>
-              resolve({ status: res.statusCode ?? 0, body, ended, ms: Date.now() - started });
-            res.setEncoding('utf8');
-            res.on('data', (c: string) => (body += c));
-            res.on('end', () => done(res.complete ? 'clean' : 'broken'));
-            res.on('aborted', () => done('broken'));
-            res.on('error', () => done('broken'));
-          });
-          r.setTimeout(10_000, () => r.destroy(new Error('the gateway kept the stalled response open')));
-          r.on('error', reject);
-          r.end();
-        },
-      );
+      const outcome = await readBodyOutcome(ctx.url, '/stall');
       streamControl.release();
       expect(outcome.status).toBe(200);
       expect(outcome.body).toBe(streamFirst);
