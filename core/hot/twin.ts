@@ -142,6 +142,19 @@ function mul64(aH: number, aL: number, bH: number, bL: number): void {
   R[0] = (high + Math.imul(aH, bL) + Math.imul(aL, bH)) >>> 0;
 }
 
+/** Whether bucket arguments are unusable: any not finite, or rate, burst or cost negative. */
+function badBucketArguments(nowMs: number, ratePerSecond: number, burst: number, cost: number): boolean {
+  return (
+    !Number.isFinite(nowMs) ||
+    !Number.isFinite(ratePerSecond) ||
+    !Number.isFinite(burst) ||
+    !Number.isFinite(cost) ||
+    ratePerSecond < 0 ||
+    burst < 0 ||
+    cost < 0
+  );
+}
+
 /** Rotate left by r, 0 < r < 32. */
 function rotl64(h: number, l: number, r: number): void {
   R[0] = ((h << r) | (l >>> (32 - r))) >>> 0;
@@ -636,17 +649,7 @@ class TwinHot implements HotExports {
     keyHi >>>= 0;
     const f64 = this.memory.f64;
     if (this.ld(table + B_MAGIC) !== BUCKET_MAGIC) return STATUS_BAD_TABLE;
-    if (
-      !Number.isFinite(nowMs) ||
-      !Number.isFinite(ratePerSecond) ||
-      !Number.isFinite(burst) ||
-      !Number.isFinite(cost) ||
-      ratePerSecond < 0 ||
-      burst < 0 ||
-      cost < 0
-    ) {
-      return STATUS_BAD_ARGUMENT;
-    }
+    if (badBucketArguments(nowMs, ratePerSecond, burst, cost)) return STATUS_BAD_ARGUMENT;
     const mask = this.ld(table + B_MASK);
     const slots = table + BUCKET_HEADER_BYTES;
     const home = keyLo & mask;
@@ -731,17 +734,7 @@ class TwinHot implements HotExports {
     hostLen >>>= 0;
     pathLen >>>= 0;
     if (this.ld(buckets + B_MAGIC) !== BUCKET_MAGIC) return STATUS_BAD_TABLE;
-    if (
-      !Number.isFinite(nowMs) ||
-      !Number.isFinite(ratePerSecond) ||
-      !Number.isFinite(burst) ||
-      !Number.isFinite(cost) ||
-      ratePerSecond < 0 ||
-      burst < 0 ||
-      cost < 0
-    ) {
-      return STATUS_BAD_ARGUMENT;
-    }
+    if (badBucketArguments(nowMs, ratePerSecond, burst, cost)) return STATUS_BAD_ARGUMENT;
     const idx = this.matchRoute(table, methodBit, key, hostLen, key + hostLen, pathLen, 0);
     this.hash64(key, hostLen + pathLen, methodBit, 0);
     const lo = (this.ld(HASH_OUT) ^ clientLo) >>> 0;

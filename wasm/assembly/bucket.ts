@@ -35,6 +35,13 @@ function finite(x: f64): bool {
   return x - x == 0;
 }
 
+/** Whether bucket arguments are unusable: any not finite, or rate, burst or cost negative. */
+@inline
+export function badBucketArguments(nowMs: f64, ratePerSecond: f64, burst: f64, cost: f64): bool {
+  return !finite(nowMs) || !finite(ratePerSecond) || !finite(burst) || !finite(cost) ||
+    ratePerSecond < 0 || burst < 0 || cost < 0;
+}
+
 /**
  * Refills and consumes the bucket of key (keyLo, keyHi); see consumeBucket in core/hot.
  * Writes remaining tokens (f64) and waitMs (f64) at bucketOutPtr().
@@ -44,10 +51,7 @@ export function bucketConsume(
   table: u32, keyLo: u32, keyHi: u32, nowMs: f64, ratePerSecond: f64, burst: f64, cost: f64,
 ): i32 {
   if (load<u32>(table, B_MAGIC) != BUCKET_MAGIC) return STATUS_BAD_TABLE;
-  if (!finite(nowMs) || !finite(ratePerSecond) || !finite(burst) || !finite(cost) ||
-      ratePerSecond < 0 || burst < 0 || cost < 0) {
-    return STATUS_BAD_ARGUMENT;
-  }
+  if (badBucketArguments(nowMs, ratePerSecond, burst, cost)) return STATUS_BAD_ARGUMENT;
   const mask = load<u32>(table, B_MASK);
   const slots: usize = <usize>table + BUCKET_HEADER_BYTES;
   // Home slot from the low word; keys are already well-mixed 64-bit hashes.

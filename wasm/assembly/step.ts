@@ -3,12 +3,8 @@ import { B_MAGIC, BUCKET_MAGIC, STATUS_BAD_ARGUMENT, STATUS_BAD_TABLE } from './
 import { HASH_OUT } from './memory';
 import { matchRoute } from './matcher';
 import { hash64 } from './hash';
-import { bucketConsume } from './bucket';
+import { badBucketArguments, bucketConsume } from './bucket';
 
-@inline
-function finite(x: f64): bool {
-  return x - x == 0;
-}
 
 /**
  * In one call, over the request bytes at `key`: the host (hostLen bytes) immediately followed
@@ -29,10 +25,7 @@ export function requestStep(
   clientLo: u32, clientHi: u32, nowMs: f64, ratePerSecond: f64, burst: f64, cost: f64,
 ): i32 {
   if (load<u32>(buckets, B_MAGIC) != BUCKET_MAGIC) return STATUS_BAD_TABLE;
-  if (!finite(nowMs) || !finite(ratePerSecond) || !finite(burst) || !finite(cost) ||
-      ratePerSecond < 0 || burst < 0 || cost < 0) {
-    return STATUS_BAD_ARGUMENT;
-  }
+  if (badBucketArguments(nowMs, ratePerSecond, burst, cost)) return STATUS_BAD_ARGUMENT;
   const idx = matchRoute(table, methodBit, key, hostLen, key + hostLen, pathLen, 0);
   hash64(key, hostLen + pathLen, methodBit, 0);
   const lo = load<u32>(HASH_OUT) ^ clientLo;
