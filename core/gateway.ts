@@ -125,6 +125,17 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       path: rewritePath(route, path),
       search: url.search,
       headers,
+      onBodyError: (error, timedOut) =>
+        log({
+          level: 'error',
+          msg: timedOut
+            ? 'origin went silent mid-body; client connection broken'
+            : 'origin body failed; client connection broken',
+          requestId,
+          route: route.id,
+          code: timedOut ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_UNREACHABLE',
+          cause: error instanceof Error ? error.message : String(error),
+        }),
     });
     response.headers.set('x-request-id', requestId);
     log({

@@ -41,6 +41,12 @@ export interface ProxyInput {
   search: string;
   /** Outgoing request headers, already prepared (hop-by-hop removed, X-Forwarded-* set). */
   headers: Headers;
+  /**
+   * Told when the origin's body fails after the response has begun (the origin went silent
+   * for longer than the timeout, or broke off): the client only sees its connection break, so
+   * this is where operators hear of it.
+   */
+  onBodyError?: (error: unknown, timedOut: boolean) => void;
 }
 
 function isTimeout(err: unknown): boolean {
@@ -81,7 +87,7 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
       if (request.body) init.duplex = 'half';
       const upstream = await forward(new Request(url, init), { signal: controller.signal });
       clearTimeout(timer);
-      return finishResponse(upstream, route, request.method, timeoutMs, controller);
+      return finishResponse(upstream, route, request.method, timeoutMs, controller, input.onBodyError);
     } catch (err) {
       clearTimeout(timer);
       lastError = err;
@@ -111,6 +117,7 @@ function finishResponse(
   method: string,
   idleMs: number,
   exchange: AbortController,
+  onBodyError: ProxyInput['onBodyError'],
 ): Response {
   if (upstream.status < 200 || upstream.status > 599) {
     throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 502, 'Bad Gateway', 'The origin sent an invalid response.');
@@ -120,7 +127,7 @@ function finishResponse(
   applyHeaderTransform(headers, route.responseHeaders);
   const body = bodyless(upstream.status, method) ? null : upstream.body;
   if (body === null && upstream.body) void upstream.body.cancel().catch(() => {});
-  const streamed = body === null ? null : withIdleTimeout(body, idleMs, exchange);
+  const streamed = body === null ? null : withIdleTimeout(body, idleMs, exchange, onBodyError);
   return new Response(streamed, { status: upstream.status, statusText: upstream.statusText, headers });
 }
 
@@ -135,6 +142,7 @@ function withIdleTimeout(
   body: ReadableStream<Uint8Array>,
   idleMs: number,
   exchange: AbortController,
+  onBodyError: ProxyInput['onBodyError'],
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>(
@@ -149,10 +157,12 @@ function withIdleTimeout(
           if (chunk.done) controller.close();
           else controller.enqueue(chunk.value);
         } catch (err) {
-          if (isTimeout(err)) {
+          const timedOut = isTimeout(err);
+          if (timedOut) {
             exchange.abort(err);
             void reader.cancel(err).catch(() => {});
           }
+          onBodyError?.(err, timedOut);
           controller.error(err);
         } finally {
           clearTimeout(timer);

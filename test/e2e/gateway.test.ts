@@ -4,7 +4,7 @@
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compileConfig, type PorticoConfig } from '../../core/config/index.ts';
 import { normalizePath } from '../../core/http/normalize.ts';
 import { startEchoOrigin, type EchoOrigin } from '../../scripts/demo/echo-origin.ts';
@@ -370,6 +370,16 @@ describe('streaming', () => {
     // Nothing of the gateway's own is appended to the origin's bytes.
     expect(outcome.body).not.toMatch(/error|timeout/i);
     expect(outcome.ended).toBe('broken');
+    // Operators hear of it: the client only saw its connection break.
+    await vi.waitFor(() =>
+      expect(logs).toContainEqual(
+        expect.objectContaining({
+          level: 'error',
+          code: 'ERR_UPSTREAM_TIMEOUT',
+          msg: 'origin went silent mid-body; client connection broken',
+        }),
+      ),
+    );
     expect(outcome.ms).toBeGreaterThan(900);
     expect(outcome.ms).toBeLessThan(2800);
   });
