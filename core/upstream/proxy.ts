@@ -145,6 +145,7 @@ function withIdleTimeout(
   onBodyError: ProxyInput['onBodyError'],
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
+  let cancelled = false;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -157,18 +158,22 @@ function withIdleTimeout(
           if (chunk.done) controller.close();
           else controller.enqueue(chunk.value);
         } catch (err) {
+          // The client went away (the runtime cancelled this stream, or the exchange was aborted
+          // for it): not the origin's failure, and nobody is left to tell.
+          if (cancelled) return;
           const timedOut = isTimeout(err);
           if (timedOut) {
             exchange.abort(err);
             void reader.cancel(err).catch(() => {});
           }
-          onBodyError?.(err, timedOut);
+          if (timedOut || !exchange.signal.aborted) onBodyError?.(err, timedOut);
           controller.error(err);
         } finally {
           clearTimeout(timer);
         }
       },
       cancel(reason) {
+        cancelled = true;
         return reader.cancel(reason);
       },
     },

@@ -384,6 +384,34 @@ describe('streaming', () => {
     expect(outcome.ms).toBeLessThan(2800);
   });
 
+  it('logs no origin failure when the client goes away mid-body', async () => {
+    const url = new URL(gw.url);
+    const requestId = 'client-left-mid-body';
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/api/stream?drip=5&gap=200&chunk=16',
+          agent: false,
+          headers: { 'x-request-id': requestId },
+        },
+        (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {});
+      req.setTimeout(5000, () => reject(new Error('no first chunk')));
+      req.end();
+    });
+    // Past the origin's next chunks: the gateway has noticed the client is gone.
+    await new Promise((r) => setTimeout(r, 700));
+    expect(logs.filter((r) => r['requestId'] === requestId && r['level'] === 'error')).toEqual([]);
+  });
+
   it('streams a request body to the origin while the client is still sending it', async () => {
     // The client sends one chunk, then waits until the origin has seen bytes before sending the
     // rest. A gateway that buffered the body would deadlock here and the request would time out.
