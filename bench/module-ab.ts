@@ -1,0 +1,76 @@
+/**
+ * A/B of two builds of the hot-path module on `matchRoute` alone: the requests of a table's
+ * `mixed` case written into each module's memory up front, then calls to the export with no
+ * copy and no JS wrapper, the two builds interleaved (ABAB…, 9 rounds) in one process so that
+ * the machine's slow phases hit both alike. For work on wasm/assembly: A/A reads within ±1%
+ * here, where whole-benchmark runs move ±50%.
+ *
+ * @example
+ * // cp wasm/build/portico.wasm /tmp/before.wasm; (edit wasm/assembly); npm run build:wasm
+ * // npx tsx bench/module-ab.ts /tmp/before.wasm wasm/build/portico.wasm [github|hono|multitenant]
+ */
+import { readFileSync } from 'node:fs';
+import { compileRouteTable, instantiateHot, methodBit } from '../core/hot/index.ts';
+import { toTableEntry } from './_portico.ts';
+import { loadTables, mixedCases } from './_tables.ts';
+
+const ROUNDS = 9;
+const CALLS = 2_000_000;
+
+/** A function that makes `calls` matchRoute calls on one build, cycling through the requests. */
+function loopFor(wasmPath: string, tableId: string): (calls: number) => number {
+  const table = loadTables().find((t) => t.id === tableId);
+  if (!table) throw new Error(`no table ${tableId} (github, hono, multitenant)`);
+  const blob = compileRouteTable(table.routes.map((r) => toTableEntry(r, table.hosts)));
+  const hot = instantiateHot(new WebAssembly.Module(readFileSync(wasmPath)));
+  const tablePtr = hot.reserve(blob.length);
+  new Uint8Array(hot.memory.buffer).set(blob, tablePtr);
+  if (hot.checkTable(tablePtr, blob.length) !== 0) throw new Error(`${wasmPath} refuses the route table`);
+  const enc = new TextEncoder();
+  const args: number[] = [];
+  for (const r of mixedCases(table)) {
+    const host = enc.encode(r.host);
+    const path = enc.encode(r.path);
+    // 8 readable bytes after each string, as the wrappers' scratch has.
+    const hostPtr = hot.reserve(host.length + 8);
+    const pathPtr = hot.reserve(path.length + 8);
+    const u8 = new Uint8Array(hot.memory.buffer);
+    u8.set(host, hostPtr);
+    u8.set(path, pathPtr);
+    args.push(methodBit(r.method), hostPtr, host.length, pathPtr, path.length);
+  }
+  const flat = new Int32Array(args);
+  const n = args.length / 5;
+  return (calls) => {
+    let sink = 0;
+    for (let i = 0, k = 0; i < calls; i++) {
+      const o = k * 5;
+      sink ^= hot.matchRoute(tablePtr, flat[o]!, flat[o + 1]!, flat[o + 2]!, flat[o + 3]!, flat[o + 4]!, 0);
+      k = k + 1 === n ? 0 : k + 1;
+    }
+    return sink;
+  };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+const [aPath, bPath, tableId = 'github'] = process.argv.slice(2);
+if (!aPath || !bPath) {
+  process.stderr.write('usage: npx tsx bench/module-ab.ts A.wasm B.wasm [github|hono|multitenant]\n');
+  process.exit(2);
+}
+const builds = [loopFor(aPath, tableId), loopFor(bPath, tableId)];
+const times: number[][] = [[], []];
+for (const run of builds) run(CALLS);
+for (let round = 0; round < ROUNDS; round++) {
+  const order = round % 2 === 0 ? [0, 1] : [1, 0];
+  for (const which of order) {
+    const start = process.hrtime.bigint();
+    builds[which]!(CALLS);
+    times[which]!.push(Number(process.hrtime.bigint() - start) / CALLS);
+  }
+}
+const [a, b] = times.map(median) as [number, number];
+process.stdout.write(
+  `${tableId} mixed, matchRoute alone: A ${a.toFixed(1)} ns, B ${b.toFixed(1)} ns, B/A ${(b / a).toFixed(3)} (median of ${ROUNDS} interleaved rounds)\n`,
+);
