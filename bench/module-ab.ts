@@ -1,5 +1,5 @@
 /**
- * A/B of two builds of the hot-path module on `matchRoute` alone: the requests of a table's
+ * A/B of two builds of the hot-path module (`.wasm`, or wasm2js `.mjs`) on `matchRoute` alone: the requests of a table's
  * `mixed` case written into each module's memory up front, then calls to the export with no
  * copy and no JS wrapper, the two builds interleaved (ABAB…, 9 rounds) in one process so that
  * the machine's slow phases hit both alike. For work on wasm/assembly: A/A reads within ±1%
@@ -10,19 +10,26 @@
  * // npx tsx bench/module-ab.ts /tmp/before.wasm wasm/build/portico.wasm [github|hono|multitenant]
  */
 import { readFileSync } from 'node:fs';
-import { compileRouteTable, instantiateHot, methodBit } from '../core/hot/index.ts';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { compileRouteTable, type HotExports, hotFromWasm2js, instantiateHot, methodBit } from '../core/hot/index.ts';
 import { toTableEntry } from './_portico.ts';
 import { loadTables, mixedCases } from './_tables.ts';
 
 const ROUNDS = 9;
 const CALLS = 2_000_000;
 
+/** A `.wasm` build, or a wasm2js build (`.mjs`, one instance per file). */
+async function load(path: string): Promise<HotExports> {
+  if (path.endsWith('.mjs')) return hotFromWasm2js(await import(pathToFileURL(resolve(path)).href));
+  return instantiateHot(new WebAssembly.Module(readFileSync(path)));
+}
+
 /** A function that makes `calls` matchRoute calls on one build, cycling through the requests. */
-function loopFor(wasmPath: string, tableId: string): (calls: number) => number {
+function loopFor(hot: HotExports, wasmPath: string, tableId: string): (calls: number) => number {
   const table = loadTables().find((t) => t.id === tableId);
   if (!table) throw new Error(`no table ${tableId} (github, hono, multitenant)`);
   const blob = compileRouteTable(table.routes.map((r) => toTableEntry(r, table.hosts)));
-  const hot = instantiateHot(new WebAssembly.Module(readFileSync(wasmPath)));
   const tablePtr = hot.reserve(blob.length);
   new Uint8Array(hot.memory.buffer).set(blob, tablePtr);
   if (hot.checkTable(tablePtr, blob.length) !== 0) throw new Error(`${wasmPath} refuses the route table`);
@@ -56,10 +63,10 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 
 const [aPath, bPath, tableId = 'github'] = process.argv.slice(2);
 if (!aPath || !bPath) {
-  process.stderr.write('usage: npx tsx bench/module-ab.ts A.wasm B.wasm [github|hono|multitenant]\n');
+  process.stderr.write('usage: npx tsx bench/module-ab.ts A.wasm|A.mjs B.wasm|B.mjs [github|hono|multitenant]\n');
   process.exit(2);
 }
-const builds = [loopFor(aPath, tableId), loopFor(bPath, tableId)];
+const builds = [loopFor(await load(aPath), aPath, tableId), loopFor(await load(bPath), bPath, tableId)];
 const times: number[][] = [[], []];
 for (const run of builds) run(CALLS);
 for (let round = 0; round < ROUNDS; round++) {
