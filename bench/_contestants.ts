@@ -64,7 +64,7 @@ export interface UnavailableContestant {
   reason: string;
 }
 
-const NOT_FOUND: MatchOutcome = { route: -1, params: [], rest: null, matches: 0 };
+export const NOT_FOUND: MatchOutcome = { route: -1, params: [], rest: null, matches: 0 };
 
 /** The path a JS peer registers for a route: host tables get the host as the first segment. */
 export function peerPath(table: RouteTable, index: number): string {

@@ -11,10 +11,11 @@ import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { methodBit, type HotExports, type TableEntry } from '../core/hot/types.ts';
-import type { Contestant, UnavailableContestant } from './_contestants.ts';
+import { NOT_FOUND, type Contestant, type UnavailableContestant } from './_contestants.ts';
 import { parsePattern, type MatchOutcome, type RouteSpec, type RouteTable } from './_tables.ts';
 
-type HotApi = typeof import('../core/hot/index.ts');
+type HotApi = typeof import('../core/hot/index.ts') &
+  Pick<typeof import('../core/hot/_hot-state.ts'), 'hotState' | 'freshState' | 'writeHost' | 'writeStr'>;
 
 const HOT_INDEX = new URL('../core/hot/index.ts', import.meta.url);
 const WASM_FILE = new URL('../wasm/build/portico.wasm', import.meta.url);
@@ -33,8 +34,13 @@ let bundled: Promise<string> | undefined;
  * own code.
  */
 export async function isolatedHotApi(tag: string): Promise<HotApi> {
+  // The public surface, plus the string writes of the wrappers for the copy-in floor.
   bundled ??= build({
-    entryPoints: [fileURLToPath(HOT_INDEX)],
+    stdin: {
+      contents: "export * from './index.ts';\nexport { hotState, freshState, writeHost, writeStr } from './_hot-state.ts';\n",
+      resolveDir: fileURLToPath(new URL('.', HOT_INDEX)),
+      loader: 'ts',
+    },
     bundle: true,
     format: 'esm',
     platform: 'node',
@@ -90,6 +96,35 @@ function porticoContestant(id: string, label: string, api: HotApi, hot: HotExpor
 }
 
 /**
+ * Not a router: what the Wasm wrapper does before it asks the module anything, with the
+ * lookup taken out. Per call: the method's bit, the host check (and write when it changed),
+ * the path written into linear memory, and one call of an empty export (paramsPtr) for the
+ * crossing. Its time is the floor under every portico Wasm cell of its column, whatever the
+ * matcher inside the module does; it includes the harness floor. Not checked, not a peer.
+ */
+function copyInFloor(api: HotApi, hot: HotExports): Contestant {
+  return {
+    id: 'copy-floor',
+    label: '(portico copy-in floor, no lookup)',
+    family: 'floor',
+    hostRouting: true,
+    capturesRest: false,
+    build(table: RouteTable) {
+      const st = api.hotState(hot);
+      const usesHost = table.hosts;
+      const self = {
+        copy(bit: number, host: string, path: string): number {
+          const fresh = api.freshState(st);
+          const hostLen = usesHost ? api.writeHost(fresh, host) : 0;
+          return bit + hostLen + api.writeStr(fresh, path) + hot.paramsPtr();
+        },
+      };
+      return { call: { expr: 'self.copy(fn(M), H, P)', self, fn: api.methodBit }, decode: () => NOT_FOUND };
+    },
+  };
+}
+
+/**
  * Loads the portico contestants. What cannot load (core/hot not there yet, wasm not built) is
  * listed as unavailable with the reason, and the run goes on with the others.
  */
@@ -98,6 +133,7 @@ export async function loadPorticoContestants(): Promise<{
   unavailable: UnavailableContestant[];
 }> {
   const contestants: Contestant[] = [];
+  let floor: Contestant | undefined;
   const unavailable: UnavailableContestant[] = [];
   const labels = { wasm: 'portico Wasm', wasm2js: 'portico wasm2js', twin: 'portico TS twin' };
   const attempts: [keyof typeof labels, (api: HotApi) => Promise<HotExports>][] = [
@@ -114,11 +150,17 @@ export async function loadPorticoContestants(): Promise<{
       continue;
     }
     try {
-      contestants.push(porticoContestant(id, labels[id], api, await load(api)));
+      const hot = await load(api);
+      contestants.push(porticoContestant(id, labels[id], api, hot));
+      if (id === 'wasm') {
+        const floorApi = await isolatedHotApi('copy-floor');
+        floor = copyInFloor(floorApi, await load(floorApi));
+      }
     } catch (error) {
       const hint = id === 'twin' ? '' : ' (run `npm run build:wasm`)';
       unavailable.push({ id, label: labels[id], reason: `${(error as Error).message.split('\n')[0]}${hint}` });
     }
   }
-  return { contestants, unavailable };
+  // The copy-in floor goes last, beside the harness floor.
+  return { contestants: floor ? [...contestants, floor] : contestants, unavailable };
 }

@@ -27,6 +27,11 @@ export interface CellResult {
 export interface GoalResult {
   goal: string;
   value: string;
+  /**
+   * The copy-in floor's ratio in the same cell: what the Wasm wrapper costs before the module
+   * matches anything. A goal below it cannot be met by any matcher behind this wrapper.
+   */
+  floor: string;
   met: boolean | null;
 }
 
@@ -107,26 +112,23 @@ export function evaluateGoals(result: MatcherBenchResult): GoalResult[] {
   const wasm = (table: string, caseId: CaseId): CellResult | undefined => cellOf(result, table, caseId, 'sliced', 'wasm');
   const fmt = (x: number | null | undefined): string => (x == null ? 'n/a' : `${x.toFixed(2)}×`);
   const goals: GoalResult[] = [];
-  const gh = wasm('github', 'mixed');
-  goals.push({
-    goal: 'GitHub table, mixed requests: Wasm ≤ 0.5× the fastest JS peer',
-    value: fmt(gh?.ratio),
-    met: gh?.ratio == null ? null : gh.ratio <= 0.5,
-  });
-  for (const table of result.tables) {
-    const s = wasm(table.id, 'static');
+  const ratioGoal = (goal: string, table: string, caseId: CaseId, target: number): void => {
+    const cell = wasm(table, caseId);
+    const floor = cellOf(result, table, caseId, 'sliced', 'copy-floor');
     goals.push({
-      goal: `${table.title}, static hit: Wasm ≤ 1.0× the fastest JS peer`,
-      value: fmt(s?.ratio),
-      met: s?.ratio == null ? null : s.ratio <= 1.0,
+      goal,
+      value: fmt(cell?.ratio),
+      floor: fmt(floor?.ratio),
+      met: cell?.ratio == null ? null : cell.ratio <= target,
     });
+  };
+  ratioGoal('GitHub table, mixed requests: Wasm ≤ 0.5× the fastest JS peer', 'github', 'mixed', 0.5);
+  for (const table of result.tables) {
+    ratioGoal(`${table.title}, static hit: Wasm ≤ 1.0× the fastest JS peer`, table.id, 'static', 1.0);
   }
+  const gh = wasm('github', 'mixed');
   const mt = wasm('multitenant', 'mixed');
-  goals.push({
-    goal: 'Multi-tenant 10k table, mixed requests: Wasm ≤ 0.3× the fastest JS peer',
-    value: fmt(mt?.ratio),
-    met: mt?.ratio == null ? null : mt.ratio <= 0.3,
-  });
+  ratioGoal('Multi-tenant 10k table, mixed requests: Wasm ≤ 0.3× the fastest JS peer', 'multitenant', 'mixed', 0.3);
   const sameProcess = result.ownRatioRuns ?? [];
   const own =
     sameProcess.length > 0 ? median(sameProcess) : mt?.median != null && gh?.median != null ? mt.median / gh.median : null;
@@ -136,6 +138,7 @@ export function evaluateGoals(result: MatcherBenchResult): GoalResult[] {
         ? `Multi-tenant 10k table, mixed requests: Wasm ≤ 1.3× its own time on the 203-route GitHub table (both timed in one process, median of ${sameProcess.length} run(s))`
         : 'Multi-tenant 10k table, mixed requests: Wasm ≤ 1.3× its own time on the 203-route GitHub table (medians of separate processes)',
     value: fmt(own),
+    floor: 'n/a',
     met: own === null ? null : own <= 1.3,
   });
   return goals;
@@ -217,7 +220,10 @@ function renderPreamble(result: MatcherBenchResult): string[] {
   );
   lines.push(
     'The last row, the harness floor, is the timed function with the lookup taken out: what picking the request and, ' +
-      'in mode 2, slicing it out of its URL cost per call. It is part of every cell of its column; it is not a router.',
+      'in mode 2, slicing it out of its URL cost per call. It is part of every cell of its column; it is not a router. ' +
+      'The row above it, the portico copy-in floor, is the portico Wasm row with the lookup taken out: the harness, ' +
+      "the method's bit, the host check and the path written into the module's memory, and one empty call into the " +
+      'module. It is not a router either: it is the least any matcher behind this wrapper can cost.',
     '',
   );
   lines.push(
@@ -278,9 +284,17 @@ function renderModeTables(result: MatcherBenchResult, mode: Mode, heading: strin
 }
 
 function renderGoals(result: MatcherBenchResult): string[] {
-  const lines = ['| goal | measured | met |', '| --- | ---: | :---: |'];
-  for (const g of result.goals) lines.push(`| ${g.goal} | ${g.value} | ${g.met === null ? 'n/a' : g.met ? 'yes' : 'no'} |`);
-  lines.push('');
+  const lines = ['| goal | measured | copy-in floor alone | met |', '| --- | ---: | ---: | :---: |'];
+  for (const g of result.goals) {
+    lines.push(`| ${g.goal} | ${g.value} | ${g.floor} | ${g.met === null ? 'n/a' : g.met ? 'yes' : 'no'} |`);
+  }
+  lines.push(
+    '',
+    'The copy-in floor is the Wasm wrapper with the lookup taken out (method bit, host check, path written into ' +
+      'linear memory, one empty export call), timed like a router in the same runs. No matcher behind that wrapper ' +
+      'can go below it.',
+    '',
+  );
   return lines;
 }
 
