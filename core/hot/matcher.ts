@@ -91,9 +91,8 @@ export class HotMatcher implements Matcher {
    */
   private lastPath = '';
   private lastAscii = true;
-  private lastPathPtr = 0;
+  /** UTF-8 lengths of the last host and path; both sit at the scratch (see matchNext). */
   private lastPathLen = 0;
-  private lastHostPtr = 0;
   private lastHostLen = 0;
   private readonly tablePtr: number;
   private readonly usesHost: boolean;
@@ -116,7 +115,8 @@ export class HotMatcher implements Matcher {
 
   match(methodBit: number, host: string, path: string, from: number): number {
     const st = freshState(this.st);
-    if (st.paramsOwner !== this && st.paramsOwner !== undefined) st.paramsOwner.saveParams();
+    const owner = st.paramsOwner;
+    if (owner !== this && owner !== undefined) owner.saveParams();
     // The host first: a path too long for the scratch moves it (and drops the host). Pointers
     // are read after both writes.
     const hostLen = this.usesHost ? writeHost(st, host) : 0;
@@ -124,15 +124,13 @@ export class HotMatcher implements Matcher {
     let pathLen = writeStr(st, path);
     if (st.strPtr !== before && this.usesHost) pathLen = rewriteAfterGrowth(st, host, path);
     const pathPtr = st.strPtr;
-    const hostPtr = pathPtr - hostLen;
+    this.lastPathLen = pathLen;
+    this.lastHostLen = hostLen;
     const ascii = pathLen === path.length;
     this.lastAscii = ascii;
     if (!ascii) this.lastPath = path;
-    this.lastPathPtr = pathPtr;
-    this.lastPathLen = pathLen;
-    this.lastHostPtr = hostPtr;
-    this.lastHostLen = hostLen;
-    return this.finish(this.hot.matchRoute(this.tablePtr, methodBit, hostPtr, hostLen, pathPtr, pathLen, from), st);
+    const r = this.hot.matchRoute(this.tablePtr, methodBit, pathPtr - hostLen, hostLen, pathPtr, pathLen, from);
+    return r < 0 ? -1 : this.finish(r, st);
   }
 
   /**
@@ -162,9 +160,7 @@ export class HotMatcher implements Matcher {
     const ascii = pathLen === path.length;
     this.lastAscii = ascii;
     if (!ascii) this.lastPath = path;
-    this.lastPathPtr = st.strPtr;
     this.lastPathLen = pathLen;
-    this.lastHostPtr = key;
     this.lastHostLen = hostLen;
     const r = this.hot.requestStep(
       this.tablePtr,
@@ -191,20 +187,22 @@ export class HotMatcher implements Matcher {
    */
   matchNext(methodBit: number, from: number): number {
     const st = freshState(this.st);
-    if (st.paramsOwner !== this && st.paramsOwner !== undefined) st.paramsOwner.saveParams();
-    return this.finish(
-      this.hot.matchRoute(this.tablePtr, methodBit, this.lastHostPtr, this.lastHostLen, this.lastPathPtr, this.lastPathLen, from),
-      st,
-    );
+    const owner = st.paramsOwner;
+    if (owner !== this && owner !== undefined) owner.saveParams();
+    const hostLen = this.lastHostLen;
+    const pathPtr = st.strPtr;
+    const r = this.hot.matchRoute(this.tablePtr, methodBit, pathPtr - hostLen, hostLen, pathPtr, this.lastPathLen, from);
+    return r < 0 ? -1 : this.finish(r, st);
   }
 
+  /** After a hit: this matcher's params are the ones in the output area. */
   private finish(r: number, st: HotState): number {
     // On a miss the module leaves the output area alone: the params of the last success stay.
-    if (r < 0) return -1;
     if (st.paramsOwner !== this) st.paramsOwner = this;
     this.live = true;
-    this.okAscii = this.lastAscii;
-    if (!this.okAscii) this.okPath = this.lastPath;
+    const ascii = this.lastAscii;
+    this.okAscii = ascii;
+    if (!ascii) this.okPath = this.lastPath;
     return r;
   }
 
