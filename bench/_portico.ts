@@ -11,10 +11,10 @@ import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { methodBit, type HotExports, type TableEntry } from '../core/hot/types.ts';
-import { NOT_FOUND, type Contestant, type UnavailableContestant } from './_contestants.ts';
+import { NOT_FOUND, type BuiltRouter, type Contestant, type UnavailableContestant } from './_contestants.ts';
 import { parsePattern, type MatchOutcome, type RouteSpec, type RouteTable } from './_tables.ts';
 
-type HotApi = typeof import('../core/hot/index.ts') &
+export type HotApi = typeof import('../core/hot/index.ts') &
   Pick<typeof import('../core/hot/_hot-state.ts'), 'hotState' | 'freshState' | 'writeHost' | 'writeStr'>;
 
 const HOT_INDEX = new URL('../core/hot/index.ts', import.meta.url);
@@ -109,19 +109,25 @@ function copyInFloor(api: HotApi, hot: HotExports): Contestant {
     family: 'floor',
     hostRouting: true,
     capturesRest: false,
-    build(table: RouteTable) {
-      const st = api.hotState(hot);
-      const usesHost = table.hosts;
-      const self = {
-        copy(bit: number, host: string, path: string): number {
-          const fresh = api.freshState(st);
-          const hostLen = usesHost ? api.writeHost(fresh, host) : 0;
-          return bit + hostLen + api.writeStr(fresh, path) + hot.paramsPtr();
-        },
-      };
-      return { call: { expr: 'self.copy(fn(M), H, P)', self, fn: api.methodBit }, decode: () => NOT_FOUND };
+    build: (table: RouteTable) => copyInCall(api, hot, table.hosts),
+  };
+}
+
+/**
+ * The timed call of a copy-in floor: `self.copy(fn(M), H, P)` writes what a portico wrapper
+ * writes before its one crossing (the host only when `withHost`: the matcher skips it on a
+ * table without hosts, the request step always writes it) and makes one empty export call.
+ */
+export function copyInCall(api: HotApi, hot: HotExports, withHost: boolean): BuiltRouter {
+  const st = api.hotState(hot);
+  const self = {
+    copy(bit: number, host: string, path: string): number {
+      const fresh = api.freshState(st);
+      const hostLen = withHost ? api.writeHost(fresh, host) : 0;
+      return bit + hostLen + api.writeStr(fresh, path) + hot.paramsPtr();
     },
   };
+  return { call: { expr: 'self.copy(fn(M), H, P)', self, fn: api.methodBit }, decode: () => NOT_FOUND };
 }
 
 /**

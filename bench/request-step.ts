@@ -11,6 +11,7 @@
  * - `3 calls (wasm)`: `match` + `hashKeyInto(host + path)` + `consumeBucketWords`;
  * - `module alone (wasm)`: requestStep on bytes already in linear memory (no slice, no copy,
  *   no JS wrapper): what the crossing itself costs;
+ * - the copy-in floor: the wrapper's writes of host and path and one empty crossing, no work;
  * - the harness floor (the URL pick and slice).
  *
  * Before timing, every row's route (and params, but for the module row) is checked against the
@@ -24,7 +25,7 @@ import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileRouteTable, createBucketTable, createRequestStep, methodBit, type HotExports } from '../core/hot/index.ts';
 import { compileLookup, harnessFloor, type BuiltRouter, type Contestant } from './_contestants.ts';
-import { isolatedHotApi, toTableEntry } from './_portico.ts';
+import { copyInCall, isolatedHotApi, toTableEntry, type HotApi } from './_portico.ts';
 import {
   createOracle,
   expectedOutcome,
@@ -49,8 +50,6 @@ interface Row {
   build: (table: RouteTable) => BuiltRouter;
 }
 
-type HotApi = typeof import('../core/hot/index.ts');
-
 /** Each row gets a copy of core/hot of its own (see isolatedHotApi in _portico.ts). */
 interface RowApis {
   wasm: HotApi;
@@ -58,6 +57,7 @@ interface RowApis {
   twin: HotApi;
   threeCalls: HotApi;
   module: HotApi;
+  copyFloor: HotApi;
 }
 
 async function loadApis(): Promise<RowApis> {
@@ -67,6 +67,7 @@ async function loadApis(): Promise<RowApis> {
     twin: await isolatedHotApi('step-twin'),
     threeCalls: await isolatedHotApi('three-calls'),
     module: await isolatedHotApi('module'),
+    copyFloor: await isolatedHotApi('step-copy-floor'),
   };
 }
 
@@ -223,12 +224,14 @@ function check(row: Row, built: BuiltRouter, table: RouteTable, caseId: string):
 
 /** One run, in this process: every table, case and row; returns ns per call by cell key. */
 async function timeRun(run: number): Promise<Record<string, number>> {
-  const all = rows(await loadApis());
+  const apis = await loadApis();
+  const all = rows(apis);
+  const copyRow = copyFloorRow(apis);
   const times: Record<string, number> = {};
   for (const table of loadTables()) {
     const n = all.length;
     const order = all.map((_, i) => all[(i + run) % n]!);
-    const built = new Map(order.map((r) => [r.id, r.build(table)]));
+    const built = new Map([...order, copyRow].map((r) => [r.id, r.build(table)]));
     for (const row of order) {
       const b = built.get(row.id)!;
       if (row.id === 'module') {
@@ -246,7 +249,7 @@ async function timeRun(run: number): Promise<Record<string, number>> {
     for (const caseId of CASES) {
       if (cellRequests(table, caseId).length === 0) continue;
       collectGarbage('major');
-      for (const row of [...order, floorRow]) {
+      for (const row of [...order, copyRow, floorRow]) {
         const b = row === floorRow ? harnessFloor.build(table) : built.get(row.id)!;
         if (row.id === 'module') {
           const self = b.call.self as { keys: number[][]; byPath: Map<string, number[]> };
@@ -261,6 +264,19 @@ async function timeRun(run: number): Promise<Record<string, number>> {
 }
 
 const floorRow: Row = { id: 'floor', label: '(harness floor, no work)', build: (t) => harnessFloor.build(t) };
+
+/**
+ * Not a step: what `step.run` does before its crossing (method bit, host and path written into
+ * linear memory) and one empty export call. The least any request step behind this wrapper can
+ * cost; it includes the harness floor.
+ */
+function copyFloorRow(apis: RowApis): Row {
+  return {
+    id: 'copy-floor',
+    label: '(copy-in floor, no work)',
+    build: () => copyInCall(apis.copyFloor, hotOf(apis.copyFloor, 'wasm'), true),
+  };
+}
 
 function asContestant(row: Row): Contestant {
   return { id: row.id, label: row.label, family: 'portico', hostRouting: true, capturesRest: true, build: row.build };
@@ -342,7 +358,7 @@ export async function cliMain(argv: string[]): Promise<void> {
     all.push(await spawnRun(run));
     process.stderr.write(`  run ${run + 1}/${runs} done\n`);
   }
-  const ids = [...rows(apis), floorRow];
+  const ids = [...rows(apis), copyFloorRow(apis), floorRow];
   const lines = [
     '# Request step results',
     '',
