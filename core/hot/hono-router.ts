@@ -17,7 +17,7 @@ import { METHOD_NAME_ALL, UnsupportedPathError, type Params, type Result, type R
 import type { HotExports, SegmentSpec, TableEntry } from './types.ts';
 import { METHOD_BITS, methodBit } from './types.ts';
 import { compileRouteTable } from './compile-route-table.ts';
-import { HotMatcher, loadRouteTable } from './matcher.ts';
+import { HotMatcher, loadRouteTable, type LoadedTable } from './matcher.ts';
 import { createTwinHot } from './twin.ts';
 
 interface RouteRecord<T> {
@@ -116,6 +116,7 @@ export class PorticoRouter<T> implements Router<T> {
   private readonly routes: RouteRecord<T>[] = [];
   private readonly entries: TableEntry[] = [];
   private matcher: HotMatcher | undefined;
+  private table: LoadedTable | undefined;
   private last: Uint8Array = new Uint8Array(0);
   /** The method of the last match as given, upper-cased, and its bit (toUpperCase is not free). */
   private lastMethod = '';
@@ -135,8 +136,8 @@ export class PorticoRouter<T> implements Router<T> {
     const methods = upper === METHOD_NAME_ALL ? 0 : known ? methodBit(upper) : METHOD_BITS.OTHER;
     this.entries.push({ host: { kind: 'any' }, methods, path: { kind: 'segments', segments, rest } });
     this.routes.push({ method: upper, handler, names, customMethod });
-    // Routes added after a match take effect on the next match (the table is compiled again;
-    // the old one stays in linear memory, so add routes at startup).
+    // Routes added after a match take effect on the next match: the table is compiled again,
+    // into the old one's memory when it fits (see build).
     this.matcher = undefined;
   }
 
@@ -146,7 +147,15 @@ export class PorticoRouter<T> implements Router<T> {
       route.alone =
         this.last[i] === 1 && route.names.length === 0 && !route.customMethod ? [[[route.handler, NO_PARAMS]]] : undefined;
     });
-    this.matcher = new HotMatcher(this.hot, loadRouteTable(this.hot, compileRouteTable(this.entries)));
+    const blob = compileRouteTable(this.entries);
+    // A rebuild takes the old table's memory, or reserves twice what it needs, so that routes
+    // added one at a time between matches cost amortized memory, not a new table each.
+    const old = this.table;
+    this.table = loadRouteTable(this.hot, blob, {
+      ...(old ? { replace: old } : {}),
+      reserveBytes: old ? 2 * blob.byteLength : blob.byteLength,
+    });
+    this.matcher = new HotMatcher(this.hot, this.table);
     return this.matcher;
   }
 

@@ -1,7 +1,7 @@
 // Public surface of the hot path (re-exports only).
 export * from './types.ts';
 export { compileRouteTable } from './compile-route-table.ts';
-export { createMatcher, loadRouteTable, RouteTableError, type LoadedTable } from './matcher.ts';
+export { createMatcher, loadRouteTable, RouteTableError, type LoadedTable, type LoadOptions } from './matcher.ts';
 export { hashKey, hashKeyInto, hashWordsToHex } from './hash-key.ts';
 export {
   createBucketTable,

@@ -9,7 +9,19 @@
  */
 import { PorticoError } from '../errors.ts';
 import type { HotExports, Matcher } from './types.ts';
-import { H_FLAGS, FLAG_HOSTS, MAX_PARAMS } from './_layout.ts';
+import {
+  FLAG_HOSTS,
+  H_FLAGS,
+  H_MAGIC,
+  H_MAX_DEPTH,
+  H_TOTAL_BYTES,
+  H_VERSION,
+  HEADER_BYTES,
+  MAX_PARAMS,
+  MAX_SEGMENTS,
+  TABLE_MAGIC,
+  TABLE_VERSION,
+} from './_layout.ts';
 import { freshState, hotState, reserveOrThrow, writeHost, writeStr, type HotState } from './_hot-state.ts';
 
 /** A route-table blob the module refuses (not from compileRouteTable, or another version). */
@@ -25,23 +37,55 @@ export interface LoadedTable {
   /** Pointer of the blob in linear memory. */
   readonly ptr: number;
   readonly byteLength: number;
+  /** Bytes reserved at `ptr` (at least `byteLength`): what a later table may reuse. */
+  readonly capacity: number;
   /** Whether some entry names a host (otherwise the host is never written). */
   readonly usesHost: boolean;
 }
 
+/** Options of loadRouteTable. */
+export interface LoadOptions {
+  /**
+   * A table loaded earlier in the same module whose memory the new one may take over when it
+   * fits: the old table, and every matcher over it, must not be used afterwards.
+   */
+  replace?: LoadedTable;
+  /** Bytes to reserve when new memory is needed (default and minimum: the blob's length). */
+  reserveBytes?: number;
+}
+
 /**
  * Copies a route-table blob into the module's memory, once. The memory is never freed: load
- * tables at startup or on config reload, not per request.
+ * tables at startup or on config reload, not per request (`replace` reuses an old table's).
  */
-export function loadRouteTable(hot: HotExports, blob: Uint8Array): LoadedTable {
-  const ptr = reserveOrThrow(hot, blob.byteLength);
+export function loadRouteTable(hot: HotExports, blob: Uint8Array, options: LoadOptions = {}): LoadedTable {
+  // Checked before anything is written: a refused blob must not destroy the table it replaces.
+  if (!isRouteTableBlob(blob)) {
+    throw new RouteTableError('route table: not a blob from compileRouteTable (bad magic, version or length)');
+  }
+  const old = options.replace;
+  const reuse = old !== undefined && old.hot === hot && old.capacity >= blob.byteLength;
+  const capacity = reuse ? old.capacity : Math.max(options.reserveBytes ?? 0, blob.byteLength);
+  const ptr = reuse ? old.ptr : reserveOrThrow(hot, capacity);
   const st = hotState(hot);
   st.u8.set(blob, ptr);
   if (hot.checkTable(ptr, blob.byteLength) !== 0) {
     throw new RouteTableError('route table: not a blob from compileRouteTable (bad magic, version or length)');
   }
   const flags = new DataView(blob.buffer, blob.byteOffset, blob.byteLength).getUint32(H_FLAGS, true);
-  return { hot, ptr, byteLength: blob.byteLength, usesHost: (flags & FLAG_HOSTS) !== 0 };
+  return { hot, ptr, byteLength: blob.byteLength, capacity, usesHost: (flags & FLAG_HOSTS) !== 0 };
+}
+
+/** The header checks of the module's checkTable, on the blob before it is copied in. */
+function isRouteTableBlob(blob: Uint8Array): boolean {
+  if (blob.byteLength < HEADER_BYTES) return false;
+  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  return (
+    view.getUint32(H_MAGIC, true) === TABLE_MAGIC &&
+    view.getUint32(H_VERSION, true) === TABLE_VERSION &&
+    view.getUint32(H_TOTAL_BYTES, true) === blob.byteLength &&
+    view.getUint32(H_MAX_DEPTH, true) <= MAX_SEGMENTS
+  );
 }
 
 /**

@@ -117,6 +117,32 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('PorticoRouter on
     ]);
   });
 
+  it('takes routes added between matches without a new table in memory for each', () => {
+    const paths = Array.from({ length: 120 }, (_, i) => `/late/r${i}/:id`);
+    // A first match sets up the module's string scratch, so the deltas below are tables only.
+    const warm = new PorticoRouter<string>(impl.hot);
+    warm.add('GET', '/warm', 'w');
+    warm.match('GET', '/warm');
+    const top = (): number => impl.hot.reserve(0) >>> 0;
+
+    const once = new PorticoRouter<string>(impl.hot);
+    let before = top();
+    for (const p of paths) once.add('GET', p, p);
+    once.match('GET', '/late/r0/1');
+    const oneTable = top() - before;
+
+    const late = new PorticoRouter<string>(impl.hot);
+    before = top();
+    for (const p of paths) {
+      late.add('GET', p, p);
+      expect(normalize(late.match('GET', p.replace(':id', '7')))).toEqual([[p, { id: '7' }]]);
+    }
+    // Each rebuild reuses the last table's memory or reserves twice its need: a geometric sum.
+    expect(top() - before).toBeLessThanOrEqual(4 * oneTable + 64);
+    // Every route still answers after the last rebuild.
+    for (const p of paths) expect(normalize(late.match('GET', p.replace(':id', 'x')))).toEqual([[p, { id: 'x' }]]);
+  });
+
   it('throws UnsupportedPathError for patterns it cannot compile', () => {
     const r = new PorticoRouter<string>(impl.hot);
     for (const p of ['/a/:id{[0-9]+}', '/a/:id?', '/a/*/b', '/api*', 'relative']) {

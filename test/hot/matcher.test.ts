@@ -11,6 +11,7 @@ import {
   type SegmentSpec,
   type TableEntry,
   RouteTableError,
+  loadRouteTable,
 } from '../../core/hot/index.ts';
 import { PorticoError } from '../../core/errors.ts';
 import { loadImpls, type Impl } from './_impls.ts';
@@ -245,6 +246,27 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('matcher on %s', 
     const long = 'h'.repeat(300) + 'a';
     expect(m.match(GET, long, '/s1', 0)).toBe(24);
     expect(m.match(GET, long, '/s2', 0)).toBe(-1);
+  });
+
+  it('loads a table into the memory of one it replaces when it fits, and a refused blob changes nothing', () => {
+    const first = loadRouteTable(impl.hot, compileRouteTable([route('/a/:x'), route('/b')]), { reserveBytes: 4096 });
+    expect(first.capacity).toBe(4096);
+    const top = impl.hot.reserve(0) >>> 0;
+    const second = loadRouteTable(impl.hot, compileRouteTable([route('/c'), route('/d/:y')]), { replace: first });
+    expect([second.ptr, second.capacity, impl.hot.reserve(0) >>> 0]).toEqual([first.ptr, 4096, top]);
+    const m = createMatcher(impl.hot, second);
+    expect([m.match(GET, '', '/d/7', 0), params(m, '/d/7'), m.match(GET, '', '/a/1', 0)]).toEqual([1, ['7'], -1]);
+
+    // Refused before anything is written or reserved: the table it would replace still works.
+    expect(() => loadRouteTable(impl.hot, new Uint8Array(64), { replace: second })).toThrow(RouteTableError);
+    expect(impl.hot.reserve(0) >>> 0).toBe(top);
+    expect(m.match(GET, '', '/c', 0)).toBe(0);
+
+    // Too big for the old memory: new memory, and the old table is left alone.
+    const big = compileRouteTable(Array.from({ length: 200 }, (_, i) => route(`/big${i}/:z`)));
+    const third = loadRouteTable(impl.hot, big, { replace: second });
+    expect(third.ptr).not.toBe(second.ptr);
+    expect(m.match(GET, '', '/c', 0)).toBe(0);
   });
 
   it('throws a RouteTableError for a blob that is not a route table', () => {
