@@ -5,16 +5,19 @@
  * the machine's slow phases hit both alike. For work on wasm/assembly: A/A reads within ±1%
  * here, where whole-benchmark runs move ±50%.
  *
+ * With `--cases`, each request kind of the table is timed on its own (one request, the same
+ * rounds) instead of the `mixed` cycle.
+ *
  * @example
  * // cp wasm/build/portico.wasm /tmp/before.wasm; (edit wasm/assembly); npm run build:wasm
- * // npx tsx bench/module-ab.ts /tmp/before.wasm wasm/build/portico.wasm [github|hono|multitenant]
+ * // npx tsx bench/module-ab.ts /tmp/before.wasm wasm/build/portico.wasm [github|hono|multitenant] [--cases]
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compileRouteTable, type HotExports, hotFromWasm2js, instantiateHot, methodBit } from '../core/hot/index.ts';
 import { toTableEntry } from './_portico.ts';
-import { loadTables, mixedCases } from './_tables.ts';
+import { loadTables, mixedCases, type RequestCase } from './_tables.ts';
 
 const ROUNDS = 9;
 const CALLS = 2_000_000;
@@ -25,17 +28,24 @@ async function load(path: string): Promise<HotExports> {
   return instantiateHot(new WebAssembly.Module(readFileSync(path)));
 }
 
-/** A function that makes `calls` matchRoute calls on one build, cycling through the requests. */
-function loopFor(hot: HotExports, wasmPath: string, tableId: string): (calls: number) => number {
+/** The request kinds to time: the table's `mixed` cycle, or (`--cases`) each kind on its own. */
+function requestSets(tableId: string, perCase: boolean): { id: string; requests: RequestCase[] }[] {
   const table = loadTables().find((t) => t.id === tableId);
   if (!table) throw new Error(`no table ${tableId} (github, hono, multitenant)`);
+  const mixed = mixedCases(table);
+  return perCase ? mixed.map((r) => ({ id: r.id, requests: [r] })) : [{ id: 'mixed', requests: mixed }];
+}
+
+/** A function that makes `calls` matchRoute calls on one build, cycling through the requests. */
+function loopFor(hot: HotExports, wasmPath: string, tableId: string, requests: RequestCase[]): (calls: number) => number {
+  const table = loadTables().find((t) => t.id === tableId)!;
   const blob = compileRouteTable(table.routes.map((r) => toTableEntry(r, table.hosts)));
   const tablePtr = hot.reserve(blob.length);
   new Uint8Array(hot.memory.buffer).set(blob, tablePtr);
   if (hot.checkTable(tablePtr, blob.length) !== 0) throw new Error(`${wasmPath} refuses the route table`);
   const enc = new TextEncoder();
   const args: number[] = [];
-  for (const r of mixedCases(table)) {
+  for (const r of requests) {
     const host = enc.encode(r.host);
     const path = enc.encode(r.path);
     // 8 readable bytes after each string, as the wrappers' scratch has.
@@ -61,23 +71,28 @@ function loopFor(hot: HotExports, wasmPath: string, tableId: string): (calls: nu
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-const [aPath, bPath, tableId = 'github'] = process.argv.slice(2);
+const args = process.argv.slice(2).filter((a) => a !== '--cases');
+const perCase = process.argv.includes('--cases');
+const [aPath, bPath, tableId = 'github'] = args;
 if (!aPath || !bPath) {
-  process.stderr.write('usage: npx tsx bench/module-ab.ts A.wasm|A.mjs B.wasm|B.mjs [github|hono|multitenant]\n');
+  process.stderr.write('usage: npx tsx bench/module-ab.ts A.wasm|A.mjs B.wasm|B.mjs [github|hono|multitenant] [--cases]\n');
   process.exit(2);
 }
-const builds = [loopFor(await load(aPath), aPath, tableId), loopFor(await load(bPath), bPath, tableId)];
-const times: number[][] = [[], []];
-for (const run of builds) run(CALLS);
-for (let round = 0; round < ROUNDS; round++) {
-  const order = round % 2 === 0 ? [0, 1] : [1, 0];
-  for (const which of order) {
-    const start = process.hrtime.bigint();
-    builds[which]!(CALLS);
-    times[which]!.push(Number(process.hrtime.bigint() - start) / CALLS);
+const hots = [await load(aPath), await load(bPath)];
+for (const set of requestSets(tableId, perCase)) {
+  const builds = [loopFor(hots[0]!, aPath, tableId, set.requests), loopFor(hots[1]!, bPath, tableId, set.requests)];
+  const times: number[][] = [[], []];
+  for (const run of builds) run(CALLS);
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? [0, 1] : [1, 0];
+    for (const which of order) {
+      const start = process.hrtime.bigint();
+      builds[which]!(CALLS);
+      times[which]!.push(Number(process.hrtime.bigint() - start) / CALLS);
+    }
   }
+  const [a, b] = times.map(median) as [number, number];
+  process.stdout.write(
+    `${tableId} ${set.id}, matchRoute alone: A ${a.toFixed(1)} ns, B ${b.toFixed(1)} ns, B/A ${(b / a).toFixed(3)} (median of ${ROUNDS} interleaved rounds)\n`,
+  );
 }
-const [a, b] = times.map(median) as [number, number];
-process.stdout.write(
-  `${tableId} mixed, matchRoute alone: A ${a.toFixed(1)} ns, B ${b.toFixed(1)} ns, B/A ${(b / a).toFixed(3)} (median of ${ROUNDS} interleaved rounds)\n`,
-);
