@@ -13,7 +13,7 @@ import { parseCidr, type CidrRange } from './http/ip.ts';
 import { removeHopByHop, requestIdFrom, resolveClient } from './http/headers.ts';
 import { normalizePath } from './http/normalize.ts';
 import { internalProblem, problemResponse } from './http/problem.ts';
-import { PorticoRouter } from './hot/index.ts';
+import { HotRouter } from './hot/index.ts';
 import { createRouteMatcher, type RouteMatcher } from './router/route-matcher.ts';
 import { applyHeaderTransform, proxyRequest, rewritePath } from './upstream/proxy.ts';
 
@@ -54,7 +54,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
   let draining = false;
 
   // The app's own router is the hot-path matcher too (it speaks Hono's Router interface).
-  const app = new Hono<Env>({ router: new PorticoRouter(caps.hot) });
+  const app = new Hono<Env>({ router: new HotRouter(caps.hot) });
 
   app.use('*', async (c, next) => {
     c.set('requestId', requestIdFrom(c.req.raw.headers));

@@ -10,15 +10,17 @@
  * Like Hono's own routers, `match` returns every matching handler in registration order
  * (middleware first if it was added first), each with its named params.
  *
+ * The public class is PorticoRouter (portico-router.ts), which adds a default hot path; this file
+ * holds the router itself, HotRouter, which needs one given.
+ *
  * @example
- * const app = new Hono({ router: new PorticoRouter(instantiateHot(module)) });
+ * const app = new Hono({ router: new HotRouter(instantiateHot(wasmModule)) });
  */
 import { METHOD_NAME_ALL, UnsupportedPathError, type Params, type Result, type Router } from 'hono/router';
 import type { HotExports, SegmentSpec, TableEntry } from './types.ts';
 import { METHOD_BITS, methodBit } from './types.ts';
 import { compileRouteTable } from './compile-route-table.ts';
 import { HotMatcher, loadRouteTable, type LoadedTable } from './matcher.ts';
-import { createTwinHot } from './twin.ts';
 
 interface RouteRecord<T> {
   method: string;
@@ -110,7 +112,11 @@ function lastAnswers(entries: TableEntry[]): Uint8Array {
 /** The params of every shared answer: frozen, so that no request can leak a value into the next. */
 const NO_PARAMS: Params = Object.freeze({});
 
-export class PorticoRouter<T> implements Router<T> {
+/**
+ * PorticoRouter on a hot path that must be given: what the gateway uses (each target loads its
+ * own module), so that bundles do not carry the embedded copy behind PorticoRouter's default.
+ */
+export class HotRouter<T> implements Router<T> {
   name = 'PorticoRouter';
   private readonly hot: HotExports;
   private readonly routes: RouteRecord<T>[] = [];
@@ -123,9 +129,9 @@ export class PorticoRouter<T> implements Router<T> {
   private lastUpper = '';
   private lastBit = 0;
 
-  /** @param hot the hot-path module to match in; default: a fresh TypeScript twin. */
-  constructor(hot?: HotExports) {
-    this.hot = hot ?? createTwinHot();
+  /** @param hot the hot-path module to match in. */
+  constructor(hot: HotExports) {
+    this.hot = hot;
   }
 
   add(method: string, path: string, handler: T): void {

@@ -12,6 +12,8 @@ export {
 } from './bucket-table.ts';
 export { instantiateHot, hotFromWasm2js } from './instantiate.ts';
 export { createTwinHot } from './twin.ts';
+export { defaultHot, defaultHotKind } from './default-hot.ts';
+export { PorticoRouter } from './portico-router.ts';
 export { HotMemoryError } from './_hot-state.ts';
-export { PorticoRouter } from './hono-router.ts';
+export { HotRouter } from './hono-router.ts';
 export { createRequestStep, RequestStep } from './request-step.ts';

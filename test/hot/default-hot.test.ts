@@ -1,0 +1,55 @@
+// The hot path `new PorticoRouter()` uses when given none: the embedded Wasm module on an engine
+// that compiles WebAssembly from bytes (Node here), the TypeScript twin on one without.
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Hono } from 'hono';
+import { HOT_WASM_BASE64 } from '../../core/hot/_wasm-embedded.ts';
+
+const built = readFileSync(new URL('../../wasm/build/portico.wasm', import.meta.url));
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.resetModules();
+});
+
+describe('defaultHot', () => {
+  it('embeds exactly the module the build made (rebuild and commit core/hot/_wasm-embedded.ts otherwise)', () => {
+    expect(Buffer.from(HOT_WASM_BASE64, 'base64').equals(built)).toBe(true);
+  });
+
+  it('is the embedded Wasm module on Node, shared, and PorticoRouter uses it by default', async () => {
+    const { defaultHot, defaultHotKind, PorticoRouter } = await import('../../core/hot/index.ts');
+    expect(defaultHotKind()).toBe('wasm');
+    expect(defaultHot().memory).toBeInstanceOf(WebAssembly.Memory);
+    expect(defaultHot()).toBe(defaultHot());
+
+    const before = defaultHot().reserve(0) >>> 0;
+    const app = new Hono({ router: new PorticoRouter() });
+    app.get('/users/:id', (c) => c.text(`user ${c.req.param('id')}`));
+    const res = await app.request('/users/42');
+    expect([res.status, await res.text()]).toEqual([200, 'user 42']);
+    // The route table went into the shared module's memory.
+    expect(defaultHot().reserve(0) >>> 0).toBeGreaterThan(before);
+  });
+
+  it('falls back to the TypeScript twin where compiling Wasm bytes is refused', async () => {
+    // As in workerd and Vercel Edge: WebAssembly is there, compiling bytes throws.
+    const RealMemory = WebAssembly.Memory;
+    const refuse = (): never => {
+      throw new WebAssembly.CompileError('Wasm code generation disallowed by embedder');
+    };
+    vi.stubGlobal('WebAssembly', Object.create(WebAssembly, { Module: { value: refuse } }));
+    const { defaultHot, defaultHotKind, PorticoRouter } = await import('../../core/hot/index.ts');
+    expect(defaultHotKind()).toBe('twin');
+    expect(defaultHot().memory).not.toBeInstanceOf(RealMemory);
+    const router = new PorticoRouter<string>();
+    router.add('GET', '/a/:x', 'h');
+    expect(router.match('GET', '/a/1')).toEqual([[['h', { x: '1' }]]]);
+  });
+
+  it('falls back to the twin on an engine without WebAssembly', async () => {
+    vi.stubGlobal('WebAssembly', undefined);
+    const { defaultHotKind } = await import('../../core/hot/index.ts');
+    expect(defaultHotKind()).toBe('twin');
+  });
+});
