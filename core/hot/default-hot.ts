@@ -1,13 +1,13 @@
 /**
  * The hot path nobody had to load: what `new PorticoRouter()` uses when it is given none.
- * Where the engine can compile WebAssembly from bytes (Node, Deno, Bun, browsers), that is the
- * Wasm module, instantiated once from the copy embedded in core/hot/_wasm-embedded.ts and shared
- * by every caller; where it cannot (no WebAssembly global, as on Fastly and WASI-HTTP, or an
- * embedder that forbids compiling bytes, as Cloudflare Workers and Vercel Edge do), the
- * TypeScript twin. Targets load their own module and pass it in instead.
+ * Where the engine can compile WebAssembly from bytes (Node, Deno, Bun, browsers), that is a new
+ * instance of the Wasm module embedded in core/hot/_wasm-embedded.ts (compiled once, instantiated
+ * per call, so each router's tables go away with it); where it cannot (no WebAssembly global, as
+ * on Fastly and WASI-HTTP, or an embedder that forbids compiling bytes, as Cloudflare Workers and
+ * Vercel Edge do), a new TypeScript twin. Targets load their own module and pass it in instead.
  *
  * @example
- * const hot = defaultHot();
+ * const hot = createDefaultHot();
  * defaultHotKind(); // 'wasm' on Node
  */
 import { HOT_WASM_BASE64 } from './_wasm-embedded.ts';
@@ -15,7 +15,8 @@ import { instantiateHot } from './instantiate.ts';
 import { createTwinHot } from './twin.ts';
 import type { HotExports } from './types.ts';
 
-let shared: { hot: HotExports; kind: 'wasm' | 'twin' } | undefined;
+/** The embedded module compiled; null once compiling it was refused or impossible. */
+let compiled: WebAssembly.Module | null | undefined;
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
@@ -24,25 +25,26 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-function load(): { hot: HotExports; kind: 'wasm' | 'twin' } {
+function compiledModule(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  compiled = null;
   if (typeof WebAssembly === 'object' && typeof WebAssembly.Module === 'function') {
     try {
-      return { hot: instantiateHot(new WebAssembly.Module(decodeBase64(HOT_WASM_BASE64))), kind: 'wasm' };
+      compiled = new WebAssembly.Module(decodeBase64(HOT_WASM_BASE64));
     } catch {
       // Compiling bytes is refused here (e.g. "Wasm code generation disallowed by embedder").
     }
   }
-  return { hot: createTwinHot(), kind: 'twin' };
+  return compiled;
 }
 
-/** The shared default hot path: the embedded Wasm module where it compiles, else the twin. */
-export function defaultHot(): HotExports {
-  shared ??= load();
-  return shared.hot;
+/** A new hot path: an instance of the embedded Wasm module where it compiles, else a twin. */
+export function createDefaultHot(): HotExports {
+  const module = compiledModule();
+  return module ? instantiateHot(module) : createTwinHot();
 }
 
-/** Which build defaultHot() gives on this engine. */
+/** Which build createDefaultHot() gives on this engine. */
 export function defaultHotKind(): 'wasm' | 'twin' {
-  shared ??= load();
-  return shared.kind;
+  return compiledModule() ? 'wasm' : 'twin';
 }

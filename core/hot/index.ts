@@ -12,7 +12,7 @@ export {
 } from './bucket-table.ts';
 export { instantiateHot, hotFromWasm2js } from './instantiate.ts';
 export { createTwinHot } from './twin.ts';
-export { defaultHot, defaultHotKind } from './default-hot.ts';
+export { createDefaultHot, defaultHotKind } from './default-hot.ts';
 export { PorticoRouter } from './portico-router.ts';
 export { HotMemoryError } from './_hot-state.ts';
 export { HotRouter } from './hono-router.ts';
