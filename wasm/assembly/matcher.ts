@@ -40,9 +40,6 @@ let cTable: usize = 0;
 let cHostLen: u32 = 0;
 let cCount: u32 = 0;
 
-/** The path is hashed at most once per call, when a group's static table first needs it. */
-let gHashed: bool = false;
-let gPathHash: u32 = 0;
 
 /** MurmurHash3 x86_32 with seed 0 of `len` bytes at `p` (may read up to 3 bytes past the end). */
 @inline
@@ -295,38 +292,33 @@ function walk(root: usize, bestIn: u32): u32 {
   return best;
 }
 
+/** staticLookup's answer for a path that is not one of the group's static paths. */
+const NOT_STATIC: i32 = -2;
+
 /**
- * Looks the whole path up in the group's static-path table. On a hit, takes the best entry of
- * the precomputed list (params included) and returns true: the trie has nothing more to say.
+ * Looks the whole path up in the group's static-path table, whose record for a path lists every
+ * entry of the group matching it (params included): the trie has nothing more to say about a
+ * path found there. Returns the first listed entry in [from, best) that takes the method, with
+ * its params written; STATUS_NO_MATCH when the path is there but no such entry is; NOT_STATIC
+ * when the path is not one of the group's static paths.
  */
 @inline
-function searchStatic(group: usize): bool {
+function staticLookup(table: usize, group: usize, path: usize, len: u32, from: u32, best: u32, method: u32): i32 {
   const slots = load<u32>(group, G_STATIC_SLOTS);
-  if (slots == 0) return false;
-  const table = gTable;
-  const path = gPath;
-  const len = gPathLen;
-  // Most paths of param routes have a length no static path has: skip the hash.
+  if (slots == 0) return NOT_STATIC;
   const lenBit = min<u32>(len, STATIC_LEN_CAP);
   const lens = table + load<u32>(group, G_STATIC_LENS);
-  if ((load<u32>(lens + (<usize>(lenBit >> 5) << 2)) & (<u32>1 << (lenBit & 31))) == 0) return false;
-  if (!gHashed) {
-    gPathHash = quickHash(path, len);
-    gHashed = true;
-  }
+  if ((load<u32>(lens + (<usize>(lenBit >> 5) << 2)) & (<u32>1 << (lenBit & 31))) == 0) return NOT_STATIC;
   const mask = load<u32>(group, G_STATIC_MASK);
-  let i = gPathHash & mask;
+  let i = quickHash(path, len) & mask;
   while (true) {
     const r = load<u32>(table + slots + (<usize>i << 2));
-    if (r == 0) return false;
+    if (r == 0) return NOT_STATIC;
     const rec = table + r;
     if (
       load<u32>(rec, SK_KEY_LEN) == len &&
       (len < 4 ? bytesEqual(table + load<u32>(rec, SK_KEY_OFF), path, len) : bytesEqualLong(table + load<u32>(rec, SK_KEY_OFF), path, len))
     ) {
-      const best = gBest;
-      const from = gFrom;
-      const method = gMethod;
       let item = rec + SK_ITEMS;
       const end = item + <usize>load<u32>(rec, SK_COUNT) * STATIC_ITEM_BYTES;
       while (item < end) {
@@ -334,28 +326,31 @@ function searchStatic(group: usize): bool {
         if (idx >= best) break;
         const methods = load<u32>(item, SI_METHODS);
         if (idx >= from && (methods == 0 || (methods & method) != 0)) {
-          gBest = idx;
           const count = load<u32>(item, SI_PARAM_COUNT);
           store<u32>(PARAMS_OUT, count);
           const params = table + load<u32>(item, SI_PARAMS);
           for (let k: usize = 0; k < <usize>count << 1; k++) {
             store<u32>(PARAMS_OUT + 4 + (k << 2), load<u32>(params + (k << 2)));
           }
-          break;
+          return <i32>idx;
         }
         item += STATIC_ITEM_BYTES;
       }
-      return true;
+      return STATUS_NO_MATCH;
     }
     i = (i + 1) & mask;
   }
-  return false; // not reached: the probe ends at an empty slot
+  return NOT_STATIC; // not reached: the probe ends at an empty slot
 }
 
 function searchGroup(group: usize, segmentsOk: bool): void {
   if (load<u32>(group, G_MIN_IDX) >= gBest || load<u32>(group, G_MAX_IDX) < gFrom) return;
   const root = load<u32>(group, G_ROOT);
-  if (root != 0 && segmentsOk && !searchStatic(group)) gBest = walk(gTable + root, gBest);
+  if (root != 0 && segmentsOk) {
+    const hit = staticLookup(gTable, group, gPath, gPathLen, gFrom, gBest, gMethod);
+    if (hit >= 0) gBest = <u32>hit;
+    else if (hit == NOT_STATIC) gBest = walk(gTable + root, gBest);
+  }
   const deferred = load<u32>(group, G_DEFERRED);
   if (deferred != 0) {
     const idx = firstInList(gTable + deferred, gFrom, gBest, gMethod);
@@ -454,17 +449,36 @@ export function checkTable(table: u32, len: u32): i32 {
 export function matchRoute(
   table: u32, methodBit: u32, host: u32, hostLen: u32, path: u32, pathLen: u32, from: i32,
 ): i32 {
+  const fromIdx: u32 = from < 0 ? 0 : <u32>from;
+  const any = load<u32>(<usize>table, H_ANY_GROUP);
+  // Fast path: a table without hosts whose one group has no deferred entries. A static path is
+  // answered from the group's static table alone (it lists every entry matching that path), and
+  // any other path goes straight to the trie.
+  if (any != 0 && load<u32>(<usize>table, H_HOST_SLOTS) == 0 && pathLen > 0 && <u32>load<u8>(path) == SLASH) {
+    const group = <usize>table + any;
+    if (load<u32>(group, G_DEFERRED) == 0) {
+      const hit = staticLookup(table, group, path, pathLen, fromIdx, NO_ENTRY, methodBit);
+      if (hit != NOT_STATIC) return hit;
+      const root = load<u32>(group, G_ROOT);
+      if (root == 0 || load<u32>(group, G_MAX_IDX) < fromIdx) return STATUS_NO_MATCH;
+      gTable = table;
+      gPath = path;
+      gPathLen = pathLen;
+      gFrom = fromIdx;
+      gMethod = methodBit;
+      const best = walk(<usize>table + root, NO_ENTRY);
+      return best == NO_ENTRY ? STATUS_NO_MATCH : <i32>best;
+    }
+  }
   gTable = table;
   gPath = path;
   gPathLen = pathLen;
-  gFrom = from < 0 ? 0 : <u32>from;
+  gFrom = fromIdx;
   gBest = NO_ENTRY;
   gMethod = methodBit;
-  gHashed = false;
   // PARAMS_OUT is written only when an entry is accepted: a miss leaves the last answer's params.
   const segmentsOk = pathLen > 0 && <u32>load<u8>(path) == SLASH;
 
-  const any = load<u32>(<usize>table, H_ANY_GROUP);
   if (any != 0) searchGroup(<usize>table + any, segmentsOk);
   if (load<u32>(<usize>table, H_HOST_SLOTS) != 0) {
     if (cTable != <usize>table || cHostLen != hostLen || !bytesEqual(HOST_CACHE, host, hostLen)) {
