@@ -83,6 +83,8 @@ import {
   MAX_BUCKET_CAPACITY,
 } from './_layout.ts';
 
+/** staticLookup's answer for a path that is not one of the group's static paths. */
+const NOT_STATIC = -2;
 const PAGE_BYTES = 65536;
 const MAX_PAGES = 65536;
 const REGION_ALIGN = 16;
@@ -208,8 +210,6 @@ class TwinHot implements HotExports {
   private gFrom = 0;
   private gBest = NO_ENTRY;
   private gMethod = 0;
-  private gHashed = false;
-  private gPathHash = 0;
 
   private ld(addr: number): number {
     return this.memory.u32[addr >>> 2]!;
@@ -397,44 +397,41 @@ class TwinHot implements HotExports {
     return best;
   }
 
-  private searchStatic(group: number): boolean {
+  /**
+   * staticLookup of matcher.ts: the first entry in [from, best) listed for this static path that
+   * takes the method (params written), STATUS_NO_MATCH when the path is one of the group's static
+   * paths but no such entry is, NOT_STATIC when it is not one of them.
+   */
+  private staticLookup(group: number, path: number, len: number, from: number, best: number, method: number): number {
     const slots = this.ld(group + G_STATIC_SLOTS);
-    if (slots === 0) return false;
+    if (slots === 0) return NOT_STATIC;
     const table = this.gTable;
-    const lenBit = Math.min(this.gPathLen, STATIC_LEN_CAP);
+    const lenBit = Math.min(len, STATIC_LEN_CAP);
     const lens = table + this.ld(group + G_STATIC_LENS);
-    if ((this.ld(lens + (lenBit >>> 5) * 4) & (1 << (lenBit & 31))) === 0) return false;
-    if (!this.gHashed) {
-      this.gPathHash = quickHash(this.memory.u8, this.gPath, this.gPathLen);
-      this.gHashed = true;
-    }
+    if ((this.ld(lens + (lenBit >>> 5) * 4) & (1 << (lenBit & 31))) === 0) return NOT_STATIC;
     const mask = this.ld(group + G_STATIC_MASK);
-    let i = this.gPathHash & mask;
+    let i = quickHash(this.memory.u8, path, len) & mask;
     for (;;) {
       const r = this.ld(table + slots + i * 4);
-      if (r === 0) return false;
+      if (r === 0) return NOT_STATIC;
       const rec = table + r;
-      if (
-        this.ld(rec + SK_KEY_LEN) === this.gPathLen &&
-        this.bytesEqual(table + this.ld(rec + SK_KEY_OFF), this.gPath, this.gPathLen)
-      ) {
+      if (this.ld(rec + SK_KEY_LEN) === len && this.bytesEqual(table + this.ld(rec + SK_KEY_OFF), path, len)) {
         let item = rec + SK_ITEMS;
         const end = item + this.ld(rec + SK_COUNT) * STATIC_ITEM_BYTES;
         while (item < end) {
           const idx = this.ld(item + SI_IDX);
-          if (idx >= this.gBest) break;
+          if (idx >= best) break;
           const methods = this.ld(item + SI_METHODS);
-          if (idx >= this.gFrom && (methods === 0 || (methods & this.gMethod) !== 0)) {
-            this.gBest = idx;
+          if (idx >= from && (methods === 0 || (methods & method) !== 0)) {
             const count = this.ld(item + SI_PARAM_COUNT);
             this.st(PARAMS_OUT, count);
             const params = table + this.ld(item + SI_PARAMS);
             for (let k = 0; k < count * 2; k++) this.st(PARAMS_OUT + 4 + k * 4, this.ld(params + k * 4));
-            break;
+            return idx;
           }
           item += STATIC_ITEM_BYTES;
         }
-        return true;
+        return STATUS_NO_MATCH;
       }
       i = (i + 1) & mask;
     }
@@ -443,7 +440,11 @@ class TwinHot implements HotExports {
   private searchGroup(group: number, segmentsOk: boolean): void {
     if (this.ld(group + G_MIN_IDX) >= this.gBest || this.ld(group + G_MAX_IDX) < this.gFrom) return;
     const root = this.ld(group + G_ROOT);
-    if (root !== 0 && segmentsOk && !this.searchStatic(group)) this.gBest = this.walk(this.gTable + root, this.gBest);
+    if (root !== 0 && segmentsOk) {
+      const hit = this.staticLookup(group, this.gPath, this.gPathLen, this.gFrom, this.gBest, this.gMethod);
+      if (hit >= 0) this.gBest = hit;
+      else if (hit === NOT_STATIC) this.gBest = this.walk(this.gTable + root, this.gBest);
+    }
     const deferred = this.ld(group + G_DEFERRED);
     if (deferred !== 0) {
       const idx = this.firstInList(this.gTable + deferred, this.gFrom, this.gBest, this.gMethod);
@@ -487,16 +488,28 @@ class TwinHot implements HotExports {
     hostLen >>>= 0;
     pathLen >>>= 0;
     from |= 0;
+    const fromIdx = from < 0 ? 0 : from;
+    const any = this.ld(table + H_ANY_GROUP);
     this.gTable = table;
     this.gPath = path >>> 0;
     this.gPathLen = pathLen;
-    this.gFrom = from < 0 ? 0 : from;
+    this.gFrom = fromIdx;
     this.gBest = NO_ENTRY;
     this.gMethod = methodBit >>> 0;
-    this.gHashed = false;
     const segmentsOk = pathLen > 0 && this.memory.u8[path]! === SLASH;
+    // The module's fast path: a table without hosts whose one group has no deferred entries.
+    if (any !== 0 && this.ld(table + H_HOST_SLOTS) === 0 && segmentsOk) {
+      const group = table + any;
+      if (this.ld(group + G_DEFERRED) === 0) {
+        const hit = this.staticLookup(group, this.gPath, pathLen, fromIdx, NO_ENTRY, this.gMethod);
+        if (hit !== NOT_STATIC) return hit;
+        const root = this.ld(group + G_ROOT);
+        if (root === 0 || this.ld(group + G_MAX_IDX) < fromIdx) return STATUS_NO_MATCH;
+        const best = this.walk(table + root, NO_ENTRY);
+        return best === NO_ENTRY ? STATUS_NO_MATCH : best;
+      }
+    }
 
-    const any = this.ld(table + H_ANY_GROUP);
     if (any !== 0) this.searchGroup(table + any, segmentsOk);
     if (this.ld(table + H_HOST_SLOTS) !== 0) {
       const exact = this.findHostGroup(HOST_EXACT, host, hostLen);
