@@ -498,6 +498,9 @@ class TwinHot implements HotExports {
     this.gMethod = methodBit >>> 0;
     const segmentsOk = pathLen > 0 && this.memory.u8[path]! === SLASH;
     // The module's fast path: a table without hosts whose one group has no deferred entries.
+    // (The module also takes it for a table with hosts and no any-host group when the request's
+    // host has exactly one group, found through its host cache; the general path below gives the
+    // same answer there.)
     if (any !== 0 && this.ld(table + H_HOST_SLOTS) === 0 && segmentsOk) {
       const group = table + any;
       if (this.ld(group + G_DEFERRED) === 0) {

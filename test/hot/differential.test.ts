@@ -175,6 +175,18 @@ describe('matcher: wasm == wasm2js == twin == reference', () => {
     expect(seen.withFrom).toBeGreaterThan(100);
     console.log('matcher differential, no hosts', seen);
   });
+
+  it('agrees on tables where every entry names a host (one group per host: the shorter path again)', () => {
+    const hostedSegments = fc.record({
+      host: hostSpec.filter((h) => h.kind !== 'any'),
+      methods,
+      path: pathSpec.filter((p) => p.kind === 'segments'),
+    });
+    const seen = agreeOnMatches(hostedSegments, 2000);
+    expect(seen.hits / seen.requests).toBeGreaterThan(0.1);
+    expect(seen.withParams).toBeGreaterThan(100);
+    console.log('matcher differential, hosted', seen);
+  });
 });
 
 describe('hash: wasm == wasm2js == twin', () => {

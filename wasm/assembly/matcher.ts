@@ -427,6 +427,26 @@ function searchHostGroups(table: usize, host: usize, hostLen: u32, segmentsOk: b
 }
 
 /**
+ * matchRoute when `group` is the only group that can answer and has no deferred entries: a
+ * static path is answered from the group's static table alone (it lists every entry matching
+ * that path), and any other path goes straight to the trie.
+ */
+@inline
+function answerFromGroup(table: usize, group: usize, methodBit: u32, path: usize, pathLen: u32, fromIdx: u32): i32 {
+  const hit = staticLookup(table, group, path, pathLen, fromIdx, NO_ENTRY, methodBit);
+  if (hit != NOT_STATIC) return hit;
+  const root = load<u32>(group, G_ROOT);
+  if (root == 0 || load<u32>(group, G_MAX_IDX) < fromIdx) return STATUS_NO_MATCH;
+  gTable = table;
+  gPath = path;
+  gPathLen = pathLen;
+  gFrom = fromIdx;
+  gMethod = methodBit;
+  const best = walk(table + root, NO_ENTRY);
+  return best == NO_ENTRY ? STATUS_NO_MATCH : <i32>best;
+}
+
+/**
  * Checks a route table loaded at `table` with `len` bytes.
  * @returns 0 when usable, STATUS_BAD_TABLE otherwise.
  */
@@ -451,23 +471,26 @@ export function matchRoute(
 ): i32 {
   const fromIdx: u32 = from < 0 ? 0 : <u32>from;
   const any = load<u32>(<usize>table, H_ANY_GROUP);
-  // Fast path: a table without hosts whose one group has no deferred entries. A static path is
-  // answered from the group's static table alone (it lists every entry matching that path), and
-  // any other path goes straight to the trie.
-  if (any != 0 && load<u32>(<usize>table, H_HOST_SLOTS) == 0 && pathLen > 0 && <u32>load<u8>(path) == SLASH) {
-    const group = <usize>table + any;
-    if (load<u32>(group, G_DEFERRED) == 0) {
-      const hit = staticLookup(table, group, path, pathLen, fromIdx, NO_ENTRY, methodBit);
-      if (hit != NOT_STATIC) return hit;
-      const root = load<u32>(group, G_ROOT);
-      if (root == 0 || load<u32>(group, G_MAX_IDX) < fromIdx) return STATUS_NO_MATCH;
+  const hosts = load<u32>(<usize>table, H_HOST_SLOTS) != 0;
+  // Fast path: exactly one group can answer (the any-host group of a table without hosts, or
+  // the one group of this host in a table without an any-host group) and it has no deferred
+  // entries: see answerFromGroup.
+  if (!hosts) {
+    if (any != 0 && pathLen > 0 && <u32>load<u8>(path) == SLASH && load<u32>(<usize>table + any, G_DEFERRED) == 0) {
+      return answerFromGroup(table, <usize>table + any, methodBit, path, pathLen, fromIdx);
+    }
+  } else if (any == 0) {
+    if (cTable != <usize>table || cHostLen != hostLen || !bytesEqual(HOST_CACHE, host, hostLen)) {
       gTable = table;
-      gPath = path;
-      gPathLen = pathLen;
-      gFrom = fromIdx;
-      gMethod = methodBit;
-      const best = walk(<usize>table + root, NO_ENTRY);
-      return best == NO_ENTRY ? STATUS_NO_MATCH : <i32>best;
+      resolveHost(table, host, hostLen);
+    }
+    // No group for this host: nothing can match. Too many groups (cTable 0): the general path.
+    if (cTable != 0 && cCount <= 1) {
+      if (cCount == 0) return STATUS_NO_MATCH;
+      const only = <usize>load<u32>(HOST_CACHE_LIST);
+      if (pathLen > 0 && <u32>load<u8>(path) == SLASH && load<u32>(only, G_DEFERRED) == 0) {
+        return answerFromGroup(table, only, methodBit, path, pathLen, fromIdx);
+      }
     }
   }
   gTable = table;
@@ -480,7 +503,7 @@ export function matchRoute(
   const segmentsOk = pathLen > 0 && <u32>load<u8>(path) == SLASH;
 
   if (any != 0) searchGroup(<usize>table + any, segmentsOk);
-  if (load<u32>(<usize>table, H_HOST_SLOTS) != 0) {
+  if (hosts) {
     if (cTable != <usize>table || cHostLen != hostLen || !bytesEqual(HOST_CACHE, host, hostLen)) {
       resolveHost(table, host, hostLen);
     }
