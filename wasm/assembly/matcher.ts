@@ -40,7 +40,6 @@ let cTable: usize = 0;
 let cHostLen: u32 = 0;
 let cCount: u32 = 0;
 
-
 /** MurmurHash3 x86_32 with seed 0 of `len` bytes at `p` (may read up to 3 bytes past the end). */
 @inline
 function murmur3(p: usize, len: u32): u32 {
@@ -306,6 +305,7 @@ const NOT_STATIC: i32 = -2;
 function staticLookup(table: usize, group: usize, path: usize, len: u32, from: u32, best: u32, method: u32): i32 {
   const slots = load<u32>(group, G_STATIC_SLOTS);
   if (slots == 0) return NOT_STATIC;
+  // Most paths of param routes have a length no static path has: skip the hash.
   const lenBit = min<u32>(len, STATIC_LEN_CAP);
   const lens = table + load<u32>(group, G_STATIC_LENS);
   if ((load<u32>(lens + (<usize>(lenBit >> 5) << 2)) & (<u32>1 << (lenBit & 31))) == 0) return NOT_STATIC;
