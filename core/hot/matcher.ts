@@ -120,7 +120,7 @@ function utf16Offset(s: string, byte: number): number {
 }
 
 /**
- * The Matcher of createMatcher, plus matchNext for callers that walk every match of a path.
+ * The Matcher of createMatcher.
  *
  * Params are read lazily from the module's param output area, which keeps the params of the
  * last successful match (a miss does not touch it). Several matchers can share one module:

@@ -68,6 +68,12 @@ export interface Matcher {
    * @returns the entry index, or -1 when none matches.
    */
   match(methodBit: number, host: string, path: string, from: number): number;
+  /**
+   * `match` again on the host and path of the previous `match`, from `from`, without writing
+   * them into the module again: for walking every candidate of one request. Valid only while
+   * nothing else has used the module since that `match` (no other matcher's call in between).
+   */
+  matchNext(methodBit: number, from: number): number;
   /** Number of params captured by the last successful `match` (the rest counts as one). */
   paramCount(): number;
   /** Start offset (in the path string) of param `i` of the last successful `match`. */

@@ -113,7 +113,9 @@ export function createRouteMatcher(config: CompiledConfig, hot: HotExports): Rou
     headers: HeaderLookup,
     from: number,
   ): { index: number; groups?: Record<string, string> } {
-    for (let i = m.match(bit, host, path, from); i >= 0; i = m.match(bit, host, path, i + 1)) {
+    // The candidates after the first reuse the request already written into the module: regex
+    // and header checks in between do not touch it.
+    for (let i = m.match(bit, host, path, from); i >= 0; i = m.matchNext(bit, i + 1)) {
       const entry = entries[i];
       if (!entry) break;
       const route = routes[entry.route];
@@ -173,7 +175,7 @@ export function createRouteMatcher(config: CompiledConfig, hot: HotExports): Rou
   /** The set of entry indexes a matcher accepts for this request, ignoring regex and headers. */
   function accepted(m: Matcher, bit: number, host: string, path: string): Set<number> {
     const out = new Set<number>();
-    for (let i = m.match(bit, host, path, 0); i >= 0; i = m.match(bit, host, path, i + 1)) out.add(i);
+    for (let i = m.match(bit, host, path, 0); i >= 0; i = m.matchNext(bit, i + 1)) out.add(i);
     return out;
   }
 

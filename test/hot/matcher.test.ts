@@ -248,6 +248,32 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('matcher on %s', 
     expect(m.match(GET, long, '/s2', 0)).toBe(-1);
   });
 
+  it('matchNext walks the same candidates as match from each next index, without writing the request again', () => {
+    const host = 'api.example.com';
+    const entries = [
+      route('/é/:x', GET),
+      route('/é/*'),
+      route('/é/:y', 0, { kind: 'exact', value: host }),
+      route('/é/b', GET, { kind: 'suffix', value: '.example.com' }),
+      route('/*'),
+    ];
+    const m = matcherFor(entries);
+    for (const [h, p] of [
+      [host, '/é/b'],
+      ['other.test', '/é/b'],
+      [host, '/nothing'],
+    ] as const) {
+      const byMatch: [number, string[]][] = [];
+      for (let i = m.match(GET, h, p, 0); i >= 0; i = m.match(GET, h, p, i + 1)) byMatch.push([i, params(m, p)]);
+      const byNext: [number, string[]][] = [];
+      for (let i = m.match(GET, h, p, 0); i >= 0; i = m.matchNext(GET, i + 1)) byNext.push([i, params(m, p)]);
+      expect(byNext).toEqual(byMatch);
+    }
+    // The non-ASCII path: offsets stay in string units after matchNext.
+    expect(m.match(GET, host, '/é/b', 0)).toBe(0);
+    expect([m.matchNext(GET, 1), params(m, '/é/b')]).toEqual([1, ['b']]);
+  });
+
   it('loads a table into the memory of one it replaces when it fits, and a refused blob changes nothing', () => {
     const first = loadRouteTable(impl.hot, compileRouteTable([route('/a/:x'), route('/b')]), { reserveBytes: 4096 });
     expect(first.capacity).toBe(4096);
