@@ -4,11 +4,26 @@
  */
 import type { HotExports } from './hot/index.ts';
 
-/** Sends a request to an origin. Node supplies an undici-based one; edge runtimes their `fetch`. */
-export type ForwardFn = (request: Request, init: ForwardInit) => Promise<Response>;
+/**
+ * Sends a request to an origin. It has the shape of `fetch(url, init)`, so an edge runtime's own
+ * `fetch` fits as it is; Node supplies an undici-based one. Core hands over a URL and an init
+ * rather than a `Request`: building one per request is measurable work on Node, and a runtime
+ * that wants one builds it from these two.
+ */
+export type ForwardFn = (url: string, init: ForwardInit) => Promise<Response>;
 
+/** The outgoing request: a `RequestInit` with every field core decides filled in. */
 export interface ForwardInit {
-  /** Aborts the whole exchange (connect, headers and body) when the origin timeout fires. */
+  method: string;
+  /** Prepared: hop-by-hop headers removed, X-Forwarded-* and the route's transforms applied. */
+  headers: Headers;
+  /** The client's body, streamed through; null for GET and HEAD and for requests without one. */
+  body: ReadableStream<Uint8Array> | null;
+  /** Redirects go back to the client as they are. */
+  redirect: 'manual';
+  /** 'half' when there is a body (what `fetch` needs to send a stream). */
+  duplex?: 'half';
+  /** Aborts the whole exchange (connect, headers and body): origin timeout, or the client gone. */
   signal: AbortSignal;
 }
 
@@ -30,6 +45,12 @@ export interface RequestContext {
   geo?: GeoInfo;
   /** Keeps work alive after the response has been returned. */
   waitUntil(promise: Promise<unknown>): void;
+  /**
+   * Calls `listener` if the client goes away before its response is complete; returns the
+   * listener's removal. Adapters that can tell this cheaply supply it (Node: the socket closing
+   * early); without it core listens on `request.signal`, which on Node costs a full `Request`.
+   */
+  onClientGone?(listener: () => void): () => void;
 }
 
 export interface LogRecord {

@@ -125,6 +125,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       path: rewritePath(route, path),
       search: url.search,
       headers,
+      onClientGone: ctx.onClientGone,
       onBodyError: (error, timedOut) =>
         log({
           level: 'error',

@@ -2,7 +2,7 @@
  * Sends a matched request to its origins and turns what comes back (or fails to) into the
  * response for the client. Bodies are passed through as streams; nothing here reads them.
  */
-import type { ForwardFn } from '../capabilities.ts';
+import type { ForwardFn, ForwardInit, RequestContext } from '../capabilities.ts';
 import type { CompiledConfig, CompiledHeaderTransform, CompiledOrigin, CompiledRoute } from '../config/compile.ts';
 import { HttpProblem } from '../errors.ts';
 import { removeHopByHop } from '../http/headers.ts';
@@ -47,6 +47,8 @@ export interface ProxyInput {
    * this is where operators hear of it.
    */
   onBodyError?: (error: unknown, timedOut: boolean) => void;
+  /** The adapter's way of telling that the client went away, when it has one (else `request.signal`). */
+  onClientGone?: RequestContext['onClientGone'];
 }
 
 function isTimeout(err: unknown): boolean {
@@ -62,9 +64,14 @@ function isTimeout(err: unknown): boolean {
  */
 export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, input: ProxyInput): Promise<Response> {
   const { request, route } = input;
+  const method = request.method;
+  // GET and HEAD requests have no body (a Request refuses one). Not reading `request.body` for
+  // them spares Node's adapter the full Request it would otherwise build.
+  const body = method === 'GET' || method === 'HEAD' ? null : request.body;
   const origins = route.upstream.map((name) => config.origins[name]).filter((o): o is CompiledOrigin => o !== undefined);
-  const replayable = request.body === null;
+  const replayable = body === null;
   let lastError: unknown;
+  let clientGone = false;
   for (let attempt = 0; attempt < origins.length; attempt++) {
     const origin = origins[attempt] as CompiledOrigin;
     const timeoutMs = route.timeoutMs ?? origin.timeoutMs;
@@ -74,20 +81,17 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
       controller.abort(new DOMException(`origin did not answer within ${timeoutMs} ms`, 'TimeoutError'));
     }, timeoutMs);
     // A client that goes away cancels the origin request too.
-    const onClientAbort = () => controller.abort(request.signal.reason);
-    request.signal?.addEventListener('abort', onClientAbort, { once: true });
+    const onGone = (): void => {
+      clientGone = true;
+      controller.abort(new DOMException('the client went away', 'AbortError'));
+    };
+    const stopListening = listenForClientGone(input, onGone);
     try {
-      const init: RequestInit & { duplex?: 'half' } = {
-        method: request.method,
-        headers: input.headers,
-        body: request.body,
-        redirect: 'manual',
-        signal: controller.signal,
-      };
-      if (request.body) init.duplex = 'half';
-      const upstream = await forward(new Request(url, init), { signal: controller.signal });
+      const init: ForwardInit = { method, headers: input.headers, body, redirect: 'manual', signal: controller.signal };
+      if (body) init.duplex = 'half';
+      const upstream = await forward(url, init);
       clearTimeout(timer);
-      return finishResponse(upstream, route, request.method, timeoutMs, controller, input.onBodyError);
+      return finishResponse(upstream, route, method, timeoutMs, controller, input.onBodyError);
     } catch (err) {
       clearTimeout(timer);
       lastError = err;
@@ -102,13 +106,29 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
           },
         );
       }
-      if (request.signal?.aborted) throw err;
+      if (clientGone) throw err;
       if (!replayable) break;
     } finally {
-      request.signal?.removeEventListener('abort', onClientAbort);
+      stopListening();
     }
   }
   throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 502, 'Bad Gateway', 'The origin could not be reached.', { cause: lastError });
+}
+
+/**
+ * Calls `onGone` when the client goes away: through the adapter's onClientGone when it has one,
+ * otherwise through `request.signal`. Returns the listener's removal.
+ */
+function listenForClientGone(input: ProxyInput, onGone: () => void): () => void {
+  if (input.onClientGone) return input.onClientGone(onGone);
+  const signal = input.request.signal;
+  if (!signal) return () => {};
+  if (signal.aborted) {
+    onGone();
+    return () => {};
+  }
+  signal.addEventListener('abort', onGone, { once: true });
+  return () => signal.removeEventListener('abort', onGone);
 }
 
 function finishResponse(

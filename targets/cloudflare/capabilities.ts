@@ -55,7 +55,7 @@ const workersDefaultCache = (globalThis as { caches?: { default?: Parameters<typ
 
 export function createWorkerCapabilities(hot: HotExports, env: WorkerEnv): Capabilities {
   return {
-    forward: (request, init) => fetch(request, { signal: init.signal }),
+    forward: (url, init) => fetch(url, init),
     now: Date.now,
     hot,
     log: (record) => console.log(JSON.stringify(record)),

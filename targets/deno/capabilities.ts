@@ -67,7 +67,7 @@ export async function createDenoCapabilities(hot: HotExports): Promise<{
   const kv = await openDenoKv();
   const cache = await openDenoCache();
   const capabilities: Capabilities = {
-    forward: (request, init) => fetch(request, { signal: init.signal }),
+    forward: (url, init) => fetch(url, init),
     now: Date.now,
     hot,
     log,

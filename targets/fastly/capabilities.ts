@@ -52,7 +52,7 @@ function openKvStore(): KVStore | undefined {
 export function createFastlyCapabilities(hot: HotExports): Capabilities {
   let kv: KVStore | undefined | null = null;
   const capabilities: Capabilities = {
-    forward: (request, init) => fetch(request, { signal: init.signal }),
+    forward: (url, init) => fetch(url, init),
     now: Date.now,
     hot,
     log: (record) => console.log(JSON.stringify(record)),

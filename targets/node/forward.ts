@@ -23,18 +23,20 @@ function toHeaderRecord(headers: Headers): Record<string, string> {
 }
 
 /**
- * @example const forward = createNodeForward(); await forward(new Request('http://127.0.0.1:9001/x'), { signal });
+ * @example
+ * const forward = createNodeForward();
+ * await forward('http://127.0.0.1:9001/x', { method: 'GET', headers: new Headers(), body: null, redirect: 'manual', signal });
  */
 export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn & { close(): Promise<void> } {
   const agent = new Agent({
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000,
     connections: options.connectionsPerOrigin ?? 256,
   });
-  const forward = async (request: Request, init: { signal: AbortSignal }): Promise<Response> => {
-    const res = await undiciRequest(request.url, {
-      method: request.method as 'GET',
-      headers: toHeaderRecord(request.headers),
-      body: request.body ? Readable.fromWeb(request.body as import('node:stream/web').ReadableStream) : null,
+  const forward: ForwardFn = async (url, init) => {
+    const res = await undiciRequest(url, {
+      method: init.method as 'GET',
+      headers: toHeaderRecord(init.headers),
+      body: init.body ? Readable.fromWeb(init.body as import('node:stream/web').ReadableStream) : null,
       signal: init.signal,
       dispatcher: agent,
     });
@@ -44,7 +46,7 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
       if (Array.isArray(value)) for (const v of value) headers.append(name, v);
       else headers.set(name, value);
     }
-    const noBody = request.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
+    const noBody = init.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
     if (noBody) {
       res.body.resume();
       return new Response(null, { status: res.statusCode, headers });

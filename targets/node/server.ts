@@ -2,7 +2,7 @@
  * The Node target: an HTTP server around the gateway, with undici forwarding, the Wasm hot path
  * and a graceful drain. Used by `portico dev` and by the bundled `dist/node/server.mjs`.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { HotExports } from '../../core/hot/index.ts';
@@ -53,9 +53,18 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
 
   const listener = getRequestListener(
     (request, env) => {
-      const incoming = (env as { incoming: IncomingMessage }).incoming;
+      const { incoming, outgoing } = env as { incoming: IncomingMessage; outgoing: ServerResponse };
       return gateway.fetch(request, {
         clientAddress: incoming.socket.remoteAddress ?? '',
+        // The response closing before it finished is the client going away. Listening here
+        // instead of on `request.signal` spares the adapter a full Request per request.
+        onClientGone(listener) {
+          const onClose = (): void => {
+            if (!outgoing.writableFinished) listener();
+          };
+          outgoing.once('close', onClose);
+          return () => outgoing.off('close', onClose);
+        },
         waitUntil(promise) {
           const p = promise.catch((err: unknown) => log({ level: 'error', msg: 'waitUntil task failed', cause: String(err) }));
           pending.add(p);

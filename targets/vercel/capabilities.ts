@@ -14,7 +14,7 @@ export interface VercelEdgeContext {
 
 export function createVercelCapabilities(hot: HotExports): Capabilities {
   return {
-    forward: (request, init) => fetch(request, { signal: init.signal }),
+    forward: (url, init) => fetch(url, init),
     now: Date.now,
     hot,
     log: (record) => console.log(JSON.stringify(record)),

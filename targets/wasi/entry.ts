@@ -38,17 +38,17 @@ function withWorkingSignal(incoming: Request): Request {
  * cancelled. So a timeout settles the race here and the outgoing request is left to end with the
  * instance, which jco's `--isolate-requests instance` drops after the response.
  */
-const forward: ForwardFn = (request, init) => {
-  const detached: RequestInit & { duplex?: 'half' } = { method: request.method, headers: request.headers, redirect: 'manual' };
-  if (request.body) {
-    detached.body = request.body;
+const forward: ForwardFn = (url, init) => {
+  const detached: RequestInit & { duplex?: 'half' } = { method: init.method, headers: init.headers, redirect: 'manual' };
+  if (init.body) {
+    detached.body = init.body;
     detached.duplex = 'half';
   }
   const aborted = new Promise<never>((_, reject) => {
     if (init.signal.aborted) reject(init.signal.reason);
     init.signal.addEventListener('abort', () => reject(init.signal.reason), { once: true });
   });
-  return Promise.race([fetch(new Request(request.url, detached)), aborted]);
+  return Promise.race([fetch(new Request(url, detached)), aborted]);
 };
 
 const gateway = createGateway(compiled, {

@@ -17,11 +17,14 @@ let us: EchoOrigin;
 let admin: EchoOrigin;
 let reset: { url: string; close(): Promise<void> };
 let hopOrigin: Server;
+/** An origin that never answers; it records when the gateway gives up on a request. */
+let hangOrigin: Server;
+const hangClosedAt: number[] = [];
 let gw: NodeServer;
 let untrustedGw: NodeServer;
 const logs: Record<string, unknown>[] = [];
 
-function config(deadPort: number, hopUrl: string): PorticoConfig {
+function config(deadPort: number, hopUrl: string, hangUrl: string): PorticoConfig {
   return {
     trustedProxies: ['127.0.0.1', '::1'],
     origins: {
@@ -31,6 +34,7 @@ function config(deadPort: number, hopUrl: string): PorticoConfig {
       dead: { url: `http://127.0.0.1:${deadPort}`, region: 'nowhere', timeoutMs: 1000 },
       reset: { url: reset.url, region: 'nowhere' },
       hop: { url: hopUrl, region: 'eu-west' },
+      hang: { url: hangUrl, region: 'eu-west', timeoutMs: 20000 },
     },
     routes: [
       { id: 'admin', match: { path: '/admin' }, upstream: 'admin' },
@@ -60,6 +64,7 @@ function config(deadPort: number, hopUrl: string): PorticoConfig {
       { id: 'dead', match: { path: '/dead' }, upstream: 'dead' },
       { id: 'reset', match: { path: '/reset' }, upstream: 'reset' },
       { id: 'hop', match: { path: '/hop' }, upstream: 'hop' },
+      { id: 'hang', match: { path: '/hang' }, upstream: 'hang' },
     ],
   };
 }
@@ -79,7 +84,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => hopOrigin.listen(0, '127.0.0.1', r));
   const hopUrl = `http://127.0.0.1:${(hopOrigin.address() as AddressInfo).port}`;
-  const cfg = config(await closedPort(), hopUrl);
+  hangOrigin = createServer((req) => {
+    req.socket.once('close', () => hangClosedAt.push(Date.now()));
+  });
+  await new Promise<void>((r) => hangOrigin.listen(0, '127.0.0.1', r));
+  const hangUrl = `http://127.0.0.1:${(hangOrigin.address() as AddressInfo).port}`;
+  const cfg = config(await closedPort(), hopUrl, hangUrl);
   const hot = await loadNodeHot('wasm');
   gw = await startNodeServer(await compileConfig(cfg), { port: 0, hot, log: (r) => logs.push(r) });
   untrustedGw = await startNodeServer(await compileConfig({ ...cfg, trustedProxies: [] }), { port: 0, hot, log: () => {} });
@@ -90,6 +100,8 @@ afterAll(async () => {
   await untrustedGw?.drain();
   await Promise.all([eu?.close(), us?.close(), admin?.close(), reset?.close()]);
   await new Promise<void>((r) => (hopOrigin ? hopOrigin.close(() => r()) : r()));
+  hangOrigin?.closeAllConnections();
+  await new Promise<void>((r) => (hangOrigin ? hangOrigin.close(() => r()) : r()));
 });
 
 describe('routing', () => {
@@ -382,6 +394,20 @@ describe('streaming', () => {
     );
     expect(outcome.ms).toBeGreaterThan(900);
     expect(outcome.ms).toBeLessThan(2800);
+  });
+
+  it('cancels the origin request when the client goes away before the origin answers', async () => {
+    const url = new URL(gw.url);
+    const req = httpRequest({ host: url.hostname, port: url.port, path: '/hang', agent: false });
+    req.on('error', () => {});
+    req.end();
+    // Let the gateway reach the origin, then leave.
+    await new Promise((r) => setTimeout(r, 300));
+    const leftAt = Date.now();
+    req.destroy();
+    // The origin's timeout is 20 s: only the client leaving can close the origin request now.
+    await vi.waitFor(() => expect(hangClosedAt.length).toBe(1), { timeout: 3000 });
+    expect(hangClosedAt[0]! - leftAt).toBeLessThan(2000);
   });
 
   it('logs no origin failure when the client goes away mid-body', async () => {
