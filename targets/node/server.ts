@@ -10,6 +10,7 @@ import { createGateway, type Gateway } from '../../core/gateway.ts';
 import type { CompiledConfig } from '../../core/config/index.ts';
 import type { LogRecord } from '../../core/capabilities.ts';
 import { createNodeForward } from './forward.ts';
+import { stdoutLineLog } from './log.ts';
 import { HttpProblem } from '../../core/errors.ts';
 import { problemResponse } from '../../core/http/problem.ts';
 
@@ -20,7 +21,7 @@ export interface NodeServerOptions {
   host?: string;
   /** The hot path (see loadNodeHot). */
   hot: HotExports;
-  /** Log sink, default: one JSON line per record on stdout. */
+  /** Log sink, default: one JSON line per record on stdout, written in batches (see log.ts). */
   log?: (record: LogRecord) => void;
   /** Longest wait for requests in flight when draining, in milliseconds, default 10000. */
   drainTimeoutMs?: number;
@@ -47,7 +48,8 @@ export function backslashesAsSlashes(target: string): string {
 /** Starts the gateway on Node. */
 export async function startNodeServer(config: CompiledConfig, options: NodeServerOptions): Promise<NodeServer> {
   const forward = createNodeForward();
-  const log = options.log ?? ((r: LogRecord) => process.stdout.write(JSON.stringify(r) + '\n'));
+  const lineLog = options.log === undefined ? stdoutLineLog() : undefined;
+  const log = options.log ?? lineLog!;
   const gateway = createGateway(config, { forward, now: Date.now, hot: options.hot, log });
   const pending = new Set<Promise<unknown>>();
 
@@ -125,6 +127,10 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
     await Promise.allSettled([...pending]);
     await closed;
     await forward.close();
+    if (lineLog) {
+      lineLog.flush();
+      process.off('exit', lineLog.flush);
+    }
     return { drained: abandoned === 0, abandoned };
   }
 

@@ -1,0 +1,66 @@
+/**
+ * The Node target's default log sink: JSON lines on stdout, batched per turn of the event loop,
+ * and nothing lost when the process exits before the next turn.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createLineLog } from '../../targets/node/log.ts';
+
+const LOG_MODULE = fileURLToPath(new URL('../../targets/node/log.ts', import.meta.url));
+
+/** Runs `body` in a fresh Node process with `log` = stdoutLineLog(); returns its stdout lines. */
+function runWithLog(body: string): { lines: unknown[]; status: number | null } {
+  const script = `import { stdoutLineLog } from ${JSON.stringify(LOG_MODULE)};\nconst log = stdoutLineLog();\n${body}\n`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  const lines = r.stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as unknown);
+  return { lines, status: r.status };
+}
+
+describe('the Node log sink', () => {
+  it('writes the records of one turn in one write, in order, at the next turn', async () => {
+    const writes: string[] = [];
+    const log = createLineLog((text) => writes.push(text));
+    log({ level: 'info', msg: 'a' });
+    log({ level: 'error', msg: 'b', code: 'X' });
+    expect(writes).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual(['{"level":"info","msg":"a"}\n{"level":"error","msg":"b","code":"X"}\n']);
+    log({ level: 'info', msg: 'c' });
+    log.flush();
+    expect(writes[1]).toBe('{"level":"info","msg":"c"}\n');
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toHaveLength(2);
+  });
+
+  it('writes at once when 64 KiB are waiting', () => {
+    const writes: string[] = [];
+    const log = createLineLog((text) => writes.push(text));
+    const big = 'x'.repeat(1000);
+    for (let i = 0; i < 70; i++) log({ level: 'info', msg: big, i });
+    const line = JSON.stringify({ level: 'info', msg: big, i: 10 }).length + 1;
+    expect(writes).toHaveLength(1);
+    // The write went out with the line that reached 64 KiB, made of whole lines.
+    expect(writes[0]!.length).toBeGreaterThanOrEqual(64 * 1024);
+    expect(writes[0]!.length).toBeLessThan(64 * 1024 + line);
+    expect(writes[0]!.endsWith('\n')).toBe(true);
+  });
+
+  it('loses nothing when the process exits before the next turn', () => {
+    const r = runWithLog("log({ level: 'info', msg: 'one' });\nlog({ level: 'info', msg: 'two' });\nprocess.exit(3);");
+    expect(r.status).toBe(3);
+    expect(r.lines).toEqual([
+      { level: 'info', msg: 'one' },
+      { level: 'info', msg: 'two' },
+    ]);
+  });
+
+  it('loses nothing when the process dies of an uncaught exception', () => {
+    const r = runWithLog("log({ level: 'error', msg: 'last words' });\nthrow new Error('boom');");
+    expect(r.status).not.toBe(0);
+    expect(r.lines).toEqual([{ level: 'error', msg: 'last words' }]);
+  });
+});
