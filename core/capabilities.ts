@@ -25,6 +25,21 @@ export interface ForwardInit {
   duplex?: 'half';
   /** Aborts the whole exchange (connect, headers and body): origin timeout, or the client gone. */
   signal: AbortSignal;
+  /**
+   * Builds the response body from the origin's chunks, with the route's idle timeout on it.
+   * Optional to use: a forward that reads the origin natively (Node) calls it and puts the
+   * stream it returns in its Response, and core passes that body on as it is; otherwise
+   * (`fetch`) core guards the Response's body itself, which costs one more stream.
+   */
+  guardBody(source: BodySource): ReadableStream<Uint8Array>;
+}
+
+/** Where guardBody reads an origin's body from: a `ReadableStreamDefaultReader` has this shape. */
+export interface BodySource {
+  /** The next chunk, or `{ done: true }` at the end; rejects when the body fails. */
+  read(): Promise<ReadableStreamReadResult<Uint8Array>>;
+  /** Stops reading: the client went away, or the origin went silent. */
+  cancel(reason?: unknown): Promise<void> | void;
 }
 
 /** Where the client is, as far as the platform can tell. Every field may be missing. */

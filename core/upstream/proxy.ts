@@ -2,7 +2,7 @@
  * Sends a matched request to its origins and turns what comes back (or fails to) into the
  * response for the client. Bodies are passed through as streams; nothing here reads them.
  */
-import type { ForwardFn, ForwardInit, RequestContext } from '../capabilities.ts';
+import type { BodySource, ForwardFn, ForwardInit, RequestContext } from '../capabilities.ts';
 import type { CompiledConfig, CompiledHeaderTransform, CompiledOrigin, CompiledRoute } from '../config/compile.ts';
 import { HttpProblem } from '../errors.ts';
 import { removeHopByHop } from '../http/headers.ts';
@@ -87,11 +87,24 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
     };
     const stopListening = listenForClientGone(input, onGone);
     try {
-      const init: ForwardInit = { method, headers: input.headers, body, redirect: 'manual', signal: controller.signal };
+      const guard = (source: BodySource): ReadableStream<Uint8Array> =>
+        guardedStream(source, timeoutMs, controller, input.onBodyError);
+      const init: ForwardInit = {
+        method,
+        headers: input.headers,
+        body,
+        redirect: 'manual',
+        signal: controller.signal,
+        guardBody(source) {
+          const stream = guard(source);
+          guardedBodies.add(stream);
+          return stream;
+        },
+      };
       if (body) init.duplex = 'half';
       const upstream = await forward(url, init);
       clearTimeout(timer);
-      return finishResponse(upstream, route, method, timeoutMs, controller, input.onBodyError);
+      return finishResponse(upstream, route, method, guard);
     } catch (err) {
       clearTimeout(timer);
       lastError = err;
@@ -135,9 +148,7 @@ function finishResponse(
   upstream: Response,
   route: CompiledRoute,
   method: string,
-  idleMs: number,
-  exchange: AbortController,
-  onBodyError: ProxyInput['onBodyError'],
+  guard: (source: BodySource) => ReadableStream<Uint8Array>,
 ): Response {
   if (upstream.status < 200 || upstream.status > 599) {
     throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 502, 'Bad Gateway', 'The origin sent an invalid response.');
@@ -147,56 +158,96 @@ function finishResponse(
   applyHeaderTransform(headers, route.responseHeaders);
   const body = bodyless(upstream.status, method) ? null : upstream.body;
   if (body === null && upstream.body) void upstream.body.cancel().catch(() => {});
-  const streamed = body === null ? null : withIdleTimeout(body, idleMs, exchange, onBodyError);
+  // A body the forward built with guardBody is guarded already.
+  const streamed = body === null ? null : guardedBodies.has(body) ? body : guard(body.getReader());
   return new Response(streamed, { status: upstream.status, statusText: upstream.statusText, headers });
 }
 
+/** The streams made by guardBody (see ForwardInit), which finishResponse passes on as they are. */
+const guardedBodies = new WeakSet<ReadableStream<Uint8Array>>();
+
+const idleError = (idleMs: number): DOMException => new DOMException(`origin sent no body data for ${idleMs} ms`, 'TimeoutError');
+
 /**
  * The origin's body, failed when the origin sends nothing for `idleMs` while the client is
- * waiting for more: the timer runs only during a read, so a slow client is not taken for a
+ * waiting for more: the clock runs only while a read of the origin is pending, which happens
+ * when the one chunk this stream holds has been taken, so a slow client is not taken for a
  * stalled origin. On expiry the exchange with the origin is aborted and the body errors, which
  * the runtime turns into a broken client connection (the client never sees the truncated body
  * as complete; see test/runtimes/README.md for the hosts that do otherwise).
+ *
+ * One chunk is read ahead (highWaterMark 1), so that the first chunk is usually there when the
+ * runtime starts writing the response and goes out with its headers. One timer serves many
+ * reads: it is armed by the first read that finds none, and when it fires during a later read
+ * it re-arms itself for the rest of that read's time.
  */
-function withIdleTimeout(
-  body: ReadableStream<Uint8Array>,
+function guardedStream(
+  source: BodySource,
   idleMs: number,
   exchange: AbortController,
   onBodyError: ProxyInput['onBodyError'],
 ): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
   let cancelled = false;
+  /** When the pending read of the origin began, or -1 when none is pending. */
+  let waitingSince = -1;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let failPending: ((err: unknown) => void) | undefined;
+  const stopTimer = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+  };
+  const onTimer = (): void => {
+    timer = undefined;
+    if (waitingSince < 0) return;
+    const left = waitingSince + idleMs - Date.now();
+    if (left > 0) timer = setTimeout(onTimer, left);
+    else failPending?.(idleError(idleMs));
+  };
   return new ReadableStream<Uint8Array>(
     {
-      async pull(controller) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const idle = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new DOMException(`origin sent no body data for ${idleMs} ms`, 'TimeoutError')), idleMs);
+      pull(controller) {
+        waitingSince = Date.now();
+        timer ??= setTimeout(onTimer, idleMs);
+        return new Promise<void>((resolve) => {
+          let settled = false;
+          const settle = (): boolean => {
+            if (settled) return false;
+            settled = true;
+            waitingSince = -1;
+            failPending = undefined;
+            resolve();
+            return true;
+          };
+          const fail = (err: unknown): void => {
+            if (!settle()) return;
+            stopTimer();
+            // The client went away (the runtime cancelled this stream, or the exchange was
+            // aborted for it): not the origin's failure, and nobody is left to tell.
+            if (cancelled) return;
+            const timedOut = isTimeout(err);
+            if (timedOut) {
+              exchange.abort(err);
+              void Promise.resolve(source.cancel(err)).catch(() => {});
+            }
+            if (timedOut || !exchange.signal.aborted) onBodyError?.(err, timedOut);
+            controller.error(err);
+          };
+          failPending = fail;
+          source.read().then((chunk) => {
+            if (!settle()) return;
+            if (chunk.done) {
+              stopTimer();
+              controller.close();
+            } else controller.enqueue(chunk.value);
+          }, fail);
         });
-        try {
-          const chunk = await Promise.race([reader.read(), idle]);
-          if (chunk.done) controller.close();
-          else controller.enqueue(chunk.value);
-        } catch (err) {
-          // The client went away (the runtime cancelled this stream, or the exchange was aborted
-          // for it): not the origin's failure, and nobody is left to tell.
-          if (cancelled) return;
-          const timedOut = isTimeout(err);
-          if (timedOut) {
-            exchange.abort(err);
-            void reader.cancel(err).catch(() => {});
-          }
-          if (timedOut || !exchange.signal.aborted) onBodyError?.(err, timedOut);
-          controller.error(err);
-        } finally {
-          clearTimeout(timer);
-        }
       },
       cancel(reason) {
         cancelled = true;
-        return reader.cancel(reason);
+        stopTimer();
+        return source.cancel(reason);
       },
     },
-    { highWaterMark: 0 },
+    { highWaterMark: 1 },
   );
 }

@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
-import type { ForwardFn } from '../../core/capabilities.ts';
+import type { BodySource, ForwardFn } from '../../core/capabilities.ts';
 
 export interface NodeForwardOptions {
   /** Idle keep-alive sockets are closed after this many milliseconds, default 10000. */
@@ -20,6 +20,66 @@ function toHeaderRecord(headers: Headers): Record<string, string> {
     out[name] = value;
   });
   return out;
+}
+
+/** Whether the stream has received its end (all its data may not have been read yet). */
+function endReceived(body: Readable): boolean {
+  return (body as { _readableState?: { ended?: unknown } })._readableState?.ended === true;
+}
+
+/**
+ * A Node Readable as a BodySource: chunks the stream holds already are handed over at once,
+ * otherwise the read waits for the next one, the end or the error.
+ */
+export function readableSource(body: Readable): BodySource {
+  return {
+    read() {
+      const chunk = body.read() as Uint8Array | null;
+      if (chunk !== null) return Promise.resolve({ done: false, value: chunk });
+      // The end is known once the stream has taken its last byte, but 'end' (and readableEnded)
+      // only come a tick after the read that finds it empty; answering now lets the response
+      // be written whole, with its end, in one go. `_readableState.ended` has meant "EOF
+      // received" since Node 0.10; without it, 'end' below still ends the body.
+      if (body.readableEnded || (endReceived(body) && body.readableLength === 0)) {
+        return Promise.resolve({ done: true, value: undefined });
+      }
+      if (body.errored) return Promise.reject(body.errored);
+      if (body.destroyed) return Promise.reject(new Error('the origin body was closed before its end'));
+      return new Promise((resolve, reject) => {
+        const done = (): void => {
+          body.off('readable', onReadable);
+          body.off('end', onEnd);
+          body.off('error', onError);
+          body.off('close', onClose);
+        };
+        const onReadable = (): void => {
+          const next = body.read() as Uint8Array | null;
+          if (next === null) return; // the end: 'end' follows
+          done();
+          resolve({ done: false, value: next });
+        };
+        const onEnd = (): void => {
+          done();
+          resolve({ done: true, value: undefined });
+        };
+        const onError = (err: unknown): void => {
+          done();
+          reject(err);
+        };
+        const onClose = (): void => {
+          done();
+          reject(body.errored ?? new Error('the origin body was closed before its end'));
+        };
+        body.on('readable', onReadable);
+        body.once('end', onEnd);
+        body.once('error', onError);
+        body.once('close', onClose);
+      });
+    },
+    cancel(reason) {
+      body.destroy(reason instanceof Error ? reason : undefined);
+    },
+  };
 }
 
 /**
@@ -51,8 +111,9 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
       res.body.resume();
       return new Response(null, { status: res.statusCode, headers });
     }
-    const body = Readable.toWeb(res.body) as unknown as ReadableStream<Uint8Array>;
-    return new Response(body, { status: res.statusCode, headers });
+    // The origin's body goes to the client as one stream, read straight from undici's
+    // Readable: no Readable.toWeb, and no second stream for the idle timeout.
+    return new Response(init.guardBody(readableSource(res.body)), { status: res.statusCode, headers });
   };
   return Object.assign(forward, { close: () => agent.close() });
 }
