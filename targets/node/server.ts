@@ -75,11 +75,6 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       });
     },
     {
-      // Keep the global Request and Response. With the adapter's lightweight ones, a stream
-      // body is written by flushing the headers on their own and then the body: two writes to
-      // the socket per response. With the real ones it waits (a few microtasks) for the body's
-      // first chunk and end, and a small response goes out whole in one write.
-      overrideGlobalObjects: false,
       // Requests Node's adapter refuses before the gateway sees them (a malformed Host or
       // request target) still get a problem+json answer.
       errorHandler: (err) => {

@@ -5,8 +5,8 @@
  *   sets `x-origin-secret` and `x-origin-header` on its response (for response transforms);
  * - slow: accepts the request and answers only after `slowMs` (for 504);
  * - stream: sends a first chunk at once, then holds the response open until the test releases it
- *   (for streamed bodies); with `break=1` in the query it resets the connection after the first
- *   chunk instead (an origin failing mid-body);
+ *   (for streamed bodies); with `break=1` in the query it resets the connection 50 ms after the
+ *   first chunk instead (an origin failing mid-body), with `break=now` as soon as it is sent;
  * - closed: a port that was bound and released, so connecting to it is refused (for 502).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -110,6 +110,11 @@ export async function startOrigins(): Promise<Origins> {
     if (req.url?.includes('break=1')) {
       // Fails mid-body: the first chunk, then the connection is reset.
       res.write(streamFirst, () => setTimeout(() => res.socket?.resetAndDestroy(), 50));
+      return;
+    }
+    if (req.url?.includes('break=now')) {
+      // Fails right after the first chunk, while the gateway may still be starting its response.
+      res.write(streamFirst, () => res.socket?.resetAndDestroy());
       return;
     }
     res.write(streamFirst, () => {
