@@ -5,12 +5,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { HotExports } from '../../core/hot/index.ts';
 import { createGateway, type Gateway } from '../../core/gateway.ts';
 import type { CompiledConfig } from '../../core/config/index.ts';
 import type { LogRecord } from '../../core/capabilities.ts';
 import { createNodeForward } from './forward.ts';
 import { stdoutLineLog } from './log.ts';
+import { writeResponse } from './respond.ts';
 import { HttpProblem } from '../../core/errors.ts';
 import { problemResponse } from '../../core/http/problem.ts';
 
@@ -54,9 +56,9 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
   const pending = new Set<Promise<unknown>>();
 
   const listener = getRequestListener(
-    (request, env) => {
+    async (request, env) => {
       const { incoming, outgoing } = env as { incoming: IncomingMessage; outgoing: ServerResponse };
-      return gateway.fetch(request, {
+      const response = await gateway.fetch(request, {
         clientAddress: incoming.socket.remoteAddress ?? '',
         // The response closing before it finished is the client going away. Listening here
         // instead of on `request.signal` spares the adapter a full Request per request.
@@ -73,8 +75,17 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
           void p.finally(() => pending.delete(p));
         },
       });
+      // Written here rather than by the adapter (see respond.ts), which is then told to leave it.
+      writeResponse(response, outgoing).catch((err: unknown) => {
+        log({ level: 'error', msg: 'response could not be written', cause: err instanceof Error ? err.message : String(err) });
+        outgoing.destroy();
+      });
+      return RESPONSE_ALREADY_SENT;
     },
     {
+      // Keep the global Request and Response: the adapter's lightweight Response would only be
+      // turned into a real one again to read its body (respond.ts writes every response).
+      overrideGlobalObjects: false,
       // Requests Node's adapter refuses before the gateway sees them (a malformed Host or
       // request target) still get a problem+json answer.
       errorHandler: (err) => {

@@ -19,12 +19,14 @@ let reset: { url: string; close(): Promise<void> };
 let hopOrigin: Server;
 /** An origin that never answers; it records when the gateway gives up on a request. */
 let hangOrigin: Server;
+/** An origin for the shape of responses: cookies, late bodies, small chunked bodies. */
+let shapeOrigin: Server;
 const hangClosedAt: number[] = [];
 let gw: NodeServer;
 let untrustedGw: NodeServer;
 const logs: Record<string, unknown>[] = [];
 
-function config(deadPort: number, hopUrl: string, hangUrl: string): PorticoConfig {
+function config(deadPort: number, hopUrl: string, hangUrl: string, shapeUrl: string): PorticoConfig {
   return {
     trustedProxies: ['127.0.0.1', '::1'],
     origins: {
@@ -35,6 +37,7 @@ function config(deadPort: number, hopUrl: string, hangUrl: string): PorticoConfi
       reset: { url: reset.url, region: 'nowhere' },
       hop: { url: hopUrl, region: 'eu-west' },
       hang: { url: hangUrl, region: 'eu-west', timeoutMs: 20000 },
+      shape: { url: shapeUrl, region: 'eu-west' },
     },
     routes: [
       { id: 'admin', match: { path: '/admin' }, upstream: 'admin' },
@@ -65,6 +68,7 @@ function config(deadPort: number, hopUrl: string, hangUrl: string): PorticoConfi
       { id: 'reset', match: { path: '/reset' }, upstream: 'reset' },
       { id: 'hop', match: { path: '/hop' }, upstream: 'hop' },
       { id: 'hang', match: { path: '/hang' }, upstream: 'hang' },
+      { id: 'shape', match: { path: '/shape/*' }, upstream: 'shape' },
     ],
   };
 }
@@ -89,7 +93,24 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => hangOrigin.listen(0, '127.0.0.1', r));
   const hangUrl = `http://127.0.0.1:${(hangOrigin.address() as AddressInfo).port}`;
-  const cfg = config(await closedPort(), hopUrl, hangUrl);
+  shapeOrigin = createServer((req, res) => {
+    req.resume();
+    if (req.url === '/shape/cookies') {
+      res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/; HttpOnly']);
+      res.end('two cookies');
+    } else if (req.url === '/shape/late') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.flushHeaders();
+      setTimeout(() => res.end('late body'), 800);
+    } else {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('abc');
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => shapeOrigin.listen(0, '127.0.0.1', r));
+  const shapeUrl = `http://127.0.0.1:${(shapeOrigin.address() as AddressInfo).port}`;
+  const cfg = config(await closedPort(), hopUrl, hangUrl, shapeUrl);
   const hot = await loadNodeHot('wasm');
   gw = await startNodeServer(await compileConfig(cfg), { port: 0, hot, log: (r) => logs.push(r) });
   untrustedGw = await startNodeServer(await compileConfig({ ...cfg, trustedProxies: [] }), { port: 0, hot, log: () => {} });
@@ -101,6 +122,7 @@ afterAll(async () => {
   await Promise.all([eu?.close(), us?.close(), admin?.close(), reset?.close()]);
   await new Promise<void>((r) => (hopOrigin ? hopOrigin.close(() => r()) : r()));
   hangOrigin?.closeAllConnections();
+  await new Promise<void>((r) => (shapeOrigin ? shapeOrigin.close(() => r()) : r()));
   await new Promise<void>((r) => (hangOrigin ? hangOrigin.close(() => r()) : r()));
 });
 
@@ -394,6 +416,38 @@ describe('streaming', () => {
     );
     expect(outcome.ms).toBeGreaterThan(900);
     expect(outcome.ms).toBeLessThan(2800);
+  });
+
+  it('passes every Set-Cookie of the origin on', async () => {
+    const res = await rawRequest(gw.url, '/shape/cookies');
+    expect(res.status).toBe(200);
+    expect(res.headers['set-cookie']).toEqual(['a=1; Path=/', 'b=2; Path=/; HttpOnly']);
+    expect(res.body).toBe('two cookies');
+  });
+
+  it('sends the headers of a response at once when its body comes late', async () => {
+    const url = new URL(gw.url);
+    const started = Date.now();
+    const { headersMs, body } = await new Promise<{ headersMs: number; body: string }>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, path: '/shape/late', agent: false }, (res) => {
+        const headersMs = Date.now() - started;
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ headersMs, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(headersMs).toBeLessThan(500);
+    expect(body).toBe('late body');
+  });
+
+  it('gives a small body that arrived whole a Content-Length instead of chunks', async () => {
+    const res = await rawRequest(gw.url, '/shape/small');
+    expect(res.body).toBe('abc');
+    expect(res.headers['content-length']).toBe('3');
+    expect(res.headers['transfer-encoding']).toBeUndefined();
   });
 
   it('cancels the origin request when the client goes away before the origin answers', async () => {
