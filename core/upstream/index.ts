@@ -1,2 +1,2 @@
-export { proxyRequest, rewritePath, applyHeaderTransform } from './proxy.ts';
+export { proxyRequest, rewritePath, applyHeaderTransform, isRelayedResponse } from './proxy.ts';
 export type { ProxyInput } from './proxy.ts';

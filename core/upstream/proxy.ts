@@ -160,7 +160,22 @@ function finishResponse(
   if (body === null && upstream.body) void upstream.body.cancel().catch(() => {});
   // A body the forward built with guardBody is guarded already.
   const streamed = body === null ? null : guardedBodies.has(body) ? body : guard(body.getReader());
-  return new Response(streamed, { status: upstream.status, statusText: upstream.statusText, headers });
+  const response = new Response(streamed, { status: upstream.status, statusText: upstream.statusText, headers });
+  if (streamed !== null) relayedResponses.add(response);
+  return response;
+}
+
+/** Responses whose body streams from an origin (see isRelayedResponse). */
+const relayedResponses = new WeakSet<Response>();
+
+/**
+ * Whether `response` came from proxyRequest with a body streaming from an origin: a body that
+ * can still fail after the response has begun, which an adapter must then write so that the
+ * failure breaks the client connection. Every other response of the gateway has its body in
+ * memory already.
+ */
+export function isRelayedResponse(response: Response): boolean {
+  return relayedResponses.has(response);
 }
 
 /** The streams made by guardBody (see ForwardInit), which finishResponse passes on as they are. */

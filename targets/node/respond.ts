@@ -1,12 +1,14 @@
 /**
- * Writes the gateway's Response to Node's ServerResponse, in place of @hono/node-server's writer.
+ * Writes a Response whose body streams from an origin to Node's ServerResponse, in place of
+ * @hono/node-server's writer (the gateway's own responses, with bodies in memory, still go
+ * through the adapter's fast path).
  *
- * Why not the adapter's own: with the global Response left alone it reads a body's first chunks
- * "without blocking" and takes a read that fails there for the end of the body, so an origin
- * that breaks off right after its first chunk reached the client as a short but complete
- * response (the conformance case "an origin failing mid-body..." tries exactly that); with its
- * lightweight Response installed instead, it writes every streamed response's headers on their
- * own and then the body, two system calls where one does.
+ * Why not the adapter's: with its lightweight Response installed, it writes every streamed
+ * response's headers on their own and then the body, two system calls where one does; with the
+ * global Response left alone, it reads a body's first chunks "without blocking" and takes a read
+ * that fails there for the end of the body, so an origin that breaks off right after its first
+ * chunk reached the client as a short but complete response (the conformance case "an origin
+ * failing mid-body..." tries exactly that).
  *
  * Here: the headers wait for the first chunk until the next turn of the event loop (then they go
  * out alone, so a slow stream still gets its headers at once); when the end follows the first

@@ -10,6 +10,7 @@ import type { HotExports } from '../../core/hot/index.ts';
 import { createGateway, type Gateway } from '../../core/gateway.ts';
 import type { CompiledConfig } from '../../core/config/index.ts';
 import type { LogRecord } from '../../core/capabilities.ts';
+import { isRelayedResponse } from '../../core/upstream/index.ts';
 import { createNodeForward } from './forward.ts';
 import { stdoutLineLog } from './log.ts';
 import { writeResponse } from './respond.ts';
@@ -75,7 +76,10 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
           void p.finally(() => pending.delete(p));
         },
       });
-      // Written here rather than by the adapter (see respond.ts), which is then told to leave it.
+      // A body streaming from an origin is written here rather than by the adapter (see
+      // respond.ts), which is then told to leave it; the gateway's own responses, whose bodies
+      // are in memory, go through the adapter's fast path.
+      if (!isRelayedResponse(response)) return response;
       writeResponse(response, outgoing).catch((err: unknown) => {
         log({ level: 'error', msg: 'response could not be written', cause: err instanceof Error ? err.message : String(err) });
         outgoing.destroy();
@@ -83,9 +87,6 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       return RESPONSE_ALREADY_SENT;
     },
     {
-      // Keep the global Request and Response: the adapter's lightweight Response would only be
-      // turned into a real one again to read its body (respond.ts writes every response).
-      overrideGlobalObjects: false,
       // Requests Node's adapter refuses before the gateway sees them (a malformed Host or
       // request target) still get a problem+json answer.
       errorHandler: (err) => {
