@@ -77,6 +77,9 @@ export function readableSource(body: Readable): BodySource {
       });
     },
     cancel(reason) {
+      // Destroying emits 'error' (undici's body makes one up when given none), and nobody may be
+      // listening when no read is pending: an unheard 'error' would take the process down.
+      body.on('error', () => {});
       body.destroy(reason instanceof Error ? reason : undefined);
     },
   };

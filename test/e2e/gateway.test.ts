@@ -98,6 +98,20 @@ beforeAll(async () => {
     if (req.url === '/shape/cookies') {
       res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/; HttpOnly']);
       res.end('two cookies');
+    } else if (req.url === '/shape/big') {
+      // 16 MiB as fast as the socket takes it.
+      const piece = Buffer.alloc(64 * 1024, 120);
+      let sent = 0;
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const pump = (): void => {
+        while (sent < 256) {
+          sent++;
+          if (!res.write(piece)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('close', () => (sent = 256));
+      pump();
     } else if (req.url === '/shape/late') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.flushHeaders();
@@ -448,6 +462,25 @@ describe('streaming', () => {
     expect(res.body).toBe('abc');
     expect(res.headers['content-length']).toBe('3');
     expect(res.headers['transfer-encoding']).toBeUndefined();
+  });
+
+  it('survives a slow client that leaves while the gateway holds a piece of the body', async () => {
+    const url = new URL(gw.url);
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, path: '/shape/big', agent: false }, (res) => {
+        // Read nothing: the sockets fill up and the gateway waits with a piece in hand.
+        res.pause();
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 300);
+      });
+      req.on('error', () => {});
+      req.setTimeout(5000, () => reject(new Error('no response')));
+      req.end();
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await rawRequest(gw.url, '/health')).status).toBe(200);
   });
 
   it('cancels the origin request when the client goes away before the origin answers', async () => {
