@@ -249,7 +249,8 @@ function guardedStream(
           };
           failPending = fail;
           source.read().then((chunk) => {
-            if (!settle()) return;
+            // After a cancel the stream takes nothing more (and a cancelled reader reads done).
+            if (!settle() || cancelled) return;
             if (chunk.done) {
               stopTimer();
               controller.close();

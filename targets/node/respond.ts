@@ -74,12 +74,15 @@ export async function writeResponse(response: Response, out: ServerResponse): Pr
   try {
     let pending = reader.read();
     let first = await byNextTurn(pending);
+    if (gone) return;
     if (first === NOT_YET) {
       // A slow stream: its headers go now, on their own.
       out.writeHead(status, headers);
       out.flushHeaders();
       first = await pending;
     }
+    // A cancelled body reads as done: the client is gone, there is nobody to answer.
+    if (gone) return;
     if (first.done) {
       if (!out.headersSent) out.writeHead(status, headers);
       out.end();
@@ -87,6 +90,7 @@ export async function writeResponse(response: Response, out: ServerResponse): Pr
     }
     pending = reader.read();
     const next = await byNextTurn(pending);
+    if (gone) return;
     if (next !== NOT_YET && next.done && !out.headersSent) {
       // The whole body is here: one write, with its length.
       headers['content-length'] ??= String(first.value.byteLength);
@@ -103,6 +107,7 @@ export async function writeResponse(response: Response, out: ServerResponse): Pr
       if (gone) return;
       chunk = await reader.read();
     }
+    if (gone) return;
     out.end();
   } catch {
     // The body failed (the origin broke off or went silent; core has logged it) or was
