@@ -87,8 +87,6 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
     };
     const stopListening = listenForClientGone(input, onGone);
     try {
-      const guard = (source: BodySource): ReadableStream<Uint8Array> =>
-        guardedStream(source, timeoutMs, controller, input.onBodyError);
       const init: ForwardInit = {
         method,
         headers: input.headers,
@@ -96,7 +94,7 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
         redirect: 'manual',
         signal: controller.signal,
         guardBody(source) {
-          const stream = guard(source);
+          const stream = guardedStream(source, timeoutMs, controller, input.onBodyError);
           guardedBodies.add(stream);
           return stream;
         },
@@ -104,7 +102,7 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
       if (body) init.duplex = 'half';
       const upstream = await forward(url, init);
       clearTimeout(timer);
-      return finishResponse(upstream, route, method, guard);
+      return finishResponse(upstream, route, method, init.guardBody);
     } catch (err) {
       clearTimeout(timer);
       lastError = err;
