@@ -17,8 +17,16 @@ export interface ForwardInit {
   method: string;
   /** Prepared: hop-by-hop headers removed, X-Forwarded-* and the route's transforms applied. */
   headers: Headers;
-  /** The client's body, streamed through; null for GET and HEAD and for requests without one. */
+  /**
+   * The client's body, streamed through; null for GET and HEAD and for requests without one.
+   * Read it only when sending it: it may be made on first read (see `nativeBody`).
+   */
   body: ReadableStream<Uint8Array> | null;
+  /**
+   * The same body in the adapter's own form, when the adapter gave one (RequestContext.nativeBody):
+   * a forwarder of that runtime sends this instead of `body`, which is then never made.
+   */
+  nativeBody?: unknown;
   /** Redirects go back to the client as they are. */
   redirect: 'manual';
   /** 'half' when there is a body (what `fetch` needs to send a stream). */
@@ -66,6 +74,13 @@ export interface RequestContext {
    * early); without it core listens on `request.signal`, which on Node costs a full `Request`.
    */
   onClientGone?(listener: () => void): () => void;
+  /**
+   * The request body in the runtime's own form (Node: the IncomingMessage), or null when the
+   * request has none, for a forwarder of the same runtime that can send it as it is: core then
+   * hands it over as `ForwardInit.nativeBody` and reads `request.body` only if the forwarder
+   * asks for `init.body`. Left out (every runtime but Node), core reads `request.body`.
+   */
+  nativeBody?: unknown;
 }
 
 export interface LogRecord {

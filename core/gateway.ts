@@ -126,6 +126,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       search: url.search,
       headers,
       onClientGone: ctx.onClientGone,
+      nativeBody: ctx.nativeBody,
       onBodyError: (error, timedOut) =>
         log({
           level: 'error',

@@ -49,6 +49,8 @@ export interface ProxyInput {
   onBodyError?: (error: unknown, timedOut: boolean) => void;
   /** The adapter's way of telling that the client went away, when it has one (else `request.signal`). */
   onClientGone?: RequestContext['onClientGone'];
+  /** The request body in the adapter's own form, when it has one (see RequestContext.nativeBody). */
+  nativeBody?: RequestContext['nativeBody'];
 }
 
 function isTimeout(err: unknown): boolean {
@@ -65,11 +67,16 @@ function isTimeout(err: unknown): boolean {
 export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, input: ProxyInput): Promise<Response> {
   const { request, route } = input;
   const method = request.method;
-  // GET and HEAD requests have no body (a Request refuses one). Not reading `request.body` for
-  // them spares Node's adapter the full Request it would otherwise build.
-  const body = method === 'GET' || method === 'HEAD' ? null : request.body;
+  // GET and HEAD requests have no body (a Request refuses one). For the others, an adapter may
+  // hand over the body in its own form (see RequestContext.nativeBody); then `request.body` is
+  // read only if the forwarder asks for it. On Node, reading it costs a full Request and two
+  // stream conversions, and not reading it for GET and HEAD spares the Request too.
+  const native = method === 'GET' || method === 'HEAD' ? null : input.nativeBody;
+  // Without the adapter's own form the body is read now (GET and HEAD: none).
+  const body = native === undefined ? request.body : null;
+  const hasBody = native === undefined ? body !== null : native !== null;
   const origins = route.upstream.map((name) => config.origins[name]).filter((o): o is CompiledOrigin => o !== undefined);
-  const replayable = body === null;
+  const replayable = !hasBody;
   let lastError: unknown;
   let clientGone = false;
   for (let attempt = 0; attempt < origins.length; attempt++) {
@@ -90,7 +97,10 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
       const init: ForwardInit = {
         method,
         headers: input.headers,
-        body,
+        get body() {
+          // With the adapter's own form, made only if the forwarder asks for it.
+          return native === undefined || native === null ? body : request.body;
+        },
         redirect: 'manual',
         signal: controller.signal,
         guardBody(source) {
@@ -99,7 +109,8 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
           return stream;
         },
       };
-      if (body) init.duplex = 'half';
+      if (hasBody) init.duplex = 'half';
+      if (native !== undefined && native !== null) init.nativeBody = native;
       const upstream = await forward(url, init);
       clearTimeout(timer);
       return finishResponse(upstream, route, method, init.guardBody);

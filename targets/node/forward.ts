@@ -99,7 +99,14 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
     const res = await undiciRequest(url, {
       method: init.method as 'GET',
       headers: toHeaderRecord(init.headers),
-      body: init.body ? Readable.fromWeb(init.body as import('node:stream/web').ReadableStream) : null,
+      // The client's IncomingMessage when the Node adapter handed it over (init.body is then
+      // never made); otherwise the web stream, turned back into a Node one.
+      body:
+        init.nativeBody instanceof Readable
+          ? init.nativeBody
+          : init.body
+            ? Readable.fromWeb(init.body as import('node:stream/web').ReadableStream)
+            : null,
       signal: init.signal,
       dispatcher: agent,
     });

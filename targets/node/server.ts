@@ -48,6 +48,12 @@ export function backslashesAsSlashes(target: string): string {
   return path.replaceAll('\\', '/') + (query === -1 ? '' : target.slice(query));
 }
 
+/** Whether a request has a body (RFC 9112 §6.3: Transfer-Encoding, or a Content-Length above 0). */
+function hasBody(incoming: IncomingMessage): boolean {
+  const length = incoming.headers['content-length'];
+  return incoming.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 /** Starts the gateway on Node. */
 export async function startNodeServer(config: CompiledConfig, options: NodeServerOptions): Promise<NodeServer> {
   const forward = createNodeForward();
@@ -61,6 +67,9 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       const { incoming, outgoing } = env as { incoming: IncomingMessage; outgoing: ServerResponse };
       const response = await gateway.fetch(request, {
         clientAddress: incoming.socket.remoteAddress ?? '',
+        // The body as Node has it: the forwarder sends it to the origin as it is, without the
+        // adapter's full Request and its two stream conversions (see forward.ts).
+        nativeBody: hasBody(incoming) ? incoming : null,
         // The response closing before it finished is the client going away. Listening here
         // instead of on `request.signal` spares the adapter a full Request per request.
         onClientGone(listener) {

@@ -379,6 +379,15 @@ describe('origin failures', () => {
     expect(res.json()).toMatchObject({ region: 'us-east', path: '/failover' });
   });
 
+  it('fails over a request without a body, and not one with a body (it cannot be sent twice)', async () => {
+    const empty = await rawRequest(gw.url, '/failover', { method: 'POST' });
+    expect(empty.status).toBe(200);
+    expect(empty.json()).toMatchObject({ region: 'us-east', method: 'POST', bodyBytes: 0 });
+    const withBody = await rawRequest(gw.url, '/failover', { method: 'POST', body: 'payload' });
+    expect(withBody.status).toBe(502);
+    expectSafeProblem(withBody.body, 502);
+  });
+
   it('logs the cause for operators while the client sees none of it', async () => {
     await rawRequest(gw.url, '/dead', { headers: { 'x-request-id': 'log-check-1' } });
     const entry = logs.find((l) => l['requestId'] === 'log-check-1');
@@ -523,6 +532,29 @@ describe('streaming', () => {
     // Past the origin's next chunks: the gateway has noticed the client is gone.
     await new Promise((r) => setTimeout(r, 700));
     expect(logs.filter((r) => r['requestId'] === requestId && r['level'] === 'error')).toEqual([]);
+  });
+
+  it('survives a client that breaks off in the middle of its request body', async () => {
+    const url = new URL(gw.url);
+    const before = eu.seen.length;
+    await new Promise<void>((resolve) => {
+      const req = httpRequest({
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path: '/upload',
+        agent: false,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(1024 * 1024) },
+      });
+      req.on('error', () => resolve());
+      req.write(Buffer.alloc(64 * 1024, 1), () => setTimeout(() => req.destroy(), 100));
+      req.on('close', () => resolve());
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    // The request reached the origin before the client broke off, and the gateway still answers
+    // (an unheard stream error would have failed this run).
+    expect(eu.seen.slice(before).map((o) => o.url)).toContain('/upload');
+    expect((await rawRequest(gw.url, '/health')).status).toBe(200);
   });
 
   it('streams a request body to the origin while the client is still sending it', async () => {
