@@ -2,7 +2,8 @@
  * The servers of the forwarding benchmark, one per process:
  *   node --import tsx bench/_forwarding-servers.ts <kind> <port> [origin URL]
  * kinds:
- * - `origin`: answers every GET with the same 1 KiB JSON body (the origin behind every proxy);
+ * - `origin`: answers every request, once its body has arrived, with the same 1 KiB JSON body
+ *   (the origin behind every proxy);
  * - `portico`: the Node target (`startNodeServer`) with one route `/*` to the origin, its JSON
  *   request log on (to stdout, which the benchmark discards), as `portico dev` runs it;
  * - `hono-fetch`: a Hono app on @hono/node-server that forwards with the global `fetch`: the
@@ -32,9 +33,12 @@ if (kind === 'origin') {
     items: Array.from({ length: 16 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b', 'c'] })),
   }).padEnd(1024, ' ');
   createServer((req, res) => {
+    // The answer comes once the request's body (if any) has all arrived.
     req.resume();
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+    req.once('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
   }).listen(port, HOST, ready);
 } else if (kind === 'portico') {
   const config = await compileConfig({
@@ -48,7 +52,13 @@ if (kind === 'origin') {
   app.all('*', (c) => {
     const headers = new Headers();
     for (const [name, value] of c.req.raw.headers) if (!HOP.has(name)) headers.set(name, value);
-    return fetch(origin + new URL(c.req.url).pathname, { method: c.req.method, headers });
+    const body = c.req.method === 'GET' || c.req.method === 'HEAD' ? null : c.req.raw.body;
+    return fetch(origin + new URL(c.req.url).pathname, {
+      method: c.req.method,
+      headers,
+      body,
+      ...(body ? { duplex: 'half' } : {}),
+    } as RequestInit);
   });
   serve({ fetch: app.fetch, port, hostname: HOST }, ready);
 } else if (kind === 'undici-stream') {
@@ -57,7 +67,12 @@ if (kind === 'origin') {
     for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !HOP.has(name)) headers[name] = value;
     undiciStream(
       origin + (req.url ?? '/'),
-      { method: 'GET', headers, opaque: res },
+      {
+        method: req.method as 'GET',
+        headers,
+        body: req.method === 'GET' || req.method === 'HEAD' ? null : req,
+        opaque: res,
+      },
       ({ statusCode, headers: upstream, opaque }) => {
         const out = opaque as typeof res;
         for (const name of Object.keys(upstream)) if (HOP.has(name)) delete upstream[name];

@@ -6,17 +6,19 @@
  * is the ceiling. Every server is a process of its own; wrk, the origin and the proxy share the
  * machine's cores, so only ratios within a run mean much.
  *
- * Each run: for every server in a rotated order, a 1 s warmup, then `wrk -t1 -c32 -d5s --latency`
- * on GET /items; requests/s and the p50/p99 latency are kept. Reported: medians over runs, and
- * each server's requests/s over the undici.stream proxy's in the same run.
+ * Each run: for every server in a rotated order, and for each workload (a GET of /items, then a
+ * POST of 1 KiB to it), a 1 s warmup, then `wrk -t1 -c32 -d5s --latency`; requests/s and the
+ * p50/p99 latency are kept. Reported, per workload: medians over runs, and each server's
+ * requests/s over the undici.stream proxy's in the same run.
  *
  * @example
  * // npx tsx bench/forwarding.ts [--runs 3] [--out bench/results]   (or: portico bench forwarding)
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SERVERS = fileURLToPath(new URL('./_forwarding-servers.ts', import.meta.url));
@@ -78,9 +80,28 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-function wrk(url: string, seconds: number): Promise<Sample> {
+/** The two workloads: a GET, and a POST of 1 KiB (wrk sends it through a Lua script). */
+const WORKLOADS = [
+  { id: 'get', title: 'GET of a 1 KiB JSON body' },
+  { id: 'post', title: 'POST of a 1 KiB body, answered with the same 1 KiB JSON body' },
+] as const;
+type WorkloadId = (typeof WORKLOADS)[number]['id'];
+
+/** wrk's script for the POST workload, written once per run of the benchmark. */
+function postScript(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-wrk-'));
+  const file = join(dir, 'post.lua');
+  writeFileSync(
+    file,
+    'wrk.method = "POST"\nwrk.body = string.rep("x", 1024)\nwrk.headers["Content-Type"] = "application/octet-stream"\n',
+  );
+  return file;
+}
+
+function wrk(url: string, seconds: number, script?: string): Promise<Sample> {
   return new Promise((resolve, reject) => {
-    execFile('wrk', ['-t1', '-c32', `-d${seconds}s`, '--latency', url], (error, stdout) => {
+    const args = ['-t1', '-c32', `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
+    execFile('wrk', args, (error, stdout) => {
       if (error) return reject(new Error(`wrk failed (is it installed? apt-get install -y wrk): ${error.message}`));
       const num = (re: RegExp): number => Number(re.exec(stdout)?.[1] ?? NaN);
       const ms = (re: RegExp): number => {
@@ -109,48 +130,57 @@ const median = (xs: number[]): number => {
 
 export async function runForwardingBench(options: { runs?: number; outDir?: string } = {}): Promise<string> {
   const runs = options.runs ?? 3;
+  const script = postScript();
   const origin = await startServer('origin');
-  const samples: Record<Id, Sample[]> = { origin: [], 'undici-stream': [], 'hono-fetch': [], portico: [] };
-  const ratios: Record<Id, number[]> = { origin: [], 'undici-stream': [], 'hono-fetch': [], portico: [] };
+  const empty = (): Record<Id, never[]> => ({ origin: [], 'undici-stream': [], 'hono-fetch': [], portico: [] });
+  const samples: Record<WorkloadId, Record<Id, Sample[]>> = { get: empty(), post: empty() };
+  const ratios: Record<WorkloadId, Record<Id, number[]>> = { get: empty(), post: empty() };
   try {
     for (let run = 0; run < runs; run++) {
       const order = CONTESTANTS.map((_, i) => CONTESTANTS[(i + run) % CONTESTANTS.length]!);
-      const thisRun: Partial<Record<Id, Sample>> = {};
+      const thisRun: Record<WorkloadId, Partial<Record<Id, Sample>>> = { get: {}, post: {} };
       for (const c of order) {
         const server = c.id === 'origin' ? null : await startServer(c.id, origin.url);
         const url = `${server?.url ?? origin.url}/items`;
         try {
-          await wrk(url, 1);
-          const sample = await wrk(url, 5);
-          if (sample.errors > 0) throw new Error(`${c.label}: ${sample.errors} failed responses or socket errors`);
-          thisRun[c.id] = sample;
-          samples[c.id].push(sample);
+          for (const w of WORKLOADS) {
+            const lua = w.id === 'post' ? script : undefined;
+            await wrk(url, 1, lua);
+            const sample = await wrk(url, 5, lua);
+            if (sample.errors > 0) throw new Error(`${c.label} (${w.id}): ${sample.errors} failed responses or socket errors`);
+            thisRun[w.id][c.id] = sample;
+            samples[w.id][c.id].push(sample);
+          }
         } finally {
           if (server) await stop(server.child);
         }
       }
-      const base = thisRun['undici-stream']!.rps;
-      for (const c of CONTESTANTS) ratios[c.id].push(thisRun[c.id]!.rps / base);
+      for (const w of WORKLOADS) {
+        const base = thisRun[w.id]['undici-stream']!.rps;
+        for (const c of CONTESTANTS) ratios[w.id][c.id].push(thisRun[w.id][c.id]!.rps / base);
+      }
       process.stderr.write(`  run ${run + 1}/${runs} done\n`);
     }
   } finally {
     await stop(origin.child);
   }
-  const lines = [
-    '# Forwarding results',
-    '',
-    `${new Date().toISOString()} · Node ${process.versions.node} · ${runs} run(s) · wrk -t1 -c32 -d5s, GET of a 1 KiB JSON body · load ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}`,
-    '',
-    'Medians over runs. "vs undici.stream" is each run\'s requests/s over the reference proxy\'s in the same run, then the median. wrk, the origin and the proxy share the 2 cores.',
-    '',
+  const table = (w: WorkloadId): string[] => [
     '| server | requests/s | vs undici.stream | p50 | p99 |',
     '| --- | ---: | ---: | ---: | ---: |',
     ...CONTESTANTS.map((c) => {
-      const s = samples[c.id];
-      return `| ${c.label} | ${Math.round(median(s.map((x) => x.rps)))} | ${median(ratios[c.id]).toFixed(2)}× | ${median(s.map((x) => x.p50Ms)).toFixed(2)} ms | ${median(s.map((x) => x.p99Ms)).toFixed(2)} ms |`;
+      const s = samples[w][c.id];
+      return `| ${c.label} | ${Math.round(median(s.map((x) => x.rps)))} | ${median(ratios[w][c.id]).toFixed(2)}× | ${median(s.map((x) => x.p50Ms)).toFixed(2)} ms | ${median(s.map((x) => x.p99Ms)).toFixed(2)} ms |`;
     }),
+  ];
+  const lines = [
+    '# Forwarding results',
+    '',
+    `${new Date().toISOString()} · Node ${process.versions.node} · ${runs} run(s) · wrk -t1 -c32 -d5s per workload · load ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+    '',
+    'Medians over runs. "vs undici.stream" is each run\'s requests/s over the reference proxy\'s in the same run and workload, then the median. wrk, the origin and the proxy share the 2 cores.',
+    ...WORKLOADS.flatMap((w) => ['', `## ${w.title}`, '', ...table(w.id)]),
     '',
   ];
   const md = lines.join('\n');
