@@ -61,7 +61,7 @@ function isTimeout(err: unknown): boolean {
 
 /**
  * Forwards to the route's origins in order. The next origin is tried only when the previous one
- * could not be reached and the request has no body (a streamed body cannot be sent twice).
+ * could not be reached and the request is a GET or a HEAD.
  * A timeout is final: the origin may still be working on the request.
  */
 export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, input: ProxyInput): Promise<Response> {
@@ -76,7 +76,10 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
   const body = native === undefined ? request.body : null;
   const hasBody = native === undefined ? body !== null : native !== null;
   const origins = route.upstream.map((name) => config.origins[name]).filter((o): o is CompiledOrigin => o !== undefined);
-  const replayable = !hasBody;
+  // Only GET and HEAD go on to the next origin. Whether a request "has a body" is not the same on
+  // every runtime (workerd says null for a bodiless DELETE, Deno an empty stream), and a body a
+  // failed attempt may have begun to read cannot be sent again.
+  const replayable = method === 'GET' || method === 'HEAD';
   let lastError: unknown;
   let clientGone = false;
   for (let attempt = 0; attempt < origins.length; attempt++) {
