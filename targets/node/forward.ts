@@ -6,20 +6,13 @@
 import { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
 import type { BodySource, ForwardFn } from '../../core/capabilities.ts';
+import { nodeHeaders } from './headers.ts';
 
 export interface NodeForwardOptions {
   /** Idle keep-alive sockets are closed after this many milliseconds, default 10000. */
   keepAliveTimeoutMs?: number;
   /** Most sockets per origin, default 256. */
   connectionsPerOrigin?: number;
-}
-
-function toHeaderRecord(headers: Headers): Record<string, string> {
-  const out: Record<string, string> = {};
-  headers.forEach((value, name) => {
-    out[name] = value;
-  });
-  return out;
 }
 
 /** Whether the stream has received its end (all its data may not have been read yet). */
@@ -98,7 +91,7 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
   const forward: ForwardFn = async (url, init) => {
     const res = await undiciRequest(url, {
       method: init.method as 'GET',
-      headers: toHeaderRecord(init.headers),
+      headers: nodeHeaders(init.headers),
       // The client's IncomingMessage when the Node adapter handed it over (init.body is then
       // never made); otherwise the web stream, turned back into a Node one.
       body:

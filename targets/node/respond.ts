@@ -17,17 +17,7 @@
  * never ends like a whole one. A client that goes away cancels the body.
  */
 import type { ServerResponse } from 'node:http';
-
-/** The headers as node:http takes them: `set-cookie` as a list, every other name once. */
-function nodeHeaders(headers: Headers): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  headers.forEach((value, name) => {
-    if (name !== 'set-cookie') out[name] = value;
-  });
-  const cookies = headers.getSetCookie();
-  if (cookies.length > 0) out['set-cookie'] = cookies;
-  return out;
-}
+import { nodeHeaders } from './headers.ts';
 
 const NOT_YET = Symbol('not yet');
 type ReadResult = ReadableStreamReadResult<Uint8Array>;
