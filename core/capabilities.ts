@@ -121,4 +121,10 @@ export interface Capabilities {
   /** Platform stores; any left out is kept in memory by core (one instance's state only). */
   stores?: Partial<Stores>;
   log?(record: LogRecord): void;
+  /**
+   * Reads a secret by name from the runtime's environment (process.env, Deno.env, Workers
+   * bindings, Fastly's secret store, Vercel's env); undefined when it is not set. Config
+   * references `{ "env": "NAME" }` are resolved through it once, at startup.
+   */
+  secrets?(name: string): string | undefined | Promise<string | undefined>;
 }

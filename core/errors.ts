@@ -2,18 +2,10 @@
  * One error base for the whole gateway. Every failure has a stable `code`; the HTTP-facing ones
  * also carry the status and the problem type they become (RFC 9457).
  */
-export type PorticoErrorCode =
-  | 'ERR_CONFIG_INVALID'
-  | 'ERR_BAD_REQUEST_PATH'
-  | 'ERR_BAD_HOST'
-  | 'ERR_ROUTE_NOT_FOUND'
-  | 'ERR_METHOD_NOT_ALLOWED'
-  | 'ERR_UPSTREAM_TIMEOUT'
-  | 'ERR_UPSTREAM_UNREACHABLE'
-  | 'ERR_NOT_READY'
-  | 'ERR_ROUTE_TABLE_INVALID'
-  | 'ERR_HOT_MEMORY'
-  | 'ERR_INTERNAL';
+import type { PorticoErrorCode } from './pipeline/problems.ts';
+import { PROBLEMS } from './pipeline/problems.ts';
+
+export type { PorticoErrorCode };
 
 export class PorticoError extends Error {
   readonly code: PorticoErrorCode;
@@ -43,23 +35,33 @@ export class ConfigError extends PorticoError {
   }
 }
 
-/** A failure that becomes an HTTP problem response. `detail` is safe to show to the client. */
+/**
+ * A failure that becomes an HTTP problem response; status and title come from the registry
+ * (pipeline/problems.ts). `detail` is safe to show to the client. Thrown only where a failure is
+ * exceptional (an origin that cannot be reached); a policy that refuses a request returns
+ * `problemResponse(...)` instead, so that no stack is built per refused request.
+ */
 export class HttpProblem extends PorticoError {
   readonly status: number;
   readonly title: string;
   readonly detail: string;
   readonly headers: Record<string, string>;
-  constructor(
-    code: PorticoErrorCode,
-    status: number,
-    title: string,
-    detail: string,
-    options?: { cause?: unknown; headers?: Record<string, string> },
-  ) {
+  constructor(code: PorticoErrorCode, detail: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
     super(code, detail, options);
-    this.status = status;
-    this.title = title;
+    this.status = PROBLEMS[code].status;
+    this.title = PROBLEMS[code].title;
     this.detail = detail;
     this.headers = options?.headers ?? {};
+  }
+}
+
+/** A secret reference (`{ "env": "NAME" }`) whose variable is not set where the gateway starts. */
+export class SecretError extends PorticoError {
+  readonly path: string;
+  readonly variable: string;
+  constructor(path: string, variable: string) {
+    super('ERR_SECRET_MISSING', `${path}: secret ${variable} is not set in this runtime's environment`);
+    this.path = path;
+    this.variable = variable;
   }
 }

@@ -1,25 +1,37 @@
 /**
- * The gateway: a Hono app built from a compiled config and the runtime's capabilities.
+ * The gateway: a compiled config and the runtime's capabilities, turned into one `fetch`.
  *
  * Order per request (DESIGN.md, "One request, in order"): request id → reserved endpoints →
- * normalize → match → request transforms → forward → response transforms → log.
+ * normalize → match (one hot-path crossing) → the route's pipeline (policies in phase order
+ * around the upstream step) → log. Observation wraps the pipeline, so refusals are logged too.
+ *
+ * There is no Hono app in the request path: the gateway's only dispatch before the route match is
+ * a handful of reserved paths, and a second router over them cost a second crossing into the hot
+ * path per request. Hono stays the framework of the Node adapter and of `PorticoRouter`.
  */
-import { Hono } from 'hono';
-import type { Capabilities, RequestContext, Stores } from './capabilities.ts';
-import { createMemoryCache, createMemoryKV } from './stores/index.ts';
+import type { Capabilities, LogRecord, RequestContext, Stores } from './capabilities.ts';
 import type { CompiledConfig } from './config/compile.ts';
-import { HttpProblem, PorticoError } from './errors.ts';
+import { HttpProblem, PorticoError, SecretError } from './errors.ts';
 import { parseCidr, type CidrRange } from './http/ip.ts';
 import { removeHopByHop, requestIdFrom, resolveClient } from './http/headers.ts';
 import { normalizePath } from './http/normalize.ts';
-import { internalProblem, problemResponse } from './http/problem.ts';
-import { HotRouter } from './hot/index.ts';
+import { internalProblem, problemResponse, type ProblemInput } from './http/problem.ts';
+import { RouteExchange } from './pipeline/exchange.ts';
+import { composeRoute, initPolicies, policyDefinition, type RouteHandler } from './pipeline/compose.ts';
+import type { Exchange, GatewayEndpoint, PolicyRuntime } from './pipeline/policy.ts';
 import { createRouteMatcher, type RouteMatcher } from './router/route-matcher.ts';
-import { applyHeaderTransform, proxyRequest, rewritePath } from './upstream/proxy.ts';
+import { createMemoryCache, createMemoryKV } from './stores/index.ts';
+import { proxyRequest } from './upstream/proxy.ts';
 
 export interface Gateway {
   /** Handles one request. Never rejects: failures become problem+json responses. */
   fetch(request: Request, context: RequestContext): Promise<Response>;
+  /**
+   * Settles once every policy is set up and every secret resolved; rejects (with a `SecretError`
+   * naming the config path and the variable, or a `PorticoError`) when the gateway cannot start.
+   * Targets that start a server await it; `fetch` awaits it too.
+   */
+  readonly ready: Promise<void>;
   /** Marks the gateway as draining: /ready answers 503 so load balancers stop sending. */
   setDraining(draining: boolean): void;
   /** The stores in use: the platform's, or core's in-memory fallbacks. */
@@ -29,18 +41,31 @@ export interface Gateway {
   readonly config: CompiledConfig;
 }
 
-type Env = { Bindings: { ctx: RequestContext }; Variables: { requestId: string } };
-
 /** Host of the request URL, lower-case, without port or trailing dot; IPv6 keeps its brackets. */
 function requestHost(url: URL): string {
   const h = url.hostname.toLowerCase();
   return h.endsWith('.') ? h.slice(0, -1) : h;
 }
 
+function causeText(err: unknown): string {
+  if (err instanceof PorticoError && err.cause instanceof Error) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+const NO_STORE = { 'cache-control': 'no-store' };
+
+function jsonResponse(body: unknown, status: number, requestId: string, method: string): Response {
+  const headers = new Headers(NO_STORE);
+  headers.set('content-type', 'application/json');
+  headers.set('x-request-id', requestId);
+  return new Response(method === 'HEAD' ? null : JSON.stringify(body), { status, headers });
+}
+
 /**
  * Builds the gateway.
  * @example
  * const gw = createGateway(await compileConfig(json), { forward: fetch, now: Date.now, hot: createTwinHot() });
+ * await gw.ready;
  * const res = await gw.fetch(new Request('http://localhost/health'), { waitUntil() {} });
  */
 export function createGateway(config: CompiledConfig, caps: Capabilities): Gateway {
@@ -51,57 +76,139 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     kv: caps.stores?.kv ?? createMemoryKV({ now: caps.now }),
     cache: caps.stores?.cache ?? createMemoryCache({ now: caps.now }),
   };
+  const gatewayHeaders = config.gatewayHeaders ?? [];
   let draining = false;
 
-  // The app's own router is the hot-path matcher too (it speaks Hono's Router interface).
-  const app = new Hono<Env>({ router: new HotRouter(caps.hot) });
+  const runtime: PolicyRuntime = {
+    config,
+    stores,
+    sharedStores: { kv: caps.stores?.kv !== undefined, cache: caps.stores?.cache !== undefined },
+    now: caps.now,
+    hot: caps.hot,
+    log,
+    fetch: caps.forward,
+    async secret(ref, at) {
+      const value = caps.secrets ? await caps.secrets(ref.env) : undefined;
+      if (value === undefined || value === '') throw new SecretError(at, ref.env);
+      return value;
+    },
+  };
 
-  app.use('*', async (c, next) => {
-    c.set('requestId', requestIdFrom(c.req.raw.headers));
-    await next();
-  });
+  /** The upstream step: the innermost handler of every route. Origin failures become problems here. */
+  const upstream: RouteHandler = async (ex) => {
+    try {
+      return await proxyRequest(config, caps.forward, {
+        request: ex.request,
+        route: ex.route,
+        path: ex.upstreamPath,
+        search: ex.upstreamSearch,
+        headers: ex.upstreamHeaders,
+        onClientGone: ex.context.onClientGone,
+        nativeBody: ex.context.nativeBody,
+        onBodyError: (error, timedOut) =>
+          log({
+            level: 'error',
+            msg: timedOut
+              ? 'origin went silent mid-body; client connection broken'
+              : 'origin body failed; client connection broken',
+            requestId: ex.requestId,
+            route: ex.route.id,
+            code: timedOut ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_UNREACHABLE',
+            cause: error instanceof Error ? error.message : String(error),
+          }),
+      });
+    } catch (err) {
+      if (!(err instanceof HttpProblem)) throw err;
+      ex.logFields['code'] = err.code;
+      ex.logFields['cause'] = causeText(err);
+      return problemResponse(err, ex.requestId, ex.method);
+    }
+  };
 
-  // Reserved endpoints: answered by the gateway itself, on every host, before any route.
-  app.on(['GET', 'HEAD'], '/health', (c) => {
-    c.header('cache-control', 'no-store');
-    c.header('x-request-id', c.get('requestId'));
-    return c.json({ status: 'ok', config: config.hash });
-  });
-  app.on(['GET', 'HEAD'], '/ready', (c) => {
-    c.header('cache-control', 'no-store');
-    c.header('x-request-id', c.get('requestId'));
-    return draining ? c.json({ status: 'draining' }, 503) : c.json({ status: 'ready' });
-  });
+  // Route handlers and policy endpoints, built once `ready` has resolved every secret.
+  const handlers: RouteHandler[] = [];
+  const endpoints = new Map<string, GatewayEndpoint>();
+  const ready = (async () => {
+    const shared = await initPolicies(runtime);
+    for (const [name, state] of shared) {
+      for (const endpoint of policyDefinition(name)?.endpoints?.(runtime, state) ?? []) endpoints.set(endpoint.path, endpoint);
+    }
+    const built = await Promise.all(config.routes.map((route) => composeRoute(route, runtime, shared, upstream)));
+    handlers.push(...built);
+  })();
+  let started = false;
+  ready.then(
+    () => {
+      started = true;
+    },
+    (err: unknown) => {
+      log({
+        level: 'error',
+        msg: 'gateway cannot start',
+        code: err instanceof PorticoError ? err.code : 'ERR_INTERNAL',
+        cause: err instanceof SecretError ? err.message : causeText(err),
+      });
+    },
+  );
 
-  app.all('*', async (c) => {
+  /** Answers of the gateway itself, on every host, before any route; null when `path` is not one. */
+  async function reserved(request: Request, path: string, requestId: string, context: RequestContext): Promise<Response | null> {
+    const method = request.method;
+    if (path === '/health' || path === '/ready') {
+      if (method !== 'GET' && method !== 'HEAD') return null;
+      if (path === '/health') return jsonResponse({ status: 'ok', config: config.hash }, 200, requestId, method);
+      return draining
+        ? jsonResponse({ status: 'draining' }, 503, requestId, method)
+        : jsonResponse({ status: 'ready' }, 200, requestId, method);
+    }
+    if (!path.startsWith('/_portico/')) return null;
+    const endpoint = endpoints.get(path);
+    if (!endpoint) return null;
+    if (!endpoint.methods.includes(method)) {
+      return problemResponse(
+        { code: 'ERR_METHOD_NOT_ALLOWED', detail: `${method} is not allowed on ${path}.`, headers: { allow: endpoint.methods.join(', ') } },
+        requestId,
+        method,
+      );
+    }
+    const response = await endpoint.handle(request, context);
+    response.headers.set('x-request-id', requestId);
+    return response;
+  }
+
+  async function handle(request: Request, context: RequestContext, requestId: string): Promise<Response> {
     const started = caps.now();
-    const request = c.req.raw;
-    const requestId = c.get('requestId');
     const url = new URL(request.url);
+    const method = request.method;
+    const own = await reserved(request, url.pathname, requestId, context);
+    if (own) return own;
+
     const normalized = normalizePath(url.pathname);
     if (!normalized.ok) {
-      throw new HttpProblem(
-        'ERR_BAD_REQUEST_PATH',
-        400,
-        'Bad Request',
-        `The request path cannot be routed safely: ${normalized.reason}.`,
+      return refused(
+        { code: 'ERR_BAD_REQUEST_PATH', detail: `The request path cannot be routed safely: ${normalized.reason}.` },
+        requestId,
+        method,
+        started,
       );
     }
     const path = normalized.path;
     const host = requestHost(url);
-    const found = matcher.find(request.method, host, path, request.headers);
+    const found = matcher.find(method, host, path, request.headers);
     if (found.kind === 'none') {
-      throw new HttpProblem('ERR_ROUTE_NOT_FOUND', 404, 'Not Found', `No route matches ${request.method} ${path}.`);
+      return refused({ code: 'ERR_ROUTE_NOT_FOUND', detail: `No route matches ${method} ${path}.` }, requestId, method, started);
     }
     if (found.kind === 'method') {
-      throw new HttpProblem('ERR_METHOD_NOT_ALLOWED', 405, 'Method Not Allowed', `${request.method} is not allowed on ${path}.`, {
-        headers: { allow: found.allow.join(', ') },
-      });
+      return refused(
+        { code: 'ERR_METHOD_NOT_ALLOWED', detail: `${method} is not allowed on ${path}.`, headers: { allow: found.allow.join(', ') } },
+        requestId,
+        method,
+        started,
+      );
     }
-    const { route } = found.match;
+    const { route, params } = found.match;
 
-    const ctx = c.env.ctx;
-    const client = resolveClient(ctx.clientAddress ?? '', request.headers.get('x-forwarded-for'), trusted);
+    const client = resolveClient(context.clientAddress ?? '', request.headers.get('x-forwarded-for'), trusted);
     const headers = new Headers(request.headers);
     removeHopByHop(headers);
     headers.delete('host');
@@ -113,74 +220,57 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       headers.delete('x-forwarded-port');
       headers.delete('x-real-ip');
     }
+    // Identity headers and the gateway's assertion: only the gateway sets them, on every route.
+    for (const name of gatewayHeaders) headers.delete(name);
     headers.set('x-forwarded-for', client.forwardedFor);
     if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', url.protocol.slice(0, -1));
     if (!headers.has('x-forwarded-host')) headers.set('x-forwarded-host', url.host);
     headers.set('x-request-id', requestId);
-    applyHeaderTransform(headers, route.requestHeaders);
 
-    const response = await proxyRequest(config, caps.forward, {
-      request,
-      route,
-      path: rewritePath(route, path),
-      search: url.search,
-      headers,
-      onClientGone: ctx.onClientGone,
-      nativeBody: ctx.nativeBody,
-      onBodyError: (error, timedOut) =>
-        log({
-          level: 'error',
-          msg: timedOut
-            ? 'origin went silent mid-body; client connection broken'
-            : 'origin body failed; client connection broken',
-          requestId,
-          route: route.id,
-          code: timedOut ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_UNREACHABLE',
-          cause: error instanceof Error ? error.message : String(error),
-        }),
-    });
+    const exchange = new RouteExchange(request, url, host, path, route, params, requestId, client.address, context, headers);
+    const handler = handlers[route.index] ?? handlers[config.routes.indexOf(route)];
+    if (!handler) throw new Error(`no handler for route "${route.id}"`);
+    const response = await handler(exchange);
     response.headers.set('x-request-id', requestId);
-    log({
-      level: 'info',
-      msg: 'request',
-      requestId,
-      method: request.method,
-      path,
-      route: route.id,
-      status: response.status,
-      ms: caps.now() - started,
-    });
+    accessLog(exchange, response.status, started);
     return response;
-  });
+  }
 
-  app.onError((err, c) => {
-    const requestId = c.get('requestId') ?? requestIdFrom(c.req.raw.headers);
-    const problem = err instanceof HttpProblem ? err : internalProblem(err);
+  function accessLog(ex: Exchange, status: number, started: number): void {
     log({
-      level: problem.status >= 500 ? 'error' : 'info',
-      msg: problem.title,
-      requestId,
-      code: problem.code,
-      status: problem.status,
-      // The cause is for operators' logs only; it never reaches the client.
-      cause:
-        err instanceof PorticoError && err.cause instanceof Error
-          ? err.cause.message
-          : err instanceof Error
-            ? err.message
-            : String(err),
+      // A 5xx of the gateway's own making (an origin unreachable, timed out) is an error to page on.
+      level: status >= 500 && ex.logFields['code'] !== undefined ? 'error' : 'info',
+      msg: 'request',
+      requestId: ex.requestId,
+      method: ex.method,
+      path: ex.path,
+      route: ex.route.id,
+      status,
+      ms: caps.now() - started,
+      ...ex.logFields,
     });
-    return problemResponse(problem, requestId, c.req.method);
-  });
+  }
+
+  /** A request refused before any route took it (bad path, no route, wrong method). */
+  function refused(problem: ProblemInput, requestId: string, method: string, started: number): Response {
+    const response = problemResponse(problem, requestId, method);
+    log({ level: 'info', msg: 'request', requestId, method, status: response.status, code: problem.code, ms: caps.now() - started });
+    return response;
+  }
 
   return {
     fetch: async (request, context) => {
+      const requestId = requestIdFrom(request.headers);
       try {
-        return await app.fetch(request, { ctx: context });
+        if (!started) await ready;
+        return await handle(request, context, requestId);
       } catch (err) {
-        return problemResponse(internalProblem(err), requestIdFrom(request.headers), request.method);
+        const problem = internalProblem(err);
+        log({ level: 'error', msg: problem.title, requestId, code: problem.code, status: problem.status, cause: causeText(err) });
+        return problemResponse(problem, requestId, request.method);
       }
     },
+    ready,
     setDraining(value) {
       draining = value;
     },
@@ -189,3 +279,5 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     config,
   };
 }
+
+export type { LogRecord };

@@ -10,7 +10,8 @@ import { parseCidr } from '../http/ip.ts';
 import { compileRouteTable } from '../hot/index.ts';
 import { METHOD_BITS, type HostSpec, type PathSpec, type TableEntry } from '../hot/types.ts';
 import { ConfigSchema, RouteSchema, type PorticoConfig, type RouteConfig } from './schema.ts';
-import { HOP_BY_HOP_HEADERS } from '../http/headers.ts';
+import { POLICIES } from '../policies/index.ts';
+import { PHASES, type CompiledPolicy } from '../pipeline/policy.ts';
 
 /** Version of the compiled form; bumped when its shape changes. */
 export const COMPILED_CONFIG_VERSION = 1;
@@ -40,11 +41,6 @@ export interface CompiledHeaderCondition {
   present?: boolean;
 }
 
-export interface CompiledHeaderTransform {
-  set: [name: string, value: string][];
-  remove: string[];
-}
-
 export interface CompiledRoute {
   index: number;
   id: string;
@@ -59,9 +55,8 @@ export interface CompiledRoute {
   headers: CompiledHeaderCondition[];
   upstream: string[];
   timeoutMs: number | null;
-  rewrite: { stripPrefix?: string; replacePrefix?: { from: string; to: string } };
-  requestHeaders: CompiledHeaderTransform;
-  responseHeaders: CompiledHeaderTransform;
+  /** The route's policies in pipeline order (PHASES, then the order of core/policies/index.ts). */
+  policies: CompiledPolicy[];
 }
 
 /** One row of the precedence-ordered table: a route for one of its hosts. */
@@ -80,6 +75,11 @@ export interface CompiledConfig {
   origins: Record<string, CompiledOrigin>;
   routes: CompiledRoute[];
   entries: CompiledEntry[];
+  /**
+   * Request headers only the gateway may set (identity headers, its assertion), lower-case:
+   * stripped from every client request on every route.
+   */
+  gatewayHeaders: string[];
   /** The hot path's route table, base64. */
   table: string;
 }
@@ -119,7 +119,22 @@ function describeFound(issue: v.BaseIssue<unknown>): string {
   return redact(text.length > 80 ? `${text.slice(0, 77)}...` : text);
 }
 
-function issuesFromValibot(issues: readonly v.BaseIssue<unknown>[]): ConfigIssue[] {
+/**
+ * A union whose input is an object reports, instead of itself, what its object branch found
+ * (a policy field is `false` or the policy's block: `{ x: 1 }` should hear about `x`, not about
+ * `false`). Sub-issues carry paths relative to the union, so they get its path in front.
+ */
+function flattenUnions(issues: readonly v.BaseIssue<unknown>[]): v.BaseIssue<unknown>[] {
+  return issues.flatMap((issue) => {
+    if (issue.type !== 'union' || !issue.issues || typeof issue.input !== 'object' || issue.input === null) return [issue];
+    const inner = issue.issues.filter((i) => i.type !== 'literal');
+    if (inner.length === 0) return [issue];
+    return flattenUnions(inner.map((i) => ({ ...i, path: [...(issue.path ?? []), ...(i.path ?? [])] }) as v.BaseIssue<unknown>));
+  });
+}
+
+function issuesFromValibot(raw: readonly v.BaseIssue<unknown>[]): ConfigIssue[] {
+  const issues = flattenUnions(raw);
   return issues.map((issue) => {
     const last = issue.path?.[issue.path.length - 1];
     if (issue.type === 'strict_object' && issue.expected === 'never') {
@@ -283,27 +298,15 @@ async function sha256Hex(text: string): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-function compileTransform(t: RouteConfig['requestHeaders'], at: string, issues: ConfigIssue[]): CompiledHeaderTransform {
-  const set: [string, string][] = [];
-  for (const [name, value] of Object.entries(t?.set ?? {})) {
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP_HEADERS.has(lower) || lower === 'host' || lower === 'content-length') {
-      issues.push({ path: `${at}.set`, message: `header "${name}" is managed by the gateway and cannot be set` });
-      continue;
-    }
-    set.push([lower, value]);
-  }
-  return { set, remove: (t?.remove ?? []).map((n) => n.toLowerCase()) };
-}
-
 /**
  * Checks what the schema cannot see (references, reserved paths, patterns, regexes) and builds
  * the compiled routes. All problems are collected into `issues`.
  */
 function compileRoutes(
-  config: { origins: Record<string, unknown>; routes: readonly (RouteConfig | null)[] },
+  config: { origins: Record<string, unknown>; routes: readonly (RouteConfig | null)[]; defaults?: unknown } & Record<string, unknown>,
   issues: ConfigIssue[],
-): { routes: CompiledRoute[]; entries: CompiledEntry[] } {
+): { routes: CompiledRoute[]; entries: CompiledEntry[]; gatewayHeaders: string[] } {
+  const gatewayHeaders = new Set<string>();
   const routes: CompiledRoute[] = [];
   const keyed: { key: SortKey; entry: CompiledEntry }[] = [];
   const ids = new Map<string, number>();
@@ -331,27 +334,7 @@ function compileRoutes(
 
     // Checked before the match, whose errors end this route's checks: every problem of a route
     // is reported in the same run.
-    const rewrite = route.rewrite ?? {};
-    if (rewrite.stripPrefix !== undefined && rewrite.replacePrefix !== undefined) {
-      issues.push({ path: `${at}.rewrite`, message: 'expected only one of stripPrefix and replacePrefix' });
-    }
-    for (const [field, value] of [
-      ['stripPrefix', rewrite.stripPrefix],
-      ['replacePrefix.from', rewrite.replacePrefix?.from],
-      ['replacePrefix.to', rewrite.replacePrefix?.to],
-    ] as const) {
-      if (value === undefined) continue;
-      const n = normalizePath(value);
-      if (!n.ok || n.path !== value || (value.endsWith('/') && value !== '/')) {
-        issues.push({
-          path: `${at}.rewrite.${field}`,
-          message: `expected a normalized path prefix without a trailing slash, got ${JSON.stringify(value)}`,
-        });
-      }
-    }
-
-    const requestHeaders = compileTransform(route.requestHeaders, `${at}.requestHeaders`, issues);
-    const responseHeaders = compileTransform(route.responseHeaders, `${at}.responseHeaders`, issues);
+    const policies = compilePolicies(route, at, config, issues, gatewayHeaders);
 
     const match = route.match;
     const given = [match?.path !== undefined, match?.regex !== undefined, route.fallback === true].filter(Boolean).length;
@@ -426,9 +409,7 @@ function compileRoutes(
       headers,
       upstream,
       timeoutMs: route.timeoutMs ?? null,
-      rewrite,
-      requestHeaders,
-      responseHeaders,
+      policies,
     };
     routes.push(compiled);
 
@@ -463,7 +444,48 @@ function compileRoutes(
   });
 
   keyed.sort((a, b) => compareKeys(a.key, b.key));
-  return { routes, entries: keyed.map((k) => k.entry) };
+  return { routes, entries: keyed.map((k) => k.entry), gatewayHeaders: [...gatewayHeaders].sort() };
+}
+
+const PHASE_RANK = new Map(PHASES.map((p, i) => [p, i]));
+
+/**
+ * Compiles a route's policy blocks, each from the route or else from `defaults`, in pipeline
+ * order. `false` on the route turns a default off.
+ */
+function compilePolicies(
+  route: RouteConfig,
+  at: string,
+  config: Record<string, unknown>,
+  issues: ConfigIssue[],
+  gatewayHeaders: Set<string>,
+): CompiledPolicy[] {
+  const defaults = (config['defaults'] ?? {}) as Record<string, unknown>;
+  const ordered = [...POLICIES].sort((a, b) => (PHASE_RANK.get(a.phase) ?? 0) - (PHASE_RANK.get(b.phase) ?? 0));
+  const out: CompiledPolicy[] = [];
+  const siblings: Record<string, unknown> = {};
+  for (const policy of ordered) {
+    const own = (route as Record<string, unknown>)[policy.name];
+    if (own === false) continue;
+    const fromDefaults = own === undefined;
+    if (fromDefaults && !('defaultable' in policy && policy.defaultable)) continue;
+    const block = fromDefaults ? defaults[policy.name] : own;
+    if (block === undefined || block === false) continue;
+    const where = fromDefaults ? `defaults.${policy.name}` : `${at}.${policy.name}`;
+    // Each policy's own types meet here: the list is heterogeneous by design.
+    const compiled = (policy.compile as (b: unknown, c: unknown) => unknown)(block, {
+      at: where,
+      issues,
+      config,
+      siblings,
+    });
+    if (compiled === undefined) continue;
+    siblings[policy.name] = compiled;
+    const headers = (policy as { gatewayHeaders?: (c: unknown) => string[] }).gatewayHeaders?.(compiled) ?? [];
+    for (const h of headers) gatewayHeaders.add(h.toLowerCase());
+    out.push({ name: policy.name, phase: policy.phase, config: compiled });
+  }
+  return out;
 }
 
 /**
@@ -490,7 +512,7 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
           return one.success ? one.output : null;
         })
       : [];
-    compileRoutes({ origins, routes }, issues);
+    compileRoutes({ ...(raw as Record<string, unknown>), origins, routes }, issues);
     throw new ConfigError(issues, file);
   }
   const config = parsed.output;
@@ -515,7 +537,18 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
     };
   }
 
-  const { routes, entries } = compileRoutes(config, issues);
+  for (const policy of POLICIES) {
+    if (!('compileBlocks' in policy)) continue;
+    (policy.compileBlocks as (c: unknown, i: ConfigIssue[]) => void)(config, issues);
+  }
+  for (const name of Object.keys(config.defaults ?? {})) {
+    const policy = POLICIES.find((p) => p.name === name);
+    if (policy && !('defaultable' in policy && policy.defaultable)) {
+      issues.push({ path: `defaults.${name}`, message: `${name} is set per route only` });
+    }
+  }
+
+  const { routes, entries, gatewayHeaders } = compileRoutes(config as typeof config & Record<string, unknown>, issues);
   if (issues.length > 0) throw new ConfigError(issues, file);
 
   const tableEntries: TableEntry[] = entries.map((e) => ({ host: e.host, methods: e.methods, path: e.path }));
@@ -526,6 +559,7 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
     origins,
     routes,
     entries,
+    gatewayHeaders,
     table: toBase64(compileRouteTable(tableEntries)),
   };
 }

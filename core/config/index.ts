@@ -12,8 +12,8 @@ export type {
   CompiledOrigin,
   CompiledRoute,
   CompiledHeaderCondition,
-  CompiledHeaderTransform,
   RouteKind,
 } from './compile.ts';
 export { ConfigSchema, ROUTE_METHODS } from './schema.ts';
 export type { PorticoConfig, ParsedConfig, RouteConfig, OriginConfig } from './schema.ts';
+export type { CompiledHeaderTransform } from '../policies/headers/index.ts';

@@ -4,44 +4,44 @@
  * and what was found are added by `formatIssues`.
  */
 import * as v from 'valibot';
+import { headerName, headerValue, NAME, positiveMs } from './primitives.ts';
+import { POLICIES, type AnyPolicy } from '../policies/index.ts';
+
+/** A policy field of a route: the policy's block, or `false` to turn off what `defaults` turned on. */
+type PolicyField<S extends v.GenericSchema> = v.OptionalSchema<
+  v.UnionSchema<[v.LiteralSchema<false, string>, S], string>,
+  undefined
+>;
+type PolicyFields = { [P in AnyPolicy as P['name']]: PolicyField<P['schema']> };
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+type BlocksOf<P> = P extends { blocks?: infer B } ? (B extends Record<string, v.GenericSchema> ? B : never) : never;
+type AllBlocks = [BlocksOf<AnyPolicy>] extends [never] ? {} : UnionToIntersection<BlocksOf<AnyPolicy>>;
+type PolicyBlocks = {
+  [K in keyof AllBlocks]: AllBlocks[K] extends v.GenericSchema ? v.OptionalSchema<AllBlocks[K], undefined> : never;
+};
+
+/** Route fields of the policies, from the one list (core/policies/index.ts). */
+const POLICY_FIELDS = Object.fromEntries(
+  POLICIES.map((p) => [
+    p.name,
+    v.optional(v.union([v.literal(false), p.schema], `expected a ${p.name} block, or false to turn it off on this route`)),
+  ]),
+) as unknown as PolicyFields;
+
+/** Top-level named blocks the policies own (`issuers`, `apiKeys`...). */
+const POLICY_BLOCKS = Object.fromEntries(
+  POLICIES.flatMap((p) =>
+    Object.entries((p.blocks ?? {}) as Record<string, v.GenericSchema>).map(([k, s]) => [k, v.optional(s)]),
+  ),
+) as unknown as PolicyBlocks;
+
 
 /** Methods a route may name. HEAD is implied by GET (RFC 9110 §9.3.2). */
 export const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'] as const;
 
-/** Header names are RFC 9110 tokens. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** Header values: visible ASCII, space and tab; no CR/LF (no header injection through config). */
-const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 /** `api.example.com`, `*.example.com`, optionally with a port for local setups. */
 const HOST_PATTERN = /^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/;
-const ORIGIN_NAME = /^[A-Za-z0-9_.-]+$/;
-
-const headerName = v.pipe(
-  v.string('expected a header name (string)'),
-  v.regex(HEADER_NAME, 'expected a header name made of token characters (RFC 9110 §5.1)'),
-);
-const headerValue = v.pipe(
-  v.string('expected a header value (string)'),
-  v.regex(HEADER_VALUE, 'expected a header value of visible ASCII with no CR or LF'),
-);
-
-const positiveMs = (what: string) =>
-  v.pipe(
-    v.number(`expected ${what} as a positive number of milliseconds`),
-    v.integer(`expected ${what} as a whole number of milliseconds`),
-    v.minValue(1, `expected ${what} as a positive number of milliseconds`),
-    v.maxValue(600_000, `expected ${what} of at most 600000 milliseconds`),
-  );
-
-const headerTransform = v.strictObject(
-  {
-    /** Headers to set (replacing any value the message had). */
-    set: v.optional(v.record(headerName, headerValue, 'expected an object of header name → value')),
-    /** Header names to remove. */
-    remove: v.optional(v.array(headerName, 'expected an array of header names')),
-  },
-  'expected { set?, remove? }',
-);
+const ORIGIN_NAME = NAME;
 
 export const OriginSchema = v.strictObject(
   {
@@ -123,32 +123,7 @@ export const RouteSchema = v.strictObject(
     ),
     /** Overrides the origin's timeout for this route, in milliseconds. */
     timeoutMs: v.optional(positiveMs('timeoutMs')),
-    rewrite: v.optional(
-      v.strictObject(
-        {
-          /** Removes this leading path prefix (on a segment boundary) before forwarding. */
-          stripPrefix: v.optional(
-            v.pipe(v.string('expected a path prefix (string)'), v.startsWith('/', 'expected a prefix starting with "/"')),
-          ),
-          /** Replaces one whole leading segment sequence, e.g. { from: "/v1", to: "/v2" }. */
-          replacePrefix: v.optional(
-            v.strictObject(
-              {
-                from: v.pipe(
-                  v.string('expected a path prefix (string)'),
-                  v.startsWith('/', 'expected a prefix starting with "/"'),
-                ),
-                to: v.pipe(v.string('expected a path prefix (string)'), v.startsWith('/', 'expected a prefix starting with "/"')),
-              },
-              'expected { from, to }',
-            ),
-          ),
-        },
-        'expected a rewrite object { stripPrefix? , replacePrefix? }',
-      ),
-    ),
-    requestHeaders: v.optional(headerTransform),
-    responseHeaders: v.optional(headerTransform),
+    ...POLICY_FIELDS,
   },
   'expected a route object { id?, match | fallback, upstream, ... }',
 );
@@ -171,6 +146,9 @@ export const ConfigSchema = v.strictObject(
       'expected an object of origin name → origin',
     ),
     routes: v.array(RouteSchema, 'expected an array of routes'),
+    /** Policies for every route (a route overrides one with its own block, or turns it off with false). */
+    defaults: v.optional(v.strictObject(POLICY_FIELDS, 'expected an object of policy name → block')),
+    ...POLICY_BLOCKS,
   },
   'expected a config object { origins, routes, trustedProxies?, version? }',
 );

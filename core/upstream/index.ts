@@ -1,2 +1,2 @@
-export { proxyRequest, rewritePath, applyHeaderTransform, isRelayedResponse } from './proxy.ts';
+export { proxyRequest, isRelayedResponse } from './proxy.ts';
 export type { ProxyInput } from './proxy.ts';

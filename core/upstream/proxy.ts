@@ -3,29 +3,9 @@
  * response for the client. Bodies are passed through as streams; nothing here reads them.
  */
 import type { BodySource, ForwardFn, ForwardInit, RequestContext } from '../capabilities.ts';
-import type { CompiledConfig, CompiledHeaderTransform, CompiledOrigin, CompiledRoute } from '../config/compile.ts';
+import type { CompiledConfig, CompiledOrigin, CompiledRoute } from '../config/compile.ts';
 import { HttpProblem } from '../errors.ts';
 import { removeHopByHop } from '../http/headers.ts';
-
-/** Applies a route's `rewrite` to the normalized path. Prefixes apply on segment boundaries only. */
-export function rewritePath(route: CompiledRoute, path: string): string {
-  const { stripPrefix, replacePrefix } = route.rewrite;
-  const swap = (from: string, to: string): string => {
-    if (path !== from && !path.startsWith(from + '/')) return path;
-    const rest = path.slice(from.length);
-    if (to === '/') return rest || '/';
-    return to + rest;
-  };
-  if (stripPrefix !== undefined) return swap(stripPrefix, '/');
-  if (replacePrefix !== undefined) return swap(replacePrefix.from, replacePrefix.to);
-  return path;
-}
-
-/** Removes then sets headers, per a route's transform. */
-export function applyHeaderTransform(headers: Headers, t: CompiledHeaderTransform): void {
-  for (const name of t.remove) headers.delete(name);
-  for (const [name, value] of t.set) headers.set(name, value);
-}
 
 /** Statuses whose responses never have a body (RFC 9110 §6.4.1). */
 function bodyless(status: number, method: string): boolean {
@@ -116,15 +96,13 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
       if (native !== undefined && native !== null) init.nativeBody = native;
       const upstream = await forward(url, init);
       clearTimeout(timer);
-      return finishResponse(upstream, route, method, init.guardBody);
+      return finishResponse(upstream, method, init.guardBody);
     } catch (err) {
       clearTimeout(timer);
       lastError = err;
       if (controller.signal.aborted && isTimeout(controller.signal.reason)) {
         throw new HttpProblem(
           'ERR_UPSTREAM_TIMEOUT',
-          504,
-          'Gateway Timeout',
           `The origin did not answer within ${timeoutMs} ms.`,
           {
             cause: err,
@@ -137,7 +115,7 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
       stopListening();
     }
   }
-  throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 502, 'Bad Gateway', 'The origin could not be reached.', { cause: lastError });
+  throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 'The origin could not be reached.', { cause: lastError });
 }
 
 /**
@@ -158,16 +136,14 @@ function listenForClientGone(input: ProxyInput, onGone: () => void): () => void 
 
 function finishResponse(
   upstream: Response,
-  route: CompiledRoute,
   method: string,
   guard: (source: BodySource) => ReadableStream<Uint8Array>,
 ): Response {
   if (upstream.status < 200 || upstream.status > 599) {
-    throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 502, 'Bad Gateway', 'The origin sent an invalid response.');
+    throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 'The origin sent an invalid response.');
   }
   const headers = new Headers(upstream.headers);
   removeHopByHop(headers);
-  applyHeaderTransform(headers, route.responseHeaders);
   const body = bodyless(upstream.status, method) ? null : upstream.body;
   if (body === null && upstream.body) void upstream.body.cancel().catch(() => {});
   // A body the forward built with guardBody is guarded already.

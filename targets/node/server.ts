@@ -101,8 +101,8 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       errorHandler: (err) => {
         const message = err instanceof Error ? err.message : '';
         const problem = /host/i.test(message)
-          ? new HttpProblem('ERR_BAD_HOST', 400, 'Bad Request', 'The Host header is missing or malformed.')
-          : new HttpProblem('ERR_BAD_REQUEST_PATH', 400, 'Bad Request', 'The request target is malformed.');
+          ? new HttpProblem('ERR_BAD_HOST', 'The Host header is missing or malformed.')
+          : new HttpProblem('ERR_BAD_REQUEST_PATH', 'The request target is malformed.');
         log({ level: 'info', msg: 'request refused by the Node adapter', code: problem.code, cause: message });
         return problemResponse(problem, crypto.randomUUID());
       },
