@@ -166,7 +166,11 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     if (!endpoint) return null;
     if (!endpoint.methods.includes(method)) {
       return problemResponse(
-        { code: 'ERR_METHOD_NOT_ALLOWED', detail: `${method} is not allowed on ${path}.`, headers: { allow: endpoint.methods.join(', ') } },
+        {
+          code: 'ERR_METHOD_NOT_ALLOWED',
+          detail: `${method} is not allowed on ${path}.`,
+          headers: { allow: endpoint.methods.join(', ') },
+        },
         requestId,
         method,
       );
@@ -200,7 +204,11 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     }
     if (found.kind === 'method') {
       return refused(
-        { code: 'ERR_METHOD_NOT_ALLOWED', detail: `${method} is not allowed on ${path}.`, headers: { allow: found.allow.join(', ') } },
+        {
+          code: 'ERR_METHOD_NOT_ALLOWED',
+          detail: `${method} is not allowed on ${path}.`,
+          headers: { allow: found.allow.join(', ') },
+        },
         requestId,
         method,
         started,
@@ -254,7 +262,15 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
   /** A request refused before any route took it (bad path, no route, wrong method). */
   function refused(problem: ProblemInput, requestId: string, method: string, started: number): Response {
     const response = problemResponse(problem, requestId, method);
-    log({ level: 'info', msg: 'request', requestId, method, status: response.status, code: problem.code, ms: caps.now() - started });
+    log({
+      level: 'info',
+      msg: 'request',
+      requestId,
+      method,
+      status: response.status,
+      code: problem.code,
+      ms: caps.now() - started,
+    });
     return response;
   }
 

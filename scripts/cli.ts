@@ -2,7 +2,9 @@
  * `portico`: dev, validate, explain, build, deploy, bench.
  */
 import { cac } from 'cac';
-import { compileConfig, type CompiledConfig } from '../core/config/index.ts';
+import { compileConfig, type CompiledConfig, type CompiledRoute } from '../core/config/index.ts';
+import { policyDefinition } from '../core/pipeline/compose.ts';
+import { PHASES } from '../core/pipeline/policy.ts';
 import { ConfigError } from '../core/errors.ts';
 import { normalizePath } from '../core/http/normalize.ts';
 import { createRouteMatcher } from '../core/router/index.ts';
@@ -128,6 +130,17 @@ function parseHeaderArgs(values: unknown): Headers | string {
   return headers;
 }
 
+/** The route's policies in the order they run, around the upstream step (never a secret). */
+function describePipeline(route: CompiledRoute): string {
+  const steps = route.policies.map((p) => {
+    const detail = policyDefinition(p.name)?.describe?.(p.config as never);
+    return detail ? `${p.name} (${detail})` : p.name;
+  });
+  const at = route.policies.findIndex((p) => PHASES.indexOf(p.phase) > PHASES.indexOf('upstream'));
+  steps.splice(at === -1 ? steps.length : at, 0, `upstream ${route.upstream.join(' then ')}`);
+  return steps.join(' → ');
+}
+
 async function runExplain(
   method: string,
   rawUrl: string,
@@ -168,6 +181,7 @@ async function runExplain(
     const params = Object.entries(result.match.params);
     out(`→ route "${r.id}" (${r.kind} ${r.pattern}) → ${r.upstream.join(' then ')}`);
     out(`  params: ${params.length ? params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ') : '(none)'}`);
+    out(`  pipeline: ${describePipeline(r)}`);
   } else if (result.kind === 'method') {
     out(`→ 405 Method Not Allowed (Allow: ${result.allow.join(', ')})`);
   } else {

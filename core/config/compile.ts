@@ -303,7 +303,10 @@ async function sha256Hex(text: string): Promise<string> {
  * the compiled routes. All problems are collected into `issues`.
  */
 function compileRoutes(
-  config: { origins: Record<string, unknown>; routes: readonly (RouteConfig | null)[]; defaults?: unknown } & Record<string, unknown>,
+  config: { origins: Record<string, unknown>; routes: readonly (RouteConfig | null)[]; defaults?: unknown } & Record<
+    string,
+    unknown
+  >,
   issues: ConfigIssue[],
 ): { routes: CompiledRoute[]; entries: CompiledEntry[]; gatewayHeaders: string[] } {
   const gatewayHeaders = new Set<string>();

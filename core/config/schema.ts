@@ -35,7 +35,6 @@ const POLICY_BLOCKS = Object.fromEntries(
   ),
 ) as unknown as PolicyBlocks;
 
-
 /** Methods a route may name. HEAD is implied by GET (RFC 9110 §9.3.2). */
 export const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'] as const;
 

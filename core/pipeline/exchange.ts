@@ -34,12 +34,13 @@ export class RouteExchange implements Exchange {
     return this.request.method;
   }
 
-  refuse(code: PorticoErrorCode, detail: string, headers?: Record<string, string>, extensions?: Record<string, unknown>): Response {
+  refuse(
+    code: PorticoErrorCode,
+    detail: string,
+    headers?: Record<string, string>,
+    extensions?: Record<string, unknown>,
+  ): Response {
     this.logFields['code'] = code;
-    return problemResponse(
-      { code, detail, headers, ...(extensions ? { extensions } : {}) },
-      this.requestId,
-      this.request.method,
-    );
+    return problemResponse({ code, detail, headers, ...(extensions ? { extensions } : {}) }, this.requestId, this.request.method);
   }
 }

@@ -166,6 +166,8 @@ export interface PolicyDefinition<
   init?(runtime: PolicyRuntime): Shared | Promise<Shared>;
   /** Reserved endpoints the policy adds, once per gateway. */
   endpoints?(runtime: PolicyRuntime, shared: Shared): GatewayEndpoint[];
+  /** A few words for `explain` about the compiled block (e.g. `issuer demo, scope read`); never a secret. */
+  describe?(compiled: Compiled): string;
   /** Once per route: the handler for the compiled block. */
   create(compiled: Compiled, runtime: PolicyRuntime, shared: Shared): PolicyHandler | Promise<PolicyHandler>;
 }

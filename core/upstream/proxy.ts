@@ -101,13 +101,9 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
       clearTimeout(timer);
       lastError = err;
       if (controller.signal.aborted && isTimeout(controller.signal.reason)) {
-        throw new HttpProblem(
-          'ERR_UPSTREAM_TIMEOUT',
-          `The origin did not answer within ${timeoutMs} ms.`,
-          {
-            cause: err,
-          },
-        );
+        throw new HttpProblem('ERR_UPSTREAM_TIMEOUT', `The origin did not answer within ${timeoutMs} ms.`, {
+          cause: err,
+        });
       }
       if (clientGone) throw err;
       if (!replayable) break;
@@ -134,11 +130,7 @@ function listenForClientGone(input: ProxyInput, onGone: () => void): () => void 
   return () => signal.removeEventListener('abort', onGone);
 }
 
-function finishResponse(
-  upstream: Response,
-  method: string,
-  guard: (source: BodySource) => ReadableStream<Uint8Array>,
-): Response {
+function finishResponse(upstream: Response, method: string, guard: (source: BodySource) => ReadableStream<Uint8Array>): Response {
   if (upstream.status < 200 || upstream.status > 599) {
     throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 'The origin sent an invalid response.');
   }

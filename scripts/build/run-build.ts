@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { compileConfig } from '../../core/config/index.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { findConfigFile, loadConfigFile } from '../config-file.ts';
+import { assertNeedsMet } from './needs.ts';
 import { REPO_ROOT } from './root.ts';
 import { cloudflareRecipe } from './targets/cloudflare.ts';
 import { denoRecipe } from './targets/deno.ts';
@@ -108,6 +109,8 @@ export async function runBuild(options: InternalBuildOptions): Promise<BuildResu
   const configPath = resolveConfigPath(options.config);
   progress(`validating ${relative(process.cwd(), configPath) || configPath}`);
   const compiled = await compileConfig(await loadConfigFile(configPath), configPath);
+  // Before anything is written: a route that needs what the target cannot give fails here.
+  assertNeedsMet(compiled, options.target);
 
   const root = REPO_ROOT;
   await ensureHotPath(root, progress);

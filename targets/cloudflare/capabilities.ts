@@ -16,6 +16,8 @@ interface WorkersKvNamespace {
 export interface WorkerEnv {
   /** Optional KV namespace binding for keys, revocations and health. */
   PORTICO_KV?: WorkersKvNamespace;
+  /** Secrets (`wrangler secret put NAME`) and plain vars are string bindings. */
+  [binding: string]: unknown;
 }
 
 export interface WorkerExecutionContext {
@@ -59,8 +61,13 @@ export function createWorkerCapabilities(hot: HotExports, env: WorkerEnv): Capab
     now: Date.now,
     hot,
     log: (record) => console.log(JSON.stringify(record)),
+    // Secrets and vars arrive as string bindings of `env`.
+    secrets: (name) => {
+      const value = env[name];
+      return typeof value === 'string' ? value : undefined;
+    },
     stores: {
-      ...(env.PORTICO_KV ? { kv: workersKvStore(env.PORTICO_KV) } : {}),
+      ...(env.PORTICO_KV ? { kv: workersKvStore(env.PORTICO_KV as WorkersKvNamespace) } : {}),
       // caches.default: the data center's cache (a no-op in plain workerd without a cache service).
       ...(workersDefaultCache ? { cache: createWebCacheStore(workersDefaultCache) } : {}),
     },

@@ -19,7 +19,9 @@ interface DenoKv {
 }
 
 /** The slice of the `Deno` namespace this file uses (read from globalThis: absent under Node tests). */
-const denoNamespace = (globalThis as { Deno?: { openKv?: () => Promise<DenoKv> } }).Deno;
+const denoNamespace = (
+  globalThis as { Deno?: { openKv?: () => Promise<DenoKv>; env?: { get(name: string): string | undefined } } }
+).Deno;
 
 const KV_PREFIX = 'portico';
 
@@ -72,6 +74,14 @@ export async function createDenoCapabilities(hot: HotExports): Promise<{
     hot,
     log,
     stores: { ...(kv ? { kv } : {}), ...(cache ? { cache } : {}) },
+    // Needs `--allow-env` (or `--allow-env=NAME,...`) for the variables the config references.
+    secrets: (name) => {
+      try {
+        return denoNamespace?.env?.get(name);
+      } catch (err) {
+        throw new Error(`reading the secret ${name} needs Deno's --allow-env=${name}`, { cause: err });
+      }
+    },
   };
   const waitUntil = (promise: Promise<unknown>): void => {
     promise.catch((err: unknown) => log({ level: 'error', msg: 'background task failed', cause: String(err) }));

@@ -5,6 +5,7 @@
  */
 import { env } from 'fastly:env';
 import { KVStore as FastlyKVStore } from 'fastly:kv-store';
+import { SecretStore } from 'fastly:secret-store';
 import type { Capabilities, GeoInfo, KVStore, RequestContext } from '../../core/index.ts';
 import type { HotExports } from '../../core/hot/index.ts';
 
@@ -27,6 +28,17 @@ export interface FastlyFetchEvent {
 
 /** Name of the KV store the service may link (fastly.toml, `[setup.kv_stores]`). */
 export const FASTLY_KV_STORE = 'portico';
+/** Name of the secret store that holds the config's `{ "env": NAME }` secrets. */
+export const FASTLY_SECRET_STORE = 'portico';
+
+async function readSecret(name: string): Promise<string | undefined> {
+  try {
+    const entry = await new SecretStore(FASTLY_SECRET_STORE).get(name);
+    return entry ? entry.plaintext() : undefined;
+  } catch {
+    return undefined; // no secret store linked
+  }
+}
 
 function openKvStore(): KVStore | undefined {
   let store: FastlyKVStore;
@@ -56,6 +68,7 @@ export function createFastlyCapabilities(hot: HotExports): Capabilities {
     now: Date.now,
     hot,
     log: (record) => console.log(JSON.stringify(record)),
+    secrets: readSecret,
   };
   // KV stores can only be opened while handling a request, so the lookup is deferred.
   Object.defineProperty(capabilities, 'stores', {

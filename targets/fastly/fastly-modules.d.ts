@@ -17,3 +17,11 @@ declare module 'fastly:kv-store' {
     delete(key: string): Promise<undefined>;
   }
 }
+
+declare module 'fastly:secret-store' {
+  export class SecretStore {
+    /** Throws when no secret store of that name is linked to the service. */
+    constructor(name: string);
+    get(key: string): Promise<{ plaintext(): string } | null>;
+  }
+}

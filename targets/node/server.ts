@@ -28,6 +28,8 @@ export interface NodeServerOptions {
   log?: (record: LogRecord) => void;
   /** Longest wait for requests in flight when draining, in milliseconds, default 10000. */
   drainTimeoutMs?: number;
+  /** Where `{ "env": NAME }` secrets are read, default process.env. */
+  secrets?: (name: string) => string | undefined;
 }
 
 export interface NodeServer {
@@ -59,7 +61,15 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
   const forward = createNodeForward();
   const lineLog = options.log === undefined ? stdoutLineLog() : undefined;
   const log = options.log ?? lineLog!;
-  const gateway = createGateway(config, { forward, now: Date.now, hot: options.hot, log });
+  const gateway = createGateway(config, {
+    forward,
+    now: Date.now,
+    hot: options.hot,
+    log,
+    secrets: options.secrets ?? ((name) => process.env[name]),
+  });
+  // A missing secret or a policy that cannot start stops the server before it listens.
+  await gateway.ready;
   const pending = new Set<Promise<unknown>>();
 
   const listener = getRequestListener(

@@ -18,6 +18,8 @@ export function createVercelCapabilities(hot: HotExports): Capabilities {
     now: Date.now,
     hot,
     log: (record) => console.log(JSON.stringify(record)),
+    // Vercel Edge exposes the project's environment variables on process.env.
+    secrets: (name) => (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name],
   };
 }
 

@@ -58,6 +58,7 @@ export const rewritePolicy = definePolicy({
     if (block.replacePrefix !== undefined) return { from: block.replacePrefix.from, to: block.replacePrefix.to };
     return undefined;
   },
+  describe: ({ from, to }) => (to === '/' ? `strip ${from}` : `${from} → ${to}`),
   create({ from, to }) {
     return (exchange, next) => {
       exchange.upstreamPath = swapPrefix(exchange.upstreamPath, from, to);

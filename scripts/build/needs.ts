@@ -1,0 +1,85 @@
+/**
+ * What each target can give the policies (pipeline/policy.ts, `Need`), and the check that
+ * `portico build` runs before bundling: a route that needs what the target cannot give fails the
+ * build with the route, the policy and the missing capability named. Nothing silently degrades to
+ * a per-instance memory store.
+ */
+import type { CompiledConfig } from '../../core/config/compile.ts';
+import { PorticoError } from '../../core/errors.ts';
+import { policyDefinition } from '../../core/pipeline/compose.ts';
+import type { Need } from '../../core/pipeline/policy.ts';
+import type { TargetName } from './types.ts';
+
+/** JWS algorithms verified with WebCrypto where the engine has all of it. */
+const WEBCRYPTO_ALGS = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'EdDSA',
+];
+
+/**
+ * Capabilities per target. `kv`/`counters`/`cache` mean a store shared beyond one instance.
+ * - node: Redis-backed stores come with the rate-limit and cache work; memory KV is the
+ *   single-process store, which is what a Node gateway is (DESIGN.md, "Where users outgrow one
+ *   machine"), so `kv` counts as given.
+ * - wasi: StarlingMonkey's WebCrypto (componentize-js 0.19.3, pinned) verifies HMAC, RSA
+ *   PKCS#1 v1.5 and ECDSA P-256/P-384; RSA-PSS and Ed25519 are not there.
+ */
+export const TARGET_PROVIDES: Record<TargetName, ReadonlySet<Need>> = {
+  node: new Set<Need>(['kv', 'waitUntil', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
+  deno: new Set<Need>(['kv', 'cache', 'waitUntil', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
+  cloudflare: new Set<Need>(['kv', 'cache', 'waitUntil', 'geo', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
+  vercel: new Set<Need>(['waitUntil', 'geo', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
+  fastly: new Set<Need>(['kv', 'waitUntil', 'geo', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
+  wasi: new Set<Need>(['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384'].map((a) => `alg:${a}` as const)),
+};
+
+export interface UnmetNeed {
+  route: string;
+  policy: string;
+  need: Need;
+}
+
+/** Every need of every route's policies that `target` cannot meet. */
+export function unmetNeeds(compiled: CompiledConfig, target: TargetName): UnmetNeed[] {
+  const provides = TARGET_PROVIDES[target];
+  const unmet: UnmetNeed[] = [];
+  for (const route of compiled.routes) {
+    for (const p of route.policies) {
+      const needs = policyDefinition(p.name)?.needs?.(p.config as never, compiled) ?? [];
+      for (const need of new Set(needs)) if (!provides.has(need)) unmet.push({ route: route.id, policy: p.name, need });
+    }
+  }
+  return unmet;
+}
+
+const NEED_TEXT: Record<string, string> = {
+  kv: 'a shared KV store',
+  counters: 'an atomic counter store shared across instances',
+  cache: 'a response cache',
+  waitUntil: 'work after the response (waitUntil)',
+  geo: "the platform's geo data",
+};
+
+/** Throws `ERR_TARGET_UNSUPPORTED` listing every unmet need; returns when there is none. */
+export function assertNeedsMet(compiled: CompiledConfig, target: TargetName): void {
+  const unmet = unmetNeeds(compiled, target);
+  if (unmet.length === 0) return;
+  const lines = unmet.map(
+    (u) =>
+      `  route "${u.route}", policy ${u.policy}: needs ${u.need.startsWith('alg:') ? `the ${u.need.slice(4)} algorithm` : (NEED_TEXT[u.need] ?? u.need)}, which ${target} cannot give`,
+  );
+  throw new PorticoError(
+    'ERR_TARGET_UNSUPPORTED',
+    `the config cannot run on ${target} (${unmet.length} unmet need${unmet.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
+  );
+}
