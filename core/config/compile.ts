@@ -107,8 +107,14 @@ function redact(text: string): string {
 }
 
 /** What was found, as the user wrote it (short JSON), with credentials hidden. */
+/** Fields whose values a message never shows: they may hold a secret written in clear by mistake. */
+const SENSITIVE_KEY = /secret|token|password|passwd|credential|authorization|api[-_]?key|private/i;
+
 function describeFound(issue: v.BaseIssue<unknown>): string {
   if (issue.input === undefined) return 'nothing';
+  if (issue.message.includes('{ "env"') || issue.path?.some((p) => typeof p.key === 'string' && SENSITIVE_KEY.test(p.key))) {
+    return `${typeof issue.input === 'object' && issue.input !== null ? 'an object' : `a ${typeof issue.input}`} (not shown: this field may hold a secret)`;
+  }
   let text: string | undefined;
   try {
     text = JSON.stringify(issue.input);
@@ -127,7 +133,9 @@ function describeFound(issue: v.BaseIssue<unknown>): string {
 function flattenUnions(issues: readonly v.BaseIssue<unknown>[]): v.BaseIssue<unknown>[] {
   return issues.flatMap((issue) => {
     if (issue.type !== 'union' || !issue.issues || typeof issue.input !== 'object' || issue.input === null) return [issue];
-    const inner = issue.issues.filter((i) => i.type !== 'literal');
+    // Branches that failed on the input's type alone (`false`, a string) say nothing useful
+    // about an object: keep what the object branches found inside it.
+    const inner = issue.issues.filter((i) => !(i.kind === 'schema' && (i.path?.length ?? 0) === 0));
     if (inner.length === 0) return [issue];
     return flattenUnions(inner.map((i) => ({ ...i, path: [...(issue.path ?? []), ...(i.path ?? [])] }) as v.BaseIssue<unknown>));
   });
@@ -486,7 +494,7 @@ function compilePolicies(
     siblings[policy.name] = compiled;
     const headers = (policy as { gatewayHeaders?: (c: unknown) => string[] }).gatewayHeaders?.(compiled) ?? [];
     for (const h of headers) gatewayHeaders.add(h.toLowerCase());
-    out.push({ name: policy.name, phase: policy.phase, config: compiled });
+    out.push({ name: policy.name, phase: policy.phase, at: where, config: compiled });
   }
   return out;
 }

@@ -35,7 +35,7 @@ export async function composeRoute(
   for (const compiled of route.policies) {
     const policy = BY_NAME.get(compiled.name);
     if (!policy) throw new Error(`route "${route.id}": unknown policy "${compiled.name}" in the compiled config`);
-    handlers.push(await policy.create(compiled.config, runtime, shared.get(policy.name)));
+    handlers.push(await policy.create(compiled.config, runtime, shared.get(policy.name), compiled.at));
   }
   let handler = upstream;
   for (let i = handlers.length - 1; i >= 0; i--) {

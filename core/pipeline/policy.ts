@@ -168,8 +168,11 @@ export interface PolicyDefinition<
   endpoints?(runtime: PolicyRuntime, shared: Shared): GatewayEndpoint[];
   /** A few words for `explain` about the compiled block (e.g. `issuer demo, scope read`); never a secret. */
   describe?(compiled: Compiled): string;
-  /** Once per route: the handler for the compiled block. */
-  create(compiled: Compiled, runtime: PolicyRuntime, shared: Shared): PolicyHandler | Promise<PolicyHandler>;
+  /**
+   * Once per route: the handler for the compiled block. `at` is the block's config path
+   * (`routes[2].jwt`, or `defaults.cors`), for messages such as a missing secret's.
+   */
+  create(compiled: Compiled, runtime: PolicyRuntime, shared: Shared, at: string): PolicyHandler | Promise<PolicyHandler>;
 }
 
 /** Types a policy definition, keeping its name literal so the config type knows the route field. */
@@ -187,5 +190,7 @@ export function definePolicy<
 export interface CompiledPolicy {
   name: string;
   phase: Phase;
+  /** Config path of the block it came from, e.g. `routes[2].jwt` or `defaults.cors`. */
+  at: string;
   config: unknown;
 }

@@ -3,12 +3,19 @@
  * on the way back. The gateway's own headers (hop-by-hop, `host`, `content-length`) cannot be set.
  */
 import * as v from 'valibot';
-import { headerName, headerValue } from '../../config/primitives.ts';
-import type { ConfigIssue } from '../../errors.ts';
+import { headerName, headerValue, secretRef } from '../../config/primitives.ts';
+import { type ConfigIssue, PorticoError } from '../../errors.ts';
 import { HOP_BY_HOP_HEADERS } from '../../http/headers.ts';
-import { definePolicy } from '../../pipeline/policy.ts';
+import { definePolicy, type PolicyRuntime, type SecretRef } from '../../pipeline/policy.ts';
 
 export interface CompiledHeaderTransform {
+  /** A value is text, or a secret reference resolved at startup (an origin's API key, say). */
+  set: [name: string, value: string | SecretRef][];
+  remove: string[];
+}
+
+/** A transform with its secrets resolved: what runs per request. */
+interface ResolvedTransform {
   set: [name: string, value: string][];
   remove: string[];
 }
@@ -16,7 +23,16 @@ export interface CompiledHeaderTransform {
 const transformSchema = v.strictObject(
   {
     /** Headers to set (replacing any value the message had). */
-    set: v.optional(v.record(headerName, headerValue, 'expected an object of header name → value')),
+    set: v.optional(
+      v.record(
+        headerName,
+        v.union(
+          [headerValue, secretRef],
+          'expected a header value of visible ASCII with no CR or LF, or a secret { "env": "VARIABLE" }',
+        ),
+        'expected an object of header name → value',
+      ),
+    ),
     /** Header names to remove. */
     remove: v.optional(v.array(headerName, 'expected an array of header names')),
   },
@@ -28,7 +44,7 @@ function compileTransform(
   at: string,
   issues: ConfigIssue[],
 ): CompiledHeaderTransform | undefined {
-  const set: [string, string][] = [];
+  const set: [string, string | SecretRef][] = [];
   for (const [name, value] of Object.entries(t.set ?? {})) {
     const lower = name.toLowerCase();
     if (HOP_BY_HOP_HEADERS.has(lower) || lower === 'host' || lower === 'content-length') {
@@ -41,18 +57,40 @@ function compileTransform(
   return set.length === 0 && remove.length === 0 ? undefined : { set, remove };
 }
 
-/** Removes then sets headers, per a compiled transform. */
-export function applyHeaderTransform(headers: Headers, t: CompiledHeaderTransform): void {
+/** Resolves the secret values of a transform, once per route at startup. */
+async function resolveTransform(t: CompiledHeaderTransform, at: string, runtime: PolicyRuntime): Promise<ResolvedTransform> {
+  const set: [string, string][] = [];
+  for (const [name, value] of t.set) {
+    const text = typeof value === 'string' ? value : await runtime.secret(value, `${at}.set.${name}`);
+    // A secret is checked as config values are: no CR/LF (no header injection from the environment).
+    if (!/^[\t\x20-\x7e]*$/.test(text))
+      throw new PorticoError(
+        'ERR_CONFIG_INVALID',
+        `${at}.set.${name}: the secret ${(value as SecretRef).env} is not a valid header value`,
+      );
+    set.push([name, text]);
+  }
+  return { set, remove: t.remove };
+}
+
+/** Removes then sets headers, per a resolved transform. */
+export function applyHeaderTransform(headers: Headers, t: ResolvedTransform): void {
   for (const name of t.remove) headers.delete(name);
   for (const [name, value] of t.set) headers.set(name, value);
 }
 
+const describeTransform = (t: CompiledHeaderTransform): string =>
+  [...t.remove.map((n) => `-${n}`), ...t.set.map(([n]) => `+${n}`)].join(' ');
+
 export const requestHeadersPolicy = definePolicy({
   name: 'requestHeaders',
   phase: 'request',
+  defaultable: true,
   schema: transformSchema,
   compile: (block, { at, issues }) => compileTransform(block, at, issues),
-  create(t) {
+  describe: describeTransform,
+  async create(compiled, runtime, _shared, at) {
+    const t = await resolveTransform(compiled, at, runtime);
     return (exchange, next) => {
       applyHeaderTransform(exchange.upstreamHeaders, t);
       return next();
@@ -63,9 +101,12 @@ export const requestHeadersPolicy = definePolicy({
 export const responseHeadersPolicy = definePolicy({
   name: 'responseHeaders',
   phase: 'response',
+  defaultable: true,
   schema: transformSchema,
   compile: (block, { at, issues }) => compileTransform(block, at, issues),
-  create(t) {
+  describe: describeTransform,
+  async create(compiled, runtime, _shared, at) {
+    const t = await resolveTransform(compiled, at, runtime);
     return async (exchange, next) => {
       const response = await next();
       applyHeaderTransform(response.headers, t);
