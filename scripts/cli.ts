@@ -283,6 +283,22 @@ export async function main(argv: string[]): Promise<number> {
         })()),
     );
 
+  cli
+    .command(
+      'key <action> [key]',
+      'API keys: "new" makes a key and prints its hash and config; "hash <key>" (or the key on stdin) prints the hash',
+    )
+    .option('--consumer <name>', 'key new: the consumer the key is for (default my-consumer)')
+    .option('--plan <name>', 'key new: the plan to put in the config snippet')
+    .option('--json', 'key new: print { consumer, key, hash } as one JSON line')
+    .action(
+      (action: string, key: string | undefined, options) =>
+        (pending = (async () => {
+          const { runKeyCommand, readProcessStdin } = await import('./key-command.ts');
+          return runKeyCommand(action, key, options, { out, err, readStdin: readProcessStdin });
+        })()),
+    );
+
   cli.help();
   cli.version('0.1.0');
   try {

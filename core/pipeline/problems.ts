@@ -38,6 +38,7 @@ export const PROBLEMS = {
   ERR_INSUFFICIENT_SCOPE: { status: 403, title: 'Forbidden', slug: 'insufficient-scope' },
   ERR_API_KEY_MISSING: { status: 401, title: 'Unauthorized', slug: 'api-key-missing' },
   ERR_API_KEY_INVALID: { status: 401, title: 'Unauthorized', slug: 'api-key-invalid' },
+  ERR_API_KEY_UNAVAILABLE: { status: 503, title: 'Service Unavailable', slug: 'api-key-unavailable' },
   ERR_ADMIN_UNAUTHORIZED: { status: 401, title: 'Unauthorized', slug: 'admin-unauthorized' },
   ERR_PAYLOAD_TOO_LARGE: { status: 413, title: 'Content Too Large', slug: 'payload-too-large' },
   // ── limits and load ──

@@ -3,9 +3,20 @@
  * PHASES); within a phase, in the order of this list. Adding a policy touches its own folder,
  * one line here, and the docs.
  */
+import { apiKeyPolicy } from './api-key/index.ts';
+import { assertionPolicy } from './assertion/index.ts';
 import { requestHeadersPolicy, responseHeadersPolicy } from './headers/index.ts';
+import { identityPolicy } from './identity/index.ts';
 import { rewritePolicy } from './rewrite/index.ts';
 
-export const POLICIES = [rewritePolicy, requestHeadersPolicy, responseHeadersPolicy] as const;
+// assertion stays the last request-phase policy: it signs what the others leave for the origin.
+export const POLICIES = [
+  rewritePolicy,
+  requestHeadersPolicy,
+  responseHeadersPolicy,
+  apiKeyPolicy,
+  identityPolicy,
+  assertionPolicy,
+] as const;
 
 export type AnyPolicy = (typeof POLICIES)[number];

@@ -104,6 +104,9 @@ async function routed(
   return { route: seen.headers['x-conformance-route'], seen, res };
 }
 
+/** The key whose hash is in conformance.config.json (apiKeys.conformance): a test key, nothing else. */
+const CONFORMANCE_API_KEY = 'pk_2O3ls_ZRU-dGbWtAbm_bF9lRVxkCVxoWRbBrdWol_iM';
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Why edge-runtime sits out the cases where an origin's body fails mid-way. */
@@ -471,6 +474,59 @@ export const CASES: ConformanceCase[] = [
       const body = JSON.parse(res.body) as { status: string; config: string };
       expect(body.status).toBe('ok');
       expect(body.config).toBe(ctx.configHash);
+    },
+  },
+
+  // ── identity: API keys and identity headers (routes identity-key and headers) ──
+  {
+    group: 'identity',
+    name: 'client-sent identity headers are stripped, on a route with auth and on one without',
+    async run(ctx) {
+      const spoofed = {
+        'x-portico-consumer': 'admin',
+        'X-Portico-Subject': 'root',
+        'x-portico-scopes': 'everything',
+        'x-portico-auth': 'jwt',
+        'x-conformance-plan': 'enterprise',
+      };
+      const open = await routed(ctx, { path: '/headers', headers: spoofed });
+      expect(open.route).toBe('headers');
+      for (const name of Object.keys(spoofed)) expect(open.seen.headers[name.toLowerCase()], name).toBeUndefined();
+      const authed = await routed(ctx, { path: '/identity/key', headers: { ...spoofed, 'x-api-key': CONFORMANCE_API_KEY } });
+      expect(authed.route).toBe('identity-key');
+      expect(authed.seen.headers['x-portico-consumer']).toBe('conformance');
+      expect(authed.seen.headers['x-portico-scopes']).toBe('read');
+      expect(authed.seen.headers['x-portico-auth']).toBe('apiKey');
+      expect(authed.seen.headers['x-conformance-plan']).toBe('test');
+      expect(authed.seen.headers['x-portico-subject']).toBeUndefined();
+    },
+  },
+  {
+    group: 'identity',
+    name: 'an API key is accepted from the header, and from the query with the rest of the query intact',
+    async run(ctx) {
+      const byHeader = await routed(ctx, { path: '/identity/key?a=1', headers: { 'x-api-key': CONFORMANCE_API_KEY } });
+      expect(byHeader.seen.headers['x-api-key']).toBeUndefined();
+      expect(byHeader.seen.url).toBe('/identity/key?a=1');
+      const byQuery = await routed(ctx, { path: `/identity/key?z=%20a+b&api_key=${CONFORMANCE_API_KEY}&x=~1` });
+      expect(byQuery.seen.url).toBe('/identity/key?z=%20a+b&x=~1');
+      expect(byQuery.seen.headers['x-portico-consumer']).toBe('conformance');
+    },
+  },
+  {
+    group: 'identity',
+    name: 'a missing or unknown API key is refused with 401 and an ApiKey challenge, and never echoed',
+    async run(ctx) {
+      const missing = await ctx.send({ path: '/identity/key' });
+      expect(problem(missing, 401)['code']).toBe('ERR_API_KEY_MISSING');
+      expect(missing.headers['www-authenticate']).toBe('ApiKey header="x-api-key", query="api_key"');
+      const wrongKey = `${CONFORMANCE_API_KEY.slice(0, -1)}x`;
+      const unknown = await ctx.send({ path: '/identity/key', headers: { 'x-api-key': wrongKey } });
+      expect(problem(unknown, 401)['code']).toBe('ERR_API_KEY_INVALID');
+      expect(unknown.body).not.toContain(wrongKey);
+      const inQuery = await ctx.send({ path: `/identity/key?api_key=${wrongKey}` });
+      expect(problem(inQuery, 401)['code']).toBe('ERR_API_KEY_INVALID');
+      expect(inQuery.body).not.toContain(wrongKey);
     },
   },
 ];
