@@ -316,7 +316,7 @@ describe('gateway assertion: startup and config errors', () => {
     expect(err).toBeInstanceOf(ConfigError);
     const lines = (err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
     expect(lines).toEqual([
-      'routes[2].assertion.secret: expected a secret reference { "env": "VARIABLE" } (secrets are never written in the config), got "<a string, not shown>"',
+      'routes[2].assertion.secret: expected a secret reference { "env": "VARIABLE" } (secrets are never written in the config), got a string (not shown: this field may hold a secret)',
     ]);
     const err2 = await compileConfig({
       origins: { a: { url: 'http://127.0.0.1:9/a', region: 'x' }, b: { url: 'http://127.0.0.1:9/b', region: 'x' } },

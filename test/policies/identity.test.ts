@@ -167,6 +167,7 @@ describe('identity from a JWT-shaped identity (the jwt policy sets it the same w
       block,
       policyRuntimeForTest(cfg, (r) => logs.push(r)),
       undefined,
+      'routes[0].identity',
     );
     const request = new Request('http://gw.test/x');
     const exchange = new RouteExchange(
