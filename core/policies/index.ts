@@ -5,7 +5,9 @@
  */
 import { requestHeadersPolicy, responseHeadersPolicy } from './headers/index.ts';
 import { rewritePolicy } from './rewrite/index.ts';
+import { corsPolicy } from './cors/index.ts';
+import { securityHeadersPolicy } from './security-headers/index.ts';
 
-export const POLICIES = [rewritePolicy, requestHeadersPolicy, responseHeadersPolicy] as const;
+export const POLICIES = [rewritePolicy, requestHeadersPolicy, responseHeadersPolicy, corsPolicy, securityHeadersPolicy] as const;
 
 export type AnyPolicy = (typeof POLICIES)[number];
