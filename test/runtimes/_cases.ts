@@ -478,6 +478,13 @@ export const CASES: ConformanceCase[] = [
   {
     group: 'cors',
     name: 'a preflight is answered at the edge and never forwarded',
+    notOn: [
+      {
+        runtime: 'wasi',
+        reason:
+          "jco serve's preview2-shim reads the outgoing body of every response and crashes the server (`#outputStreamId` of undefined) on a 204, for which StarlingMonkey never asks for one; the gateway logs the 204 before the host fails",
+      },
+    ],
     async run(ctx) {
       const ask = { origin: 'https://app.example.com', 'access-control-request-method': 'GET' };
       // The route's origin refuses connections: a forwarded preflight would be a 502.
