@@ -19,7 +19,7 @@ import { internalProblem, problemResponse, type ProblemInput } from './http/prob
 import { RouteExchange } from './pipeline/exchange.ts';
 import { composeRoute, initPolicies, policyDefinition, type RouteHandler } from './pipeline/compose.ts';
 import type { Exchange, GatewayEndpoint, PolicyRuntime } from './pipeline/policy.ts';
-import { createRouteMatcher, type FindResult, type RouteMatcher } from './router/route-matcher.ts';
+import { createRouteMatcher, findPreflightRoute, type RouteMatcher } from './router/route-matcher.ts';
 import { createMemoryCache, createMemoryKV } from './stores/index.ts';
 import { proxyRequest } from './upstream/proxy.ts';
 
@@ -151,24 +151,6 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     },
   );
 
-  // Routes with a CORS policy: they answer preflights themselves, whatever their methods list.
-  const corsRoutes = new Set(config.routes.filter((r) => r.policies.some((p) => p.phase === 'cors')));
-
-  /**
-   * A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) asks about another
-   * request: "may I send a PUT here?". When no route takes OPTIONS on this path (the router's
-   * answer would be 405), the preflight goes to the route that would take the method it asks
-   * about, if that route has a CORS policy: the policy answers it (204, or 403 for a disallowed
-   * origin) and it is never forwarded. Otherwise, or when a route does take OPTIONS, nothing
-   * changes. This runs only on the way to a 405, so no other request pays for it.
-   */
-  function preflightTarget(request: Request, host: string, path: string): FindResult | null {
-    const asked = request.headers.get('access-control-request-method');
-    if (asked === null || !request.headers.has('origin')) return null;
-    const found = matcher.find(asked, host, path, request.headers);
-    return found.kind === 'match' && corsRoutes.has(found.match.route) ? found : null;
-  }
-
   /** Answers of the gateway itself, on every host, before any route; null when `path` is not one. */
   async function reserved(request: Request, path: string, requestId: string, context: RequestContext): Promise<Response | null> {
     const method = request.method;
@@ -217,7 +199,10 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     const path = normalized.path;
     const host = requestHost(url);
     let found = matcher.find(method, host, path, request.headers);
-    if (found.kind === 'method' && method === 'OPTIONS') found = preflightTarget(request, host, path) ?? found;
+    // A CORS preflight is about another method: the route that takes that method answers it if it
+    // has a CORS policy, whatever its methods list (a browser never sends the preflight itself).
+    if (found.kind === 'method' && method === 'OPTIONS')
+      found = findPreflightRoute(matcher, host, path, request.headers) ?? found;
     if (found.kind === 'none') {
       return refused({ code: 'ERR_ROUTE_NOT_FOUND', detail: `No route matches ${method} ${path}.` }, requestId, method, started);
     }
