@@ -3,8 +3,10 @@
  * routes through `defaults.cors`.
  *
  * - A preflight (OPTIONS with Origin and Access-Control-Request-Method) is answered here, 204,
- *   and never forwarded. The gateway routes a preflight by the method it asks about when no route
- *   lists OPTIONS (core/gateway.ts), so `match.methods` need not name OPTIONS.
+ *   and never forwarded. When no route takes OPTIONS on the path, the gateway gives a preflight
+ *   to the route that takes the method it asks about (`findPreflightRoute`, core/router), so
+ *   `match.methods` need not name OPTIONS. A preflight carries no custom headers, so a route that
+ *   needs a header condition (a canary) is never chosen for one: its sibling route answers.
  * - A disallowed origin gets no CORS headers at all. Its actual requests still go to the origin
  *   (CORS is enforced by the browser, which then hides the response); its preflight is refused
  *   with 403 problem `ERR_CORS_ORIGIN_DENIED`, not a bare 204: the browser fails it the same
