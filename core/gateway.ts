@@ -19,7 +19,7 @@ import { internalProblem, problemResponse, type ProblemInput } from './http/prob
 import { RouteExchange } from './pipeline/exchange.ts';
 import { composeRoute, initPolicies, policyDefinition, type RouteHandler } from './pipeline/compose.ts';
 import type { Exchange, GatewayEndpoint, PolicyRuntime } from './pipeline/policy.ts';
-import { createRouteMatcher, type RouteMatcher } from './router/route-matcher.ts';
+import { createRouteMatcher, findPreflightRoute, type RouteMatcher } from './router/route-matcher.ts';
 import { createMemoryCache, createMemoryKV } from './stores/index.ts';
 import { proxyRequest } from './upstream/proxy.ts';
 
@@ -198,7 +198,11 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     }
     const path = normalized.path;
     const host = requestHost(url);
-    const found = matcher.find(method, host, path, request.headers);
+    let found = matcher.find(method, host, path, request.headers);
+    // A CORS preflight is about another method: the route that takes that method answers it if it
+    // has a CORS policy, whatever its methods list (a browser never sends the preflight itself).
+    if (found.kind === 'method' && method === 'OPTIONS')
+      found = findPreflightRoute(matcher, host, path, request.headers) ?? found;
     if (found.kind === 'none') {
       return refused({ code: 'ERR_ROUTE_NOT_FOUND', detail: `No route matches ${method} ${path}.` }, requestId, method, started);
     }

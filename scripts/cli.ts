@@ -7,7 +7,7 @@ import { policyDefinition } from '../core/pipeline/compose.ts';
 import { PHASES } from '../core/pipeline/policy.ts';
 import { ConfigError } from '../core/errors.ts';
 import { normalizePath } from '../core/http/normalize.ts';
-import { createRouteMatcher } from '../core/router/index.ts';
+import { createRouteMatcher, findPreflightRoute } from '../core/router/index.ts';
 import { findConfigFile, loadConfigFile } from './config-file.ts';
 import { demoConfig } from './demo/demo-config.ts';
 import { startEchoOrigin, type EchoOrigin } from './demo/echo-origin.ts';
@@ -176,7 +176,14 @@ async function runExplain(
   }
   const matcher = createRouteMatcher(compiled, await loadNodeHot('wasm'));
   const { result, candidates } = matcher.explain(m, host, norm.path, headers);
-  if (result.kind === 'match') {
+  const preflight = m === 'OPTIONS' && result.kind === 'method' ? findPreflightRoute(matcher, host, norm.path, headers) : null;
+  if (preflight?.kind === 'match') {
+    const r = preflight.match.route;
+    out(
+      `→ CORS preflight for ${headers.get('access-control-request-method')}: answered by route "${r.id}"'s cors policy, never forwarded`,
+    );
+    out(`  pipeline: ${describePipeline(r)}`);
+  } else if (result.kind === 'match') {
     const r = result.match.route;
     const params = Object.entries(result.match.params);
     out(`→ route "${r.id}" (${r.kind} ${r.pattern}) → ${r.upstream.join(' then ')}`);

@@ -460,6 +460,13 @@ function compileRoutes(
 
 const PHASE_RANK = new Map(PHASES.map((p, i) => [p, i]));
 
+/** Removes the issues from `from` on that an earlier issue already says (same path and message). */
+function dropRepeated(issues: ConfigIssue[], from: number): void {
+  const seen = new Set(issues.slice(0, from).map((i) => `${i.path}\n${i.message}`));
+  const fresh = issues.splice(from).filter((i) => !seen.has(`${i.path}\n${i.message}`));
+  issues.push(...fresh);
+}
+
 /**
  * Compiles a route's policy blocks, each from the route or else from `defaults`, in pipeline
  * order. `false` on the route turns a default off.
@@ -483,6 +490,7 @@ function compilePolicies(
     const block = fromDefaults ? defaults[policy.name] : own;
     if (block === undefined || block === false) continue;
     const where = fromDefaults ? `defaults.${policy.name}` : `${at}.${policy.name}`;
+    const before = issues.length;
     // Each policy's own types meet here: the list is heterogeneous by design.
     const compiled = (policy.compile as (b: unknown, c: unknown) => unknown)(block, {
       at: where,
@@ -490,6 +498,8 @@ function compilePolicies(
       config,
       siblings,
     });
+    // A bad `defaults` block is compiled for every route: say each of its problems once.
+    if (fromDefaults) dropRepeated(issues, before);
     if (compiled === undefined) continue;
     siblings[policy.name] = compiled;
     const headers = (policy as { gatewayHeaders?: (c: unknown) => string[] }).gatewayHeaders?.(compiled) ?? [];

@@ -8,12 +8,16 @@ import { assertionPolicy } from './assertion/index.ts';
 import { requestHeadersPolicy, responseHeadersPolicy } from './headers/index.ts';
 import { identityPolicy } from './identity/index.ts';
 import { rewritePolicy } from './rewrite/index.ts';
+import { corsPolicy } from './cors/index.ts';
+import { securityHeadersPolicy } from './security-headers/index.ts';
 
 // assertion stays the last request-phase policy: it signs what the others leave for the origin.
 export const POLICIES = [
   rewritePolicy,
   requestHeadersPolicy,
   responseHeadersPolicy,
+  corsPolicy,
+  securityHeadersPolicy,
   apiKeyPolicy,
   identityPolicy,
   assertionPolicy,

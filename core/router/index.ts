@@ -1,4 +1,4 @@
-export { createRouteMatcher } from './route-matcher.ts';
+export { createRouteMatcher, findPreflightRoute } from './route-matcher.ts';
 export type {
   RouteMatcher,
   RouteMatch,

@@ -217,3 +217,17 @@ export function createRouteMatcher(config: CompiledConfig, hot: HotExports): Rou
 
   return { find, explain };
 }
+
+/**
+ * The route a CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) is for, when
+ * no route takes OPTIONS on its path and the answer would be 405: the route that would take the
+ * method the preflight asks about, if that route has a policy in the `cors` phase, which then
+ * answers it. null when the request is not a preflight or that route has no CORS policy. Used by
+ * the gateway and by `portico explain`; it runs only on the way to a 405.
+ */
+export function findPreflightRoute(matcher: RouteMatcher, host: string, path: string, headers: HeaderLookup): FindResult | null {
+  const asked = headers.get('access-control-request-method');
+  if (asked === null || headers.get('origin') === null) return null;
+  const found = matcher.find(asked, host, path, headers);
+  return found.kind === 'match' && found.match.route.policies.some((p) => p.phase === 'cors') ? found : null;
+}

@@ -114,6 +114,32 @@ describe('portico explain', () => {
     const r = portico('explain', 'GET', '/api/%252e%252e/admin', '--config', 'test/fixtures/overlap.json');
     expect(r.stdout).toContain('400 Bad Request');
   });
+
+  it('says a CORS preflight is answered by the cors policy of the route for the method it asks about', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portico-'));
+    const file = join(dir, 'cors.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        origins: { eu: { url: 'http://eu.example.com', region: 'eu-west' } },
+        routes: [
+          {
+            id: 'items',
+            match: { path: '/items', methods: ['GET', 'PUT'] },
+            upstream: 'eu',
+            cors: { origins: ['http://localhost:5173'] },
+          },
+        ],
+      }),
+    );
+    const ask = ['-H', 'origin:http://localhost:5173', '-H', 'access-control-request-method:PUT', '--config', file];
+    const r = portico('explain', 'OPTIONS', '/items', ...ask);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('→ CORS preflight for PUT: answered by route "items"\'s cors policy, never forwarded');
+    expect(r.stdout).toContain('pipeline: cors (http://localhost:5173) → upstream eu');
+    // Without Access-Control-Request-Method it is a plain OPTIONS: 405.
+    expect(portico('explain', 'OPTIONS', '/items', '--config', file).stdout).toContain('405 Method Not Allowed');
+  });
 });
 
 describe('portico build and deploy', () => {

@@ -529,4 +529,60 @@ export const CASES: ConformanceCase[] = [
       expect(inQuery.body).not.toContain(wrongKey);
     },
   },
+  // ── cors ──
+  {
+    group: 'cors',
+    name: 'a preflight is answered at the edge and never forwarded',
+    notOn: [
+      {
+        runtime: 'wasi',
+        reason:
+          "jco serve's preview2-shim reads the outgoing body of every response and crashes the server (`#outputStreamId` of undefined) on a 204, for which StarlingMonkey never asks for one; the gateway logs the 204 before the host fails",
+      },
+    ],
+    async run(ctx) {
+      const ask = { origin: 'https://app.example.com', 'access-control-request-method': 'GET' };
+      // The route's origin refuses connections: a forwarded preflight would be a 502.
+      const res = await ctx.send({ method: 'OPTIONS', path: '/cors/edge', headers: ask });
+      expect(res.status, res.body.slice(0, 300)).toBe(204);
+      expect(res.body).toBe('');
+      expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
+      expect(res.headers['access-control-allow-credentials']).toBe('true');
+      expect(res.headers['access-control-allow-methods']).toContain('GET');
+      expect(res.headers['access-control-max-age']).toBe('600');
+      expect(res.headers['vary']).toMatch(/origin/i);
+      // On a route to the echo origin, the answer is still the gateway's, not the echo's JSON.
+      const echoed = await ctx.send({
+        method: 'OPTIONS',
+        path: '/cors/echo',
+        headers: { ...ask, origin: 'https://shop.example.com' },
+      });
+      expect(echoed.status).toBe(204);
+      expect(echoed.body).toBe('');
+      expect(echoed.headers['access-control-allow-origin']).toBe('https://shop.example.com');
+    },
+  },
+  {
+    group: 'cors',
+    name: 'a disallowed origin gets no CORS headers',
+    async run(ctx) {
+      const corsHeaders = (res: RawResponse) => Object.keys(res.headers).filter((n) => n.startsWith('access-control-'));
+      // An actual request still reaches the origin; the answer has no CORS headers.
+      const { route, res } = await routed(ctx, { path: '/cors/echo', headers: { origin: 'https://example.com.evil.test' } });
+      expect(route).toBe('cors-echo');
+      expect(corsHeaders(res)).toEqual([]);
+      expect(res.headers['vary']).toMatch(/origin/i);
+      // Its preflight is refused without them, and not forwarded.
+      const pre = await ctx.send({
+        method: 'OPTIONS',
+        path: '/cors/edge',
+        headers: { origin: 'https://evil.test', 'access-control-request-method': 'GET' },
+      });
+      expect(problem(pre, 403)['code']).toBe('ERR_CORS_ORIGIN_DENIED');
+      expect(corsHeaders(pre)).toEqual([]);
+      // An allowed origin on the same route does get them.
+      const ok = await routed(ctx, { path: '/cors/echo', headers: { origin: 'https://app.example.com' } });
+      expect(ok.res.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    },
+  },
 ];
