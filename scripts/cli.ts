@@ -9,7 +9,7 @@ import { ConfigError } from '../core/errors.ts';
 import { normalizePath } from '../core/http/normalize.ts';
 import { createRouteMatcher, findPreflightRoute } from '../core/router/index.ts';
 import { findConfigFile, loadConfigFile } from './config-file.ts';
-import { demoConfig } from './demo/demo-config.ts';
+import { DEMO_API_KEY, demoConfig } from './demo/demo-config.ts';
 import { startEchoOrigin, type EchoOrigin } from './demo/echo-origin.ts';
 import { loadNodeHot, type HotKind } from '../targets/node/hot.ts';
 import { startNodeServer } from '../targets/node/server.ts';
@@ -73,6 +73,14 @@ async function runDev(options: { config?: string; port?: string | number; host?:
     out(`  curl -s ${base}/api/%252e%252e/admin         # double encoding: 400`);
     out(`  curl -s '${base}/api/slow?delay=5000'        # origin too slow: 504`);
     out(`  curl -s -i -X DELETE ${base}/api/status      # 405 with Allow`);
+    out(`  curl -s -H 'x-api-key: ${DEMO_API_KEY}' ${base}/partners/orders   # API key: the origin sees x-portico-consumer`);
+    out(`  curl -s '${base}/partners/orders?api_key=${DEMO_API_KEY}&page=2'   # key in the query, removed before forwarding`);
+    out(`  curl -s -i ${base}/partners/orders                   # no key: 401 with WWW-Authenticate: ApiKey`);
+    out(`  curl -s -H 'x-portico-consumer: admin' ${base}/api/status   # a spoofed identity header is stripped`);
+    out(
+      `  curl -s -i -X OPTIONS -H 'Origin: http://localhost:5173' -H 'Access-Control-Request-Method: PUT' ${base}/api/users/42   # CORS preflight: 204 at the edge`,
+    );
+    out(`  curl -s -i -H 'Origin: http://localhost:5173' ${base}/api/users/42   # Access-Control-Allow-Origin + Vary: Origin`);
     out(`  curl -s ${base}/health`);
     out(`  npx portico explain GET ${base}/api/users/42 -H x-canary:1`);
   }

@@ -10,10 +10,24 @@ export interface DemoOrigins {
   apSouth: string;
 }
 
+/** The demo's one API key (a demo value, printed in the banner; its hash is in the config). */
+export const DEMO_API_KEY = 'pk_lyTaSzNqOD400hsbntnORNLBgznyhp34i08qLkmH6Wc';
+
 export function demoConfig(origins: DemoOrigins): PorticoConfig {
   return defineConfig({
     version: 1,
     trustedProxies: [],
+    // The demo API may be called from a dev server's page (Vite's default port).
+    defaults: { cors: { origins: ['http://localhost:5173'], exposeHeaders: ['x-request-id'], maxAge: 600 } },
+    // Only the hash is in the config; the key itself is printed in the banner (DEMO_API_KEY).
+    apiKeys: {
+      'demo-partner': {
+        hash: 'sha256:9be77610f627877a684df88e511585b14ba3d23a1720827d66cd0b05ba9a4312',
+        plan: 'free',
+        scopes: ['partners:read'],
+        limits: { requestsPerMinute: 60 },
+      },
+    },
     origins: {
       'eu-west': { url: origins.euWest, region: 'eu-west', timeoutMs: 2000 },
       'us-east': { url: origins.usEast, region: 'us-east', timeoutMs: 2000 },
@@ -21,6 +35,13 @@ export function demoConfig(origins: DemoOrigins): PorticoConfig {
     },
     routes: [
       { id: 'status', match: { path: '/api/status', methods: ['GET'] }, upstream: 'eu-west' },
+      {
+        id: 'partners',
+        match: { path: '/partners/*', methods: ['GET'] },
+        upstream: 'eu-west',
+        apiKey: { query: 'api_key' },
+        identity: { metadata: { plan: 'x-portico-plan' } },
+      },
       {
         id: 'user-canary',
         match: { path: '/api/users/:id', methods: ['GET'], headers: { 'x-canary': '1' } },
