@@ -4,8 +4,9 @@
  * one line here, and the docs.
  */
 import { requestHeadersPolicy, responseHeadersPolicy } from './headers/index.ts';
+import { jwtPolicy } from './jwt/index.ts';
 import { rewritePolicy } from './rewrite/index.ts';
 
-export const POLICIES = [rewritePolicy, requestHeadersPolicy, responseHeadersPolicy] as const;
+export const POLICIES = [rewritePolicy, requestHeadersPolicy, responseHeadersPolicy, jwtPolicy] as const;
 
 export type AnyPolicy = (typeof POLICIES)[number];
