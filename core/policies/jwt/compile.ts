@@ -161,7 +161,10 @@ export function compileIssuer(name: string, block: IssuerBlock, at: string, issu
     }
     const fits = KTY_ALGS[kty] as (a: string) => boolean;
     if (!algorithms.some(fits)) {
-      issues.push({ path: where, message: `a ${kty} key needs a matching algorithm in algorithms` });
+      issues.push({
+        path: where,
+        message: `${kty === 'RSA' ? 'an RSA' : kty === 'EC' ? 'an EC' : 'an OKP'} key needs a matching algorithm in algorithms`,
+      });
       return;
     }
     if (jwk['kid'] !== undefined && typeof jwk['kid'] !== 'string') {
