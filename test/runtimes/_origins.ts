@@ -30,6 +30,8 @@ export interface StreamControl {
 
 export interface Origins {
   echo: string;
+  /** Request-targets the echo origin received, in order (to tell a request never reached it). */
+  echoSeen: string[];
   slow: string;
   stream: string;
   closed: string;
@@ -73,7 +75,9 @@ async function closedPortUrl(): Promise<string> {
 }
 
 export async function startOrigins(): Promise<Origins> {
+  const echoSeen: string[] = [];
   const echo = await listen((req, res) => {
+    echoSeen.push(req.url ?? '');
     void readBody(req).then((body) => {
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers)) {
@@ -135,6 +139,7 @@ export async function startOrigins(): Promise<Origins> {
   const servers = [echo.server, slow.server, stream.server];
   return {
     echo: echo.url,
+    echoSeen,
     slow: slow.url,
     stream: stream.url,
     closed: await closedPortUrl(),
