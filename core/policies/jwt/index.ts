@@ -159,7 +159,7 @@ export const jwtPolicy = definePolicy({
       let claims: Record<string, unknown>;
       let issuer: IssuerRuntime;
       try {
-        const key = await tokenKey(got.token);
+        const key = tokenKey(got.token);
         const hit = shared.verified.get(key, runtime.now());
         if (hit && names.has(hit.issuer)) {
           claims = hit.claims;

@@ -2,6 +2,7 @@
  * Tokens already verified, per isolate: a token is not verified again before its `exp`. Keyed by
  * the SHA-256 of the token (the cache holds no token), bounded, least recently used first out.
  */
+import { sha256Ascii } from './sha256.ts';
 
 export interface VerifiedEntry {
   /** Name of the issuer that verified it. */
@@ -43,12 +44,7 @@ export function createVerifiedCache(maxEntries = DEFAULT_VERIFIED_CACHE_SIZE): V
   };
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-/** SHA-256 of a token, hex: the cache key. */
-export async function tokenKey(token: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token)));
-  let out = '';
-  for (const b of digest) out += HEX[b];
-  return out;
+/** The cache key of a token: its SHA-256, hex (the token is ASCII: its grammar was checked). */
+export function tokenKey(token: string): string {
+  return sha256Ascii(token);
 }
