@@ -167,7 +167,8 @@ export const jwtPolicy = definePolicy({
         } else {
           const result = await verify(got.token, (p) => ex.context.waitUntil(p));
           if (!result.ok) return invalid(ex, result.description);
-          claims = result.claims;
+          // Frozen: the same object is handed to every later request with this token.
+          claims = Object.freeze(result.claims);
           issuer = result.issuer as IssuerRuntime;
           shared.verified.set(key, { issuer: issuer.compiled.name, claims, expiresAt: (claims['exp'] as number) * 1000 });
         }
