@@ -490,6 +490,23 @@ export const CASES: ConformanceCase[] = [
   },
   {
     group: 'jwt',
+    name: 'JWT accepted with a key the gateway fetched from a JWKS origin; an unknown kid is refused',
+    async run(ctx) {
+      const token = await conformanceToken({}, 'conformance-jwks');
+      for (let i = 0; i < 3; i++) {
+        const { route } = await routed(ctx, { path: `/jwt-jwks/ok-${i}`, headers: { authorization: `Bearer ${token}` } });
+        expect(route).toBe('jwt-jwks');
+      }
+      expect(ctx.origins.jwksFetches()).toBeGreaterThanOrEqual(1);
+      const path = `/jwt-jwks/unknown-${Math.random().toString(36).slice(2)}`;
+      const res = await ctx.send({ path, headers: { authorization: `Bearer ${await conformanceToken({}, 'no-such-kid')}` } });
+      problem(res, 401);
+      expect(res.headers['www-authenticate']).toMatch(/error="invalid_token"/);
+      expect(ctx.origins.echoSeen).not.toContain(path);
+    },
+  },
+  {
+    group: 'jwt',
     name: 'JWT refused: 401 with WWW-Authenticate (403 for a missing scope), and the origin is not reached',
     async run(ctx) {
       const good = await conformanceToken({ scope: 'conformance:read' });
@@ -536,7 +553,7 @@ export const CASES: ConformanceCase[] = [
  * A token from the conformance issuer (test/runtimes/conformance.config.json holds its public
  * key). The private key is a test fixture, generated for these cases and used nowhere else.
  */
-async function conformanceToken(claims: Record<string, unknown>): Promise<string> {
+async function conformanceToken(claims: Record<string, unknown>, kid = 'conformance-es256'): Promise<string> {
   const key = await importJWK(CONFORMANCE_PRIVATE_JWK, 'ES256');
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({
@@ -547,7 +564,7 @@ async function conformanceToken(claims: Record<string, unknown>): Promise<string
     exp: now + 600,
     ...claims,
   })
-    .setProtectedHeader({ alg: 'ES256', kid: 'conformance-es256' })
+    .setProtectedHeader({ alg: 'ES256', kid })
     .sign(key);
 }
 
