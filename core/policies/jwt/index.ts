@@ -5,6 +5,7 @@
  * JWKS cache with stale-if-error, back-off and single-flight on every runtime, HMAC keys, tokens
  * without kid, date sanity, a verified-token cache, and revocation.
  */
+import { PorticoError } from '../../errors.ts';
 import { definePolicy, type Exchange, type PolicyRuntime, type SecretRef } from '../../pipeline/policy.ts';
 import { type CompiledIssuer, type CompiledJwt, compileJwtBlocks, compileJwtRoute } from './compile.ts';
 import { createJwksSource, type JwksSource } from './jwks-cache.ts';
@@ -17,6 +18,9 @@ import { readHeader, type Verified, verifyWith } from './verify.ts';
 
 export type { CompiledJwt } from './compile.ts';
 export { JWT_ALGORITHMS } from './schema.ts';
+
+/** Shortest HMAC secret accepted, in bytes. */
+const MIN_HMAC_SECRET_BYTES = 32;
 
 /** One issuer at run time: its compiled block and where its keys come from. */
 interface IssuerRuntime {
@@ -37,8 +41,18 @@ async function buildIssuer(issuer: CompiledIssuer, runtime: PolicyRuntime): Prom
   if (issuer.jwks === null) {
     const entries: KeyEntry[] = [];
     for (const [i, key] of issuer.keys.entries()) {
-      if (key.type === 'secret') entries.push(secretEntry(await runtime.secret(key.ref, `issuers.${issuer.name}.keys[${i}]`)));
-      else if (key.type === 'pem') entries.push(pemEntry(key.pem));
+      if (key.type === 'secret') {
+        const at = `issuers.${issuer.name}.keys[${i}]`;
+        const secret = await runtime.secret(key.ref, at);
+        // RFC 7518 §3.2: an HMAC key at least as long as the hash output (32 bytes for HS256).
+        if (new TextEncoder().encode(secret).byteLength < MIN_HMAC_SECRET_BYTES) {
+          throw new PorticoError(
+            'ERR_CONFIG_INVALID',
+            `${at}: the HMAC secret in ${key.ref.env} is shorter than ${MIN_HMAC_SECRET_BYTES} bytes (RFC 7518 §3.2)`,
+          );
+        }
+        entries.push(secretEntry(secret));
+      } else if (key.type === 'pem') entries.push(pemEntry(key.pem));
       else {
         const entry = jwkEntry(key.jwk, issuer.algorithms);
         if (entry) entries.push(entry);

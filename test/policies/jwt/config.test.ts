@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { compileConfig } from '../../../core/config/index.ts';
 import { ConfigError } from '../../../core/errors.ts';
 import { unmetNeeds } from '../../../scripts/build/needs.ts';
+import { startGateway } from './_harness.ts';
 
 const origins = { o: { url: 'http://127.0.0.1:9', region: 'local' } };
 const JWK = {
@@ -123,5 +124,17 @@ describe('jwt config', () => {
     });
     expect(compiled.routes.find((r) => r.id === 'on')?.policies.map((p) => p.name)).toEqual(['jwt']);
     expect(compiled.routes.find((r) => r.id === 'off')?.policies).toEqual([]);
+  });
+
+  it('fails startup, naming the path and the variable, for a missing or too short HMAC secret', async () => {
+    const config = {
+      origins,
+      issuers: { h: { keys: [{ env: 'JWT_SECRET' }], algorithms: ['HS256'] } },
+      routes: [{ match: { path: '/x' }, upstream: 'o', jwt: { issuer: 'h' } }],
+    };
+    await expect(startGateway(config, { secrets: {} })).rejects.toThrow('issuers.h.keys[0]: secret JWT_SECRET is not set');
+    const short = startGateway(config, { secrets: { JWT_SECRET: 'too-short-secret' } });
+    await expect(short).rejects.toThrow('issuers.h.keys[0]: the HMAC secret in JWT_SECRET is shorter than 32 bytes');
+    await expect(short).rejects.not.toThrow('too-short-secret');
   });
 });
