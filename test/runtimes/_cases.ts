@@ -490,6 +490,33 @@ export const CASES: ConformanceCase[] = [
   },
   {
     group: 'jwt',
+    name: 'JWKS rotation: a new kid under 20 concurrent requests is accepted after one refetch (no 401 storm)',
+    notOn: [
+      {
+        runtime: 'wasi',
+        reason:
+          'jco serve runs each request in a fresh instance here (--isolate-requests instance), so no key set outlives a request: each one fetches the JWKS (rotation is still accepted, the fetch count is not bounded)',
+      },
+    ],
+    async run(ctx) {
+      const first = await conformanceToken({}, 'conformance-jwks');
+      expect((await routed(ctx, { path: '/jwt-jwks/before', headers: { authorization: `Bearer ${first}` } })).route).toBe(
+        'jwt-jwks',
+      );
+      ctx.origins.rotateJwks();
+      const before = ctx.origins.jwksFetches();
+      const rotated = await conformanceToken({}, 'conformance-jwks-2');
+      const statuses = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          ctx.send({ path: `/jwt-jwks/rotated-${i}`, headers: { authorization: `Bearer ${rotated}` } }).then((r) => r.status),
+        ),
+      );
+      expect(statuses).toEqual(Array(20).fill(200));
+      expect(ctx.origins.jwksFetches() - before).toBe(1);
+    },
+  },
+  {
+    group: 'jwt',
     name: 'JWT accepted with a key the gateway fetched from a JWKS origin; an unknown kid is refused',
     async run(ctx) {
       const token = await conformanceToken({}, 'conformance-jwks');

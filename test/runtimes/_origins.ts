@@ -35,6 +35,8 @@ export interface Origins {
   /** Serves CONFORMANCE_JWKS at any path, with Cache-Control max-age=300; counts its fetches. */
   jwks: string;
   jwksFetches(): number;
+  /** Adds kid `conformance-jwks-2` (the same public key under a new kid): a key rotation. */
+  rotateJwks(): void;
   slow: string;
   stream: string;
   closed: string;
@@ -155,11 +157,12 @@ export async function startOrigins(): Promise<Origins> {
   });
 
   let jwksFetches = 0;
+  let jwksKeys = CONFORMANCE_JWKS.keys;
   const jwks = await listen((req, res) => {
     jwksFetches++;
     req.resume();
     res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' });
-    res.end(JSON.stringify(CONFORMANCE_JWKS));
+    res.end(JSON.stringify({ keys: jwksKeys }));
   });
 
   const servers = [echo.server, slow.server, stream.server, jwks.server];
@@ -168,6 +171,12 @@ export async function startOrigins(): Promise<Origins> {
     echoSeen,
     jwks: jwks.url,
     jwksFetches: () => jwksFetches,
+    rotateJwks: () => {
+      jwksKeys = [
+        ...CONFORMANCE_JWKS.keys,
+        { ...(CONFORMANCE_JWKS.keys[0] as (typeof jwksKeys)[number]), kid: 'conformance-jwks-2' },
+      ];
+    },
     slow: slow.url,
     stream: stream.url,
     closed: await closedPortUrl(),
