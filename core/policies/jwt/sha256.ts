@@ -15,84 +15,96 @@ const K = new Uint32Array([
   0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
   0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
-const W = new Uint32Array(64);
+const W = new Int32Array(64);
+const H = new Int32Array(8);
+/** The last one or two blocks: the rest of the message, 0x80, zeros, the bit length. */
+const TAIL = new Uint8Array(128);
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** One 64-byte block, already in W[0..15], into H. */
+function compress(): void {
+  for (let t = 16; t < 64; t++) {
+    const w15 = W[t - 15] as number;
+    const w2 = W[t - 2] as number;
+    const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
+    const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
+    W[t] = ((W[t - 16] as number) + s0 + (W[t - 7] as number) + s1) | 0;
+  }
+  let a = H[0] as number;
+  let b = H[1] as number;
+  let c = H[2] as number;
+  let d = H[3] as number;
+  let e = H[4] as number;
+  let f = H[5] as number;
+  let g = H[6] as number;
+  let h = H[7] as number;
+  for (let t = 0; t < 64; t++) {
+    const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+    const ch = (e & f) ^ (~e & g);
+    const t1 = (h + S1 + ch + (K[t] as number) + (W[t] as number)) | 0;
+    const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+    const maj = (a & b) ^ (a & c) ^ (b & c);
+    const t2 = (S0 + maj) | 0;
+    h = g;
+    g = f;
+    f = e;
+    e = (d + t1) | 0;
+    d = c;
+    c = b;
+    b = a;
+    a = (t1 + t2) | 0;
+  }
+  H[0] = ((H[0] as number) + a) | 0;
+  H[1] = ((H[1] as number) + b) | 0;
+  H[2] = ((H[2] as number) + c) | 0;
+  H[3] = ((H[3] as number) + d) | 0;
+  H[4] = ((H[4] as number) + e) | 0;
+  H[5] = ((H[5] as number) + f) | 0;
+  H[6] = ((H[6] as number) + g) | 0;
+  H[7] = ((H[7] as number) + h) | 0;
+}
 
 /** SHA-256 of an ASCII string (char codes below 256), as 64 hex digits. */
 export function sha256Ascii(text: string): string {
   const length = text.length;
-  // Message + 0x80 + zero padding + 64-bit big-endian bit length, to a multiple of 64 bytes.
-  const blocks = Math.ceil((length + 9) / 64);
-  const bytes = new Uint8Array(blocks * 64);
-  for (let i = 0; i < length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
-  bytes[length] = 0x80;
-  const bits = length * 8;
-  const end = bytes.length;
-  bytes[end - 4] = (bits >>> 24) & 0xff;
-  bytes[end - 3] = (bits >>> 16) & 0xff;
-  bytes[end - 2] = (bits >>> 8) & 0xff;
-  bytes[end - 1] = bits & 0xff;
-  bytes[end - 5] = Math.floor(bits / 0x100000000) & 0xff;
-
-  let h0 = 0x6a09e667;
-  let h1 = 0xbb67ae85;
-  let h2 = 0x3c6ef372;
-  let h3 = 0xa54ff53a;
-  let h4 = 0x510e527f;
-  let h5 = 0x9b05688c;
-  let h6 = 0x1f83d9ab;
-  let h7 = 0x5be0cd19;
-  for (let off = 0; off < end; off += 64) {
+  H.set([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+  // Whole blocks straight from the string's char codes: no copy.
+  const whole = length >>> 6;
+  for (let blk = 0; blk < whole; blk++) {
+    const off = blk << 6;
     for (let t = 0; t < 16; t++) {
-      const j = off + t * 4;
+      const j = off + (t << 2);
       W[t] =
-        ((bytes[j] as number) << 24) |
-        ((bytes[j + 1] as number) << 16) |
-        ((bytes[j + 2] as number) << 8) |
-        (bytes[j + 3] as number);
+        ((text.charCodeAt(j) & 0xff) << 24) |
+        ((text.charCodeAt(j + 1) & 0xff) << 16) |
+        ((text.charCodeAt(j + 2) & 0xff) << 8) |
+        (text.charCodeAt(j + 3) & 0xff);
     }
-    for (let t = 16; t < 64; t++) {
-      const w15 = W[t - 15] as number;
-      const w2 = W[t - 2] as number;
-      const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
-      const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
-      W[t] = ((W[t - 16] as number) + s0 + (W[t - 7] as number) + s1) | 0;
+    compress();
+  }
+  // The tail: the last bytes, 0x80, zero padding and the 64-bit big-endian bit length.
+  const rest = length - (whole << 6);
+  const tailLength = rest + 9 > 64 ? 128 : 64;
+  TAIL.fill(0);
+  for (let i = 0; i < rest; i++) TAIL[i] = text.charCodeAt((whole << 6) + i) & 0xff;
+  TAIL[rest] = 0x80;
+  const bits = length * 8;
+  TAIL[tailLength - 5] = Math.floor(bits / 0x100000000) & 0xff;
+  TAIL[tailLength - 4] = (bits >>> 24) & 0xff;
+  TAIL[tailLength - 3] = (bits >>> 16) & 0xff;
+  TAIL[tailLength - 2] = (bits >>> 8) & 0xff;
+  TAIL[tailLength - 1] = bits & 0xff;
+  for (let off = 0; off < tailLength; off += 64) {
+    for (let t = 0; t < 16; t++) {
+      const j = off + (t << 2);
+      W[t] =
+        ((TAIL[j] as number) << 24) | ((TAIL[j + 1] as number) << 16) | ((TAIL[j + 2] as number) << 8) | (TAIL[j + 3] as number);
     }
-    let a = h0;
-    let b = h1;
-    let c = h2;
-    let d = h3;
-    let e = h4;
-    let f = h5;
-    let g = h6;
-    let h = h7;
-    for (let t = 0; t < 64; t++) {
-      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-      const ch = (e & f) ^ (~e & g);
-      const t1 = (h + S1 + ch + (K[t] as number) + (W[t] as number)) | 0;
-      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-      const maj = (a & b) ^ (a & c) ^ (b & c);
-      const t2 = (S0 + maj) | 0;
-      h = g;
-      g = f;
-      f = e;
-      e = (d + t1) | 0;
-      d = c;
-      c = b;
-      b = a;
-      a = (t1 + t2) | 0;
-    }
-    h0 = (h0 + a) | 0;
-    h1 = (h1 + b) | 0;
-    h2 = (h2 + c) | 0;
-    h3 = (h3 + d) | 0;
-    h4 = (h4 + e) | 0;
-    h5 = (h5 + f) | 0;
-    h6 = (h6 + g) | 0;
-    h7 = (h7 + h) | 0;
+    compress();
   }
   let out = '';
-  for (const word of [h0, h1, h2, h3, h4, h5, h6, h7]) {
+  for (let i = 0; i < 8; i++) {
+    const word = H[i] as number;
     out += HEX[(word >>> 24) & 0xff]! + HEX[(word >>> 16) & 0xff]! + HEX[(word >>> 8) & 0xff]! + HEX[word & 0xff]!;
   }
   return out;
