@@ -314,6 +314,23 @@ export async function main(argv: string[]): Promise<number> {
         })()),
     );
 
+  cli
+    .command('revoke', 'Revoke a JWT by jti or sub on a running gateway (admin token from $PORTICO_ADMIN_TOKEN)')
+    .option('--url <url>', 'The gateway, e.g. https://api.example.com')
+    .option('--jti <jti>', 'The token id to revoke')
+    .option('--sub <sub>', 'The subject whose tokens to revoke')
+    .option('--ttl <seconds>', 'How long the revocation lasts (default 86400)')
+    .option('--token-env <name>', 'Variable holding the admin token (default PORTICO_ADMIN_TOKEN)')
+    .option('--check', 'Say whether it is revoked instead')
+    .option('--undo', 'Remove the revocation instead')
+    .action(
+      (options) =>
+        (pending = (async () => {
+          const { runRevokeCommand } = await import('./revoke-command.ts');
+          return runRevokeCommand(options);
+        })()),
+    );
+
   cli.help();
   cli.version('0.1.0');
   try {

@@ -7,6 +7,7 @@ import { apiKeyPolicy } from './api-key/index.ts';
 import { assertionPolicy } from './assertion/index.ts';
 import { requestHeadersPolicy, responseHeadersPolicy } from './headers/index.ts';
 import { identityPolicy } from './identity/index.ts';
+import { jwtPolicy } from './jwt/index.ts';
 import { rewritePolicy } from './rewrite/index.ts';
 import { corsPolicy } from './cors/index.ts';
 import { securityHeadersPolicy } from './security-headers/index.ts';
@@ -18,6 +19,7 @@ export const POLICIES = [
   responseHeadersPolicy,
   corsPolicy,
   securityHeadersPolicy,
+  jwtPolicy,
   apiKeyPolicy,
   identityPolicy,
   assertionPolicy,

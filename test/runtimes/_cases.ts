@@ -9,6 +9,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { readBodyOutcome } from '../e2e/_harness.ts';
+import { importJWK, SignJWT } from 'jose';
 import { expect } from 'vitest';
 import type { Observed, Origins } from './_origins.ts';
 
@@ -585,4 +586,131 @@ export const CASES: ConformanceCase[] = [
       expect(ok.res.headers['access-control-allow-origin']).toBe('https://app.example.com');
     },
   },
+  // ── jwt ──
+  {
+    group: 'jwt',
+    name: 'JWT accepted: a valid ES256 token with the scope reaches the origin',
+    async run(ctx) {
+      const token = await conformanceToken({ scope: 'conformance:read other' });
+      const { route, seen } = await routed(ctx, { path: '/jwt/ok', headers: { authorization: `Bearer ${token}` } });
+      expect(route).toBe('jwt');
+      expect(seen.url).toBe('/jwt/ok');
+      // Lower-case scheme, RFC 9110 §11.1.
+      const lower = await routed(ctx, { path: '/jwt/lower', headers: { authorization: `bearer ${token}` } });
+      expect(lower.route).toBe('jwt');
+    },
+  },
+  {
+    group: 'jwt',
+    name: 'JWKS rotation: a new kid under 20 concurrent requests is accepted after one refetch (no 401 storm)',
+    notOn: [
+      {
+        runtime: 'wasi',
+        reason:
+          'jco serve runs each request in a fresh instance here (--isolate-requests instance), so no key set outlives a request: each one fetches the JWKS (rotation is still accepted, the fetch count is not bounded)',
+      },
+    ],
+    async run(ctx) {
+      const first = await conformanceToken({}, 'conformance-jwks');
+      expect((await routed(ctx, { path: '/jwt-jwks/before', headers: { authorization: `Bearer ${first}` } })).route).toBe(
+        'jwt-jwks',
+      );
+      ctx.origins.rotateJwks();
+      const before = ctx.origins.jwksFetches();
+      const rotated = await conformanceToken({}, 'conformance-jwks-2');
+      const statuses = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          ctx.send({ path: `/jwt-jwks/rotated-${i}`, headers: { authorization: `Bearer ${rotated}` } }).then((r) => r.status),
+        ),
+      );
+      expect(statuses).toEqual(Array(20).fill(200));
+      expect(ctx.origins.jwksFetches() - before).toBe(1);
+    },
+  },
+  {
+    group: 'jwt',
+    name: 'JWT accepted with a key the gateway fetched from a JWKS origin; an unknown kid is refused',
+    async run(ctx) {
+      const token = await conformanceToken({}, 'conformance-jwks');
+      for (let i = 0; i < 3; i++) {
+        const { route } = await routed(ctx, { path: `/jwt-jwks/ok-${i}`, headers: { authorization: `Bearer ${token}` } });
+        expect(route).toBe('jwt-jwks');
+      }
+      expect(ctx.origins.jwksFetches()).toBeGreaterThanOrEqual(1);
+      const path = `/jwt-jwks/unknown-${Math.random().toString(36).slice(2)}`;
+      const res = await ctx.send({ path, headers: { authorization: `Bearer ${await conformanceToken({}, 'no-such-kid')}` } });
+      problem(res, 401);
+      expect(res.headers['www-authenticate']).toMatch(/error="invalid_token"/);
+      expect(ctx.origins.echoSeen).not.toContain(path);
+    },
+  },
+  {
+    group: 'jwt',
+    name: 'JWT refused: 401 with WWW-Authenticate (403 for a missing scope), and the origin is not reached',
+    async run(ctx) {
+      const good = await conformanceToken({ scope: 'conformance:read' });
+      const [h, p, sig] = good.split('.') as [string, string, string];
+      const forged = `${h}.${p}.${sig.slice(0, -4)}${sig.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+      const cases: [string, Record<string, string>, number, RegExp][] = [
+        ['missing', {}, 401, /^Bearer realm="portico"$/],
+        [
+          'forged',
+          { authorization: `Bearer ${forged}` },
+          401,
+          /^Bearer realm="portico", error="invalid_token", error_description="[^"]+"$/,
+        ],
+        ['padded', { authorization: `Bearer ${good}==` }, 401, /error="invalid_token"/],
+        [
+          'expired',
+          { authorization: `Bearer ${await conformanceToken({ scope: 'conformance:read', exp: 1000 })}` },
+          401,
+          /error="invalid_token"/,
+        ],
+        [
+          'scope',
+          { authorization: `Bearer ${await conformanceToken({ scope: 'other' })}` },
+          403,
+          /error="insufficient_scope", scope="conformance:read"/,
+        ],
+      ];
+      for (const [name, headers, status, www] of cases) {
+        const path = `/jwt/refused-${name}-${Math.random().toString(36).slice(2)}`;
+        const res = await ctx.send({ path, headers });
+        const body = problem(res, status);
+        expect(res.headers['www-authenticate'], name).toMatch(www);
+        expect(res.body, name).not.toContain(good.slice(0, 40));
+        expect(body['code'], name).toBe(
+          status === 403 ? 'ERR_INSUFFICIENT_SCOPE' : name === 'missing' ? 'ERR_AUTH_MISSING' : 'ERR_AUTH_INVALID',
+        );
+        expect(ctx.origins.echoSeen, `${name}: the origin saw a refused request`).not.toContain(path);
+      }
+    },
+  },
 ];
+
+/**
+ * A token from the conformance issuer (test/runtimes/conformance.config.json holds its public
+ * key). The private key is a test fixture, generated for these cases and used nowhere else.
+ */
+async function conformanceToken(claims: Record<string, unknown>, kid = 'conformance-es256'): Promise<string> {
+  const key = await importJWK(CONFORMANCE_PRIVATE_JWK, 'ES256');
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({
+    iss: 'https://issuer.conformance.test',
+    aud: 'conformance',
+    sub: 'conformance-user',
+    iat: now,
+    exp: now + 600,
+    ...claims,
+  })
+    .setProtectedHeader({ alg: 'ES256', kid })
+    .sign(key);
+}
+
+const CONFORMANCE_PRIVATE_JWK = {
+  kty: 'EC',
+  crv: 'P-256',
+  x: '4S1_wILZbULw8-PRW3PNVUeimrvOXbwT1CeCkVZPkUI',
+  y: '2tyS8WmnCxvxHzimE6rSkKH0qqUbVNavdM7akevPNfw',
+  d: 'A6cMuzDmc9ITnkxaRskNk_aggo87mcz2TXwUOdMPL6Y',
+};

@@ -30,6 +30,13 @@ export interface StreamControl {
 
 export interface Origins {
   echo: string;
+  /** Request-targets the echo origin received, in order (to tell a request never reached it). */
+  echoSeen: string[];
+  /** Serves CONFORMANCE_JWKS at any path, with Cache-Control max-age=300; counts its fetches. */
+  jwks: string;
+  jwksFetches(): number;
+  /** Adds kid `conformance-jwks-2` (the same public key under a new kid): a key rotation. */
+  rotateJwks(): void;
   slow: string;
   stream: string;
   closed: string;
@@ -39,6 +46,21 @@ export interface Origins {
   streamControl: StreamControl;
   close(): Promise<void>;
 }
+
+/** The JWKS of the conformance issuer `conformance-jwks` (the private key is in _cases.ts). */
+export const CONFORMANCE_JWKS = {
+  keys: [
+    {
+      kty: 'EC',
+      crv: 'P-256',
+      kid: 'conformance-jwks',
+      alg: 'ES256',
+      use: 'sig',
+      x: '4S1_wILZbULw8-PRW3PNVUeimrvOXbwT1CeCkVZPkUI',
+      y: '2tyS8WmnCxvxHzimE6rSkKH0qqUbVNavdM7akevPNfw',
+    },
+  ],
+};
 
 /** How long the slow origin waits before answering (well beyond the routes' timeoutMs). */
 export const SLOW_ORIGIN_MS = 10_000;
@@ -73,7 +95,9 @@ async function closedPortUrl(): Promise<string> {
 }
 
 export async function startOrigins(): Promise<Origins> {
+  const echoSeen: string[] = [];
   const echo = await listen((req, res) => {
+    echoSeen.push(req.url ?? '');
     void readBody(req).then((body) => {
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers)) {
@@ -132,9 +156,27 @@ export async function startOrigins(): Promise<Origins> {
     res.on('close', () => clearTimeout(guard));
   });
 
-  const servers = [echo.server, slow.server, stream.server];
+  let jwksFetches = 0;
+  let jwksKeys = CONFORMANCE_JWKS.keys;
+  const jwks = await listen((req, res) => {
+    jwksFetches++;
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' });
+    res.end(JSON.stringify({ keys: jwksKeys }));
+  });
+
+  const servers = [echo.server, slow.server, stream.server, jwks.server];
   return {
     echo: echo.url,
+    echoSeen,
+    jwks: jwks.url,
+    jwksFetches: () => jwksFetches,
+    rotateJwks: () => {
+      jwksKeys = [
+        ...CONFORMANCE_JWKS.keys,
+        { ...(CONFORMANCE_JWKS.keys[0] as (typeof jwksKeys)[number]), kid: 'conformance-jwks-2' },
+      ];
+    },
     slow: slow.url,
     stream: stream.url,
     closed: await closedPortUrl(),

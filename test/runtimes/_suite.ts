@@ -33,6 +33,10 @@ export async function writeConformanceConfig(dir: string, origins: Origins): Pro
     if (!url) throw new Error(`conformance config names an origin the suite does not start: ${name}`);
     origin.url = url;
   }
+  // JWKS URLs of issuers point at the suite's JWKS origin (their path kept).
+  for (const issuer of Object.values((config as { issuers?: Record<string, { jwksUrl?: string }> }).issuers ?? {})) {
+    if (issuer.jwksUrl) issuer.jwksUrl = origins.jwks + new URL(issuer.jwksUrl).pathname;
+  }
   const file = join(dir, 'portico.config.json');
   await writeFile(file, JSON.stringify(config, null, 2));
   return file;
