@@ -314,7 +314,18 @@ export const apiKeyPolicy = definePolicy({
         }
       }
       if (identity === undefined) return exchange.refuse('ERR_API_KEY_INVALID', invalid, challenge);
-      exchange.identity = identity;
+      // With a JWT on the same route (jwt runs first), both were required and both hold: the
+      // user stays the token's (subject, claims, scopes), the consumer and its plan are the key's.
+      const user = exchange.identity;
+      exchange.identity =
+        user === null
+          ? identity
+          : {
+              ...user,
+              consumer: identity.consumer,
+              metadata: identity.metadata,
+              scopes: [...new Set([...user.scopes, ...identity.scopes])],
+            };
       exchange.logFields['consumer'] = identity.consumer;
       return next();
     };
