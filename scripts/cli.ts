@@ -10,6 +10,7 @@ import { normalizePath } from '../core/http/normalize.ts';
 import { createRouteMatcher, findPreflightRoute } from '../core/router/index.ts';
 import { findConfigFile, loadConfigFile } from './config-file.ts';
 import { DEMO_API_KEY, demoConfig } from './demo/demo-config.ts';
+import { DEMO_SCOPE, startDemoIdp, type DemoIdp } from './demo/demo-jwt.ts';
 import { startEchoOrigin, type EchoOrigin } from './demo/echo-origin.ts';
 import { loadNodeHot, type HotKind } from '../targets/node/hot.ts';
 import { startNodeServer } from '../targets/node/server.ts';
@@ -31,7 +32,12 @@ async function loadCompiled(file: string): Promise<CompiledConfig | null> {
 }
 
 /** Placeholder origins for commands that never contact them (explain on the demo). */
-const DEMO_PLACEHOLDERS = { euWest: 'http://127.0.0.1:9001', usEast: 'http://127.0.0.1:9002', apSouth: 'http://127.0.0.1:9003' };
+const DEMO_PLACEHOLDERS = {
+  euWest: 'http://127.0.0.1:9001',
+  usEast: 'http://127.0.0.1:9002',
+  apSouth: 'http://127.0.0.1:9003',
+  idp: 'http://127.0.0.1:9004',
+};
 
 async function runDev(options: { config?: string; port?: string | number; host?: string; hot?: string }): Promise<number> {
   const hotKind = (options.hot ?? 'wasm') as HotKind;
@@ -45,6 +51,7 @@ async function runDev(options: { config?: string; port?: string | number; host?:
     return 2;
   }
   const origins: EchoOrigin[] = [];
+  let idp: DemoIdp | undefined;
   let compiled: CompiledConfig | null;
   if (options.config) {
     compiled = await loadCompiled(options.config);
@@ -52,7 +59,11 @@ async function runDev(options: { config?: string; port?: string | number; host?:
   } else {
     for (const region of ['eu-west', 'us-east', 'ap-south']) origins.push(await startEchoOrigin({ region }));
     const [eu, us, ap] = origins as [EchoOrigin, EchoOrigin, EchoOrigin];
-    compiled = await compileConfig(demoConfig({ euWest: eu.url, usEast: us.url, apSouth: ap.url }), 'embedded demo');
+    idp = await startDemoIdp();
+    compiled = await compileConfig(
+      demoConfig({ euWest: eu.url, usEast: us.url, apSouth: ap.url, idp: idp.url }),
+      'embedded demo',
+    );
   }
   const hot = await loadNodeHot(hotKind);
   const node = await startNodeServer(compiled, { port, host: options.host ?? '127.0.0.1', hot });
@@ -61,7 +72,9 @@ async function runDev(options: { config?: string; port?: string | number; host?:
     `portico ${options.config ? `serving ${options.config}` : 'demo'} on ${base} (hot path: ${hotKind}, config ${compiled.hash.slice(0, 19)}…)`,
   );
   if (!options.config) {
-    out(`demo origins: ${origins.map((o) => `${o.region} ${o.url}`).join(', ')}`);
+    out(`demo origins: ${origins.map((o) => `${o.region} ${o.url}`).join(', ')}; demo issuer (JWKS) ${idp?.url}`);
+    const valid = await idp?.mintDemoToken([DEMO_SCOPE]);
+    const lacking = await idp?.mintDemoToken(['profile']);
     out('try:');
     out(`  curl -s ${base}/api/users/42`);
     out(`  curl -s -H 'x-canary: 1' ${base}/api/users/42`);
@@ -73,6 +86,9 @@ async function runDev(options: { config?: string; port?: string | number; host?:
     out(`  curl -s ${base}/api/%252e%252e/admin         # double encoding: 400`);
     out(`  curl -s '${base}/api/slow?delay=5000'        # origin too slow: 504`);
     out(`  curl -s -i -X DELETE ${base}/api/status      # 405 with Allow`);
+    out(`  curl -s -H 'authorization: Bearer ${valid}' ${base}/secure/orders   # JWT with ${DEMO_SCOPE}: 200`);
+    out(`  curl -s -i -H 'authorization: Bearer ${lacking}' ${base}/secure/orders   # lacks the scope: 403 insufficient_scope`);
+    out(`  curl -s -i ${base}/secure/orders                   # no token: 401 with WWW-Authenticate: Bearer`);
     out(`  curl -s -H 'x-api-key: ${DEMO_API_KEY}' ${base}/partners/orders   # API key: the origin sees x-portico-consumer`);
     out(`  curl -s '${base}/partners/orders?api_key=${DEMO_API_KEY}&page=2'   # key in the query, removed before forwarding`);
     out(`  curl -s -i ${base}/partners/orders                   # no key: 401 with WWW-Authenticate: ApiKey`);
@@ -97,7 +113,7 @@ async function runDev(options: { config?: string; port?: string | number; host?:
       out(`\n${signal}: draining ${node.inFlight()} request(s) in flight…`);
       void node.drain().then(async (r) => {
         out(r.drained ? 'drained; bye' : `drain timed out, ${r.abandoned} request(s) cut off`);
-        await Promise.all(origins.map((o) => o.close()));
+        await Promise.all([...origins.map((o) => o.close()), idp?.close()]);
         resolve();
       });
     };

@@ -3,11 +3,14 @@
  * exercises exact, param, prefix, regex, host and header routing, rewrites and header transforms.
  */
 import { defineConfig, type PorticoConfig } from '../../core/config/index.ts';
+import { demoIssuers, demoJwtRoute } from './demo-jwt.ts';
 
 export interface DemoOrigins {
   euWest: string;
   usEast: string;
   apSouth: string;
+  /** The demo issuer's loopback origin, which serves its JWKS (demo-jwt.ts). */
+  idp: string;
 }
 
 /** The demo's one API key (a demo value, printed in the banner; its hash is in the config). */
@@ -20,6 +23,8 @@ export function demoConfig(origins: DemoOrigins): PorticoConfig {
     // The demo API may be called from a dev server's page (Vite's default port).
     defaults: { cors: { origins: ['http://localhost:5173'], exposeHeaders: ['x-request-id'], maxAge: 600 } },
     // Only the hash is in the config; the key itself is printed in the banner (DEMO_API_KEY).
+    // A demo issuer whose JWKS the gateway fetches from a loopback origin, as from a real IdP.
+    issuers: demoIssuers(origins.idp),
     apiKeys: {
       'demo-partner': {
         hash: 'sha256:9be77610f627877a684df88e511585b14ba3d23a1720827d66cd0b05ba9a4312',
@@ -35,6 +40,7 @@ export function demoConfig(origins: DemoOrigins): PorticoConfig {
     },
     routes: [
       { id: 'status', match: { path: '/api/status', methods: ['GET'] }, upstream: 'eu-west' },
+      { ...demoJwtRoute('eu-west'), identity: {} },
       {
         id: 'partners',
         match: { path: '/partners/*', methods: ['GET'] },
