@@ -15,7 +15,7 @@ type PolicyField<S extends v.GenericSchema> = v.OptionalSchema<
 type PolicyFields = { [P in AnyPolicy as P['name']]: PolicyField<P['schema']> };
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 type BlocksOf<P> = P extends { blocks?: infer B } ? (B extends Record<string, v.GenericSchema> ? B : never) : never;
-type AllBlocks = [BlocksOf<AnyPolicy>] extends [never] ? {} : UnionToIntersection<BlocksOf<AnyPolicy>>;
+type AllBlocks = [BlocksOf<AnyPolicy>] extends [never] ? Record<never, never> : UnionToIntersection<BlocksOf<AnyPolicy>>;
 type PolicyBlocks = {
   [K in keyof AllBlocks]: AllBlocks[K] extends v.GenericSchema ? v.OptionalSchema<AllBlocks[K], undefined> : never;
 };

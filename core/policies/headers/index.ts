@@ -66,7 +66,7 @@ export const responseHeadersPolicy = definePolicy({
   schema: transformSchema,
   compile: (block, { at, issues }) => compileTransform(block, at, issues),
   create(t) {
-    return async (exchange, next) => {
+    return async (_exchange, next) => {
       const response = await next();
       applyHeaderTransform(response.headers, t);
       return response;
