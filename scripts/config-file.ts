@@ -48,7 +48,12 @@ export async function loadConfigFile(file: string): Promise<unknown> {
     try {
       return JSON.parse(text);
     } catch (e) {
-      const found = locateJsonError(text);
+      let found: ReturnType<typeof locateJsonError> = null;
+      try {
+        found = locateJsonError(text);
+      } catch {
+        // The locator is only a better message; JSON.parse's own is the fallback.
+      }
       const where = found ? ` at ${lineCol(text, found.offset)}: expected ${found.expected}` : `: ${(e as Error).message}`;
       throw new ConfigError([{ path: '', message: `invalid JSON${where}` }], file);
     }

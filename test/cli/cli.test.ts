@@ -61,6 +61,26 @@ describe('portico validate', () => {
     expect(r.stderr).toContain('syntax-error.json: invalid JSON at line 2, column 15: expected a value');
   });
 
+  it('reports a malformed config nested 100k levels deep as a config error with the file, not a crash', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portico-'));
+    const file = join(dir, 'deep.json');
+    writeFileSync(file, `{"origins": {}, "routes": ${'['.repeat(100_000)}`);
+    const r = portico('validate', file);
+    expect(r.stderr).not.toContain('Maximum call stack size exceeded');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file}: invalid JSON at line 1, column ${27 + 100_000}: expected a value`);
+  });
+
+  it('reports a valid JSON config nested 100k levels deep as a shape error with its path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portico-'));
+    const file = join(dir, 'deep-valid.json');
+    writeFileSync(file, `{"origins": {}, "routes": [${'['.repeat(100_000)}${']'.repeat(100_000)}]}`);
+    const r = portico('validate', file);
+    expect(r.stderr).not.toContain('Maximum call stack size exceeded');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/deep-valid\.json: routes\[0\]: .*expected a route object/);
+  });
+
   it('says so when the file does not exist', () => {
     const r = portico('validate', 'no-such-file.json');
     expect(r.code).toBe(1);
