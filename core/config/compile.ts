@@ -154,8 +154,6 @@ interface ParsedPattern {
   kind: 'exact' | 'params' | 'prefix';
   path: Extract<PathSpec, { kind: 'segments' }>;
   paramNames: string[];
-  /** Characters of the pattern before its first param or rest: longer prefixes win. */
-  staticPrefixLength: number;
 }
 
 function parsePattern(pattern: string, at: string, issues: ConfigIssue[]): ParsedPattern | null {
@@ -163,7 +161,6 @@ function parsePattern(pattern: string, at: string, issues: ConfigIssue[]): Parse
   const segments: ParsedPattern['path']['segments'] = [];
   const paramNames: string[] = [];
   let rest = false;
-  let staticPrefixLength = -1;
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i] ?? '';
     if (part === '*') {
@@ -171,7 +168,6 @@ function parsePattern(pattern: string, at: string, issues: ConfigIssue[]): Parse
         issues.push({ path: at, message: `"*" may only be the last segment, got ${JSON.stringify(pattern)}` });
         return null;
       }
-      if (staticPrefixLength < 0) staticPrefixLength = i === 0 ? 0 : parts.slice(0, i).join('/').length + 1;
       rest = true;
       paramNames.push('*');
       continue;
@@ -186,7 +182,6 @@ function parsePattern(pattern: string, at: string, issues: ConfigIssue[]): Parse
         issues.push({ path: at, message: `param ":${name}" appears twice in ${JSON.stringify(pattern)}` });
         return null;
       }
-      if (staticPrefixLength < 0) staticPrefixLength = i === 0 ? 0 : parts.slice(0, i).join('/').length + 1;
       paramNames.push(name);
       segments.push({ kind: 'param' });
       continue;
@@ -217,7 +212,6 @@ function parsePattern(pattern: string, at: string, issues: ConfigIssue[]): Parse
     kind,
     path: { kind: 'segments', segments, rest },
     paramNames,
-    staticPrefixLength: staticPrefixLength < 0 ? pattern.length : staticPrefixLength,
   };
 }
 
@@ -237,7 +231,8 @@ function methodMask(methods: readonly string[] | undefined): number {
 
 const KIND_RANK: Record<RouteKind, number> = { exact: 0, params: 1, prefix: 2, regex: 3, fallback: 4 };
 
-interface SortKey {
+/** What the precedence sort compares, in the order it compares them. */
+export interface SortKey {
   fallback: number;
   hostRank: number;
   hostLen: number;
@@ -250,20 +245,59 @@ interface SortKey {
   index: number;
 }
 
-function compareKeys(a: SortKey, b: SortKey): number {
-  if (a.fallback !== b.fallback) return a.fallback - b.fallback;
-  if (a.hostRank !== b.hostRank) return a.hostRank - b.hostRank;
-  if (a.hostLen !== b.hostLen) return b.hostLen - a.hostLen;
-  if (a.kind !== b.kind) return a.kind - b.kind;
-  if (a.prefixLen !== b.prefixLen) return b.prefixLen - a.prefixLen;
+/** The field of the sort key that decided between two entries (`index`: declaration order). */
+export type RankRule =
+  | 'fallback'
+  | 'hostRank'
+  | 'hostLen'
+  | 'kind'
+  | 'prefixLen'
+  | 'shape'
+  | 'segmentCount'
+  | 'headerCount'
+  | 'index';
+
+/**
+ * The precedence comparison, and which rule decided it. The table's sort and `explain` both use
+ * this one function, so what explain says is what the sort did.
+ */
+export function rankEntries(a: SortKey, b: SortKey): { order: number; rule: RankRule } {
+  if (a.fallback !== b.fallback) return { order: a.fallback - b.fallback, rule: 'fallback' };
+  if (a.hostRank !== b.hostRank) return { order: a.hostRank - b.hostRank, rule: 'hostRank' };
+  if (a.hostLen !== b.hostLen) return { order: b.hostLen - a.hostLen, rule: 'hostLen' };
+  if (a.kind !== b.kind) return { order: a.kind - b.kind, rule: 'kind' };
+  if (a.prefixLen !== b.prefixLen) return { order: b.prefixLen - a.prefixLen, rule: 'prefixLen' };
   const n = Math.min(a.shape.length, b.shape.length);
   for (let i = 0; i < n; i++) {
     const d = (a.shape[i] ?? 0) - (b.shape[i] ?? 0);
-    if (d !== 0) return d;
+    if (d !== 0) return { order: d, rule: 'shape' };
   }
-  if (a.shape.length !== b.shape.length) return b.shape.length - a.shape.length;
-  if (a.headerCount !== b.headerCount) return b.headerCount - a.headerCount;
-  return a.index - b.index;
+  if (a.shape.length !== b.shape.length) return { order: b.shape.length - a.shape.length, rule: 'segmentCount' };
+  if (a.headerCount !== b.headerCount) return { order: b.headerCount - a.headerCount, rule: 'headerCount' };
+  return { order: a.index - b.index, rule: 'index' };
+}
+
+/** Characters of a path pattern before its first param or rest: longer prefixes win. */
+function staticPrefixLength(pattern: string): number {
+  const parts = pattern.slice(1).split('/');
+  const i = parts.findIndex((p) => p === '*' || p.startsWith(':'));
+  if (i < 0) return pattern.length;
+  return i === 0 ? 0 : parts.slice(0, i).join('/').length + 1;
+}
+
+/** The sort key of one entry of the table, from the compiled route and entry alone. */
+export function sortKeyOf(route: CompiledRoute, entry: CompiledEntry): SortKey {
+  const spec = entry.host;
+  return {
+    fallback: route.kind === 'fallback' ? 1 : 0,
+    hostRank: spec.kind === 'exact' ? 0 : spec.kind === 'suffix' ? 1 : 2,
+    hostLen: spec.kind === 'any' ? 0 : spec.value.length,
+    kind: KIND_RANK[route.kind],
+    prefixLen: route.kind === 'prefix' ? staticPrefixLength(route.pattern) : 0,
+    shape: entry.path.kind === 'segments' ? entry.path.segments.map((s) => (s.kind === 'static' ? 0 : 1)) : [],
+    headerCount: route.headers.length,
+    index: route.index,
+  };
 }
 
 function toBase64(bytes: Uint8Array): string {
@@ -355,8 +389,6 @@ function compileRoutes(
     let kind: RouteKind;
     let path: PathSpec;
     let paramNames: string[] = [];
-    let prefixLen = 0;
-    let shape: number[] = [];
     let pattern: string;
     let regex: string | undefined;
     if (match?.path !== undefined) {
@@ -371,8 +403,6 @@ function compileRoutes(
       kind = parsed.kind;
       path = parsed.path;
       paramNames = parsed.paramNames;
-      prefixLen = parsed.kind === 'prefix' ? parsed.staticPrefixLength : 0;
-      shape = parsed.path.segments.map((s) => (s.kind === 'static' ? 0 : 1));
     } else if (match?.regex !== undefined) {
       pattern = match.regex;
       regex = match.regex;
@@ -430,23 +460,12 @@ function compileRoutes(
     const mask = methodMask(match?.methods);
     for (const host of hosts ?? [null]) {
       const spec: HostSpec = host === null ? { kind: 'any' } : hostSpec(host);
-      keyed.push({
-        key: {
-          fallback: kind === 'fallback' ? 1 : 0,
-          hostRank: spec.kind === 'exact' ? 0 : spec.kind === 'suffix' ? 1 : 2,
-          hostLen: spec.kind === 'any' ? 0 : spec.value.length,
-          kind: KIND_RANK[kind],
-          prefixLen,
-          shape,
-          headerCount: headers.length,
-          index,
-        },
-        entry: { route: routes.length - 1, host: spec, methods: mask, path },
-      });
+      const entry: CompiledEntry = { route: routes.length - 1, host: spec, methods: mask, path };
+      keyed.push({ key: sortKeyOf(compiled, entry), entry });
     }
   });
 
-  keyed.sort((a, b) => compareKeys(a.key, b.key));
+  keyed.sort((a, b) => rankEntries(a.key, b.key).order);
   return { routes, entries: keyed.map((k) => k.entry), gatewayHeaders: [...gatewayHeaders].sort() };
 }
 
