@@ -20,7 +20,9 @@ const err = (s: string) => process.stderr.write(s + '\n');
 /** Loads and compiles a config; prints every error and returns null when it is invalid. */
 async function loadCompiled(file: string): Promise<CompiledConfig | null> {
   try {
-    return await compileConfig(await loadConfigFile(file), file);
+    const compiled = await compileConfig(await loadConfigFile(file), file);
+    for (const w of compiled.warnings) err(`warning: ${file}: ${w.path ? `${w.path}: ` : ''}${w.message}`);
+    return compiled;
   } catch (e) {
     if (e instanceof ConfigError) {
       err(e.message);

@@ -9,7 +9,8 @@ import { normalizePath } from '../http/normalize.ts';
 import { parseCidr } from '../http/ip.ts';
 import { compileRouteTable } from '../hot/index.ts';
 import { METHOD_BITS, type HostSpec, type PathSpec, type TableEntry } from '../hot/types.ts';
-import { ConfigSchema, RouteSchema, type PorticoConfig, type RouteConfig } from './schema.ts';
+import { ConfigSchema, OriginSchema, RouteSchema, type OriginConfig, type PorticoConfig, type RouteConfig } from './schema.ts';
+import { didYouMean } from './did-you-mean.ts';
 import { POLICIES } from '../policies/index.ts';
 import { PHASES, type CompiledPolicy } from '../pipeline/policy.ts';
 
@@ -82,6 +83,11 @@ export interface CompiledConfig {
   gatewayHeaders: string[];
   /** The hot path's route table, base64. */
   table: string;
+  /**
+   * Things that are valid but rarely meant (a path ending in "/"). `validate`, `dev` and
+   * `build` print them; they never stop a config.
+   */
+  warnings: ConfigIssue[];
 }
 
 /** Identity helper that gives TypeScript users completion and checking for their config. */
@@ -138,7 +144,11 @@ function issuesFromValibot(raw: readonly v.BaseIssue<unknown>[]): ConfigIssue[] 
   return issues.map((issue) => {
     const last = issue.path?.[issue.path.length - 1];
     if (issue.type === 'strict_object' && issue.expected === 'never') {
-      return { path: formatPath(issue.path?.slice(0, -1)), message: `unknown field ${issue.received}; ${issue.message}` };
+      const hint = typeof last?.key === 'string' ? didYouMean(last.key, knownFieldsFor(issue.path ?? [])) : '';
+      return {
+        path: formatPath(issue.path?.slice(0, -1)),
+        message: `unknown field ${issue.received};${hint ? `${hint}` : ''} ${issue.message}`,
+      };
     }
     // A required field that is absent: valibot reports it with the parent object's message.
     if (issue.input === undefined && last && (issue.type === 'strict_object' || issue.type === 'object')) {
@@ -336,12 +346,18 @@ async function sha256Hex(text: string): Promise<string> {
  * Checks what the schema cannot see (references, reserved paths, patterns, regexes) and builds
  * the compiled routes. All problems are collected into `issues`.
  */
+/** A route as far as it is well-formed: `broken` names the fields the schema rejected. */
+interface CheckedRoute {
+  route: Partial<RouteConfig>;
+  broken: ReadonlySet<string>;
+}
+
 function compileRoutes(
-  config: { origins: Record<string, unknown>; routes: readonly (RouteConfig | null)[]; defaults?: unknown } & Record<
-    string,
-    unknown
-  >,
+  config: { routes: readonly (CheckedRoute | null)[]; defaults?: unknown } & Record<string, unknown>,
+  originNames: readonly string[],
+  skipPolicies: ReadonlySet<string>,
   issues: ConfigIssue[],
+  warnings: ConfigIssue[],
 ): { routes: CompiledRoute[]; entries: CompiledEntry[]; gatewayHeaders: string[] } {
   const gatewayHeaders = new Set<string>();
   const routes: CompiledRoute[] = [];
@@ -349,29 +365,34 @@ function compileRoutes(
   const ids = new Map<string, number>();
   const signatures = new Map<string, number>();
 
-  config.routes.forEach((route, index) => {
-    // null: a route the schema already rejected; its problems are reported.
-    if (route === null) return;
+  config.routes.forEach((checked, index) => {
+    // null: a route that is not even an object; the schema's problems are reported.
+    if (checked === null) return;
+    const { route, broken } = checked;
     const at = `routes[${index}]`;
     const id = route.id ?? `route-${index}`;
     if (ids.has(id)) issues.push({ path: `${at}.id`, message: `duplicate route id "${id}" (also routes[${ids.get(id)}])` });
     ids.set(id, index);
 
-    const upstream = typeof route.upstream === 'string' ? [route.upstream] : route.upstream;
+    const upstream = route.upstream === undefined ? [] : typeof route.upstream === 'string' ? [route.upstream] : route.upstream;
     upstream.forEach((name, i) => {
-      if (!Object.hasOwn(config.origins, name)) {
+      if (!originNames.includes(name)) {
         const where = typeof route.upstream === 'string' ? `${at}.upstream` : `${at}.upstream[${i}]`;
-        const known = Object.keys(config.origins);
+        const hint = didYouMean(name, originNames);
         issues.push({
           path: where,
-          message: `unknown origin "${name}"${known.length ? ` (defined: ${known.join(', ')})` : ' (no origins are defined)'}`,
+          message: originNames.length
+            ? `unknown origin "${name}"${hint ? `;${hint}` : ''} (defined: ${originNames.join(', ')})`
+            : `unknown origin "${name}" (no origins are defined)`,
         });
       }
     });
 
     // Checked before the match, whose errors end this route's checks: every problem of a route
     // is reported in the same run.
-    const policies = compilePolicies(route, at, config, issues, gatewayHeaders);
+    const policies = compilePolicies(route, at, config, issues, gatewayHeaders, skipPolicies);
+    // A match the schema rejected has had its say; checking the rest of it would only guess.
+    if (broken.has('match') || broken.has('fallback')) return;
 
     const match = route.match;
     const given = [match?.path !== undefined, match?.regex !== undefined, route.fallback === true].filter(Boolean).length;
@@ -395,6 +416,14 @@ function compileRoutes(
       pattern = match.path;
       const parsed = parsePattern(match.path, `${at}.match.path`, issues);
       if (!parsed) return;
+      // Kong's paths are prefixes; here "/api/" is one exact path. Valid, but rarely meant.
+      if (parsed.kind === 'exact' && match.path.length > 1 && match.path.endsWith('/')) {
+        const bare = match.path.slice(0, -1);
+        warnings.push({
+          path: `${at}.match.path`,
+          message: `${JSON.stringify(match.path)} matches only that exact path, trailing slash included; for everything under it write ${JSON.stringify(`${bare}/*`)}, for the path without the slash ${JSON.stringify(bare)}`,
+        });
+      }
       for (const reserved of RESERVED_PATHS) {
         if (parsed.kind === 'exact' && (match.path === reserved || match.path.startsWith(reserved + '/'))) {
           issues.push({ path: `${at}.match.path`, message: `${reserved} is reserved for the gateway's own endpoint` });
@@ -476,17 +505,20 @@ const PHASE_RANK = new Map(PHASES.map((p, i) => [p, i]));
  * order. `false` on the route turns a default off.
  */
 function compilePolicies(
-  route: RouteConfig,
+  route: Partial<RouteConfig>,
   at: string,
   config: Record<string, unknown>,
   issues: ConfigIssue[],
   gatewayHeaders: Set<string>,
+  skip: ReadonlySet<string>,
 ): CompiledPolicy[] {
   const defaults = (config['defaults'] ?? {}) as Record<string, unknown>;
   const ordered = [...POLICIES].sort((a, b) => (PHASE_RANK.get(a.phase) ?? 0) - (PHASE_RANK.get(b.phase) ?? 0));
   const out: CompiledPolicy[] = [];
   const siblings: Record<string, unknown> = {};
   for (const policy of ordered) {
+    // A policy whose top-level blocks the schema rejected: its references cannot be checked.
+    if (skip.has(policy.name)) continue;
     const own = (route as Record<string, unknown>)[policy.name];
     if (own === false) continue;
     const fromDefaults = own === undefined;
@@ -510,78 +542,186 @@ function compilePolicies(
   return out;
 }
 
+type AnySchema = v.GenericSchema & {
+  entries?: Record<string, AnySchema>;
+  wrapped?: AnySchema;
+  item?: AnySchema;
+  value?: AnySchema;
+  options?: AnySchema[];
+};
+
+/** The object schemas a value at `keys` may be checked by (a union gives several). */
+function objectSchemasAt(schema: AnySchema, keys: readonly unknown[]): AnySchema[] {
+  let current: AnySchema[] = [schema];
+  const expand = (list: AnySchema[]): AnySchema[] =>
+    list.flatMap((s) => (s.wrapped ? expand([s.wrapped]) : s.options ? expand(s.options) : [s]));
+  for (const key of keys) {
+    current = expand(current).flatMap((s) => {
+      if (s.entries) return typeof key === 'string' && s.entries[key] ? [s.entries[key]] : [];
+      if (s.item) return [s.item];
+      if (s.value) return [s.value];
+      return [];
+    });
+  }
+  return expand(current).filter((s) => s.entries);
+}
+
+/** Field names the schema knows where `path` points at an unknown one. */
+function knownFieldsFor(path: readonly { key: unknown }[]): string[] {
+  return objectSchemasAt(
+    ConfigSchema as unknown as AnySchema,
+    path.slice(0, -1).map((p) => p.key),
+  ).flatMap((s) => Object.keys(s.entries ?? {}));
+}
+
+const PolicyBlockSchemas = ConfigSchema.entries as unknown as Record<string, v.GenericSchema>;
+
+/** Parses the pieces of a config one by one, keeping what is well-formed and noting what is not. */
+function checkPieces(raw: Record<string, unknown>): {
+  config: Record<string, unknown> & { routes: (CheckedRoute | null)[] };
+  skipPolicies: Set<string>;
+} {
+  const skipPolicies = new Set<string>();
+  const config: Record<string, unknown> & { routes: (CheckedRoute | null)[] } = { routes: [] };
+  const origins: Record<string, unknown> = {};
+  if (raw['origins'] && typeof raw['origins'] === 'object') {
+    for (const [name, o] of Object.entries(raw['origins'] as Record<string, unknown>)) {
+      const one = v.safeParse(OriginSchema, o);
+      if (one.success) origins[name] = one.output;
+    }
+  }
+  config['origins'] = origins;
+  if (Array.isArray(raw['trustedProxies'])) config['trustedProxies'] = raw['trustedProxies'].filter((t) => typeof t === 'string');
+  for (const policy of POLICIES) {
+    for (const block of Object.keys((policy as { blocks?: object }).blocks ?? {})) {
+      if (raw[block] === undefined) continue;
+      const schema = PolicyBlockSchemas[block];
+      const one = schema ? v.safeParse(schema, raw[block]) : null;
+      if (one?.success) config[block] = one.output;
+      else skipPolicies.add(policy.name);
+    }
+  }
+  if (raw['defaults'] && typeof raw['defaults'] === 'object') {
+    const defaults: Record<string, unknown> = {};
+    for (const [name, block] of Object.entries(raw['defaults'] as Record<string, unknown>)) {
+      const schema = RouteSchema.entries[name as keyof typeof RouteSchema.entries];
+      if (!schema || !POLICIES.some((p) => p.name === name)) continue;
+      const one = v.safeParse(schema, block);
+      if (one.success) defaults[name] = one.output;
+    }
+    config['defaults'] = defaults;
+  }
+  const routes = Array.isArray(raw['routes']) ? raw['routes'] : [];
+  config.routes = routes.map((r): CheckedRoute | null => {
+    if (!r || typeof r !== 'object' || Array.isArray(r)) return null;
+    const whole = v.safeParse(RouteSchema, r);
+    if (whole.success) return { route: whole.output, broken: new Set() };
+    const route: Record<string, unknown> = {};
+    const broken = new Set<string>();
+    for (const [field, schema] of Object.entries(RouteSchema.entries)) {
+      if (!Object.hasOwn(r, field)) continue;
+      const one = v.safeParse(schema as v.GenericSchema, (r as Record<string, unknown>)[field]);
+      if (one.success) route[field] = one.output;
+      else {
+        broken.add(field);
+        // A rejected policy block is off, rather than replaced by the one in defaults.
+        if (POLICIES.some((p) => p.name === field)) route[field] = false;
+      }
+    }
+    return { route: route as Partial<RouteConfig>, broken };
+  });
+  return { config, skipPolicies };
+}
+
 /**
- * Validates and compiles a config. Reports every problem at once.
+ * Validates and compiles a config. Reports every problem at once: the schema's, and the
+ * reference checks' (unknown origins, reserved paths, patterns...) on every part that is
+ * well-formed, even when other parts are not.
  * @param input the parsed JSON, or the object given to `defineConfig`
  * @param file where it came from, for messages
  * @throws ConfigError listing every problem with its path
  * @example const compiled = await compileConfig(JSON.parse(text), 'portico.json');
+ * for (const w of compiled.warnings) console.warn(`${w.path}: ${w.message}`);
  */
 export async function compileConfig(input: unknown, file?: string): Promise<CompiledConfig> {
-  if (Array.isArray(input)) {
-    throw new ConfigError([{ path: '', message: 'expected a config object { origins, routes, ... }, got an array' }], file);
+  if (Array.isArray(input) || input === null || typeof input !== 'object') {
+    throw new ConfigError(
+      [
+        {
+          path: '',
+          message: `expected a config object { origins, routes, ... }, got ${Array.isArray(input) ? 'an array' : (JSON.stringify(input) ?? typeof input)}`,
+        },
+      ],
+      file,
+    );
   }
+  const raw = input as Record<string, unknown>;
   const parsed = v.safeParse(ConfigSchema, input, { abortEarly: false });
-  if (!parsed.success) {
-    const issues = issuesFromValibot(parsed.issues);
-    // Report reference problems too (unknown origins, reserved paths, bad patterns...) for the
-    // routes that are well-formed, so one run lists everything that needs fixing.
-    const raw = (input ?? {}) as { origins?: unknown; routes?: unknown };
-    const origins = raw.origins && typeof raw.origins === 'object' ? (raw.origins as Record<string, unknown>) : {};
-    const routes = Array.isArray(raw.routes)
-      ? raw.routes.map((r) => {
-          const one = v.safeParse(RouteSchema, r);
-          return one.success ? one.output : null;
-        })
-      : [];
-    compileRoutes({ ...(raw as Record<string, unknown>), origins, routes }, issues);
-    throw new ConfigError(issues, file);
-  }
-  const config = parsed.output;
-  const issues: ConfigIssue[] = [];
+  const issues: ConfigIssue[] = parsed.success ? [] : issuesFromValibot(parsed.issues);
+  const warnings: ConfigIssue[] = [];
+  const { config, skipPolicies } = parsed.success
+    ? {
+        config: {
+          ...(parsed.output as Record<string, unknown>),
+          routes: parsed.output.routes.map((route) => ({ route, broken: new Set<string>() })),
+        },
+        skipPolicies: new Set<string>(),
+      }
+    : checkPieces(raw);
 
   const trustedProxies: string[] = [];
-  (config.trustedProxies ?? []).forEach((text, i) => {
+  ((config['trustedProxies'] ?? []) as string[]).forEach((text, i) => {
     if (!parseCidr(text))
       issues.push({ path: `trustedProxies[${i}]`, message: `expected an IP address or CIDR range, got "${text}"` });
     else trustedProxies.push(text);
   });
 
+  // Names as written, even of origins whose shape is wrong: a route naming one is not "unknown".
+  const originNames = raw['origins'] && typeof raw['origins'] === 'object' ? Object.keys(raw['origins']) : [];
   const origins: Record<string, CompiledOrigin> = {};
-  for (const [name, o] of Object.entries(config.origins)) {
+  for (const [name, o] of Object.entries(config['origins'] as Record<string, OriginConfig>)) {
+    if (o.region === undefined && originNames.length > 1) {
+      issues.push({
+        path: formatPath([{ key: 'origins' }, { key: name }]),
+        message: `missing required field "region" (optional only when there is a single origin, whose region is then its name)`,
+      });
+    }
     const url = new URL(o.url);
     origins[name] = {
       name,
       origin: url.origin,
       basePath: url.pathname.replace(/\/+$/, ''),
-      region: o.region,
+      region: o.region ?? name,
       timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     };
   }
 
   for (const policy of POLICIES) {
-    if (!('compileBlocks' in policy)) continue;
+    if (!('compileBlocks' in policy) || skipPolicies.has(policy.name)) continue;
     (policy.compileBlocks as (c: unknown, i: ConfigIssue[]) => void)(config, issues);
   }
-  for (const name of Object.keys(config.defaults ?? {})) {
+  const rawDefaults = raw['defaults'] && typeof raw['defaults'] === 'object' ? Object.keys(raw['defaults']) : [];
+  for (const name of rawDefaults) {
     const policy = POLICIES.find((p) => p.name === name);
     if (policy && !('defaultable' in policy && policy.defaultable)) {
       issues.push({ path: `defaults.${name}`, message: `${name} is set per route only` });
     }
   }
 
-  const { routes, entries, gatewayHeaders } = compileRoutes(config as typeof config & Record<string, unknown>, issues);
+  const { routes, entries, gatewayHeaders } = compileRoutes(config, originNames, skipPolicies, issues, warnings);
   if (issues.length > 0) throw new ConfigError(issues, file);
+  const valid = (parsed as v.SafeParseResult<typeof ConfigSchema> & { success: true }).output;
 
   const tableEntries: TableEntry[] = entries.map((e) => ({ host: e.host, methods: e.methods, path: e.path }));
   return {
     version: COMPILED_CONFIG_VERSION,
-    hash: `sha256-${await sha256Hex(canonicalJson(config))}`,
+    hash: `sha256-${await sha256Hex(canonicalJson(valid))}`,
     trustedProxies,
     origins,
     routes,
     entries,
     gatewayHeaders,
     table: toBase64(compileRouteTable(tableEntries)),
+    warnings,
   };
 }

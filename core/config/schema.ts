@@ -52,12 +52,15 @@ export const OriginSchema = v.strictObject(
       v.check((s) => !/[?#]/.test(s), 'expected a URL without query or fragment'),
       v.check((s) => !/^https?:\/\/[^/]*@/i.test(s), 'expected a URL without credentials (put secrets in headers)'),
     ),
-    /** Region label used in logs and for region choice, e.g. `eu-west`. */
-    region: v.pipe(v.string('expected a region name (string)'), v.minLength(1, 'expected a non-empty region name')),
+    /**
+     * Region label used in logs and for region choice, e.g. `eu-west`. Optional when the config
+     * has a single origin, whose region is then its name; required as soon as there are two.
+     */
+    region: v.optional(v.pipe(v.string('expected a region name (string)'), v.minLength(1, 'expected a non-empty region name'))),
     /** Per-attempt timeout in milliseconds, default 30000. */
     timeoutMs: v.optional(positiveMs('timeoutMs')),
   },
-  'expected an origin object { url, region, timeoutMs? }',
+  'expected an origin object { url, region?, timeoutMs? }',
 );
 
 const headerCondition = v.union(

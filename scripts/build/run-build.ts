@@ -109,6 +109,7 @@ export async function runBuild(options: InternalBuildOptions): Promise<BuildResu
   const configPath = resolveConfigPath(options.config);
   progress(`validating ${relative(process.cwd(), configPath) || configPath}`);
   const compiled = await compileConfig(await loadConfigFile(configPath), configPath);
+  for (const w of compiled.warnings) progress(`warning: ${w.path ? `${w.path}: ` : ''}${w.message}`);
   // Before anything is written: a route that needs what the target cannot give fails here.
   assertNeedsMet(compiled, options.target);
 

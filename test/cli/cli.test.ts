@@ -81,6 +81,22 @@ describe('portico validate', () => {
     expect(r.stderr).toMatch(/deep-valid\.json: routes\[0\]: .*expected a route object/);
   });
 
+  it('prints a warning, and still exits 0, for a path that ends with "/"', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portico-'));
+    const file = join(dir, 'slash.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        origins: { api: { url: 'http://127.0.0.1:9001' } },
+        routes: [{ match: { path: '/api/' }, upstream: 'api' }],
+      }),
+    );
+    const r = portico('validate', file);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`warning: ${file}: routes[0].match.path: "/api/" matches only that exact path`);
+    expect(r.stdout).toContain(`${file}: valid (1 route, 1 origin(s)`);
+  });
+
   it('says so when the file does not exist', () => {
     const r = portico('validate', 'no-such-file.json');
     expect(r.code).toBe(1);
