@@ -4,6 +4,7 @@
  * hot path's binary blob. The result is plain JSON, so `portico build` can embed it.
  */
 import * as v from 'valibot';
+import { RE2JS } from 're2js';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { normalizePath } from '../http/normalize.ts';
 import { parseCidr } from '../http/ip.ts';
@@ -239,6 +240,27 @@ function methodMask(methods: readonly string[] | undefined): number {
   return mask;
 }
 
+/**
+ * Why a regex cannot be a route, or null. Regex routes run on RE2 (see router/route-matcher.ts),
+ * which matches in linear time and so has no lookaround and no backreferences: those are named
+ * here, with what to write instead, rather than left to RE2's parser message.
+ */
+function refuseRegex(source: string): string | null {
+  try {
+    RE2JS.compile(source);
+    return null;
+  } catch (e) {
+    const engine = 'regex routes run on RE2, a linear-time engine';
+    if (/\(\?<?[=!]/.test(source)) {
+      return `expected a regex without lookahead or lookbehind ((?= (?! (?<= (?<!): ${engine}, which has none; match the path itself, or use two routes`;
+    }
+    if (/\\[1-9]|\\k</.test(source)) {
+      return `expected a regex without backreferences (\\1, \\k<name>): ${engine}, which has none (a backreference can take exponential time)`;
+    }
+    return `expected a valid regular expression (${engine}): ${(e as Error).message.replace(/^error parsing regexp: /, '')}`;
+  }
+}
+
 const KIND_RANK: Record<RouteKind, number> = { exact: 0, params: 1, prefix: 2, regex: 3, fallback: 4 };
 
 /** What the precedence sort compares, in the order it compares them. */
@@ -435,14 +457,14 @@ function compileRoutes(
     } else if (match?.regex !== undefined) {
       pattern = match.regex;
       regex = match.regex;
-      try {
-        new RegExp(match.regex);
-        // Named groups become params; read their names from the source.
-        paramNames = [...match.regex.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)].map((m) => m[1] ?? '');
-      } catch (e) {
-        issues.push({ path: `${at}.match.regex`, message: `expected a valid regular expression: ${(e as Error).message}` });
+      const refused = refuseRegex(match.regex);
+      if (refused) {
+        issues.push({ path: `${at}.match.regex`, message: refused });
         return;
       }
+      // Named groups become params, in the order they open.
+      const named = RE2JS.compile(match.regex).namedGroups();
+      paramNames = Object.keys(named).sort((a, b) => (named[a] ?? 0) - (named[b] ?? 0));
       kind = 'regex';
       path = { kind: 'deferred' };
     } else {

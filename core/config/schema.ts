@@ -74,7 +74,10 @@ export const RouteMatchSchema = v.strictObject(
     path: v.optional(
       v.pipe(v.string('expected a path pattern (string)'), v.startsWith('/', 'expected a path pattern starting with "/"')),
     ),
-    /** A JavaScript regular expression tested against the whole normalized path. */
+    /**
+     * A regular expression searched in the normalized path (anchor it with ^ and $). It runs on
+     * RE2, in linear time: JavaScript's syntax without lookaround or backreferences.
+     */
     regex: v.optional(v.pipe(v.string('expected a regular expression (string)'), v.minLength(1, 'expected a non-empty regex'))),
     /** Methods this route answers; default: all. GET implies HEAD. */
     methods: v.optional(

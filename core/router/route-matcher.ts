@@ -3,6 +3,7 @@
  * path over the binary table; this file adds what the hot path leaves to JavaScript (regex paths
  * and header conditions) and, for `explain`, the reason every other route lost.
  */
+import { RE2JS } from 're2js';
 import { compileRouteTable, createMatcher, type HotExports } from '../hot/index.ts';
 import { METHOD_BITS, methodBit, type Matcher, type TableEntry } from '../hot/types.ts';
 import {
@@ -125,7 +126,11 @@ export function createRouteMatcher(config: CompiledConfig, hot: HotExports): Rou
   const matcher = createMatcher(hot, decodeTable(config.table));
   const entries = config.entries;
   const routes = config.routes;
-  const regexes = routes.map((r) => (r.regex !== undefined ? new RegExp(r.regex) : null));
+  // Regex routes run on RE2 (re2js, a pure-JS port: no eval, nothing native, so the same engine on
+  // every target), never on the runtime's backtracking RegExp: matching is linear in the path's
+  // length whatever the pattern, so one request cannot stall the event loop with `^/r/(a+)+$`.
+  // compileConfig refuses what RE2 cannot compile (lookaround, backreferences).
+  const regexes = routes.map((r) => (r.regex !== undefined ? RE2JS.compile(r.regex) : null));
 
   function paramsOf(m: Matcher, route: CompiledRoute, path: string): Record<string, string> {
     const params: Record<string, string> = {};
@@ -153,9 +158,9 @@ export function createRouteMatcher(config: CompiledConfig, hot: HotExports): Rou
       let groups: Record<string, string> | undefined;
       const re = regexes[entry.route];
       if (re) {
-        const found = re.exec(path);
+        const found = re.exec(path) as (string[] & { groups?: Record<string, string | undefined> }) | null;
         if (!found) continue;
-        groups = found.groups ?? {};
+        groups = (found.groups ?? {}) as Record<string, string>;
       }
       if (headerMismatch(route, headers) !== null) continue;
       return groups ? { index: i, groups } : { index: i };
