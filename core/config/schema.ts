@@ -39,7 +39,9 @@ const POLICY_BLOCKS = Object.fromEntries(
 export const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'] as const;
 
 /** `api.example.com`, `*.example.com`, optionally with a port for local setups. */
-const HOST_PATTERN = /^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/;
+// Upper case is allowed here though it is lowered before this check: the JSON Schema generated
+// from this one (for editors) sees the pattern but not the transform.
+const HOST_PATTERN = /^(\*\.)?([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*\.?$/;
 const ORIGIN_NAME = NAME;
 
 export const OriginSchema = v.strictObject(
