@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { resolve, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import { ConfigError } from '../core/errors.ts';
 import { locateJsonError } from './json-error.ts';
 
@@ -59,7 +60,19 @@ export async function loadConfigFile(file: string): Promise<unknown> {
     }
   }
   if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) {
-    const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    // tsx's tsImport loads the file as a module of its own, whatever the folder around it says: a
+    // plain import of a .ts config in a folder without a package.json ("type": "module") makes
+    // Node take it for CommonJS and fail with "Cannot require() ES Module ... in a cycle".
+    const imported = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+    // A module Node took for CommonJS comes back with its exports under default once more.
+    const inner = imported.default as { default?: unknown; __esModule?: boolean } | undefined;
+    const mod =
+      inner &&
+      typeof inner === 'object' &&
+      'default' in inner &&
+      Object.keys(inner).every((k) => k === 'default' || k === '__esModule')
+        ? inner
+        : imported;
     if (mod.default === undefined) {
       throw new ConfigError(
         [{ path: '', message: 'expected the module to export the config as default (export default defineConfig({...}))' }],

@@ -97,6 +97,25 @@ describe('portico validate', () => {
     expect(r.stdout).toContain(`${file}: valid (1 route, 1 origin(s)`);
   });
 
+  it('loads a portico.config.ts in a folder with no package.json', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portico-nopkg-'));
+    const file = join(dir, 'portico.config.ts');
+    const core = join(ROOT, 'core/config/index.ts');
+    writeFileSync(
+      file,
+      [
+        `import { defineConfig } from ${JSON.stringify(core)};`,
+        `import type { PorticoConfig } from ${JSON.stringify(core)};`,
+        "const api: PorticoConfig['origins'][string] = { url: 'http://127.0.0.1:9001' };",
+        "export default defineConfig({ origins: { api }, routes: [{ match: { path: '/a' }, upstream: 'api' }] });",
+      ].join('\n'),
+    );
+    const r = spawnSync(process.execPath, [BIN, 'validate'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('portico.config.ts: valid (1 route, 1 origin(s)');
+    expect(r.status).toBe(0);
+  });
+
   it('says so when the file does not exist', () => {
     const r = portico('validate', 'no-such-file.json');
     expect(r.code).toBe(1);
