@@ -104,7 +104,7 @@ async function runDev(options: { config?: string; port?: string | number; host?:
 async function runValidate(file: string | undefined): Promise<number> {
   const target = file ?? findConfigFile();
   if (!target) {
-    err('no config file given, and none of portico.config.{json,ts,mjs,js} is in this directory');
+    err('no config file given, and none of portico.config.{json,ts,mjs,js} is in this directory (portico init writes one)');
     return 2;
   }
   const compiled = await loadCompiled(target);
@@ -213,6 +213,17 @@ export async function main(argv: string[]): Promise<number> {
     .option('--host <host>', 'Interface to listen on', { default: '127.0.0.1' })
     .option('--hot <kind>', 'Hot path: wasm, wasm2js or twin', { default: 'wasm' })
     .action((options) => (pending = runDev(options)));
+
+  cli
+    .command('init', 'Write a starter portico.config.json here (portico.config.ts with --ts); never overwrites')
+    .option('--ts', 'Write a typed, commented portico.config.ts instead')
+    .action(
+      (options) =>
+        (pending = (async () => {
+          const { runInitCommand } = await import('./init-command.ts');
+          return runInitCommand({ ts: options.ts === true });
+        })()),
+    );
 
   cli
     .command('validate [file]', 'Check a config and print every error with its path')

@@ -83,7 +83,8 @@ function resolveConfigPath(config: string | undefined): string {
       [
         {
           path: '',
-          message: 'no config file given (--config F), and none of portico.config.{json,ts,mjs,js} is in this directory',
+          message:
+            'no config file given (--config F), and none of portico.config.{json,ts,mjs,js} is in this directory: portico init writes a starter one',
         },
       ],
       process.cwd(),
