@@ -13,9 +13,10 @@ import { writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { toJsonSchema } from '@valibot/to-json-schema';
 import { ConfigSchema } from '../core/config/schema.ts';
+import { CONFIG_SCHEMA_PATH } from './config-file.ts';
 
-/** Where the schema lives in the repository and in the installed package. */
-export const CONFIG_SCHEMA_PATH = 'schema/portico.config.schema.json';
+export { CONFIG_SCHEMA_PATH };
+
 const FILE = fileURLToPath(new URL(`../${CONFIG_SCHEMA_PATH}`, import.meta.url));
 
 /** The config's JSON Schema (draft-07: the version editors support best). */

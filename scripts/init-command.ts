@@ -7,8 +7,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONFIG_SCHEMA_PATH } from './config-json-schema.ts';
-import { findConfigFile } from './config-file.ts';
+import { CONFIG_SCHEMA_PATH, findConfigFile } from './config-file.ts';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
