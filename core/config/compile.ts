@@ -613,7 +613,10 @@ function checkPieces(raw: Record<string, unknown>): {
     }
   }
   config['origins'] = origins;
-  if (Array.isArray(raw['trustedProxies'])) config['trustedProxies'] = raw['trustedProxies'].filter((t) => typeof t === 'string');
+  // Non-strings (the schema's to report) become null, so the others keep their index.
+  if (Array.isArray(raw['trustedProxies'])) {
+    config['trustedProxies'] = raw['trustedProxies'].map((t) => (typeof t === 'string' ? t : null));
+  }
   for (const policy of POLICIES) {
     for (const block of Object.keys((policy as { blocks?: object }).blocks ?? {})) {
       if (raw[block] === undefined) continue;
@@ -692,7 +695,8 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
     : checkPieces(raw);
 
   const trustedProxies: string[] = [];
-  ((config['trustedProxies'] ?? []) as string[]).forEach((text, i) => {
+  ((config['trustedProxies'] ?? []) as (string | null)[]).forEach((text, i) => {
+    if (text === null) return;
     if (!parseCidr(text))
       issues.push({ path: `trustedProxies[${i}]`, message: `expected an IP address or CIDR range, got "${text}"` });
     else trustedProxies.push(text);

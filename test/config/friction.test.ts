@@ -100,6 +100,12 @@ describe('reference errors beside shape errors', () => {
     expect(issues.filter((i) => i.startsWith('routes[3]') && i.includes('expected exactly one of'))).toEqual([]);
   });
 
+  it('keeps the index of a bad trusted proxy when an earlier entry is not even a string', async () => {
+    const issues = await issuesOf({ trustedProxies: [1, 'not-an-ip'], origins, routes: [] });
+    expect(issues).toContain('trustedProxies[1]: expected an IP address or CIDR range, got "not-an-ip"');
+    expect(issues.some((i) => i.startsWith('trustedProxies[0]: '))).toBe(true);
+  });
+
   it('does not call an origin unknown when only its shape is wrong', async () => {
     const issues = await issuesOf({
       origins: { eu: { url: 'not a url', region: 'eu-west' } },
