@@ -11,6 +11,7 @@ import { CONFIG_SCHEMA_PATH, configJsonSchema, configJsonSchemaText } from '../.
 const CHECKED_IN = fileURLToPath(new URL(`../../${CONFIG_SCHEMA_PATH}`, import.meta.url));
 
 interface Node {
+  description?: string;
   properties?: Record<string, Node>;
   additionalProperties?: boolean | Node;
   items?: Node;
@@ -46,5 +47,14 @@ describe('the config JSON Schema', () => {
     const origin = schema.properties?.['origins']?.additionalProperties as Node;
     expect(origin.additionalProperties).toBe(false);
     expect(origin.required).toEqual(['url']);
+  });
+
+  it('describes the fields an editor shows on hover', () => {
+    const schema = configJsonSchema() as Node;
+    const origin = schema.properties?.['origins']?.additionalProperties as Node;
+    expect(origin.properties?.['region']?.description).toContain('Optional with a single origin');
+    const match = schema.properties?.['routes']?.items?.properties?.['match'];
+    expect(match?.properties?.['path']?.description).toContain('/api/*');
+    expect(match?.properties?.['regex']?.description).toContain('RE2');
   });
 });
