@@ -329,8 +329,8 @@ export function renderSvg(result: MatcherBenchResult): string {
     }
   }
   const ratios = result.cells.filter((c) => c.mode === 'sliced' && c.ratio !== null).map((c) => c.ratio!);
-  const lo = Math.pow(10, Math.floor(Math.log10(Math.min(0.1, ...ratios))));
-  const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(10, ...ratios))));
+  const lo = 10 ** Math.floor(Math.log10(Math.min(0.1, ...ratios)));
+  const hi = 10 ** Math.ceil(Math.log10(Math.max(10, ...ratios)));
   const left = 200,
     right = 110,
     top = 70,

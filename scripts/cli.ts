@@ -21,7 +21,9 @@ const err = (s: string) => process.stderr.write(s + '\n');
 /** Loads and compiles a config; prints every error and returns null when it is invalid. */
 async function loadCompiled(file: string): Promise<CompiledConfig | null> {
   try {
-    return await compileConfig(await loadConfigFile(file), file);
+    const compiled = await compileConfig(await loadConfigFile(file), file);
+    for (const w of compiled.warnings) err(`warning: ${file}: ${w.path ? `${w.path}: ` : ''}${w.message}`);
+    return compiled;
   } catch (e) {
     if (e instanceof ConfigError) {
       err(e.message);
@@ -126,7 +128,7 @@ async function runDev(options: { config?: string; port?: string | number; host?:
 async function runValidate(file: string | undefined): Promise<number> {
   const target = file ?? findConfigFile();
   if (!target) {
-    err('no config file given, and none of portico.config.{json,ts,mjs,js} is in this directory');
+    err('no config file given, and none of portico.config.{json,ts,mjs,js} is in this directory (portico init writes one)');
     return 2;
   }
   const compiled = await loadCompiled(target);
@@ -242,6 +244,17 @@ export async function main(argv: string[]): Promise<number> {
     .option('--host <host>', 'Interface to listen on', { default: '127.0.0.1' })
     .option('--hot <kind>', 'Hot path: wasm, wasm2js or twin', { default: 'wasm' })
     .action((options) => (pending = runDev(options)));
+
+  cli
+    .command('init', 'Write a starter portico.config.json here (portico.config.ts with --ts); never overwrites')
+    .option('--ts', 'Write a typed, commented portico.config.ts instead')
+    .action(
+      (options) =>
+        (pending = (async () => {
+          const { runInitCommand } = await import('./init-command.ts');
+          return runInitCommand({ ts: options.ts === true });
+        })()),
+    );
 
   cli
     .command('validate [file]', 'Check a config and print every error with its path')

@@ -3,6 +3,9 @@
  * "Unexpected token" with no position; users need the line and column.
  */
 
+/** A JSON number, matched where it starts (sticky), without copying the rest of the text. */
+const NUMBER = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+
 /** Offset of the first character that makes `text` invalid JSON, and what was expected there. */
 export function locateJsonError(text: string): { offset: number; expected: string } | null {
   let i = 0;
@@ -38,70 +41,63 @@ export function locateJsonError(text: string): { offset: number; expected: strin
     fail('a closing quote');
   };
   const number = () => {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    NUMBER.lastIndex = i;
+    const m = NUMBER.exec(text);
     if (!m || m[0] === '' || m[0] === '-') fail('a value');
     i += (m as RegExpExecArray)[0].length;
   };
-  const value = (): void => {
+  const key = () => {
     ws();
-    const c = text[i];
-    if (c === '{') {
-      i++;
+    if (text[i] !== '"') fail('a property name in double quotes');
+    string();
+    ws();
+    if (text[i] !== ':') fail('":"');
+    i++;
+  };
+  // Iterative, with an explicit stack of open containers: a config nested 100k levels deep must
+  // get a located error, not "Maximum call stack size exceeded".
+  const open: ('{' | '[')[] = [];
+  const document = (): void => {
+    for (;;) {
       ws();
-      if (text[i] === '}') {
+      const c = text[i];
+      if (c === '{' || c === '[') {
         i++;
-        return;
-      }
+        ws();
+        if (text[i] === (c === '{' ? '}' : ']')) {
+          i++;
+        } else {
+          open.push(c);
+          if (c === '{') key();
+          continue;
+        }
+      } else if (c === '"') string();
+      else if (c === 't') literal('true');
+      else if (c === 'f') literal('false');
+      else if (c === 'n') literal('null');
+      else if (c !== undefined && /[-0-9]/.test(c)) number();
+      else fail('a value');
+      // A value ended: close containers until one continues with ",", or the document ends.
       for (;;) {
-        ws();
-        if (text[i] !== '"') fail('a property name in double quotes');
-        string();
-        ws();
-        if (text[i] !== ':') fail('":"');
-        i++;
-        value();
+        const top = open[open.length - 1];
+        if (top === undefined) return;
         ws();
         if (text[i] === ',') {
           i++;
+          if (top === '{') key();
+          break;
+        }
+        if (text[i] === (top === '{' ? '}' : ']')) {
+          i++;
+          open.pop();
           continue;
         }
-        if (text[i] === '}') {
-          i++;
-          return;
-        }
-        fail('"," or "}"');
+        fail(top === '{' ? '"," or "}"' : '"," or "]"');
       }
     }
-    if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return;
-        }
-        fail('"," or "]"');
-      }
-    }
-    if (c === '"') string();
-    else if (c === 't') literal('true');
-    else if (c === 'f') literal('false');
-    else if (c === 'n') literal('null');
-    else if (c !== undefined && /[-0-9]/.test(c)) number();
-    else fail('a value');
   };
   try {
-    value();
+    document();
     ws();
     if (i < text.length) fail('the end of the file');
     return null;

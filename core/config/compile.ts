@@ -4,12 +4,14 @@
  * hot path's binary blob. The result is plain JSON, so `portico build` can embed it.
  */
 import * as v from 'valibot';
+import { RE2JS } from 're2js';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { normalizePath } from '../http/normalize.ts';
 import { parseCidr } from '../http/ip.ts';
 import { compileRouteTable } from '../hot/index.ts';
 import { METHOD_BITS, type HostSpec, type PathSpec, type TableEntry } from '../hot/types.ts';
-import { ConfigSchema, RouteSchema, type PorticoConfig, type RouteConfig } from './schema.ts';
+import { ConfigSchema, OriginSchema, RouteSchema, type OriginConfig, type PorticoConfig, type RouteConfig } from './schema.ts';
+import { didYouMean } from './did-you-mean.ts';
 import { POLICIES } from '../policies/index.ts';
 import { PHASES, type CompiledPolicy } from '../pipeline/policy.ts';
 
@@ -82,6 +84,11 @@ export interface CompiledConfig {
   gatewayHeaders: string[];
   /** The hot path's route table, base64. */
   table: string;
+  /**
+   * Things that are valid but rarely meant (a path ending in "/"). `validate`, `dev` and
+   * `build` print them; they never stop a config.
+   */
+  warnings: ConfigIssue[];
 }
 
 /** Identity helper that gives TypeScript users completion and checking for their config. */
@@ -146,7 +153,11 @@ function issuesFromValibot(raw: readonly v.BaseIssue<unknown>[]): ConfigIssue[] 
   return issues.map((issue) => {
     const last = issue.path?.[issue.path.length - 1];
     if (issue.type === 'strict_object' && issue.expected === 'never') {
-      return { path: formatPath(issue.path?.slice(0, -1)), message: `unknown field ${issue.received}; ${issue.message}` };
+      const hint = typeof last?.key === 'string' ? didYouMean(last.key, knownFieldsFor(issue.path ?? [])) : '';
+      return {
+        path: formatPath(issue.path?.slice(0, -1)),
+        message: `unknown field ${issue.received};${hint ? `${hint}` : ''} ${issue.message}`,
+      };
     }
     // A required field that is absent: valibot reports it with the parent object's message.
     if (issue.input === undefined && last && (issue.type === 'strict_object' || issue.type === 'object')) {
@@ -162,8 +173,6 @@ interface ParsedPattern {
   kind: 'exact' | 'params' | 'prefix';
   path: Extract<PathSpec, { kind: 'segments' }>;
   paramNames: string[];
-  /** Characters of the pattern before its first param or rest: longer prefixes win. */
-  staticPrefixLength: number;
 }
 
 function parsePattern(pattern: string, at: string, issues: ConfigIssue[]): ParsedPattern | null {
@@ -171,7 +180,6 @@ function parsePattern(pattern: string, at: string, issues: ConfigIssue[]): Parse
   const segments: ParsedPattern['path']['segments'] = [];
   const paramNames: string[] = [];
   let rest = false;
-  let staticPrefixLength = -1;
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i] ?? '';
     if (part === '*') {
@@ -179,7 +187,6 @@ function parsePattern(pattern: string, at: string, issues: ConfigIssue[]): Parse
         issues.push({ path: at, message: `"*" may only be the last segment, got ${JSON.stringify(pattern)}` });
         return null;
       }
-      if (staticPrefixLength < 0) staticPrefixLength = i === 0 ? 0 : parts.slice(0, i).join('/').length + 1;
       rest = true;
       paramNames.push('*');
       continue;
@@ -194,7 +201,6 @@ function parsePattern(pattern: string, at: string, issues: ConfigIssue[]): Parse
         issues.push({ path: at, message: `param ":${name}" appears twice in ${JSON.stringify(pattern)}` });
         return null;
       }
-      if (staticPrefixLength < 0) staticPrefixLength = i === 0 ? 0 : parts.slice(0, i).join('/').length + 1;
       paramNames.push(name);
       segments.push({ kind: 'param' });
       continue;
@@ -225,7 +231,6 @@ function parsePattern(pattern: string, at: string, issues: ConfigIssue[]): Parse
     kind,
     path: { kind: 'segments', segments, rest },
     paramNames,
-    staticPrefixLength: staticPrefixLength < 0 ? pattern.length : staticPrefixLength,
   };
 }
 
@@ -243,9 +248,31 @@ function methodMask(methods: readonly string[] | undefined): number {
   return mask;
 }
 
+/**
+ * Why a regex cannot be a route, or null. Regex routes run on RE2 (see router/route-matcher.ts),
+ * which matches in linear time and so has no lookaround and no backreferences: those are named
+ * here, with what to write instead, rather than left to RE2's parser message.
+ */
+function refuseRegex(source: string): string | null {
+  try {
+    RE2JS.compile(source);
+    return null;
+  } catch (e) {
+    const engine = 'regex routes run on RE2, a linear-time engine';
+    if (/\(\?<?[=!]/.test(source)) {
+      return `expected a regex without lookahead or lookbehind ((?= (?! (?<= (?<!): ${engine}, which has none; match the path itself, or use two routes`;
+    }
+    if (/\\[1-9]|\\k</.test(source)) {
+      return `expected a regex without backreferences (\\1, \\k<name>): ${engine}, which has none (a backreference can take exponential time)`;
+    }
+    return `expected a valid regular expression (${engine}): ${(e as Error).message.replace(/^error parsing regexp: /, '')}`;
+  }
+}
+
 const KIND_RANK: Record<RouteKind, number> = { exact: 0, params: 1, prefix: 2, regex: 3, fallback: 4 };
 
-interface SortKey {
+/** What the precedence sort compares, in the order it compares them. */
+export interface SortKey {
   fallback: number;
   hostRank: number;
   hostLen: number;
@@ -258,20 +285,59 @@ interface SortKey {
   index: number;
 }
 
-function compareKeys(a: SortKey, b: SortKey): number {
-  if (a.fallback !== b.fallback) return a.fallback - b.fallback;
-  if (a.hostRank !== b.hostRank) return a.hostRank - b.hostRank;
-  if (a.hostLen !== b.hostLen) return b.hostLen - a.hostLen;
-  if (a.kind !== b.kind) return a.kind - b.kind;
-  if (a.prefixLen !== b.prefixLen) return b.prefixLen - a.prefixLen;
+/** The field of the sort key that decided between two entries (`index`: declaration order). */
+export type RankRule =
+  | 'fallback'
+  | 'hostRank'
+  | 'hostLen'
+  | 'kind'
+  | 'prefixLen'
+  | 'shape'
+  | 'segmentCount'
+  | 'headerCount'
+  | 'index';
+
+/**
+ * The precedence comparison, and which rule decided it. The table's sort and `explain` both use
+ * this one function, so what explain says is what the sort did.
+ */
+export function rankEntries(a: SortKey, b: SortKey): { order: number; rule: RankRule } {
+  if (a.fallback !== b.fallback) return { order: a.fallback - b.fallback, rule: 'fallback' };
+  if (a.hostRank !== b.hostRank) return { order: a.hostRank - b.hostRank, rule: 'hostRank' };
+  if (a.hostLen !== b.hostLen) return { order: b.hostLen - a.hostLen, rule: 'hostLen' };
+  if (a.kind !== b.kind) return { order: a.kind - b.kind, rule: 'kind' };
+  if (a.prefixLen !== b.prefixLen) return { order: b.prefixLen - a.prefixLen, rule: 'prefixLen' };
   const n = Math.min(a.shape.length, b.shape.length);
   for (let i = 0; i < n; i++) {
     const d = (a.shape[i] ?? 0) - (b.shape[i] ?? 0);
-    if (d !== 0) return d;
+    if (d !== 0) return { order: d, rule: 'shape' };
   }
-  if (a.shape.length !== b.shape.length) return b.shape.length - a.shape.length;
-  if (a.headerCount !== b.headerCount) return b.headerCount - a.headerCount;
-  return a.index - b.index;
+  if (a.shape.length !== b.shape.length) return { order: b.shape.length - a.shape.length, rule: 'segmentCount' };
+  if (a.headerCount !== b.headerCount) return { order: b.headerCount - a.headerCount, rule: 'headerCount' };
+  return { order: a.index - b.index, rule: 'index' };
+}
+
+/** Characters of a path pattern before its first param or rest: longer prefixes win. */
+function staticPrefixLength(pattern: string): number {
+  const parts = pattern.slice(1).split('/');
+  const i = parts.findIndex((p) => p === '*' || p.startsWith(':'));
+  if (i < 0) return pattern.length;
+  return i === 0 ? 0 : parts.slice(0, i).join('/').length + 1;
+}
+
+/** The sort key of one entry of the table, from the compiled route and entry alone. */
+export function sortKeyOf(route: CompiledRoute, entry: CompiledEntry): SortKey {
+  const spec = entry.host;
+  return {
+    fallback: route.kind === 'fallback' ? 1 : 0,
+    hostRank: spec.kind === 'exact' ? 0 : spec.kind === 'suffix' ? 1 : 2,
+    hostLen: spec.kind === 'any' ? 0 : spec.value.length,
+    kind: KIND_RANK[route.kind],
+    prefixLen: route.kind === 'prefix' ? staticPrefixLength(route.pattern) : 0,
+    shape: entry.path.kind === 'segments' ? entry.path.segments.map((s) => (s.kind === 'static' ? 0 : 1)) : [],
+    headerCount: route.headers.length,
+    index: route.index,
+  };
 }
 
 function toBase64(bytes: Uint8Array): string {
@@ -310,12 +376,18 @@ async function sha256Hex(text: string): Promise<string> {
  * Checks what the schema cannot see (references, reserved paths, patterns, regexes) and builds
  * the compiled routes. All problems are collected into `issues`.
  */
+/** A route as far as it is well-formed: `broken` names the fields the schema rejected. */
+interface CheckedRoute {
+  route: Partial<RouteConfig>;
+  broken: ReadonlySet<string>;
+}
+
 function compileRoutes(
-  config: { origins: Record<string, unknown>; routes: readonly (RouteConfig | null)[]; defaults?: unknown } & Record<
-    string,
-    unknown
-  >,
+  config: { routes: readonly (CheckedRoute | null)[]; defaults?: unknown } & Record<string, unknown>,
+  originNames: readonly string[],
+  skipPolicies: ReadonlySet<string>,
   issues: ConfigIssue[],
+  warnings: ConfigIssue[],
 ): { routes: CompiledRoute[]; entries: CompiledEntry[]; gatewayHeaders: string[] } {
   const gatewayHeaders = new Set<string>();
   const routes: CompiledRoute[] = [];
@@ -323,29 +395,34 @@ function compileRoutes(
   const ids = new Map<string, number>();
   const signatures = new Map<string, number>();
 
-  config.routes.forEach((route, index) => {
-    // null: a route the schema already rejected; its problems are reported.
-    if (route === null) return;
+  config.routes.forEach((checked, index) => {
+    // null: a route that is not even an object; the schema's problems are reported.
+    if (checked === null) return;
+    const { route, broken } = checked;
     const at = `routes[${index}]`;
     const id = route.id ?? `route-${index}`;
     if (ids.has(id)) issues.push({ path: `${at}.id`, message: `duplicate route id "${id}" (also routes[${ids.get(id)}])` });
     ids.set(id, index);
 
-    const upstream = typeof route.upstream === 'string' ? [route.upstream] : route.upstream;
+    const upstream = route.upstream === undefined ? [] : typeof route.upstream === 'string' ? [route.upstream] : route.upstream;
     upstream.forEach((name, i) => {
-      if (!Object.hasOwn(config.origins, name)) {
+      if (!originNames.includes(name)) {
         const where = typeof route.upstream === 'string' ? `${at}.upstream` : `${at}.upstream[${i}]`;
-        const known = Object.keys(config.origins);
+        const hint = didYouMean(name, originNames);
         issues.push({
           path: where,
-          message: `unknown origin "${name}"${known.length ? ` (defined: ${known.join(', ')})` : ' (no origins are defined)'}`,
+          message: originNames.length
+            ? `unknown origin "${name}"${hint ? `;${hint}` : ''} (defined: ${originNames.join(', ')})`
+            : `unknown origin "${name}" (no origins are defined)`,
         });
       }
     });
 
     // Checked before the match, whose errors end this route's checks: every problem of a route
     // is reported in the same run.
-    const policies = compilePolicies(route, at, config, issues, gatewayHeaders);
+    const policies = compilePolicies(route, at, config, issues, gatewayHeaders, skipPolicies);
+    // A match the schema rejected has had its say; checking the rest of it would only guess.
+    if (broken.has('match') || broken.has('fallback')) return;
 
     const match = route.match;
     const given = [match?.path !== undefined, match?.regex !== undefined, route.fallback === true].filter(Boolean).length;
@@ -363,14 +440,20 @@ function compileRoutes(
     let kind: RouteKind;
     let path: PathSpec;
     let paramNames: string[] = [];
-    let prefixLen = 0;
-    let shape: number[] = [];
     let pattern: string;
     let regex: string | undefined;
     if (match?.path !== undefined) {
       pattern = match.path;
       const parsed = parsePattern(match.path, `${at}.match.path`, issues);
       if (!parsed) return;
+      // Kong's paths are prefixes; here "/api/" is one exact path. Valid, but rarely meant.
+      if (parsed.kind === 'exact' && match.path.length > 1 && match.path.endsWith('/')) {
+        const bare = match.path.slice(0, -1);
+        warnings.push({
+          path: `${at}.match.path`,
+          message: `${JSON.stringify(match.path)} matches only that exact path, trailing slash included; for everything under it write ${JSON.stringify(`${bare}/*`)}, for the path without the slash ${JSON.stringify(bare)}`,
+        });
+      }
       for (const reserved of RESERVED_PATHS) {
         if (parsed.kind === 'exact' && (match.path === reserved || match.path.startsWith(reserved + '/'))) {
           issues.push({ path: `${at}.match.path`, message: `${reserved} is reserved for the gateway's own endpoint` });
@@ -379,19 +462,17 @@ function compileRoutes(
       kind = parsed.kind;
       path = parsed.path;
       paramNames = parsed.paramNames;
-      prefixLen = parsed.kind === 'prefix' ? parsed.staticPrefixLength : 0;
-      shape = parsed.path.segments.map((s) => (s.kind === 'static' ? 0 : 1));
     } else if (match?.regex !== undefined) {
       pattern = match.regex;
       regex = match.regex;
-      try {
-        new RegExp(match.regex);
-        // Named groups become params; read their names from the source.
-        paramNames = [...match.regex.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)].map((m) => m[1] ?? '');
-      } catch (e) {
-        issues.push({ path: `${at}.match.regex`, message: `expected a valid regular expression: ${(e as Error).message}` });
+      const refused = refuseRegex(match.regex);
+      if (refused) {
+        issues.push({ path: `${at}.match.regex`, message: refused });
         return;
       }
+      // Named groups become params, in the order they open.
+      const named = RE2JS.compile(match.regex).namedGroups();
+      paramNames = Object.keys(named).sort((a, b) => (named[a] ?? 0) - (named[b] ?? 0));
       kind = 'regex';
       path = { kind: 'deferred' };
     } else {
@@ -438,23 +519,12 @@ function compileRoutes(
     const mask = methodMask(match?.methods);
     for (const host of hosts ?? [null]) {
       const spec: HostSpec = host === null ? { kind: 'any' } : hostSpec(host);
-      keyed.push({
-        key: {
-          fallback: kind === 'fallback' ? 1 : 0,
-          hostRank: spec.kind === 'exact' ? 0 : spec.kind === 'suffix' ? 1 : 2,
-          hostLen: spec.kind === 'any' ? 0 : spec.value.length,
-          kind: KIND_RANK[kind],
-          prefixLen,
-          shape,
-          headerCount: headers.length,
-          index,
-        },
-        entry: { route: routes.length - 1, host: spec, methods: mask, path },
-      });
+      const entry: CompiledEntry = { route: routes.length - 1, host: spec, methods: mask, path };
+      keyed.push({ key: sortKeyOf(compiled, entry), entry });
     }
   });
 
-  keyed.sort((a, b) => compareKeys(a.key, b.key));
+  keyed.sort((a, b) => rankEntries(a.key, b.key).order);
   return { routes, entries: keyed.map((k) => k.entry), gatewayHeaders: [...gatewayHeaders].sort() };
 }
 
@@ -472,17 +542,20 @@ function dropRepeated(issues: ConfigIssue[], from: number): void {
  * order. `false` on the route turns a default off.
  */
 function compilePolicies(
-  route: RouteConfig,
+  route: Partial<RouteConfig>,
   at: string,
   config: Record<string, unknown>,
   issues: ConfigIssue[],
   gatewayHeaders: Set<string>,
+  skip: ReadonlySet<string>,
 ): CompiledPolicy[] {
   const defaults = (config['defaults'] ?? {}) as Record<string, unknown>;
   const ordered = [...POLICIES].sort((a, b) => (PHASE_RANK.get(a.phase) ?? 0) - (PHASE_RANK.get(b.phase) ?? 0));
   const out: CompiledPolicy[] = [];
   const siblings: Record<string, unknown> = {};
   for (const policy of ordered) {
+    // A policy whose top-level blocks the schema rejected: its references cannot be checked.
+    if (skip.has(policy.name)) continue;
     const own = (route as Record<string, unknown>)[policy.name];
     if (own === false) continue;
     const fromDefaults = own === undefined;
@@ -509,78 +582,190 @@ function compilePolicies(
   return out;
 }
 
+type AnySchema = v.GenericSchema & {
+  entries?: Record<string, AnySchema>;
+  wrapped?: AnySchema;
+  item?: AnySchema;
+  value?: AnySchema;
+  options?: AnySchema[];
+};
+
+/** The object schemas a value at `keys` may be checked by (a union gives several). */
+function objectSchemasAt(schema: AnySchema, keys: readonly unknown[]): AnySchema[] {
+  let current: AnySchema[] = [schema];
+  const expand = (list: AnySchema[]): AnySchema[] =>
+    list.flatMap((s) => (s.wrapped ? expand([s.wrapped]) : s.options ? expand(s.options) : [s]));
+  for (const key of keys) {
+    current = expand(current).flatMap((s) => {
+      if (s.entries) return typeof key === 'string' && s.entries[key] ? [s.entries[key]] : [];
+      if (s.item) return [s.item];
+      if (s.value) return [s.value];
+      return [];
+    });
+  }
+  return expand(current).filter((s) => s.entries);
+}
+
+/** Field names the schema knows where `path` points at an unknown one. */
+function knownFieldsFor(path: readonly { key: unknown }[]): string[] {
+  return objectSchemasAt(
+    ConfigSchema as unknown as AnySchema,
+    path.slice(0, -1).map((p) => p.key),
+  ).flatMap((s) => Object.keys(s.entries ?? {}));
+}
+
+const PolicyBlockSchemas = ConfigSchema.entries as unknown as Record<string, v.GenericSchema>;
+
+/** Parses the pieces of a config one by one, keeping what is well-formed and noting what is not. */
+function checkPieces(raw: Record<string, unknown>): {
+  config: Record<string, unknown> & { routes: (CheckedRoute | null)[] };
+  skipPolicies: Set<string>;
+} {
+  const skipPolicies = new Set<string>();
+  const config: Record<string, unknown> & { routes: (CheckedRoute | null)[] } = { routes: [] };
+  const origins: Record<string, unknown> = {};
+  if (raw['origins'] && typeof raw['origins'] === 'object') {
+    for (const [name, o] of Object.entries(raw['origins'] as Record<string, unknown>)) {
+      const one = v.safeParse(OriginSchema, o);
+      if (one.success) origins[name] = one.output;
+    }
+  }
+  config['origins'] = origins;
+  // Non-strings (the schema's to report) become null, so the others keep their index.
+  if (Array.isArray(raw['trustedProxies'])) {
+    config['trustedProxies'] = raw['trustedProxies'].map((t) => (typeof t === 'string' ? t : null));
+  }
+  for (const policy of POLICIES) {
+    for (const block of Object.keys((policy as { blocks?: object }).blocks ?? {})) {
+      if (raw[block] === undefined) continue;
+      const schema = PolicyBlockSchemas[block];
+      const one = schema ? v.safeParse(schema, raw[block]) : null;
+      if (one?.success) config[block] = one.output;
+      else skipPolicies.add(policy.name);
+    }
+  }
+  if (raw['defaults'] && typeof raw['defaults'] === 'object') {
+    const defaults: Record<string, unknown> = {};
+    for (const [name, block] of Object.entries(raw['defaults'] as Record<string, unknown>)) {
+      const schema = RouteSchema.entries[name as keyof typeof RouteSchema.entries];
+      if (!schema || !POLICIES.some((p) => p.name === name)) continue;
+      const one = v.safeParse(schema, block);
+      if (one.success) defaults[name] = one.output;
+    }
+    config['defaults'] = defaults;
+  }
+  const routes = Array.isArray(raw['routes']) ? raw['routes'] : [];
+  config.routes = routes.map((r): CheckedRoute | null => {
+    if (!r || typeof r !== 'object' || Array.isArray(r)) return null;
+    const whole = v.safeParse(RouteSchema, r);
+    if (whole.success) return { route: whole.output, broken: new Set() };
+    const route: Record<string, unknown> = {};
+    const broken = new Set<string>();
+    for (const [field, schema] of Object.entries(RouteSchema.entries)) {
+      if (!Object.hasOwn(r, field)) continue;
+      const one = v.safeParse(schema as v.GenericSchema, (r as Record<string, unknown>)[field]);
+      if (one.success) route[field] = one.output;
+      else {
+        broken.add(field);
+        // A rejected policy block is off, rather than replaced by the one in defaults.
+        if (POLICIES.some((p) => p.name === field)) route[field] = false;
+      }
+    }
+    return { route: route as Partial<RouteConfig>, broken };
+  });
+  return { config, skipPolicies };
+}
+
 /**
- * Validates and compiles a config. Reports every problem at once.
+ * Validates and compiles a config. Reports every problem at once: the schema's, and the
+ * reference checks' (unknown origins, reserved paths, patterns...) on every part that is
+ * well-formed, even when other parts are not.
  * @param input the parsed JSON, or the object given to `defineConfig`
  * @param file where it came from, for messages
  * @throws ConfigError listing every problem with its path
  * @example const compiled = await compileConfig(JSON.parse(text), 'portico.json');
+ * for (const w of compiled.warnings) console.warn(`${w.path}: ${w.message}`);
  */
 export async function compileConfig(input: unknown, file?: string): Promise<CompiledConfig> {
-  if (Array.isArray(input)) {
-    throw new ConfigError([{ path: '', message: 'expected a config object { origins, routes, ... }, got an array' }], file);
+  if (Array.isArray(input) || input === null || typeof input !== 'object') {
+    throw new ConfigError(
+      [
+        {
+          path: '',
+          message: `expected a config object { origins, routes, ... }, got ${Array.isArray(input) ? 'an array' : (JSON.stringify(input) ?? typeof input)}`,
+        },
+      ],
+      file,
+    );
   }
+  const raw = input as Record<string, unknown>;
   const parsed = v.safeParse(ConfigSchema, input, { abortEarly: false });
-  if (!parsed.success) {
-    const issues = issuesFromValibot(parsed.issues);
-    // Report reference problems too (unknown origins, reserved paths, bad patterns...) for the
-    // routes that are well-formed, so one run lists everything that needs fixing.
-    const raw = (input ?? {}) as { origins?: unknown; routes?: unknown };
-    const origins = raw.origins && typeof raw.origins === 'object' ? (raw.origins as Record<string, unknown>) : {};
-    const routes = Array.isArray(raw.routes)
-      ? raw.routes.map((r) => {
-          const one = v.safeParse(RouteSchema, r);
-          return one.success ? one.output : null;
-        })
-      : [];
-    compileRoutes({ ...(raw as Record<string, unknown>), origins, routes }, issues);
-    throw new ConfigError(issues, file);
-  }
-  const config = parsed.output;
-  const issues: ConfigIssue[] = [];
+  const issues: ConfigIssue[] = parsed.success ? [] : issuesFromValibot(parsed.issues);
+  const warnings: ConfigIssue[] = [];
+  const { config, skipPolicies } = parsed.success
+    ? {
+        config: {
+          ...(parsed.output as Record<string, unknown>),
+          routes: parsed.output.routes.map((route) => ({ route, broken: new Set<string>() })),
+        },
+        skipPolicies: new Set<string>(),
+      }
+    : checkPieces(raw);
 
   const trustedProxies: string[] = [];
-  (config.trustedProxies ?? []).forEach((text, i) => {
+  ((config['trustedProxies'] ?? []) as (string | null)[]).forEach((text, i) => {
+    if (text === null) return;
     if (!parseCidr(text))
       issues.push({ path: `trustedProxies[${i}]`, message: `expected an IP address or CIDR range, got "${text}"` });
     else trustedProxies.push(text);
   });
 
+  // Names as written, even of origins whose shape is wrong: a route naming one is not "unknown".
+  const originNames = raw['origins'] && typeof raw['origins'] === 'object' ? Object.keys(raw['origins']) : [];
   const origins: Record<string, CompiledOrigin> = {};
-  for (const [name, o] of Object.entries(config.origins)) {
+  for (const [name, o] of Object.entries(config['origins'] as Record<string, OriginConfig>)) {
+    if (o.region === undefined && originNames.length > 1) {
+      issues.push({
+        path: formatPath([{ key: 'origins' }, { key: name }]),
+        message: `missing required field "region" (optional only when there is a single origin, whose region is then its name)`,
+      });
+    }
     const url = new URL(o.url);
     origins[name] = {
       name,
       origin: url.origin,
       basePath: url.pathname.replace(/\/+$/, ''),
-      region: o.region,
+      region: o.region ?? name,
       timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     };
   }
 
   for (const policy of POLICIES) {
-    if (!('compileBlocks' in policy)) continue;
+    if (!('compileBlocks' in policy) || skipPolicies.has(policy.name)) continue;
     (policy.compileBlocks as (c: unknown, i: ConfigIssue[]) => void)(config, issues);
   }
-  for (const name of Object.keys(config.defaults ?? {})) {
+  const rawDefaults = raw['defaults'] && typeof raw['defaults'] === 'object' ? Object.keys(raw['defaults']) : [];
+  for (const name of rawDefaults) {
     const policy = POLICIES.find((p) => p.name === name);
     if (policy && !('defaultable' in policy && policy.defaultable)) {
       issues.push({ path: `defaults.${name}`, message: `${name} is set per route only` });
     }
   }
 
-  const { routes, entries, gatewayHeaders } = compileRoutes(config as typeof config & Record<string, unknown>, issues);
+  const { routes, entries, gatewayHeaders } = compileRoutes(config, originNames, skipPolicies, issues, warnings);
   if (issues.length > 0) throw new ConfigError(issues, file);
+  const valid = (parsed as v.SafeParseResult<typeof ConfigSchema> & { success: true }).output;
 
   const tableEntries: TableEntry[] = entries.map((e) => ({ host: e.host, methods: e.methods, path: e.path }));
   return {
     version: COMPILED_CONFIG_VERSION,
-    hash: `sha256-${await sha256Hex(canonicalJson(config))}`,
+    hash: `sha256-${await sha256Hex(canonicalJson(valid))}`,
     trustedProxies,
     origins,
     routes,
     entries,
     gatewayHeaders,
     table: toBase64(compileRouteTable(tableEntries)),
+    warnings,
   };
 }

@@ -15,5 +15,6 @@ export type {
   RouteKind,
 } from './compile.ts';
 export { ConfigSchema, ROUTE_METHODS } from './schema.ts';
+export { closestName, didYouMean } from './did-you-mean.ts';
 export type { PorticoConfig, ParsedConfig, RouteConfig, OriginConfig } from './schema.ts';
 export type { CompiledHeaderTransform } from '../policies/headers/index.ts';

@@ -15,7 +15,7 @@ type PolicyField<S extends v.GenericSchema> = v.OptionalSchema<
 type PolicyFields = { [P in AnyPolicy as P['name']]: PolicyField<P['schema']> };
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 type BlocksOf<P> = P extends { blocks?: infer B } ? (B extends Record<string, v.GenericSchema> ? B : never) : never;
-type AllBlocks = [BlocksOf<AnyPolicy>] extends [never] ? {} : UnionToIntersection<BlocksOf<AnyPolicy>>;
+type AllBlocks = [BlocksOf<AnyPolicy>] extends [never] ? Record<never, never> : UnionToIntersection<BlocksOf<AnyPolicy>>;
 type PolicyBlocks = {
   [K in keyof AllBlocks]: AllBlocks[K] extends v.GenericSchema ? v.OptionalSchema<AllBlocks[K], undefined> : never;
 };
@@ -39,7 +39,9 @@ const POLICY_BLOCKS = Object.fromEntries(
 export const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'] as const;
 
 /** `api.example.com`, `*.example.com`, optionally with a port for local setups. */
-const HOST_PATTERN = /^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/;
+// Upper case is allowed here though it is lowered before this check: the JSON Schema generated
+// from this one (for editors) sees the pattern but not the transform.
+const HOST_PATTERN = /^(\*\.)?([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*\.?$/;
 const ORIGIN_NAME = NAME;
 
 export const OriginSchema = v.strictObject(
@@ -51,13 +53,25 @@ export const OriginSchema = v.strictObject(
       v.check((s) => /^https?:\/\//i.test(s), 'expected an http:// or https:// URL'),
       v.check((s) => !/[?#]/.test(s), 'expected a URL without query or fragment'),
       v.check((s) => !/^https?:\/\/[^/]*@/i.test(s), 'expected a URL without credentials (put secrets in headers)'),
+      v.description('Base URL of the origin: http(s)://host[:port][/base/path]. No query, fragment or credentials.'),
     ),
-    /** Region label used in logs and for region choice, e.g. `eu-west`. */
-    region: v.pipe(v.string('expected a region name (string)'), v.minLength(1, 'expected a non-empty region name')),
+    /**
+     * Region label used in logs and for region choice, e.g. `eu-west`. Optional when the config
+     * has a single origin, whose region is then its name; required as soon as there are two.
+     */
+    region: v.optional(
+      v.pipe(
+        v.string('expected a region name (string)'),
+        v.minLength(1, 'expected a non-empty region name'),
+        v.description(
+          'Region label for logs and region choice, e.g. eu-west. Optional with a single origin (its region is then its name).',
+        ),
+      ),
+    ),
     /** Per-attempt timeout in milliseconds, default 30000. */
-    timeoutMs: v.optional(positiveMs('timeoutMs')),
+    timeoutMs: v.optional(v.pipe(positiveMs('timeoutMs'), v.description('Per-attempt timeout in milliseconds, default 30000.'))),
   },
-  'expected an origin object { url, region, timeoutMs? }',
+  'expected an origin object { url, region?, timeoutMs? }',
 );
 
 const headerCondition = v.union(
@@ -69,15 +83,31 @@ export const RouteMatchSchema = v.strictObject(
   {
     /** Path pattern: `/exact`, `/users/:id`, `/api/*`. Give either `path` or `regex`. */
     path: v.optional(
-      v.pipe(v.string('expected a path pattern (string)'), v.startsWith('/', 'expected a path pattern starting with "/"')),
+      v.pipe(
+        v.string('expected a path pattern (string)'),
+        v.startsWith('/', 'expected a path pattern starting with "/"'),
+        v.description('Path pattern: /exact, /users/:id, /api/* (/api and everything under it). Give either path or regex.'),
+      ),
     ),
-    /** A JavaScript regular expression tested against the whole normalized path. */
-    regex: v.optional(v.pipe(v.string('expected a regular expression (string)'), v.minLength(1, 'expected a non-empty regex'))),
+    /**
+     * A regular expression searched in the normalized path (anchor it with ^ and $). It runs on
+     * RE2, in linear time: JavaScript's syntax without lookaround or backreferences.
+     */
+    regex: v.optional(
+      v.pipe(
+        v.string('expected a regular expression (string)'),
+        v.minLength(1, 'expected a non-empty regex'),
+        v.description(
+          'A regular expression searched in the normalized path (anchor it with ^ and $); named groups become params. Runs on RE2: no lookaround, no backreferences.',
+        ),
+      ),
+    ),
     /** Methods this route answers; default: all. GET implies HEAD. */
     methods: v.optional(
       v.pipe(
         v.array(v.picklist(ROUTE_METHODS, `expected one of ${ROUTE_METHODS.join(', ')}`), 'expected an array of methods'),
         v.minLength(1, 'expected at least one method (omit the field to allow all)'),
+        v.description('Methods this route answers; default: all. GET implies HEAD.'),
       ),
     ),
     /** Hosts: `api.example.com` or `*.example.com` (any subdomain, not the apex). Default: any host. */
@@ -92,10 +122,16 @@ export const RouteMatchSchema = v.strictObject(
           'expected an array of host names',
         ),
         v.minLength(1, 'expected at least one host (omit the field to match any host)'),
+        v.description('Hosts: api.example.com, or *.example.com for any subdomain (not the apex). Default: any host.'),
       ),
     ),
     /** Header conditions: exact value, or presence. Names are case-insensitive. */
-    headers: v.optional(v.record(headerName, headerCondition, 'expected an object of header name → condition')),
+    headers: v.optional(
+      v.pipe(
+        v.record(headerName, headerCondition, 'expected an object of header name → condition'),
+        v.description('Header conditions: a value to equal, or { "present": true|false }. Names are case-insensitive.'),
+      ),
+    ),
   },
   'expected a match object { path | regex, methods?, hosts?, headers? }',
 );
@@ -104,11 +140,20 @@ export const RouteSchema = v.strictObject(
   {
     /** A stable name, shown by `explain`, in logs and in X-Portico-Route. Default: `route-<index>`. */
     id: v.optional(
-      v.pipe(v.string('expected a route id (string)'), v.regex(ORIGIN_NAME, 'expected a route id of letters, digits, _ . -')),
+      v.pipe(
+        v.string('expected a route id (string)'),
+        v.regex(ORIGIN_NAME, 'expected a route id of letters, digits, _ . -'),
+        v.description('A stable name, shown by explain, in logs and in X-Portico-Route. Default: route-<index>.'),
+      ),
     ),
     match: v.optional(RouteMatchSchema),
     /** Matches when no other route does. Exclusive with `match.path` and `match.regex`. */
-    fallback: v.optional(v.boolean('expected true or false')),
+    fallback: v.optional(
+      v.pipe(
+        v.boolean('expected true or false'),
+        v.description('Matches when no other route does. Exclusive with match.path and match.regex.'),
+      ),
+    ),
     /** An origin name, or an ordered list of them (failover in that order). */
     upstream: v.union(
       [
@@ -121,7 +166,9 @@ export const RouteSchema = v.strictObject(
       'expected an origin name or a non-empty array of origin names',
     ),
     /** Overrides the origin's timeout for this route, in milliseconds. */
-    timeoutMs: v.optional(positiveMs('timeoutMs')),
+    timeoutMs: v.optional(
+      v.pipe(positiveMs('timeoutMs'), v.description("Overrides the origin's timeout for this route, in milliseconds.")),
+    ),
     ...POLICY_FIELDS,
   },
   'expected a route object { id?, match | fallback, upstream, ... }',
@@ -129,7 +176,7 @@ export const RouteSchema = v.strictObject(
 
 export const ConfigSchema = v.strictObject(
   {
-    $schema: v.optional(v.string()),
+    $schema: v.optional(v.pipe(v.string(), v.description('The JSON Schema of this file, for editors.'))),
     /** Config format version. Only 1 exists. */
     version: v.optional(v.literal(1, 'expected 1 (the only config version)')),
     /**
@@ -137,7 +184,12 @@ export const ConfigSchema = v.strictObject(
      * believed. Default: none, so the TCP peer is the client.
      */
     trustedProxies: v.optional(
-      v.array(v.string('expected an IP address or CIDR range (string)'), 'expected an array of CIDR ranges'),
+      v.pipe(
+        v.array(v.string('expected an IP address or CIDR range (string)'), 'expected an array of CIDR ranges'),
+        v.description(
+          'Addresses or CIDR ranges of proxies in front of portico whose X-Forwarded-* headers are believed. Default: none.',
+        ),
+      ),
     ),
     origins: v.record(
       v.pipe(v.string(), v.regex(ORIGIN_NAME, 'expected an origin name of letters, digits, _ . -')),

@@ -3,9 +3,17 @@
  * path over the binary table; this file adds what the hot path leaves to JavaScript (regex paths
  * and header conditions) and, for `explain`, the reason every other route lost.
  */
+import { RE2JS } from 're2js';
 import { compileRouteTable, createMatcher, type HotExports } from '../hot/index.ts';
 import { METHOD_BITS, methodBit, type Matcher, type TableEntry } from '../hot/types.ts';
-import { decodeTable, type CompiledConfig, type CompiledEntry, type CompiledRoute } from '../config/compile.ts';
+import {
+  decodeTable,
+  rankEntries,
+  sortKeyOf,
+  type CompiledConfig,
+  type CompiledEntry,
+  type CompiledRoute,
+} from '../config/compile.ts';
 
 /** Every method bit at once: used to ask "would any method have matched?". */
 const ALL_METHODS = (METHOD_BITS.OTHER << 1) - 1;
@@ -68,15 +76,38 @@ function hostLabel(entry: CompiledEntry): string {
   return entry.host.kind === 'any' ? '*' : entry.host.kind === 'suffix' ? `*${entry.host.value}` : entry.host.value;
 }
 
-/** Why `loser` ranks below `winner` when both match (mirrors the sort in config/compile.ts). */
-function whyBelow(loser: CompiledRoute, winner: CompiledRoute): string {
-  if (loser.kind === 'fallback') return 'fallback routes rank last';
-  if ((winner.hosts === null) !== (loser.hosts === null)) return 'a route for this host ranks above a route for any host';
-  if (loser.kind !== winner.kind) return `${winner.kind} routes rank above ${loser.kind} routes`;
-  if (loser.headers.length !== winner.headers.length) return 'more header conditions rank first';
-  if (loser.kind === 'prefix') return 'a longer or more static prefix ranks first';
-  if (loser.kind === 'params') return 'static segments rank above params, left to right';
-  return 'declared later in the config';
+/**
+ * Why `loser` ranks below `winner` when both match: the rule of the one comparison the table's
+ * sort used (`rankEntries` in config/compile.ts), so this can never drift from the sort.
+ */
+function whyBelow(loser: CompiledRoute, loserEntry: CompiledEntry, winner: CompiledRoute, winnerEntry: CompiledEntry): string {
+  const l = sortKeyOf(loser, loserEntry);
+  const w = sortKeyOf(winner, winnerEntry);
+  const { rule } = rankEntries(w, l);
+  switch (rule) {
+    case 'fallback':
+      return 'fallback routes rank last';
+    case 'hostRank':
+      return `a route for host ${hostDescription(winnerEntry)} ranks above a route for ${hostDescription(loserEntry)}`;
+    case 'hostLen':
+      return `the longer host ${hostLabel(winnerEntry)} ranks above ${hostLabel(loserEntry)}`;
+    case 'kind':
+      return `${winner.kind} routes rank above ${loser.kind} routes`;
+    case 'prefixLen':
+      return `a longer static prefix ranks first (${winner.pattern.slice(0, w.prefixLen) || '/'} against ${loser.pattern.slice(0, l.prefixLen) || '/'})`;
+    case 'shape':
+      return 'static segments rank above params, left to right';
+    case 'segmentCount':
+      return 'a pattern with more segments ranks first';
+    case 'headerCount':
+      return `more header conditions rank first (${w.headerCount} against ${l.headerCount})`;
+    case 'index':
+      return 'declared later in the config';
+  }
+}
+
+function hostDescription(entry: CompiledEntry): string {
+  return entry.host.kind === 'any' ? 'any host' : entry.host.kind === 'suffix' ? `*${entry.host.value}` : entry.host.value;
 }
 
 export interface RouteMatcher {
@@ -95,7 +126,11 @@ export function createRouteMatcher(config: CompiledConfig, hot: HotExports): Rou
   const matcher = createMatcher(hot, decodeTable(config.table));
   const entries = config.entries;
   const routes = config.routes;
-  const regexes = routes.map((r) => (r.regex !== undefined ? new RegExp(r.regex) : null));
+  // Regex routes run on RE2 (re2js, a pure-JS port: no eval, nothing native, so the same engine on
+  // every target), never on the runtime's backtracking RegExp: matching is linear in the path's
+  // length whatever the pattern, so one request cannot stall the event loop with `^/r/(a+)+$`.
+  // compileConfig refuses what RE2 cannot compile (lookaround, backreferences).
+  const regexes = routes.map((r) => (r.regex !== undefined ? RE2JS.compile(r.regex) : null));
 
   function paramsOf(m: Matcher, route: CompiledRoute, path: string): Record<string, string> {
     const params: Record<string, string> = {};
@@ -123,9 +158,9 @@ export function createRouteMatcher(config: CompiledConfig, hot: HotExports): Rou
       let groups: Record<string, string> | undefined;
       const re = regexes[entry.route];
       if (re) {
-        const found = re.exec(path);
+        const found = re.exec(path) as (string[] & { groups?: Record<string, string | undefined> }) | null;
         if (!found) continue;
-        groups = found.groups ?? {};
+        groups = (found.groups ?? {}) as Record<string, string>;
       }
       if (headerMismatch(route, headers) !== null) continue;
       return groups ? { index: i, groups } : { index: i };
@@ -186,7 +221,7 @@ export function createRouteMatcher(config: CompiledConfig, hot: HotExports): Rou
     const full = accepted(matcher, bit, host, path);
     const noMethod = accepted(anyMethod, bit, host, path);
     const noHost = accepted(anyHost, bit, host, path);
-    let winnerSeen = false;
+    let winnerEntry: CompiledEntry | null = null;
     const candidates: ExplainCandidate[] = entries.map((entry, i) => {
       const route = routes[entry.route] as CompiledRoute;
       const base = { route, host: hostLabel(entry) };
@@ -201,15 +236,18 @@ export function createRouteMatcher(config: CompiledConfig, hot: HotExports): Rou
         return { ...base, outcome: 'regex', detail: `path ${JSON.stringify(path)} does not match /${route.regex}/` };
       const mismatch = headerMismatch(route, headers);
       if (mismatch) return { ...base, outcome: 'headers', detail: mismatch };
-      if (!winnerSeen && result.kind === 'match' && result.match.route === route) {
-        winnerSeen = true;
+      if (winnerEntry === null && result.kind === 'match' && result.match.route === route) {
+        winnerEntry = entry;
         return { ...base, outcome: 'winner', detail: `${route.kind} match` };
       }
       const winner = result.kind === 'match' ? result.match.route : null;
       return {
         ...base,
         outcome: 'precedence',
-        detail: winner ? `matches, but ranks below "${winner.id}": ${whyBelow(route, winner)}` : 'matches',
+        detail:
+          winner && winnerEntry
+            ? `matches, but ranks below "${winner.id}": ${whyBelow(route, entry, winner, winnerEntry)}`
+            : 'matches',
       };
     });
     return { result, candidates };

@@ -83,7 +83,8 @@ function resolveConfigPath(config: string | undefined): string {
       [
         {
           path: '',
-          message: 'no config file given (--config F), and none of portico.config.{json,ts,mjs,js} is in this directory',
+          message:
+            'no config file given (--config F), and none of portico.config.{json,ts,mjs,js} is in this directory: portico init writes a starter one',
         },
       ],
       process.cwd(),
@@ -109,6 +110,7 @@ export async function runBuild(options: InternalBuildOptions): Promise<BuildResu
   const configPath = resolveConfigPath(options.config);
   progress(`validating ${relative(process.cwd(), configPath) || configPath}`);
   const compiled = await compileConfig(await loadConfigFile(configPath), configPath);
+  for (const w of compiled.warnings) progress(`warning: ${w.path ? `${w.path}: ` : ''}${w.message}`);
   // Before anything is written: a route that needs what the target cannot give fails here.
   assertNeedsMet(compiled, options.target);
 

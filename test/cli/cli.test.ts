@@ -61,6 +61,61 @@ describe('portico validate', () => {
     expect(r.stderr).toContain('syntax-error.json: invalid JSON at line 2, column 15: expected a value');
   });
 
+  it('reports a malformed config nested 100k levels deep as a config error with the file, not a crash', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portico-'));
+    const file = join(dir, 'deep.json');
+    writeFileSync(file, `{"origins": {}, "routes": ${'['.repeat(100_000)}`);
+    const r = portico('validate', file);
+    expect(r.stderr).not.toContain('Maximum call stack size exceeded');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file}: invalid JSON at line 1, column ${27 + 100_000}: expected a value`);
+  });
+
+  it('reports a valid JSON config nested 100k levels deep as a shape error with its path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portico-'));
+    const file = join(dir, 'deep-valid.json');
+    writeFileSync(file, `{"origins": {}, "routes": [${'['.repeat(100_000)}${']'.repeat(100_000)}]}`);
+    const r = portico('validate', file);
+    expect(r.stderr).not.toContain('Maximum call stack size exceeded');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/deep-valid\.json: routes\[0\]: .*expected a route object/);
+  });
+
+  it('prints a warning, and still exits 0, for a path that ends with "/"', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portico-'));
+    const file = join(dir, 'slash.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        origins: { api: { url: 'http://127.0.0.1:9001' } },
+        routes: [{ match: { path: '/api/' }, upstream: 'api' }],
+      }),
+    );
+    const r = portico('validate', file);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`warning: ${file}: routes[0].match.path: "/api/" matches only that exact path`);
+    expect(r.stdout).toContain(`${file}: valid (1 route, 1 origin(s)`);
+  });
+
+  it('loads a portico.config.ts in a folder with no package.json', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portico-nopkg-'));
+    const file = join(dir, 'portico.config.ts');
+    const core = join(ROOT, 'core/config/index.ts');
+    writeFileSync(
+      file,
+      [
+        `import { defineConfig } from ${JSON.stringify(core)};`,
+        `import type { PorticoConfig } from ${JSON.stringify(core)};`,
+        "const api: PorticoConfig['origins'][string] = { url: 'http://127.0.0.1:9001' };",
+        "export default defineConfig({ origins: { api }, routes: [{ match: { path: '/a' }, upstream: 'api' }] });",
+      ].join('\n'),
+    );
+    const r = spawnSync(process.execPath, [BIN, 'validate'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('portico.config.ts: valid (1 route, 1 origin(s)');
+    expect(r.status).toBe(0);
+  });
+
   it('says so when the file does not exist', () => {
     const r = portico('validate', 'no-such-file.json');
     expect(r.code).toBe(1);

@@ -23,3 +23,20 @@ describe('locateJsonError', () => {
     expect(locateJsonError(text)).toEqual({ offset, expected });
   });
 });
+
+describe('locateJsonError on deeply nested input', () => {
+  it('locates the error in a document nested 100k levels deep instead of overflowing the stack', () => {
+    const depth = 100_000;
+    expect(locateJsonError('['.repeat(depth))).toEqual({ offset: depth, expected: 'a value' });
+    expect(locateJsonError(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth - 1)}`)).toEqual({
+      offset: depth * 5 + 1 + depth - 1,
+      expected: '"," or "}"',
+    });
+  });
+
+  it('accepts a valid document nested 100k levels deep', () => {
+    const depth = 100_000;
+    expect(locateJsonError(`${'['.repeat(depth)}${']'.repeat(depth)}`)).toBeNull();
+    expect(locateJsonError(`${'{"a":['.repeat(depth)}0${']}'.repeat(depth)}`)).toBeNull();
+  });
+});

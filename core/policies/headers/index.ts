@@ -107,7 +107,7 @@ export const responseHeadersPolicy = definePolicy({
   describe: describeTransform,
   async create(compiled, runtime, _shared, at) {
     const t = await resolveTransform(compiled, at, runtime);
-    return async (exchange, next) => {
+    return async (_exchange, next) => {
       const response = await next();
       applyHeaderTransform(response.headers, t);
       return response;
