@@ -54,6 +54,9 @@ function causeText(err: unknown): string {
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
+/** Allow header for a TRACE refused on a route that takes any method (every method but TRACE). */
+const DEFAULT_ALLOW = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
+
 function jsonResponse(body: unknown, status: number, requestId: string, method: string): Response {
   const headers = new Headers(NO_STORE);
   headers.set('content-type', 'application/json');
@@ -215,6 +218,20 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       );
     }
     const { route, params } = found.match;
+    // TRACE echoes the request back, cookies and credentials included (cross-site tracing):
+    // refused unless the route lists it in match.methods.
+    if (method === 'TRACE' && !route.methods?.includes('TRACE')) {
+      return refused(
+        {
+          code: 'ERR_METHOD_NOT_ALLOWED',
+          detail: `TRACE is not allowed on ${path}.`,
+          headers: { allow: (route.methods ?? DEFAULT_ALLOW).join(', ') },
+        },
+        requestId,
+        method,
+        started,
+      );
+    }
 
     const client = resolveClient(context.clientAddress ?? '', request.headers.get('x-forwarded-for'), trusted);
     const headers = new Headers(request.headers);

@@ -473,4 +473,15 @@ export const CASES: ConformanceCase[] = [
       expect(body.config).toBe(ctx.configHash);
     },
   },
+  // ── hardening ──
+  {
+    group: 'hardening',
+    name: 'TRACE is refused with 405 problem+json on a route that does not list it',
+    async run(ctx) {
+      const res = await ctx.send({ method: 'TRACE', path: '/things/1', headers: { cookie: 'session=secret' } });
+      const body = problem(res, 405);
+      expect(body['code']).toBe('ERR_METHOD_NOT_ALLOWED');
+      expect(res.body).not.toContain('session=secret');
+    },
+  },
 ];
