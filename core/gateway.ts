@@ -13,7 +13,7 @@ import type { Capabilities, LogRecord, RequestContext, Stores } from './capabili
 import type { CompiledConfig } from './config/compile.ts';
 import { HttpProblem, PorticoError, SecretError } from './errors.ts';
 import { parseCidr, type CidrRange } from './http/ip.ts';
-import { removeHopByHop, requestIdFrom, resolveClient } from './http/headers.ts';
+import { removeHopByHop, removeOverrides, removeUntrustedForwarding, requestIdFrom, resolveClient } from './http/headers.ts';
 import { normalizePath } from './http/normalize.ts';
 import { internalProblem, problemResponse, type ProblemInput } from './http/problem.ts';
 import { RouteExchange } from './pipeline/exchange.ts';
@@ -237,14 +237,9 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     const headers = new Headers(request.headers);
     removeHopByHop(headers);
     headers.delete('host');
-    if (!client.peerTrusted) {
-      // Only a trusted proxy may tell us about the original request.
-      headers.delete('forwarded');
-      headers.delete('x-forwarded-proto');
-      headers.delete('x-forwarded-host');
-      headers.delete('x-forwarded-port');
-      headers.delete('x-real-ip');
-    }
+    // Only a trusted proxy may tell us about the original request and its client.
+    if (!client.peerTrusted) removeUntrustedForwarding(headers);
+    removeOverrides(headers);
     // Identity headers and the gateway's assertion: only the gateway sets them, on every route.
     for (const name of gatewayHeaders) headers.delete(name);
     headers.set('x-forwarded-for', client.forwardedFor);

@@ -484,4 +484,34 @@ export const CASES: ConformanceCase[] = [
       expect(res.body).not.toContain('session=secret');
     },
   },
+  {
+    group: 'hardening',
+    name: 'every X-Forwarded-*, client-address header and path or method override from the client is removed',
+    async run(ctx) {
+      const sent = {
+        'x-forwarded-user': 'admin',
+        'x-forwarded-email': 'admin@example.com',
+        'x-forwarded-groups': 'admins',
+        'x-forwarded-access-token': 'forged',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-prefix': '/admin',
+        'true-client-ip': '203.0.113.9',
+        'x-real-ip': '203.0.113.9',
+        forwarded: 'for=203.0.113.9',
+        'x-original-url': '/admin',
+        'x-rewrite-url': '/admin',
+        'x-http-method-override': 'DELETE',
+      };
+      const { seen } = await routed(ctx, { path: '/headers', headers: sent });
+      for (const name of Object.keys(sent)) {
+        if (name === 'x-forwarded-proto' || name === 'x-forwarded-host') continue;
+        expect(seen.headers[name], name).toBeUndefined();
+      }
+      expect(seen.headers['x-forwarded-proto']).toBe('http');
+      expect(seen.headers['x-forwarded-host']).not.toBe('evil.example');
+      // Where the runtime does not know the client's address, no empty entry is sent.
+      if ('x-forwarded-for' in seen.headers) expect(seen.headers['x-forwarded-for']).toMatch(/^[0-9a-f.:]+(, [0-9a-f.:]+)*$/);
+    },
+  },
 ];
