@@ -15,7 +15,8 @@ import { createNodeForward } from './forward.ts';
 import { stdoutLineLog } from './log.ts';
 import { writeResponse } from './respond.ts';
 import { HttpProblem } from '../../core/errors.ts';
-import { problemResponse } from '../../core/http/problem.ts';
+import { problemResponse, type ProblemInput } from '../../core/http/problem.ts';
+import { nodeHeaders } from './headers.ts';
 
 export interface NodeServerOptions {
   /** TCP port; 0 picks a free one. Default 8787. */
@@ -48,6 +49,42 @@ export function backslashesAsSlashes(target: string): string {
   const query = target.indexOf('?');
   const path = query === -1 ? target : target.slice(0, query);
   return path.replaceAll('\\', '/') + (query === -1 ? '' : target.slice(query));
+}
+
+/** An absolute-form request target (RFC 9112 §3.2.2): scheme, authority, and the rest. */
+const ABSOLUTE_FORM = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)(.*)$/s;
+
+/**
+ * Rewrites an absolute-form target to origin-form in place, as RFC 9112 §3.2.2 has a server do:
+ * the target's authority replaces the Host header, and the scheme is NOT taken from it (the
+ * connection's scheme is what X-Forwarded-Proto reports). Returns a reason when the target
+ * cannot be taken (a scheme other than http(s), userinfo, no host).
+ */
+export function originFormInPlace(req: IncomingMessage): string | null {
+  const target = req.url ?? '';
+  if (target.startsWith('/') || target === '*') return null;
+  const m = ABSOLUTE_FORM.exec(target);
+  if (!m) return null;
+  const scheme = (m[1] ?? '').toLowerCase();
+  const authority = m[2] ?? '';
+  if (scheme !== 'http' && scheme !== 'https') return `a request target with the scheme "${scheme}" cannot be served`;
+  if (authority === '' || authority.includes('@')) return 'the authority of the request target is malformed';
+  const rest = m[3] ?? '';
+  req.headers.host = authority.toLowerCase();
+  req.url = rest === '' ? '/' : rest.startsWith('/') ? rest : `/${rest}`;
+  return null;
+}
+
+/** Writes a problem+json answer straight to Node's response (for refusals made before the gateway). */
+export function writeProblem(res: ServerResponse, problem: ProblemInput, method = 'GET'): void {
+  const response = problemResponse(problem, crypto.randomUUID(), method);
+  const headers = nodeHeaders(response.headers);
+  void response.text().then((body) => {
+    if (res.headersSent || res.destroyed) return;
+    headers['content-length'] = String(Buffer.byteLength(body));
+    res.writeHead(response.status, headers);
+    res.end(body);
+  });
 }
 
 /** Whether a request has a body (RFC 9112 §6.3: Transfer-Encoding, or a Content-Length above 0). */
@@ -123,6 +160,15 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
   const server = createServer((req, res) => {
     active++;
     res.once('close', () => active--);
+    const refusedTarget = originFormInPlace(req);
+    if (refusedTarget !== null) {
+      log({ level: 'info', msg: 'request', method: req.method, status: 400, code: 'ERR_BAD_REQUEST_PATH', cause: refusedTarget });
+      return writeProblem(
+        res,
+        { code: 'ERR_BAD_REQUEST_PATH', detail: `The request target is refused: ${refusedTarget}.` },
+        req.method,
+      );
+    }
     // Host names are case-insensitive (RFC 9110 §4.2.3); the adapter compares them as written.
     const host = req.headers.host;
     if (host) req.headers.host = host.toLowerCase();
