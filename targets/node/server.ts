@@ -75,6 +75,14 @@ export function originFormInPlace(req: IncomingMessage): string | null {
   return null;
 }
 
+/** How many Host header lines the request carried (node:http keeps only the first). */
+function hostLines(req: IncomingMessage): number {
+  let n = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).length === 4 && raw[i]?.toLowerCase() === 'host') n++;
+  return n;
+}
+
 /** Writes a problem+json answer straight to Node's response (for refusals made before the gateway). */
 export function writeProblem(res: ServerResponse, problem: ProblemInput, method = 'GET'): void {
   const response = problemResponse(problem, crypto.randomUUID(), method);
@@ -160,6 +168,12 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
   const server = createServer((req, res) => {
     active++;
     res.once('close', () => active--);
+    // RFC 9112 §3.2: a request with more than one Host line is a 400. node:http keeps the first.
+    if (hostLines(req) > 1) {
+      const detail = 'The request has more than one Host header.';
+      log({ level: 'info', msg: 'request', method: req.method, status: 400, code: 'ERR_BAD_HOST', cause: detail });
+      return writeProblem(res, { code: 'ERR_BAD_HOST', detail }, req.method);
+    }
     const refusedTarget = originFormInPlace(req);
     if (refusedTarget !== null) {
       log({ level: 'info', msg: 'request', method: req.method, status: 400, code: 'ERR_BAD_REQUEST_PATH', cause: refusedTarget });
