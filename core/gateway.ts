@@ -237,6 +237,10 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     const headers = new Headers(request.headers);
     removeHopByHop(headers);
     headers.delete('host');
+    // Expect belongs to the hop that answers it (RFC 9110 §10.1.1): the runtime's server has sent
+    // the 100 Continue (or refused an unknown expectation with 417) before the gateway ran, so
+    // the origin gets the body without it (undici refuses the header outright).
+    headers.delete('expect');
     // Only a trusted proxy may tell us about the original request and its client.
     if (!client.peerTrusted) removeUntrustedForwarding(headers);
     removeOverrides(headers);

@@ -2,17 +2,26 @@
  * Hostile and unusual requests against the Node target, end to end: real loopback origins, the
  * undici forwarder, raw sockets (node:net) for what an HTTP client would never send.
  */
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compileConfig, type PorticoConfig } from '../../core/config/index.ts';
 import { startEchoOrigin, type EchoOrigin } from '../../scripts/demo/echo-origin.ts';
 import { loadNodeHot } from '../../targets/node/hot.ts';
 import { startNodeServer, type NodeServer } from '../../targets/node/server.ts';
 import { rawRequest } from './_harness.ts';
-import { parseRaw, rawExchange } from './_raw.ts';
+import { openRaw, parseRaw, rawExchange } from './_raw.ts';
 
 let echo: EchoOrigin;
+/**
+ * Origin for response shapes: `/odd/continue` sends an unsolicited 100 Continue before its 200,
+ * `/odd/304`, `/odd/204` answer without a Content-Type, any other path 200 without one.
+ */
+let odd: Server;
 let gw: NodeServer;
 let trustedGw: NodeServer;
 const logs: Record<string, unknown>[] = [];
@@ -22,17 +31,40 @@ type Seen = { headers: Record<string, string>; method: string; path: string };
 function config(): PorticoConfig {
   return {
     trustedProxies: [],
-    origins: { echo: { url: echo.url, region: 'eu-west', timeoutMs: 3000 } },
+    origins: {
+      echo: { url: echo.url, region: 'eu-west', timeoutMs: 3000 },
+      odd: { url: `http://127.0.0.1:${(odd.address() as AddressInfo).port}`, region: 'eu-west', timeoutMs: 3000 },
+    },
     routes: [
       { id: 'bank', match: { path: '/*', hosts: ['bank.example'] }, upstream: 'echo' },
       { id: 'traceable', match: { path: '/trace-ok', methods: ['GET', 'TRACE'] }, upstream: 'echo' },
       { id: 'echo', match: { path: '/echo/*' }, upstream: 'echo' },
+      { id: 'odd', match: { path: '/odd/*' }, upstream: 'odd' },
     ],
   };
 }
 
 beforeAll(async () => {
   echo = await startEchoOrigin({ region: 'eu-west' });
+  odd = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url === '/odd/continue') {
+        res.writeContinue();
+        setTimeout(() => res.end('after continue'), 20);
+      } else if (req.url === '/odd/304') {
+        res.writeHead(304, { etag: '"v1"' });
+        res.end();
+      } else if (req.url === '/odd/204') {
+        res.writeHead(204);
+        res.end();
+      } else {
+        res.writeHead(200, { 'content-length': '2' });
+        res.end(req.method === 'HEAD' ? undefined : 'ok');
+      }
+    });
+  });
+  await new Promise<void>((r) => odd.listen(0, '127.0.0.1', r));
   const hot = await loadNodeHot('wasm');
   gw = await startNodeServer(await compileConfig(config()), { port: 0, hot, log: (r) => logs.push(r) });
   trustedGw = await startNodeServer(await compileConfig({ ...config(), trustedProxies: ['127.0.0.1'] }), {
@@ -46,6 +78,7 @@ afterAll(async () => {
   await gw?.drain();
   await trustedGw?.drain();
   await echo?.close();
+  await new Promise<void>((r) => (odd ? odd.close(() => r()) : r()));
 });
 
 function seenOf(body: string): Seen {
@@ -167,5 +200,86 @@ describe('request targets and Host', () => {
     expect(res.headers['content-type']).toEqual(['application/problem+json']);
     expect(JSON.parse(res.body)['code']).toBe('ERR_BAD_HOST');
     expect(echo.seen.length).toBe(before);
+  });
+});
+
+describe('Expect: 100-continue', () => {
+  it('answers 100 Continue at the edge, then forwards the body without the Expect header', async () => {
+    const ex = await openRaw(gw.url);
+    ex.send(
+      'PUT /echo/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n',
+    );
+    await ex.waitFor('HTTP/1.1 100 Continue\r\n\r\n');
+    ex.send('hello');
+    await ex.closed;
+    const text = ex.received().slice(ex.received().indexOf('\r\n\r\n') + 4);
+    const res = parseRaw(text);
+    expect(res.status).toBe(200);
+    const seen = seenOf(res.body) as Seen & { body: string };
+    expect(seen.body).toBe('hello');
+    expect(seen.headers['expect']).toBeUndefined();
+  });
+
+  it('takes an upload of 2 MiB from curl -T, which sends Expect: 100-continue', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'portico-upload-')), 'upload.bin');
+    await writeFile(file, Buffer.alloc(2 * 1024 * 1024, 97));
+    // Not spawnSync: the gateway runs in this process and must keep answering.
+    const child = spawn('curl', ['-sS', '-v', '-T', file, `${gw.url}/echo/upload`]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((r) => child.once('close', r));
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/> Expect: 100-continue/i);
+    expect(stderr).toMatch(/< HTTP\/1\.1 100 Continue/);
+    const seen = JSON.parse(stdout) as { bodyBytes: number; headers: Record<string, string> };
+    expect(seen.bodyBytes).toBe(2 * 1024 * 1024);
+    expect(seen.headers['expect']).toBeUndefined();
+  });
+});
+
+describe('responses of the origin', () => {
+  it("skips an origin's unsolicited 100 Continue and relays its 200, for GET and for POST", async () => {
+    const get = await rawRequest(gw.url, '/odd/continue');
+    expect(get.status).toBe(200);
+    expect(get.body).toBe('after continue');
+    const post = await rawRequest(gw.url, '/odd/continue', { method: 'POST', body: 'x' });
+    expect(post.status).toBe(200);
+    expect(post.body).toBe('after continue');
+  });
+
+  it('adds no Content-Type to a 304, a 204 or a HEAD answer that had none', async () => {
+    for (const [path, method, status] of [
+      ['/odd/304', 'GET', 304],
+      ['/odd/204', 'GET', 204],
+      ['/odd/plain', 'HEAD', 200],
+    ] as const) {
+      const res = await rawRequest(gw.url, path, { method });
+      expect(res.status, path).toBe(status);
+      expect(res.headers['content-type'], `${method} ${path}`).toBeUndefined();
+    }
+    expect((await rawRequest(gw.url, '/odd/304')).headers['etag']).toBe('"v1"');
+  });
+});
+
+describe('a client that goes away', () => {
+  it('is logged at info as ERR_CLIENT_CLOSED with status 499, not as an internal error', async () => {
+    const url = new URL(gw.url);
+    const req = httpRequest({
+      host: url.hostname,
+      port: url.port,
+      path: '/echo/leave?delay=2000',
+      headers: { 'x-request-id': 'leaves-early-1' },
+      agent: false,
+    });
+    req.on('error', () => {});
+    req.end();
+    await new Promise((r) => setTimeout(r, 300));
+    req.destroy();
+    await vi.waitFor(() => expect(logs.find((l) => l['requestId'] === 'leaves-early-1')).toBeDefined(), { timeout: 3000 });
+    const records = logs.filter((l) => l['requestId'] === 'leaves-early-1');
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ level: 'info', msg: 'request', status: 499, code: 'ERR_CLIENT_CLOSED', route: 'echo' });
   });
 });
