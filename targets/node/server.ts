@@ -142,8 +142,10 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       });
       // A body streaming from an origin is written here rather than by the adapter (see
       // respond.ts), which is then told to leave it; the gateway's own responses, whose bodies
-      // are in memory, go through the adapter's fast path.
-      if (!isRelayedResponse(response)) return response;
+      // are in memory, go through the adapter's fast path. A response without a body (304, 204,
+      // HEAD) is written here too: the adapter would add a Content-Type the origin never sent,
+      // which a cache then takes over for the stored response (RFC 9111 §4.3.4).
+      if (response.body !== null && !isRelayedResponse(response)) return response;
       writeResponse(response, outgoing).catch((err: unknown) => {
         log({ level: 'error', msg: 'response could not be written', cause: err instanceof Error ? err.message : String(err) });
         outgoing.destroy();
