@@ -105,7 +105,11 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
           cause: err,
         });
       }
-      if (clientGone) throw err;
+      // Not a failure of the gateway or the origin: its own code, 499 in the access log as
+      // nginx writes it, at level info (nobody is left to receive the answer).
+      if (clientGone) {
+        throw new HttpProblem('ERR_CLIENT_CLOSED', 'The client closed the connection before the answer.', { cause: err });
+      }
       if (!replayable) break;
     } finally {
       stopListening();
