@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
 import type { BodySource, ForwardFn } from '../../core/capabilities.ts';
 import { nodeHeaders } from './headers.ts';
+import { continueSkippingConnector } from './skip-continue.ts';
 
 export interface NodeForwardOptions {
   /** Idle keep-alive sockets are closed after this many milliseconds, default 10000. */
@@ -87,6 +88,8 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
   const agent = new Agent({
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000,
     connections: options.connectionsPerOrigin ?? 256,
+    // An origin's unsolicited 100 Continue is skipped, not a broken response (skip-continue.ts).
+    connect: continueSkippingConnector(),
   });
   const forward: ForwardFn = async (url, init) => {
     const res = await undiciRequest(url, {

@@ -7,7 +7,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compileConfig, type PorticoConfig } from '../../core/config/index.ts';
 import { startEchoOrigin, type EchoOrigin } from '../../scripts/demo/echo-origin.ts';
@@ -22,6 +22,8 @@ let echo: EchoOrigin;
  * `/odd/304`, `/odd/204` answer without a Content-Type, any other path 200 without one.
  */
 let odd: Server;
+/** A raw TCP origin that sends two 100 heads in pieces, then a 200, keeping the connection. */
+let split: TcpServer;
 let gw: NodeServer;
 let trustedGw: NodeServer;
 const logs: Record<string, unknown>[] = [];
@@ -34,12 +36,14 @@ function config(): PorticoConfig {
     origins: {
       echo: { url: echo.url, region: 'eu-west', timeoutMs: 3000 },
       odd: { url: `http://127.0.0.1:${(odd.address() as AddressInfo).port}`, region: 'eu-west', timeoutMs: 3000 },
+      split: { url: `http://127.0.0.1:${(split.address() as AddressInfo).port}`, region: 'eu-west', timeoutMs: 3000 },
     },
     routes: [
       { id: 'bank', match: { path: '/*', hosts: ['bank.example'] }, upstream: 'echo' },
       { id: 'traceable', match: { path: '/trace-ok', methods: ['GET', 'TRACE'] }, upstream: 'echo' },
       { id: 'echo', match: { path: '/echo/*' }, upstream: 'echo' },
       { id: 'odd', match: { path: '/odd/*' }, upstream: 'odd' },
+      { id: 'split', match: { path: '/split' }, upstream: 'split' },
     ],
   };
 }
@@ -65,6 +69,20 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => odd.listen(0, '127.0.0.1', r));
+  split = createTcpServer((socket) => {
+    socket.on('data', (data) => {
+      if (!data.includes('\r\n\r\n')) return;
+      const pieces = [
+        'HTTP/1.1 10',
+        '0 Continue\r\n',
+        '\r\nHTTP/1.1 100\r\n\r\n',
+        'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nsplit',
+      ];
+      pieces.forEach((piece, i) => setTimeout(() => socket.write(piece), i * 15));
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((r) => split.listen(0, '127.0.0.1', r));
   const hot = await loadNodeHot('wasm');
   gw = await startNodeServer(await compileConfig(config()), { port: 0, hot, log: (r) => logs.push(r) });
   trustedGw = await startNodeServer(await compileConfig({ ...config(), trustedProxies: ['127.0.0.1'] }), {
@@ -79,6 +97,7 @@ afterAll(async () => {
   await trustedGw?.drain();
   await echo?.close();
   await new Promise<void>((r) => (odd ? odd.close(() => r()) : r()));
+  await new Promise<void>((r) => (split ? split.close(() => r()) : r()));
 });
 
 function seenOf(body: string): Seen {
@@ -247,6 +266,14 @@ describe('responses of the origin', () => {
     const post = await rawRequest(gw.url, '/odd/continue', { method: 'POST', body: 'x' });
     expect(post.status).toBe(200);
     expect(post.body).toBe('after continue');
+  });
+
+  it('skips several 100 heads arriving in pieces, and the connection serves the next request', async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await rawRequest(gw.url, '/split');
+      expect(res.status).toBe(200);
+      expect(res.body).toBe('split');
+    }
   });
 
   it('adds no Content-Type to a 304, a 204 or a HEAD answer that had none', async () => {
