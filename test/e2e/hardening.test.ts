@@ -78,7 +78,7 @@ beforeAll(async () => {
         '\r\nHTTP/1.1 100\r\n\r\n',
         'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nsplit',
       ];
-      pieces.forEach((piece, i) => setTimeout(() => socket.write(piece), i * 15));
+      for (const [i, piece] of pieces.entries()) setTimeout(() => socket.write(piece), i * 15);
     });
     socket.on('error', () => {});
   });
