@@ -62,6 +62,8 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
   const replayable = method === 'GET' || method === 'HEAD';
   let lastError: unknown;
   let clientGone = false;
+  /** The problem the adapter answered the client with when it closed (see RequestContext.onClientGone). */
+  let goneWith: unknown;
   for (let attempt = 0; attempt < origins.length; attempt++) {
     const origin = origins[attempt] as CompiledOrigin;
     const timeoutMs = route.timeoutMs ?? origin.timeoutMs;
@@ -71,8 +73,9 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
       controller.abort(new DOMException(`origin did not answer within ${timeoutMs} ms`, 'TimeoutError'));
     }, timeoutMs);
     // A client that goes away cancels the origin request too.
-    const onGone = (): void => {
+    const onGone = (reason?: unknown): void => {
       clientGone = true;
+      goneWith = reason;
       controller.abort(new DOMException('the client went away', 'AbortError'));
     };
     const stopListening = listenForClientGone(input, onGone);
@@ -108,6 +111,7 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
       // Not a failure of the gateway or the origin: its own code, 499 in the access log as
       // nginx writes it, at level info (nobody is left to receive the answer).
       if (clientGone) {
+        if (goneWith instanceof HttpProblem) throw goneWith;
         throw new HttpProblem('ERR_CLIENT_CLOSED', 'The client closed the connection before the answer.', { cause: err });
       }
       if (!replayable) break;
@@ -122,7 +126,7 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
  * Calls `onGone` when the client goes away: through the adapter's onClientGone when it has one,
  * otherwise through `request.signal`. Returns the listener's removal.
  */
-function listenForClientGone(input: ProxyInput, onGone: () => void): () => void {
+function listenForClientGone(input: ProxyInput, onGone: (reason?: unknown) => void): () => void {
   if (input.onClientGone) return input.onClientGone(onGone);
   const signal = input.request.signal;
   if (!signal) return () => {};
@@ -130,8 +134,9 @@ function listenForClientGone(input: ProxyInput, onGone: () => void): () => void 
     onGone();
     return () => {};
   }
-  signal.addEventListener('abort', onGone, { once: true });
-  return () => signal.removeEventListener('abort', onGone);
+  const onAbort = (): void => onGone();
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
 }
 
 function finishResponse(upstream: Response, method: string, guard: (source: BodySource) => ReadableStream<Uint8Array>): Response {

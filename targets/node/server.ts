@@ -31,6 +31,21 @@ export interface NodeServerOptions {
   drainTimeoutMs?: number;
   /** Where `{ "env": NAME }` secrets are read, default process.env. */
   secrets?: (name: string) => string | undefined;
+  /** Most connections to one origin, default 256; requests beyond wait, within their route's timeout. */
+  connectionsPerOrigin?: number;
+  /**
+   * Longest silence of a client in the middle of its request body, in milliseconds, default
+   * 30000. Past it the request is answered 408 (when no answer has begun) and its connection and
+   * the origin connection carrying the body are closed: a slow upload that keeps sending is
+   * never cut, one that stops cannot hold an origin connection.
+   */
+  requestBodyIdleTimeoutMs?: number;
+  /**
+   * Longest time a response may wait for the client to take more of it, in milliseconds,
+   * default 30000. Past it the client connection is broken and the origin's body cancelled, so a
+   * client that never reads cannot hold an origin connection.
+   */
+  writeStallTimeoutMs?: number;
 }
 
 export interface NodeServer {
@@ -84,15 +99,43 @@ function hostLines(req: IncomingMessage): number {
 }
 
 /** Writes a problem+json answer straight to Node's response (for refusals made before the gateway). */
-export function writeProblem(res: ServerResponse, problem: ProblemInput, method = 'GET'): void {
+export function writeProblem(res: ServerResponse, problem: ProblemInput, method = 'GET'): Promise<void> {
   const response = problemResponse(problem, crypto.randomUUID(), method);
   const headers = nodeHeaders(response.headers);
-  void response.text().then((body) => {
+  return response.text().then((body) => {
     if (res.headersSent || res.destroyed) return;
     headers['content-length'] = String(Buffer.byteLength(body));
     res.writeHead(response.status, headers);
     res.end(body);
   });
+}
+
+/**
+ * Calls `onIdle` once when the client sends no byte of its request body for `idleMs`. Silence
+ * while the body waits on our side (the origin not taking it: the stream paused or holding data)
+ * does not count. The check runs every quarter of `idleMs`, on the socket's byte count, so the
+ * body stream itself is left alone.
+ */
+function watchBodyIdle(req: IncomingMessage, res: ServerResponse, idleMs: number, onIdle: () => void): void {
+  const socket = req.socket;
+  let seen = socket.bytesRead;
+  let lastAt = Date.now();
+  const timer = setInterval(
+    () => {
+      if (req.complete || res.destroyed || socket.destroyed) return clearInterval(timer);
+      const bytes = socket.bytesRead;
+      if (bytes !== seen || req.readableFlowing === false || req.readableLength > 0) {
+        seen = bytes;
+        lastAt = Date.now();
+      } else if (Date.now() - lastAt >= idleMs) {
+        clearInterval(timer);
+        onIdle();
+      }
+    },
+    Math.max(10, Math.floor(idleMs / 4)),
+  );
+  timer.unref();
+  res.once('close', () => clearInterval(timer));
 }
 
 /** Whether a request has a body (RFC 9112 §6.3: Transfer-Encoding, or a Content-Length above 0). */
@@ -103,7 +146,11 @@ function hasBody(incoming: IncomingMessage): boolean {
 
 /** Starts the gateway on Node. */
 export async function startNodeServer(config: CompiledConfig, options: NodeServerOptions): Promise<NodeServer> {
-  const forward = createNodeForward();
+  const forward = createNodeForward(
+    options.connectionsPerOrigin === undefined ? {} : { connectionsPerOrigin: options.connectionsPerOrigin },
+  );
+  const bodyIdleMs = options.requestBodyIdleTimeoutMs ?? 30_000;
+  const writeStallMs = options.writeStallTimeoutMs ?? 30_000;
   const lineLog = options.log === undefined ? stdoutLineLog() : undefined;
   const log = options.log ?? lineLog!;
   const gateway = createGateway(config, {
@@ -132,7 +179,12 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
             if (!outgoing.writableFinished) listener();
           };
           outgoing.once('close', onClose);
-          return () => outgoing.off('close', onClose);
+          const cut = cutListeners.get(outgoing);
+          cut?.add(listener);
+          return () => {
+            outgoing.off('close', onClose);
+            cut?.delete(listener);
+          };
         },
         waitUntil(promise) {
           const p = promise.catch((err: unknown) => log({ level: 'error', msg: 'waitUntil task failed', cause: String(err) }));
@@ -145,8 +197,17 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       // are in memory, go through the adapter's fast path. A response without a body (304, 204,
       // HEAD) is written here too: the adapter would add a Content-Type the origin never sent,
       // which a cache then takes over for the stored response (RFC 9111 §4.3.4).
+      if (outgoing.headersSent || outgoing.destroyed) return RESPONSE_ALREADY_SENT; // answered already (408, see watchBodyIdle)
       if (response.body !== null && !isRelayedResponse(response)) return response;
-      writeResponse(response, outgoing).catch((err: unknown) => {
+      const onStall = (): void =>
+        log({
+          level: 'info',
+          msg: 'client took no response data; connection broken',
+          method: request.method,
+          code: 'ERR_CLIENT_CLOSED',
+          writeStallMs,
+        });
+      writeResponse(response, outgoing, { writeStallMs, onStall }).catch((err: unknown) => {
         log({ level: 'error', msg: 'response could not be written', cause: err instanceof Error ? err.message : String(err) });
         outgoing.destroy();
       });
@@ -166,6 +227,19 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
     },
   );
 
+  /** Per request with a body: who to tell when watchBodyIdle cuts it (see onClientGone above). */
+  const cutListeners = new WeakMap<ServerResponse, Set<(reason?: unknown) => void>>();
+  const onBodyIdle = (req: IncomingMessage, res: ServerResponse): void => {
+    const problem = new HttpProblem('ERR_REQUEST_TIMEOUT', `The request body sent nothing for ${bodyIdleMs} ms.`);
+    res.shouldKeepAlive = false;
+    const answered = res.headersSent ? Promise.resolve() : writeProblem(res, problem, req.method);
+    void answered.then(() => {
+      for (const listener of cutListeners.get(res) ?? []) listener(problem);
+      // Nobody was forwarding the body yet (or an answer had begun): nothing else ends it.
+      if (!res.writableFinished) req.destroy();
+    });
+  };
+
   let active = 0;
   const server = createServer((req, res) => {
     active++;
@@ -174,7 +248,7 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
     if (hostLines(req) > 1) {
       const detail = 'The request has more than one Host header.';
       log({ level: 'info', msg: 'request', method: req.method, status: 400, code: 'ERR_BAD_HOST', cause: detail });
-      return writeProblem(res, { code: 'ERR_BAD_HOST', detail }, req.method);
+      return void writeProblem(res, { code: 'ERR_BAD_HOST', detail }, req.method);
     }
     const refusedTarget = originFormInPlace(req);
     if (refusedTarget !== null) {
@@ -191,6 +265,10 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
     // The same request as on every other runtime: their WHATWG URL parsers read a raw "\" in
     // an http path as "/" before the gateway sees it (Node's adapter would refuse it instead).
     if (req.url?.includes('\\')) req.url = backslashesAsSlashes(req.url);
+    if (hasBody(req)) {
+      cutListeners.set(res, new Set());
+      watchBodyIdle(req, res, bodyIdleMs, () => onBodyIdle(req, res));
+    }
     void listener(req, res);
   });
   // Keep-alive sockets stay open a little longer than typical load balancers' idle timeouts.
