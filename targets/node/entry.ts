@@ -6,7 +6,7 @@
  * Environment: PORT (default 8787), HOST (default 127.0.0.1; set 0.0.0.0 in a container), and
  * the client-side bounds of NodeServerOptions in milliseconds: PORTICO_REQUEST_BODY_IDLE_MS
  * (default 30000), PORTICO_WRITE_STALL_MS (default 30000), PORTICO_DRAIN_TIMEOUT_MS (default
- * 10000), and PORTICO_CONNECTIONS_PER_ORIGIN (default 256).
+ * 10000), PORTICO_DRAIN_GRACE_MS (default 5000) and PORTICO_CONNECTIONS_PER_ORIGIN (default 256).
  * SIGTERM and SIGINT drain requests in flight before exiting.
  */
 import { readFileSync } from 'node:fs';
@@ -34,6 +34,7 @@ const bounds = {
   requestBodyIdleTimeoutMs: envNumber('PORTICO_REQUEST_BODY_IDLE_MS'),
   writeStallTimeoutMs: envNumber('PORTICO_WRITE_STALL_MS'),
   drainTimeoutMs: envNumber('PORTICO_DRAIN_TIMEOUT_MS'),
+  drainGraceMs: envNumber('PORTICO_DRAIN_GRACE_MS'),
   connectionsPerOrigin: envNumber('PORTICO_CONNECTIONS_PER_ORIGIN'),
 };
 const given = Object.fromEntries(Object.entries(bounds).filter(([, v]) => v !== undefined));

@@ -3,7 +3,7 @@
  * and a graceful drain. Used by `portico dev` and by the bundled `dist/node/server.mjs`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { HotExports } from '../../core/hot/index.ts';
@@ -29,6 +29,12 @@ export interface NodeServerOptions {
   log?: (record: LogRecord) => void;
   /** Longest wait for requests in flight when draining, in milliseconds, default 10000. */
   drainTimeoutMs?: number;
+  /**
+   * How long a drain keeps idle kept-alive connections open, in milliseconds, default 5000
+   * (capped by drainTimeoutMs): a load balancer probing /ready on one of them gets 503 and the
+   * connection closed after it.
+   */
+  drainGraceMs?: number;
   /** Where `{ "env": NAME }` secrets are read, default process.env. */
   secrets?: (name: string) => string | undefined;
   /** Most connections to one origin, default 256; requests beyond wait, within their route's timeout. */
@@ -55,7 +61,10 @@ export interface NodeServer {
   url: string;
   /** Requests currently being handled. */
   inFlight(): number;
-  /** Stops accepting, lets requests in flight finish (up to drainTimeoutMs), then closes. */
+  /**
+   * Stops accepting, keeps answering on open connections for drainGraceMs (/ready says 503, each
+   * answer closes its connection), lets requests in flight finish (up to drainTimeoutMs), then closes.
+   */
   drain(): Promise<{ drained: boolean; abandoned: number }>;
 }
 
@@ -241,9 +250,13 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
   };
 
   let active = 0;
+  let draining = false;
+  const connections = new Set<Socket>();
   const server = createServer((req, res) => {
     active++;
     res.once('close', () => active--);
+    // While draining, every answer closes its connection after it (see drain).
+    if (draining) res.shouldKeepAlive = false;
     // RFC 9112 §3.2: a request with more than one Host line is a 400. node:http keeps the first.
     if (hostLines(req) > 1) {
       const detail = 'The request has more than one Host header.';
@@ -273,6 +286,10 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
   });
   // Keep-alive sockets stay open a little longer than typical load balancers' idle timeouts.
   server.keepAliveTimeout = 65_000;
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -284,19 +301,36 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
   const address = server.address() as AddressInfo;
   const hostText = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
+  /**
+   * Draining: no new connection is accepted; the open ones are kept for drainGraceMs so that a
+   * load balancer probing /ready over a kept-alive connection gets its 503; every answer made
+   * while draining carries `Connection: close` and closes its connection. After the grace, idle
+   * connections are closed; requests in flight get until drainTimeoutMs, then are cut.
+   */
   async function drain(): Promise<{ drained: boolean; abandoned: number }> {
     gateway.setDraining(true);
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const deadline = Date.now() + (options.drainTimeoutMs ?? 10_000);
-    while (active > 0 && Date.now() < deadline) {
+    draining = true;
+    const started = Date.now();
+    const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+    const graceEnd = started + Math.min(options.drainGraceMs ?? 5000, drainTimeoutMs);
+    const deadline = started + drainTimeoutMs;
+    // net.Server's close, not http.Server's: that one closes the idle connections at once too
+    // (Node 19+), and their next probe of /ready would never be answered.
+    const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
+    for (;;) {
+      const now = Date.now();
+      if (now >= graceEnd) server.closeIdleConnections();
+      if (active === 0 && (now >= graceEnd || connections.size === 0)) break;
+      if (now >= deadline) break;
       await new Promise((r) => setTimeout(r, 25));
-      server.closeIdleConnections();
     }
     const abandoned = active;
     if (abandoned > 0) server.closeAllConnections();
+    server.closeIdleConnections();
     await Promise.allSettled([...pending]);
     await closed;
+    // http.Server's own close, now a no-op for the listener, stops its connection checks.
+    server.close();
     await forward.close();
     if (lineLog) {
       lineLog.flush();
