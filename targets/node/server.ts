@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { HotExports } from '../../core/hot/index.ts';
@@ -37,6 +38,11 @@ export interface NodeServerOptions {
   drainGraceMs?: number;
   /** Where `{ "env": NAME }` secrets are read, default process.env. */
   secrets?: (name: string) => string | undefined;
+  /**
+   * Longest time for a client to send its request head, in milliseconds, default 60000 (Node's).
+   * Past it the client gets 408 problem+json and the connection is closed.
+   */
+  headersTimeoutMs?: number;
   /** Most connections to one origin, default 256; requests beyond wait, within their route's timeout. */
   connectionsPerOrigin?: number;
   /**
@@ -147,6 +153,55 @@ function watchBodyIdle(req: IncomingMessage, res: ServerResponse, idleMs: number
   res.once('close', () => clearInterval(timer));
 }
 
+/**
+ * The problem for an error of Node's HTTP parser (the `clientError` event), by Node's own
+ * mapping of those errors to statuses.
+ */
+function parserProblem(err: NodeJS.ErrnoException): ProblemInput {
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    return { code: 'ERR_HEADERS_TOO_LARGE', detail: 'The request head is larger than the server accepts.' };
+  }
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return { code: 'ERR_REQUEST_TIMEOUT', detail: 'The request head did not arrive in time.' };
+  }
+  return { code: 'ERR_BAD_REQUEST', detail: 'The request is not valid HTTP/1.1.' };
+}
+
+/** Status line reason phrases of the answers written raw (clientError). */
+const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
+/**
+ * Answers an error of Node's HTTP parser with a whole raw HTTP/1.1 problem+json response (no
+ * ServerResponse exists for a request that could not be parsed), then closes the connection. A
+ * socket that cannot be written to, or one whose answer had begun, is only closed, as Node does.
+ */
+async function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, log: (r: LogRecord) => void): Promise<void> {
+  const begun = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage?.headersSent === true;
+  if (err.code === 'ECONNRESET' || !socket.writable || begun) {
+    socket.destroy();
+    return;
+  }
+  const problem = parserProblem(err);
+  const requestId = crypto.randomUUID();
+  const response = problemResponse(problem, requestId);
+  const body = await response.text();
+  log({
+    level: 'info',
+    msg: 'request refused by the HTTP parser',
+    requestId,
+    status: response.status,
+    code: problem.code,
+    cause: err.code ?? err.message,
+  });
+  if (!socket.writable) return void socket.destroy();
+  let head = `HTTP/1.1 ${response.status} ${REASONS[response.status] ?? 'Error'}\r\n`;
+  response.headers.forEach((value, name) => {
+    head += `${name}: ${value}\r\n`;
+  });
+  head += `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
+  socket.end(head + body);
+}
+
 /** Whether a request has a body (RFC 9112 §6.3: Transfer-Encoding, or a Content-Length above 0). */
 function hasBody(incoming: IncomingMessage): boolean {
   const length = incoming.headers['content-length'];
@@ -252,40 +307,75 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
   let active = 0;
   let draining = false;
   const connections = new Set<Socket>();
-  const server = createServer((req, res) => {
-    active++;
-    res.once('close', () => active--);
-    // While draining, every answer closes its connection after it (see drain).
-    if (draining) res.shouldKeepAlive = false;
-    // RFC 9112 §3.2: a request with more than one Host line is a 400. node:http keeps the first.
-    if (hostLines(req) > 1) {
-      const detail = 'The request has more than one Host header.';
-      log({ level: 'info', msg: 'request', method: req.method, status: 400, code: 'ERR_BAD_HOST', cause: detail });
-      return void writeProblem(res, { code: 'ERR_BAD_HOST', detail }, req.method);
-    }
-    const refusedTarget = originFormInPlace(req);
-    if (refusedTarget !== null) {
-      log({ level: 'info', msg: 'request', method: req.method, status: 400, code: 'ERR_BAD_REQUEST_PATH', cause: refusedTarget });
-      return writeProblem(
-        res,
-        { code: 'ERR_BAD_REQUEST_PATH', detail: `The request target is refused: ${refusedTarget}.` },
-        req.method,
-      );
-    }
-    // Host names are case-insensitive (RFC 9110 §4.2.3); the adapter compares them as written.
-    const host = req.headers.host;
-    if (host) req.headers.host = host.toLowerCase();
-    // The same request as on every other runtime: their WHATWG URL parsers read a raw "\" in
-    // an http path as "/" before the gateway sees it (Node's adapter would refuse it instead).
-    if (req.url?.includes('\\')) req.url = backslashesAsSlashes(req.url);
-    if (hasBody(req)) {
-      cutListeners.set(res, new Set());
-      watchBodyIdle(req, res, bodyIdleMs, () => onBodyIdle(req, res));
-    }
-    void listener(req, res);
-  });
+  const headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
+  const server = createServer(
+    // Node checks the head timeout this often (its default is 30 s, longer than a short bound).
+    {
+      headersTimeout: headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headersTimeoutMs / 4))),
+    },
+    (req, res) => {
+      active++;
+      res.once('close', () => active--);
+      // While draining, every answer closes its connection after it (see drain).
+      if (draining) res.shouldKeepAlive = false;
+      // RFC 9112 §3.2: a request with more than one Host line is a 400. node:http keeps the first.
+      if (hostLines(req) > 1) {
+        const detail = 'The request has more than one Host header.';
+        log({ level: 'info', msg: 'request', method: req.method, status: 400, code: 'ERR_BAD_HOST', cause: detail });
+        return void writeProblem(res, { code: 'ERR_BAD_HOST', detail }, req.method);
+      }
+      const refusedTarget = originFormInPlace(req);
+      if (refusedTarget !== null) {
+        log({
+          level: 'info',
+          msg: 'request',
+          method: req.method,
+          status: 400,
+          code: 'ERR_BAD_REQUEST_PATH',
+          cause: refusedTarget,
+        });
+        return writeProblem(
+          res,
+          { code: 'ERR_BAD_REQUEST_PATH', detail: `The request target is refused: ${refusedTarget}.` },
+          req.method,
+        );
+      }
+      // Host names are case-insensitive (RFC 9110 §4.2.3); the adapter compares them as written.
+      const host = req.headers.host;
+      if (host) req.headers.host = host.toLowerCase();
+      // The same request as on every other runtime: their WHATWG URL parsers read a raw "\" in
+      // an http path as "/" before the gateway sees it (Node's adapter would refuse it instead).
+      if (req.url?.includes('\\')) req.url = backslashesAsSlashes(req.url);
+      if (hasBody(req)) {
+        cutListeners.set(res, new Set());
+        watchBodyIdle(req, res, bodyIdleMs, () => onBodyIdle(req, res));
+      }
+      void listener(req, res);
+    },
+  );
   // Keep-alive sockets stay open a little longer than typical load balancers' idle timeouts.
   server.keepAliveTimeout = 65_000;
+  // Errors of Node's parser (400, 431, 408) and unknown expectations (417) answer problem+json
+  // like every other refusal, instead of Node's bare responses.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => void answerClientError(err, socket, log));
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const expect = req.headers.expect ?? '';
+    log({
+      level: 'info',
+      msg: 'request',
+      method: req.method,
+      status: 417,
+      code: 'ERR_EXPECTATION_FAILED',
+      cause: `expect: ${expect}`,
+    });
+    res.shouldKeepAlive = false;
+    void writeProblem(
+      res,
+      { code: 'ERR_EXPECTATION_FAILED', detail: 'The only expectation this gateway meets is 100-continue.' },
+      req.method,
+    );
+  });
   server.on('connection', (socket: Socket) => {
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));

@@ -310,3 +310,58 @@ describe('a client that goes away', () => {
     expect(records[0]).toMatchObject({ level: 'info', msg: 'request', status: 499, code: 'ERR_CLIENT_CLOSED', route: 'echo' });
   });
 });
+
+describe("errors of Node's HTTP parser", () => {
+  function expectProblem(text: string, status: number, code: string): void {
+    const res = parseRaw(text);
+    expect(res.status, text.slice(0, 200)).toBe(status);
+    expect(res.headers['content-type']).toEqual(['application/problem+json']);
+    const body = JSON.parse(res.body) as Record<string, unknown>;
+    expect(body).toMatchObject({ status, code });
+    expect(Number(res.headers['content-length']?.[0])).toBe(Buffer.byteLength(res.body));
+  }
+
+  it('answers a malformed request line with 400 problem+json', async () => {
+    expectProblem(await rawExchange(gw.url, 'NOT A REQUEST\r\n\r\n'), 400, 'ERR_BAD_REQUEST');
+  });
+
+  it('answers a malformed header with 400 problem+json', async () => {
+    expectProblem(await rawExchange(gw.url, 'GET /echo/x HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n'), 400, 'ERR_BAD_REQUEST');
+  });
+
+  it('answers headers over the size limit with 431 problem+json', async () => {
+    const big = 'x'.repeat(20_000);
+    expectProblem(
+      await rawExchange(gw.url, `GET /echo/x HTTP/1.1\r\nHost: a\r\nX-Big: ${big}\r\n\r\n`),
+      431,
+      'ERR_HEADERS_TOO_LARGE',
+    );
+  });
+
+  it('answers an expectation other than 100-continue with 417 problem+json', async () => {
+    expectProblem(
+      await rawExchange(
+        gw.url,
+        'PUT /echo/x HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx',
+      ),
+      417,
+      'ERR_EXPECTATION_FAILED',
+    );
+  });
+
+  it('answers a client too slow to send its headers with 408 problem+json after headersTimeoutMs', async () => {
+    const slow = await startNodeServer(await compileConfig(config()), {
+      port: 0,
+      hot: await loadNodeHot('wasm'),
+      log: () => {},
+      headersTimeoutMs: 500,
+    });
+    const started = Date.now();
+    const ex = await openRaw(slow.url);
+    ex.send('GET /echo/x HTTP/1.1\r\nHost: a\r\n');
+    await ex.closed;
+    expectProblem(ex.received(), 408, 'ERR_REQUEST_TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(3000);
+    await slow.drain();
+  });
+});
