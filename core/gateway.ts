@@ -246,7 +246,10 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     removeOverrides(headers);
     // Identity headers and the gateway's assertion: only the gateway sets them, on every route.
     for (const name of gatewayHeaders) headers.delete(name);
-    headers.set('x-forwarded-for', client.forwardedFor);
+    // Where the runtime does not tell the peer's address (plain workerd, WASI) there is no entry
+    // to send: the client's own X-Forwarded-For is gone with the rest, and none replaces it.
+    if (client.forwardedFor === '') headers.delete('x-forwarded-for');
+    else headers.set('x-forwarded-for', client.forwardedFor);
     if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', url.protocol.slice(0, -1));
     if (!headers.has('x-forwarded-host')) headers.set('x-forwarded-host', url.host);
     headers.set('x-request-id', requestId);

@@ -514,4 +514,14 @@ export const CASES: ConformanceCase[] = [
       if ('x-forwarded-for' in seen.headers) expect(seen.headers['x-forwarded-for']).toMatch(/^[0-9a-f.:]+(, [0-9a-f.:]+)*$/);
     },
   },
+  {
+    group: 'hardening',
+    name: 'a client-set CF-Connecting-IP is not taken for the client address, and no empty X-Forwarded-For is sent',
+    async run(ctx) {
+      const { seen } = await routed(ctx, { path: '/headers', headers: { 'cf-connecting-ip': '203.0.113.9' } });
+      expect(seen.headers['x-forwarded-for'] ?? '').not.toContain('203.0.113.9');
+      expect(seen.headers['cf-connecting-ip']).toBeUndefined();
+      expect(seen.headers['x-forwarded-for']).not.toBe('');
+    },
+  },
 ];
