@@ -47,6 +47,15 @@ function requestHost(url: URL): string {
   return h.endsWith('.') ? h.slice(0, -1) : h;
 }
 
+/** The path of a request URL as it came, for error records made before normalization. */
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '';
+  }
+}
+
 function causeText(err: unknown): string {
   if (err instanceof PorticoError && err.cause instanceof Error) return err.cause.message;
   return err instanceof Error ? err.message : String(err);
@@ -65,6 +74,25 @@ function jsonResponse(body: unknown, status: number, requestId: string, method: 
 }
 
 /**
+ * Gives every record a `time` (ISO 8601, UTC, milliseconds) first, unless it has one. The text is
+ * made once per millisecond: records of the same millisecond share it (see bench/log-time.ts).
+ * @example const log = timestampedLog((r) => console.log(JSON.stringify(r)), Date.now);
+ */
+export function timestampedLog(sink: (record: LogRecord) => void, now: () => number): (record: LogRecord) => void {
+  let lastMs = Number.NaN;
+  let lastText = '';
+  return (record) => {
+    if (record['time'] !== undefined) return sink(record);
+    const ms = now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastText = new Date(ms).toISOString();
+    }
+    sink({ time: lastText, ...record });
+  };
+}
+
+/**
  * Builds the gateway.
  * @example
  * const gw = createGateway(await compileConfig(json), { forward: fetch, now: Date.now, hot: createTwinHot() });
@@ -74,7 +102,7 @@ function jsonResponse(body: unknown, status: number, requestId: string, method: 
 export function createGateway(config: CompiledConfig, caps: Capabilities): Gateway {
   const matcher = createRouteMatcher(config, caps.hot);
   const trusted = config.trustedProxies.map((t) => parseCidr(t)).filter((r): r is CidrRange => r !== null);
-  const log = caps.log ?? (() => {});
+  const log = caps.log ? timestampedLog(caps.log, caps.now) : () => {};
   const stores: Stores = {
     kv: caps.stores?.kv ?? createMemoryKV({ now: caps.now }),
     cache: caps.stores?.cache ?? createMemoryCache({ now: caps.now }),
@@ -108,6 +136,21 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         headers: ex.upstreamHeaders,
         onClientGone: ex.context.onClientGone,
         nativeBody: ex.context.nativeBody,
+        logFields: ex.logFields,
+        onFailover: (failed, next, error) =>
+          log({
+            level: 'warn',
+            msg: 'origin unreachable; failing over to the next origin',
+            requestId: ex.requestId,
+            method: ex.method,
+            path: ex.path,
+            route: ex.route.id,
+            origin: failed.name,
+            region: failed.region,
+            next: next.name,
+            nextRegion: next.region,
+            cause: causeText(error),
+          }),
         onBodyError: (error, timedOut) =>
           log({
             level: 'error',
@@ -115,7 +158,11 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
               ? 'origin went silent mid-body; client connection broken'
               : 'origin body failed; client connection broken',
             requestId: ex.requestId,
+            method: ex.method,
+            path: ex.path,
             route: ex.route.id,
+            origin: ex.logFields['origin'],
+            region: ex.logFields['region'],
             code: timedOut ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_UNREACHABLE',
             cause: error instanceof Error ? error.message : String(error),
           }),
@@ -197,13 +244,20 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         requestId,
         method,
         started,
+        url.pathname,
       );
     }
     const path = normalized.path;
     const host = requestHost(url);
     const found = matcher.find(method, host, path, request.headers);
     if (found.kind === 'none') {
-      return refused({ code: 'ERR_ROUTE_NOT_FOUND', detail: `No route matches ${method} ${path}.` }, requestId, method, started);
+      return refused(
+        { code: 'ERR_ROUTE_NOT_FOUND', detail: `No route matches ${method} ${path}.` },
+        requestId,
+        method,
+        started,
+        path,
+      );
     }
     if (found.kind === 'method') {
       return refused(
@@ -215,6 +269,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         requestId,
         method,
         started,
+        path,
       );
     }
     const { route, params } = found.match;
@@ -230,6 +285,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         requestId,
         method,
         started,
+        path,
       );
     }
 
@@ -257,7 +313,16 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     const exchange = new RouteExchange(request, url, host, path, route, params, requestId, client.address, context, headers);
     const handler = handlers[route.index] ?? handlers[config.routes.indexOf(route)];
     if (!handler) throw new Error(`no handler for route "${route.id}"`);
-    const response = await handler(exchange);
+    let response: Response;
+    try {
+      response = await handler(exchange);
+    } catch (err) {
+      // A policy or the pipeline failed: the error record names the request and its route.
+      const problem = internalProblem(err);
+      exchange.logFields['code'] = problem.code;
+      exchange.logFields['cause'] = causeText(err);
+      response = problemResponse(problem, requestId, method);
+    }
     response.headers.set('x-request-id', requestId);
     accessLog(exchange, response.status, started);
     return response;
@@ -279,13 +344,15 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
   }
 
   /** A request refused before any route took it (bad path, no route, wrong method). */
-  function refused(problem: ProblemInput, requestId: string, method: string, started: number): Response {
+  function refused(problem: ProblemInput, requestId: string, method: string, started: number, path?: string): Response {
     const response = problemResponse(problem, requestId, method);
     log({
       level: 'info',
       msg: 'request',
       requestId,
       method,
+      path: path ?? null,
+      route: null,
       status: response.status,
       code: problem.code,
       ms: caps.now() - started,
@@ -301,7 +368,17 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         return await handle(request, context, requestId);
       } catch (err) {
         const problem = internalProblem(err);
-        log({ level: 'error', msg: problem.title, requestId, code: problem.code, status: problem.status, cause: causeText(err) });
+        log({
+          level: 'error',
+          msg: problem.title,
+          requestId,
+          method: request.method,
+          path: pathOf(request.url),
+          route: null,
+          code: problem.code,
+          status: problem.status,
+          cause: causeText(err),
+        });
         return problemResponse(problem, requestId, request.method);
       }
     },

@@ -31,6 +31,10 @@ export interface ProxyInput {
   onClientGone?: RequestContext['onClientGone'];
   /** The request body in the adapter's own form, when it has one (see RequestContext.nativeBody). */
   nativeBody?: RequestContext['nativeBody'];
+  /** The access log's fields: `origin` and `region` are set to the origin that answered (or was tried last). */
+  logFields?: Record<string, unknown>;
+  /** Told when an origin could not be reached and the next one of the list is tried. */
+  onFailover?: (failed: CompiledOrigin, next: CompiledOrigin, error: unknown) => void;
 }
 
 function isTimeout(err: unknown): boolean {
@@ -66,6 +70,10 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
   let goneWith: unknown;
   for (let attempt = 0; attempt < origins.length; attempt++) {
     const origin = origins[attempt] as CompiledOrigin;
+    if (input.logFields) {
+      input.logFields['origin'] = origin.name;
+      input.logFields['region'] = origin.region;
+    }
     const timeoutMs = route.timeoutMs ?? origin.timeoutMs;
     const url = origin.origin + origin.basePath + input.path + input.search;
     const controller = new AbortController();
@@ -115,6 +123,8 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
         throw new HttpProblem('ERR_CLIENT_CLOSED', 'The client closed the connection before the answer.', { cause: err });
       }
       if (!replayable) break;
+      const next = origins[attempt + 1];
+      if (next) input.onFailover?.(origin, next, err);
     } finally {
       stopListening();
     }

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { HotExports } from '../../core/hot/index.ts';
-import { createGateway, type Gateway } from '../../core/gateway.ts';
+import { createGateway, timestampedLog, type Gateway } from '../../core/gateway.ts';
 import type { CompiledConfig } from '../../core/config/index.ts';
 import type { LogRecord } from '../../core/capabilities.ts';
 import { isRelayedResponse } from '../../core/upstream/index.ts';
@@ -216,7 +216,8 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
   const bodyIdleMs = options.requestBodyIdleTimeoutMs ?? 30_000;
   const writeStallMs = options.writeStallTimeoutMs ?? 30_000;
   const lineLog = options.log === undefined ? stdoutLineLog() : undefined;
-  const log = options.log ?? lineLog!;
+  // Every record gets its time here, the adapter's own records (refusals before the gateway) too.
+  const log = timestampedLog(options.log ?? lineLog!, Date.now);
   const gateway = createGateway(config, {
     forward,
     now: Date.now,

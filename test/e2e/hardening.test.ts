@@ -13,7 +13,7 @@ import { compileConfig, type PorticoConfig } from '../../core/config/index.ts';
 import { startEchoOrigin, type EchoOrigin } from '../../scripts/demo/echo-origin.ts';
 import { loadNodeHot } from '../../targets/node/hot.ts';
 import { startNodeServer, type NodeServer } from '../../targets/node/server.ts';
-import { rawRequest } from './_harness.ts';
+import { closedPort, rawRequest } from './_harness.ts';
 import { openRaw, parseRaw, rawExchange } from './_raw.ts';
 
 let echo: EchoOrigin;
@@ -24,6 +24,7 @@ let echo: EchoOrigin;
 let odd: Server;
 /** A raw TCP origin that sends two 100 heads in pieces, then a 200, keeping the connection. */
 let split: TcpServer;
+let deadPort = 0;
 let gw: NodeServer;
 let trustedGw: NodeServer;
 const logs: Record<string, unknown>[] = [];
@@ -37,6 +38,7 @@ function config(): PorticoConfig {
       echo: { url: echo.url, region: 'eu-west', timeoutMs: 3000 },
       odd: { url: `http://127.0.0.1:${(odd.address() as AddressInfo).port}`, region: 'eu-west', timeoutMs: 3000 },
       split: { url: `http://127.0.0.1:${(split.address() as AddressInfo).port}`, region: 'eu-west', timeoutMs: 3000 },
+      dead: { url: `http://127.0.0.1:${deadPort}`, region: 'nowhere', timeoutMs: 1000 },
     },
     routes: [
       { id: 'bank', match: { path: '/*', hosts: ['bank.example'] }, upstream: 'echo' },
@@ -44,12 +46,14 @@ function config(): PorticoConfig {
       { id: 'echo', match: { path: '/echo/*' }, upstream: 'echo' },
       { id: 'odd', match: { path: '/odd/*' }, upstream: 'odd' },
       { id: 'split', match: { path: '/split' }, upstream: 'split' },
+      { id: 'failover', match: { path: '/failover' }, upstream: ['dead', 'echo'] },
     ],
   };
 }
 
 beforeAll(async () => {
   echo = await startEchoOrigin({ region: 'eu-west' });
+  deadPort = await closedPort();
   odd = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -59,6 +63,10 @@ beforeAll(async () => {
       } else if (req.url === '/odd/304') {
         res.writeHead(304, { etag: '"v1"' });
         res.end();
+      } else if (req.url === '/odd/break') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('part of it');
+        setTimeout(() => res.destroy(), 30);
       } else if (req.url === '/odd/204') {
         res.writeHead(204);
         res.end();
@@ -363,5 +371,52 @@ describe("errors of Node's HTTP parser", () => {
     expectProblem(ex.received(), 408, 'ERR_REQUEST_TIMEOUT');
     expect(Date.now() - started).toBeLessThan(3000);
     await slow.drain();
+  });
+});
+
+describe('logs', () => {
+  const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+  it('gives every record an ISO 8601 time, and the access log the origin and region that answered', async () => {
+    await rawRequest(gw.url, '/echo/logged', { headers: { 'x-request-id': 'log-origin-1' } });
+    await rawExchange(gw.url, 'NOT A REQUEST\r\n\r\n');
+    expect(logs.length).toBeGreaterThan(0);
+    for (const record of logs) expect(record['time'], JSON.stringify(record)).toMatch(ISO);
+    const access = logs.find((l) => l['requestId'] === 'log-origin-1');
+    expect(access).toMatchObject({ msg: 'request', route: 'echo', origin: 'echo', region: 'eu-west', status: 200 });
+    expect(Math.abs(Date.parse(String(access?.['time'])) - Date.now())).toBeLessThan(10_000);
+  });
+
+  it('logs a failover with the origin that failed and the next, and the access log names the one that answered', async () => {
+    const res = await rawRequest(gw.url, '/failover', { headers: { 'x-request-id': 'log-failover-1' } });
+    expect(res.status).toBe(200);
+    const records = logs.filter((l) => l['requestId'] === 'log-failover-1');
+    expect(records.find((l) => l['level'] === 'warn')).toMatchObject({
+      method: 'GET',
+      path: '/failover',
+      route: 'failover',
+      origin: 'dead',
+      region: 'nowhere',
+      next: 'echo',
+    });
+    expect(records.find((l) => l['msg'] === 'request')).toMatchObject({ status: 200, origin: 'echo', region: 'eu-west' });
+  });
+
+  it('puts method, path and route on error records', async () => {
+    const url = new URL(gw.url);
+    await new Promise<void>((resolve) => {
+      const req = httpRequest(
+        { host: url.hostname, port: url.port, path: '/odd/break', agent: false, headers: { 'x-request-id': 'log-error-1' } },
+        (res) => {
+          res.resume();
+          res.on('close', () => resolve());
+        },
+      );
+      req.on('error', () => resolve());
+      req.end();
+    });
+    await vi.waitFor(() => expect(logs.find((l) => l['requestId'] === 'log-error-1' && l['level'] === 'error')).toBeDefined());
+    const error = logs.find((l) => l['requestId'] === 'log-error-1' && l['level'] === 'error');
+    expect(error).toMatchObject({ method: 'GET', path: '/odd/break', route: 'odd', origin: 'odd', region: 'eu-west' });
   });
 });
