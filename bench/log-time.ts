@@ -50,7 +50,11 @@ const rows: Record<string, (r: LogRecord) => void> = {
 };
 const results: Record<string, number[]> = {};
 for (let r = 0; r < ROUNDS; r++) {
-  for (const [name, log] of Object.entries(rows)) (results[name] ??= []).push(round(log));
+  for (const [name, log] of Object.entries(rows)) {
+    const values = results[name] ?? [];
+    values.push(round(log));
+    results[name] = values;
+  }
 }
 for (const [name, values] of Object.entries(results)) console.log(`${name.padEnd(40)} ${median(values).toFixed(0)} ns/record`);
 if (sink === 0) console.log('');
