@@ -4,6 +4,11 @@
  * `deno serve` calls `fetch(request, info)` with the connection info, not bindings, so every
  * capability is made here, once, at module load. The hot-path Wasm is read from the file next to
  * the bundle (Deno Deploy ships the files of the deployment; `--allow-read` locally).
+ *
+ * Core listens on `request.signal` to cancel the origin request when the client goes away. Under
+ * Deno's legacy behaviour that signal also aborts after every successful response, and Deno warns
+ * on the first request; the generated deno.json turns on `unstable: ["no-legacy-abort"]` (the
+ * `--unstable-no-legacy-abort` flag, for a `deno serve` without that deno.json).
  */
 import compiled from 'portico:config';
 import { createGateway } from '../../core/index.ts';
