@@ -13,7 +13,7 @@
 import compiled from 'portico:config';
 import { createGateway } from '../../core/index.ts';
 import { instantiateHot } from '../../core/hot/index.ts';
-import { createDenoCapabilities, type DenoServeInfo } from './capabilities.ts';
+import { connectionScheme, createDenoCapabilities, withScheme, type DenoServeInfo } from './capabilities.ts';
 
 /** The slice of the `Deno` namespace this file uses (no Deno types in this Node-built repo). */
 declare const Deno: { readFile(path: URL): Promise<Uint8Array<ArrayBuffer>> };
@@ -21,9 +21,11 @@ declare const Deno: { readFile(path: URL): Promise<Uint8Array<ArrayBuffer>> };
 const hot = instantiateHot(new WebAssembly.Module(await Deno.readFile(new URL('./portico.wasm', import.meta.url))));
 const { capabilities, context } = await createDenoCapabilities(hot);
 const gateway = createGateway(compiled, capabilities);
+const scheme = connectionScheme();
 
 export default {
   fetch(request: Request, info: DenoServeInfo): Promise<Response> {
-    return gateway.fetch(request, context(info));
+    // The scheme comes from the connection, never from an absolute-form target (see connectionScheme).
+    return gateway.fetch(withScheme(request, scheme), context(info));
   },
 };

@@ -324,6 +324,7 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       if (hostLines(req) > 1) {
         const detail = 'The request has more than one Host header.';
         log({ level: 'info', msg: 'request', method: req.method, status: 400, code: 'ERR_BAD_HOST', cause: detail });
+        res.shouldKeepAlive = false;
         return void writeProblem(res, { code: 'ERR_BAD_HOST', detail }, req.method);
       }
       const refusedTarget = originFormInPlace(req);
@@ -336,7 +337,8 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
           code: 'ERR_BAD_REQUEST_PATH',
           cause: refusedTarget,
         });
-        return writeProblem(
+        res.shouldKeepAlive = false;
+        return void writeProblem(
           res,
           { code: 'ERR_BAD_REQUEST_PATH', detail: `The request target is refused: ${refusedTarget}.` },
           req.method,
