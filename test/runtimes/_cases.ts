@@ -551,6 +551,11 @@ export const CASES: ConformanceCase[] = [
         reason:
           "the edge-runtime host (the local stand-in for Vercel's platform) builds the request URL from the target as written; on Vercel the platform terminates the connection and builds it",
       },
+      {
+        runtime: 'wasi',
+        reason:
+          'jco serve joins the authority and an absolute-form target into one URL and its process dies on it (TypeError: URL constructor) before the component runs',
+      },
     ],
   },
 ];
