@@ -264,16 +264,27 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       // which a cache then takes over for the stored response (RFC 9111 §4.3.4).
       if (outgoing.headersSent || outgoing.destroyed) return RESPONSE_ALREADY_SENT; // answered already (408, see watchBodyIdle)
       if (response.body !== null && !isRelayedResponse(response)) return response;
+      // The request as the log names it (the route is on the request's access record).
+      const about = {
+        requestId: response.headers.get('x-request-id'),
+        method: request.method,
+        path: incoming.url?.split('?')[0] ?? '',
+      };
       const onStall = (): void =>
         log({
           level: 'info',
           msg: 'client took no response data; connection broken',
-          method: request.method,
+          ...about,
           code: 'ERR_CLIENT_CLOSED',
           writeStallMs,
         });
       writeResponse(response, outgoing, { writeStallMs, onStall }).catch((err: unknown) => {
-        log({ level: 'error', msg: 'response could not be written', cause: err instanceof Error ? err.message : String(err) });
+        log({
+          level: 'error',
+          msg: 'response could not be written',
+          ...about,
+          cause: err instanceof Error ? err.message : String(err),
+        });
         outgoing.destroy();
       });
       return RESPONSE_ALREADY_SENT;

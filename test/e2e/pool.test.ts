@@ -152,6 +152,12 @@ describe('the origin connection pool', () => {
     const started = Date.now();
     while (bigOpen > 0 && Date.now() - started < 4000) await new Promise((r) => setTimeout(r, 50));
     expect(bigOpen).toBe(0);
+    expect(logs.find((l) => l['msg'] === 'client took no response data; connection broken')).toMatchObject({
+      level: 'info',
+      method: 'GET',
+      path: '/big/x',
+      code: 'ERR_CLIENT_CLOSED',
+    });
     expect((await rawRequest(gw.url, '/after')).status).toBe(200);
     for (const r of stuck) r.destroy();
     await gw.drain();
