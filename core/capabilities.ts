@@ -72,8 +72,10 @@ export interface RequestContext {
    * Calls `listener` if the client goes away before its response is complete; returns the
    * listener's removal. Adapters that can tell this cheaply supply it (Node: the socket closing
    * early); without it core listens on `request.signal`, which on Node costs a full `Request`.
+   * `reason`, when given, is the `HttpProblem` the adapter answered the client with before
+   * closing (e.g. a request body that went idle: 408); the request is logged with its code.
    */
-  onClientGone?(listener: () => void): () => void;
+  onClientGone?(listener: (reason?: unknown) => void): () => void;
   /**
    * The request body in the runtime's own form (Node: the IncomingMessage), or null when the
    * request has none, for a forwarder of the same runtime that can send it as it is: core then

@@ -13,7 +13,7 @@ import type { Capabilities, LogRecord, RequestContext, Stores } from './capabili
 import type { CompiledConfig } from './config/compile.ts';
 import { HttpProblem, PorticoError, SecretError } from './errors.ts';
 import { parseCidr, type CidrRange } from './http/ip.ts';
-import { removeHopByHop, requestIdFrom, resolveClient } from './http/headers.ts';
+import { removeHopByHop, removeOverrides, removeUntrustedForwarding, requestIdFrom, resolveClient } from './http/headers.ts';
 import { normalizePath } from './http/normalize.ts';
 import { internalProblem, problemResponse, type ProblemInput } from './http/problem.ts';
 import { RouteExchange } from './pipeline/exchange.ts';
@@ -47,6 +47,15 @@ function requestHost(url: URL): string {
   return h.endsWith('.') ? h.slice(0, -1) : h;
 }
 
+/** The path of a request URL as it came, for error records made before normalization. */
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '';
+  }
+}
+
 function causeText(err: unknown): string {
   if (err instanceof PorticoError && err.cause instanceof Error) return err.cause.message;
   return err instanceof Error ? err.message : String(err);
@@ -54,11 +63,33 @@ function causeText(err: unknown): string {
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
+/** Allow header for a TRACE refused on a route that takes any method (every method but TRACE). */
+const DEFAULT_ALLOW = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
+
 function jsonResponse(body: unknown, status: number, requestId: string, method: string): Response {
   const headers = new Headers(NO_STORE);
   headers.set('content-type', 'application/json');
   headers.set('x-request-id', requestId);
   return new Response(method === 'HEAD' ? null : JSON.stringify(body), { status, headers });
+}
+
+/**
+ * Gives every record a `time` (ISO 8601, UTC, milliseconds) first, unless it has one. The text is
+ * made once per millisecond: records of the same millisecond share it (see bench/log-time.ts).
+ * @example const log = timestampedLog((r) => console.log(JSON.stringify(r)), Date.now);
+ */
+export function timestampedLog(sink: (record: LogRecord) => void, now: () => number): (record: LogRecord) => void {
+  let lastMs = Number.NaN;
+  let lastText = '';
+  return (record) => {
+    if (record['time'] !== undefined) return sink(record);
+    const ms = now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastText = new Date(ms).toISOString();
+    }
+    sink({ time: lastText, ...record });
+  };
 }
 
 /**
@@ -71,7 +102,7 @@ function jsonResponse(body: unknown, status: number, requestId: string, method: 
 export function createGateway(config: CompiledConfig, caps: Capabilities): Gateway {
   const matcher = createRouteMatcher(config, caps.hot);
   const trusted = config.trustedProxies.map((t) => parseCidr(t)).filter((r): r is CidrRange => r !== null);
-  const log = caps.log ?? (() => {});
+  const log = caps.log ? timestampedLog(caps.log, caps.now) : () => {};
   const stores: Stores = {
     kv: caps.stores?.kv ?? createMemoryKV({ now: caps.now }),
     cache: caps.stores?.cache ?? createMemoryCache({ now: caps.now }),
@@ -105,6 +136,21 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         headers: ex.upstreamHeaders,
         onClientGone: ex.context.onClientGone,
         nativeBody: ex.context.nativeBody,
+        logFields: ex.logFields,
+        onFailover: (failed, next, error) =>
+          log({
+            level: 'warn',
+            msg: 'origin unreachable; failing over to the next origin',
+            requestId: ex.requestId,
+            method: ex.method,
+            path: ex.path,
+            route: ex.route.id,
+            origin: failed.name,
+            region: failed.region,
+            next: next.name,
+            nextRegion: next.region,
+            cause: causeText(error),
+          }),
         onBodyError: (error, timedOut) =>
           log({
             level: 'error',
@@ -112,7 +158,11 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
               ? 'origin went silent mid-body; client connection broken'
               : 'origin body failed; client connection broken',
             requestId: ex.requestId,
+            method: ex.method,
+            path: ex.path,
             route: ex.route.id,
+            origin: ex.logFields['origin'],
+            region: ex.logFields['region'],
             code: timedOut ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_UNREACHABLE',
             cause: error instanceof Error ? error.message : String(error),
           }),
@@ -194,6 +244,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         requestId,
         method,
         started,
+        url.pathname,
       );
     }
     const path = normalized.path;
@@ -204,7 +255,13 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     if (found.kind === 'method' && method === 'OPTIONS')
       found = findPreflightRoute(matcher, host, path, request.headers) ?? found;
     if (found.kind === 'none') {
-      return refused({ code: 'ERR_ROUTE_NOT_FOUND', detail: `No route matches ${method} ${path}.` }, requestId, method, started);
+      return refused(
+        { code: 'ERR_ROUTE_NOT_FOUND', detail: `No route matches ${method} ${path}.` },
+        requestId,
+        method,
+        started,
+        path,
+      );
     }
     if (found.kind === 'method') {
       return refused(
@@ -216,25 +273,43 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         requestId,
         method,
         started,
+        path,
       );
     }
     const { route, params } = found.match;
+    // TRACE echoes the request back, cookies and credentials included (cross-site tracing):
+    // refused unless the route lists it in match.methods.
+    if (method === 'TRACE' && !route.methods?.includes('TRACE')) {
+      return refused(
+        {
+          code: 'ERR_METHOD_NOT_ALLOWED',
+          detail: `TRACE is not allowed on ${path}.`,
+          headers: { allow: (route.methods ?? DEFAULT_ALLOW).join(', ') },
+        },
+        requestId,
+        method,
+        started,
+        path,
+      );
+    }
 
     const client = resolveClient(context.clientAddress ?? '', request.headers.get('x-forwarded-for'), trusted);
     const headers = new Headers(request.headers);
     removeHopByHop(headers);
     headers.delete('host');
-    if (!client.peerTrusted) {
-      // Only a trusted proxy may tell us about the original request.
-      headers.delete('forwarded');
-      headers.delete('x-forwarded-proto');
-      headers.delete('x-forwarded-host');
-      headers.delete('x-forwarded-port');
-      headers.delete('x-real-ip');
-    }
+    // Expect belongs to the hop that answers it (RFC 9110 §10.1.1): the runtime's server has sent
+    // the 100 Continue (or refused an unknown expectation with 417) before the gateway ran, so
+    // the origin gets the body without it (undici refuses the header outright).
+    headers.delete('expect');
+    // Only a trusted proxy may tell us about the original request and its client.
+    if (!client.peerTrusted) removeUntrustedForwarding(headers);
+    removeOverrides(headers);
     // Identity headers and the gateway's assertion: only the gateway sets them, on every route.
     for (const name of gatewayHeaders) headers.delete(name);
-    headers.set('x-forwarded-for', client.forwardedFor);
+    // Where the runtime does not tell the peer's address (plain workerd, WASI) there is no entry
+    // to send: the client's own X-Forwarded-For is gone with the rest, and none replaces it.
+    if (client.forwardedFor === '') headers.delete('x-forwarded-for');
+    else headers.set('x-forwarded-for', client.forwardedFor);
     if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', url.protocol.slice(0, -1));
     if (!headers.has('x-forwarded-host')) headers.set('x-forwarded-host', url.host);
     headers.set('x-request-id', requestId);
@@ -242,7 +317,16 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     const exchange = new RouteExchange(request, url, host, path, route, params, requestId, client.address, context, headers);
     const handler = handlers[route.index] ?? handlers[config.routes.indexOf(route)];
     if (!handler) throw new Error(`no handler for route "${route.id}"`);
-    const response = await handler(exchange);
+    let response: Response;
+    try {
+      response = await handler(exchange);
+    } catch (err) {
+      // A policy or the pipeline failed: the error record names the request and its route.
+      const problem = internalProblem(err);
+      exchange.logFields['code'] = problem.code;
+      exchange.logFields['cause'] = causeText(err);
+      response = problemResponse(problem, requestId, method);
+    }
     response.headers.set('x-request-id', requestId);
     accessLog(exchange, response.status, started);
     return response;
@@ -264,13 +348,15 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
   }
 
   /** A request refused before any route took it (bad path, no route, wrong method). */
-  function refused(problem: ProblemInput, requestId: string, method: string, started: number): Response {
+  function refused(problem: ProblemInput, requestId: string, method: string, started: number, path?: string): Response {
     const response = problemResponse(problem, requestId, method);
     log({
       level: 'info',
       msg: 'request',
       requestId,
       method,
+      path: path ?? null,
+      route: null,
       status: response.status,
       code: problem.code,
       ms: caps.now() - started,
@@ -286,7 +372,17 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         return await handle(request, context, requestId);
       } catch (err) {
         const problem = internalProblem(err);
-        log({ level: 'error', msg: problem.title, requestId, code: problem.code, status: problem.status, cause: causeText(err) });
+        log({
+          level: 'error',
+          msg: problem.title,
+          requestId,
+          method: request.method,
+          path: pathOf(request.url),
+          route: null,
+          code: problem.code,
+          status: problem.status,
+          cause: causeText(err),
+        });
         return problemResponse(problem, requestId, request.method);
       }
     },

@@ -68,7 +68,19 @@ async function runDev(options: { config?: string; port?: string | number; host?:
     );
   }
   const hot = await loadNodeHot(hotKind);
-  const node = await startNodeServer(compiled, { port, host: options.host ?? '127.0.0.1', hot });
+  const host = options.host ?? '127.0.0.1';
+  let node: Awaited<ReturnType<typeof startNodeServer>>;
+  try {
+    node = await startNodeServer(compiled, { port, host, hot });
+  } catch (e) {
+    // The demo origins would keep the process alive: close them and say what to do.
+    await Promise.all(origins.map((o) => o.close()));
+    const code = (e as { code?: unknown }).code;
+    if (code === 'EADDRINUSE') err(`port ${port} on ${host} is already in use: stop what uses it, or pick another with --port`);
+    else if (code === 'EACCES') err(`port ${port} on ${host} needs privileges: pick another with --port`);
+    else err(`cannot start on ${host}:${port}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
   const base = node.url;
   out(
     `portico ${options.config ? `serving ${options.config}` : 'demo'} on ${base} (hot path: ${hotKind}, config ${compiled.hash.slice(0, 19)}…)`,

@@ -31,6 +31,52 @@ export function removeHopByHop(headers: Headers): void {
   for (const name of HOP_BY_HOP_HEADERS) headers.delete(name);
 }
 
+/**
+ * Headers by which a peer tells the origin who the client is or how it connected. Only a trusted
+ * proxy may say so: from any other peer every `X-Forwarded-*` (including identity conventions
+ * such as X-Forwarded-User/-Email/-Groups/-Access-Token of oauth2-proxy), `Forwarded`
+ * (RFC 7239) and these client-address headers are removed before the gateway sets its own.
+ * `CF-Connecting-IP` is in the list: where Cloudflare's edge sets it, the Cloudflare target reads
+ * it as the client address and the gateway's X-Forwarded-For carries it on.
+ */
+const CLIENT_ASSERTIONS: readonly string[] = [
+  'forwarded',
+  'x-real-ip',
+  'true-client-ip',
+  'cf-connecting-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'fastly-client-ip',
+];
+
+/**
+ * Headers that make an origin act on another path or method than the one the gateway routed and
+ * checked (IIS/Symfony's X-Original-URL and X-Rewrite-URL, the X-HTTP-Method-Override family):
+ * removed from every peer, trusted or not, so that route and method rules cannot be bypassed.
+ */
+export const OVERRIDE_HEADERS: readonly string[] = [
+  'x-original-url',
+  'x-rewrite-url',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+];
+
+/** Removes, in place, every header only a trusted proxy may send (see CLIENT_ASSERTIONS). */
+export function removeUntrustedForwarding(headers: Headers): void {
+  const names: string[] = [];
+  headers.forEach((_value, name) => {
+    if (name.startsWith('x-forwarded-')) names.push(name);
+  });
+  for (const name of names) headers.delete(name);
+  for (const name of CLIENT_ASSERTIONS) headers.delete(name);
+}
+
+/** Removes, in place, the path and method overrides (see OVERRIDE_HEADERS). */
+export function removeOverrides(headers: Headers): void {
+  for (const name of OVERRIDE_HEADERS) headers.delete(name);
+}
+
 /** Who the client is, after X-Forwarded-For has been weighed against the trusted proxies. */
 export interface ClientInfo {
   /** The client address: the rightmost untrusted address of the chain. */

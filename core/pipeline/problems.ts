@@ -26,6 +26,8 @@ export const PROBLEMS = {
   ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method Not Allowed', slug: 'method-not-allowed' },
   ERR_EXPECTATION_FAILED: { status: 417, title: 'Expectation Failed', slug: 'expectation-failed' },
   ERR_CLIENT_CLOSED: { status: 499, title: 'Client Closed Request', slug: 'client-closed' },
+  ERR_REQUEST_TIMEOUT: { status: 408, title: 'Request Timeout', slug: 'request-timeout' },
+  ERR_HEADERS_TOO_LARGE: { status: 431, title: 'Request Header Fields Too Large', slug: 'headers-too-large' },
   ERR_UPSTREAM_UNREACHABLE: { status: 502, title: 'Bad Gateway', slug: 'upstream-unreachable' },
   ERR_UPSTREAM_TIMEOUT: { status: 504, title: 'Gateway Timeout', slug: 'upstream-timeout' },
   ERR_NOT_READY: { status: 503, title: 'Service Unavailable', slug: 'not-ready' },

@@ -31,6 +31,10 @@ export interface ProxyInput {
   onClientGone?: RequestContext['onClientGone'];
   /** The request body in the adapter's own form, when it has one (see RequestContext.nativeBody). */
   nativeBody?: RequestContext['nativeBody'];
+  /** The access log's fields: `origin` and `region` are set to the origin that answered (or was tried last). */
+  logFields?: Record<string, unknown>;
+  /** Told when an origin could not be reached and the next one of the list is tried. */
+  onFailover?: (failed: CompiledOrigin, next: CompiledOrigin, error: unknown) => void;
 }
 
 function isTimeout(err: unknown): boolean {
@@ -62,8 +66,14 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
   const replayable = method === 'GET' || method === 'HEAD';
   let lastError: unknown;
   let clientGone = false;
+  /** The problem the adapter answered the client with when it closed (see RequestContext.onClientGone). */
+  let goneWith: unknown;
   for (let attempt = 0; attempt < origins.length; attempt++) {
     const origin = origins[attempt] as CompiledOrigin;
+    if (input.logFields) {
+      input.logFields['origin'] = origin.name;
+      input.logFields['region'] = origin.region;
+    }
     const timeoutMs = route.timeoutMs ?? origin.timeoutMs;
     const url = origin.origin + origin.basePath + input.path + input.search;
     const controller = new AbortController();
@@ -71,8 +81,9 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
       controller.abort(new DOMException(`origin did not answer within ${timeoutMs} ms`, 'TimeoutError'));
     }, timeoutMs);
     // A client that goes away cancels the origin request too.
-    const onGone = (): void => {
+    const onGone = (reason?: unknown): void => {
       clientGone = true;
+      goneWith = reason;
       controller.abort(new DOMException('the client went away', 'AbortError'));
     };
     const stopListening = listenForClientGone(input, onGone);
@@ -105,8 +116,15 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
           cause: err,
         });
       }
-      if (clientGone) throw err;
+      // Not a failure of the gateway or the origin: its own code, 499 in the access log as
+      // nginx writes it, at level info (nobody is left to receive the answer).
+      if (clientGone) {
+        if (goneWith instanceof HttpProblem) throw goneWith;
+        throw new HttpProblem('ERR_CLIENT_CLOSED', 'The client closed the connection before the answer.', { cause: err });
+      }
       if (!replayable) break;
+      const next = origins[attempt + 1];
+      if (next) input.onFailover?.(origin, next, err);
     } finally {
       stopListening();
     }
@@ -118,7 +136,7 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
  * Calls `onGone` when the client goes away: through the adapter's onClientGone when it has one,
  * otherwise through `request.signal`. Returns the listener's removal.
  */
-function listenForClientGone(input: ProxyInput, onGone: () => void): () => void {
+function listenForClientGone(input: ProxyInput, onGone: (reason?: unknown) => void): () => void {
   if (input.onClientGone) return input.onClientGone(onGone);
   const signal = input.request.signal;
   if (!signal) return () => {};
@@ -126,8 +144,9 @@ function listenForClientGone(input: ProxyInput, onGone: () => void): () => void 
     onGone();
     return () => {};
   }
-  signal.addEventListener('abort', onGone, { once: true });
-  return () => signal.removeEventListener('abort', onGone);
+  const onAbort = (): void => onGone();
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
 }
 
 function finishResponse(upstream: Response, method: string, guard: (source: BodySource) => ReadableStream<Uint8Array>): Response {

@@ -1,7 +1,8 @@
 /**
  * Cloudflare's capabilities: `fetch` for forwarding, Workers KV when the `PORTICO_KV` binding is
  * configured in wrangler.toml, `ctx.waitUntil`, and the client's address and geo from
- * `CF-Connecting-IP` and `request.cf` (both set by Cloudflare's edge, so they are trusted).
+ * `CF-Connecting-IP` and `request.cf` (both set by Cloudflare's edge; CF-Connecting-IP is
+ * believed only where `request.cf` shows the edge set it, see cfConnectingIpTrusted).
  */
 import { createWebCacheStore, type Capabilities, type GeoInfo, type KVStore, type RequestContext } from '../../core/index.ts';
 import type { HotExports } from '../../core/hot/index.ts';
@@ -93,9 +94,27 @@ function geoFrom(cf: IncomingCf | undefined): GeoInfo | undefined {
   return geo;
 }
 
-export function requestContext(request: Request, ctx: WorkerExecutionContext): RequestContext {
+/**
+ * Whether CF-Connecting-IP was written by Cloudflare's edge rather than by the client. On the
+ * edge every request carries `request.cf` with the data center's `colo` (set by the platform,
+ * never from a header) and the edge overwrites CF-Connecting-IP; a bare workerd (self-hosted,
+ * behind something else) has no such `request.cf`, and the header is whatever the client sent. The `PORTICO_CF_CONNECTING_IP`
+ * binding overrides the guess: "trust" (a workerd behind a proxy that sets it, e.g. with a
+ * `cfBlobHeader`) or "ignore".
+ */
+function cfConnectingIpTrusted(request: Request, env: WorkerEnv | undefined): boolean {
+  const setting = env?.['PORTICO_CF_CONNECTING_IP'];
+  if (setting === 'trust') return true;
+  if (setting === 'ignore') return false;
+  // A bare workerd may hand over an object of its own: the edge's always names its data center.
+  const colo = (request as Request & { cf?: IncomingCf }).cf?.colo;
+  return typeof colo === 'string' && colo !== '';
+}
+
+export function requestContext(request: Request, ctx: WorkerExecutionContext, env?: WorkerEnv): RequestContext {
   const context: RequestContext = { waitUntil: (promise) => ctx.waitUntil(promise) };
-  const clientAddress = request.headers.get('cf-connecting-ip');
+  // Without a trusted CF-Connecting-IP the client's address is unknown (workerd gives none).
+  const clientAddress = cfConnectingIpTrusted(request, env) ? request.headers.get('cf-connecting-ip') : null;
   if (clientAddress) context.clientAddress = clientAddress;
   const geo = geoFrom((request as Request & { cf?: IncomingCf }).cf);
   if (geo) context.geo = geo;

@@ -16,6 +16,6 @@ export default {
   fetch(request: Request, env: WorkerEnv, ctx: WorkerExecutionContext): Promise<Response> {
     // Bindings arrive with the first request and stay the same for the isolate's life.
     gateway ??= createGateway(compiled, createWorkerCapabilities(hot, env));
-    return gateway.fetch(request, requestContext(request, ctx));
+    return gateway.fetch(request, requestContext(request, ctx, env));
   },
 };

@@ -23,6 +23,36 @@ const denoNamespace = (
   globalThis as { Deno?: { openKv?: () => Promise<DenoKv>; env?: { get(name: string): string | undefined } } }
 ).Deno;
 
+/** An environment variable, or undefined when it is unset or the process may not read it. */
+function envOrUndefined(name: string): string | undefined {
+  try {
+    return denoNamespace?.env?.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The scheme of the connections this process serves, when the request URL cannot be taken for
+ * it; null where it can. `deno serve` builds the URL of an absolute-form request
+ * (`GET https://bank.example/x HTTP/1.1`) from the target as written, so over plain TCP a client
+ * could make X-Forwarded-Proto say https. On Deno Deploy (DENO_DEPLOYMENT_ID is set) the
+ * platform terminates the connection and builds the URL: null. A self-hosted `deno serve` serves
+ * plain HTTP (the built deno.json's start task), unless PORTICO_TLS=1 says it was given --cert.
+ */
+export function connectionScheme(): 'http' | 'https' | null {
+  if (envOrUndefined('DENO_DEPLOYMENT_ID')) return null;
+  return envOrUndefined('PORTICO_TLS') === '1' ? 'https' : 'http';
+}
+
+/** `request`, with its URL's scheme set to `scheme` when it says otherwise (see connectionScheme). */
+export function withScheme(request: Request, scheme: 'http' | 'https' | null): Request {
+  if (scheme === null || request.url.startsWith(`${scheme}:`)) return request;
+  const url = new URL(request.url);
+  url.protocol = `${scheme}:`;
+  return new Request(url.href, request);
+}
+
 const KV_PREFIX = 'portico';
 
 function denoKvStore(kv: DenoKv): KVStore {

@@ -4,11 +4,16 @@
  * `deno serve` calls `fetch(request, info)` with the connection info, not bindings, so every
  * capability is made here, once, at module load. The hot-path Wasm is read from the file next to
  * the bundle (Deno Deploy ships the files of the deployment; `--allow-read` locally).
+ *
+ * Core listens on `request.signal` to cancel the origin request when the client goes away. Under
+ * Deno's legacy behaviour that signal also aborts after every successful response, and Deno warns
+ * on the first request; the generated deno.json turns on `unstable: ["no-legacy-abort"]` (the
+ * `--unstable-no-legacy-abort` flag, for a `deno serve` without that deno.json).
  */
 import compiled from 'portico:config';
 import { createGateway } from '../../core/index.ts';
 import { instantiateHot } from '../../core/hot/index.ts';
-import { createDenoCapabilities, type DenoServeInfo } from './capabilities.ts';
+import { connectionScheme, createDenoCapabilities, withScheme, type DenoServeInfo } from './capabilities.ts';
 
 /** The slice of the `Deno` namespace this file uses (no Deno types in this Node-built repo). */
 declare const Deno: { readFile(path: URL): Promise<Uint8Array<ArrayBuffer>> };
@@ -16,9 +21,11 @@ declare const Deno: { readFile(path: URL): Promise<Uint8Array<ArrayBuffer>> };
 const hot = instantiateHot(new WebAssembly.Module(await Deno.readFile(new URL('./portico.wasm', import.meta.url))));
 const { capabilities, context } = await createDenoCapabilities(hot);
 const gateway = createGateway(compiled, capabilities);
+const scheme = connectionScheme();
 
 export default {
   fetch(request: Request, info: DenoServeInfo): Promise<Response> {
-    return gateway.fetch(request, context(info));
+    // The scheme comes from the connection, never from an absolute-form target (see connectionScheme).
+    return gateway.fetch(withScheme(request, scheme), context(info));
   },
 };

@@ -3,7 +3,10 @@
  * The config was validated and compiled at build time and is embedded; the hot-path Wasm sits
  * next to the bundle as `portico.wasm`.
  *
- * Environment: PORT (default 8787), HOST (default 127.0.0.1; set 0.0.0.0 in a container).
+ * Environment: PORT (default 8787), HOST (default 127.0.0.1; set 0.0.0.0 in a container), and
+ * the client-side bounds of NodeServerOptions in milliseconds: PORTICO_REQUEST_BODY_IDLE_MS
+ * (default 30000), PORTICO_WRITE_STALL_MS (default 30000), PORTICO_DRAIN_TIMEOUT_MS (default
+ * 10000), PORTICO_DRAIN_GRACE_MS (default 5000) and PORTICO_CONNECTIONS_PER_ORIGIN (default 256).
  * SIGTERM and SIGINT drain requests in flight before exiting.
  */
 import { readFileSync } from 'node:fs';
@@ -15,7 +18,27 @@ const port = Number(process.env['PORT'] ?? 8787);
 const host = process.env['HOST'] ?? '127.0.0.1';
 const hot = instantiateHot(new WebAssembly.Module(readFileSync(new URL('./portico.wasm', import.meta.url))));
 
-const server = await startNodeServer(compiled, { port, host, hot });
+/** A positive integer from the environment, or undefined (the option's default) when unset. */
+function envNumber(name: string): number | undefined {
+  const text = process.env[name];
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) {
+    process.stderr.write(`portico: ${name} must be a positive integer, got "${text}"\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const bounds = {
+  requestBodyIdleTimeoutMs: envNumber('PORTICO_REQUEST_BODY_IDLE_MS'),
+  writeStallTimeoutMs: envNumber('PORTICO_WRITE_STALL_MS'),
+  drainTimeoutMs: envNumber('PORTICO_DRAIN_TIMEOUT_MS'),
+  drainGraceMs: envNumber('PORTICO_DRAIN_GRACE_MS'),
+  connectionsPerOrigin: envNumber('PORTICO_CONNECTIONS_PER_ORIGIN'),
+};
+const given = Object.fromEntries(Object.entries(bounds).filter(([, v]) => v !== undefined));
+const server = await startNodeServer(compiled, { port, host, hot, ...given });
 process.stderr.write(`portico listening on ${server.url}\n`);
 
 let stopping = false;

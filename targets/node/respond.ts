@@ -27,14 +27,30 @@ function byNextTurn(read: Promise<ReadResult>): Promise<ReadResult | typeof NOT_
   return Promise.race([read, new Promise<typeof NOT_YET>((resolve) => setImmediate(resolve, NOT_YET))]);
 }
 
-/** Resolves when `out` can take more, or has closed. */
-function drained(out: ServerResponse): Promise<void> {
+export interface WriteOptions {
+  /**
+   * Longest wait for the client to take more of the response, in milliseconds: past it the
+   * connection is broken (and the origin's body cancelled), so that a client that stops reading
+   * cannot hold an origin connection.
+   */
+  writeStallMs: number;
+  /** Told when a stalled client was cut off. */
+  onStall?(): void;
+}
+
+/** Resolves when `out` can take more, or has closed; breaks `out` when that takes longer than the stall bound. */
+function drained(out: ServerResponse, options: WriteOptions): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
+      clearTimeout(timer);
       out.off('drain', done);
       out.off('close', done);
       resolve();
     };
+    const timer = setTimeout(() => {
+      options.onStall?.();
+      out.destroy();
+    }, options.writeStallMs);
     out.once('drain', done);
     out.once('close', done);
   });
@@ -42,9 +58,9 @@ function drained(out: ServerResponse): Promise<void> {
 
 /**
  * @example
- * void writeResponse(await gateway.fetch(request, context), serverResponse);
+ * void writeResponse(await gateway.fetch(request, context), serverResponse, { writeStallMs: 30_000 });
  */
-export async function writeResponse(response: Response, out: ServerResponse): Promise<void> {
+export async function writeResponse(response: Response, out: ServerResponse, options: WriteOptions): Promise<void> {
   const headers = nodeHeaders(response.headers);
   const status = response.status;
   const body = response.body;
@@ -89,11 +105,11 @@ export async function writeResponse(response: Response, out: ServerResponse): Pr
       return;
     }
     if (!out.headersSent) out.writeHead(status, headers);
-    if (!out.write(first.value)) await drained(out);
+    if (!out.write(first.value)) await drained(out, options);
     let chunk = next === NOT_YET ? await pending : next;
     while (!chunk.done) {
       if (gone) return;
-      if (!out.write(chunk.value)) await drained(out);
+      if (!out.write(chunk.value)) await drained(out, options);
       if (gone) return;
       chunk = await reader.read();
     }

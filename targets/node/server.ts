@@ -3,11 +3,12 @@
  * and a graceful drain. Used by `portico dev` and by the bundled `dist/node/server.mjs`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { HotExports } from '../../core/hot/index.ts';
-import { createGateway, type Gateway } from '../../core/gateway.ts';
+import { createGateway, timestampedLog, type Gateway } from '../../core/gateway.ts';
 import type { CompiledConfig } from '../../core/config/index.ts';
 import type { LogRecord } from '../../core/capabilities.ts';
 import { isRelayedResponse } from '../../core/upstream/index.ts';
@@ -15,7 +16,8 @@ import { createNodeForward } from './forward.ts';
 import { stdoutLineLog } from './log.ts';
 import { writeResponse } from './respond.ts';
 import { HttpProblem } from '../../core/errors.ts';
-import { problemResponse } from '../../core/http/problem.ts';
+import { problemResponse, type ProblemInput } from '../../core/http/problem.ts';
+import { nodeHeaders } from './headers.ts';
 
 export interface NodeServerOptions {
   /** TCP port; 0 picks a free one. Default 8787. */
@@ -28,8 +30,34 @@ export interface NodeServerOptions {
   log?: (record: LogRecord) => void;
   /** Longest wait for requests in flight when draining, in milliseconds, default 10000. */
   drainTimeoutMs?: number;
+  /**
+   * How long a drain keeps idle kept-alive connections open, in milliseconds, default 5000
+   * (capped by drainTimeoutMs): a load balancer probing /ready on one of them gets 503 and the
+   * connection closed after it.
+   */
+  drainGraceMs?: number;
   /** Where `{ "env": NAME }` secrets are read, default process.env. */
   secrets?: (name: string) => string | undefined;
+  /**
+   * Longest time for a client to send its request head, in milliseconds, default 60000 (Node's).
+   * Past it the client gets 408 problem+json and the connection is closed.
+   */
+  headersTimeoutMs?: number;
+  /** Most connections to one origin, default 256; requests beyond wait, within their route's timeout. */
+  connectionsPerOrigin?: number;
+  /**
+   * Longest silence of a client in the middle of its request body, in milliseconds, default
+   * 30000. Past it the request is answered 408 (when no answer has begun) and its connection and
+   * the origin connection carrying the body are closed: a slow upload that keeps sending is
+   * never cut, one that stops cannot hold an origin connection.
+   */
+  requestBodyIdleTimeoutMs?: number;
+  /**
+   * Longest time a response may wait for the client to take more of it, in milliseconds,
+   * default 30000. Past it the client connection is broken and the origin's body cancelled, so a
+   * client that never reads cannot hold an origin connection.
+   */
+  writeStallTimeoutMs?: number;
 }
 
 export interface NodeServer {
@@ -39,7 +67,10 @@ export interface NodeServer {
   url: string;
   /** Requests currently being handled. */
   inFlight(): number;
-  /** Stops accepting, lets requests in flight finish (up to drainTimeoutMs), then closes. */
+  /**
+   * Stops accepting, keeps answering on open connections for drainGraceMs (/ready says 503, each
+   * answer closes its connection), lets requests in flight finish (up to drainTimeoutMs), then closes.
+   */
   drain(): Promise<{ drained: boolean; abandoned: number }>;
 }
 
@@ -50,6 +81,127 @@ export function backslashesAsSlashes(target: string): string {
   return path.replaceAll('\\', '/') + (query === -1 ? '' : target.slice(query));
 }
 
+/** An absolute-form request target (RFC 9112 §3.2.2): scheme, authority, and the rest. */
+const ABSOLUTE_FORM = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)(.*)$/s;
+
+/**
+ * Rewrites an absolute-form target to origin-form in place, as RFC 9112 §3.2.2 has a server do:
+ * the target's authority replaces the Host header, and the scheme is NOT taken from it (the
+ * connection's scheme is what X-Forwarded-Proto reports). Returns a reason when the target
+ * cannot be taken (a scheme other than http(s), userinfo, no host).
+ */
+export function originFormInPlace(req: IncomingMessage): string | null {
+  const target = req.url ?? '';
+  if (target.startsWith('/') || target === '*') return null;
+  const m = ABSOLUTE_FORM.exec(target);
+  if (!m) return null;
+  const scheme = (m[1] ?? '').toLowerCase();
+  const authority = m[2] ?? '';
+  if (scheme !== 'http' && scheme !== 'https') return `a request target with the scheme "${scheme}" cannot be served`;
+  if (authority === '' || authority.includes('@')) return 'the authority of the request target is malformed';
+  const rest = m[3] ?? '';
+  req.headers.host = authority.toLowerCase();
+  req.url = rest === '' ? '/' : rest.startsWith('/') ? rest : `/${rest}`;
+  return null;
+}
+
+/** How many Host header lines the request carried (node:http keeps only the first). */
+function hostLines(req: IncomingMessage): number {
+  let n = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).length === 4 && raw[i]?.toLowerCase() === 'host') n++;
+  return n;
+}
+
+/** Writes a problem+json answer straight to Node's response (for refusals made before the gateway). */
+export function writeProblem(res: ServerResponse, problem: ProblemInput, method = 'GET'): Promise<void> {
+  const response = problemResponse(problem, crypto.randomUUID(), method);
+  const headers = nodeHeaders(response.headers);
+  return response.text().then((body) => {
+    if (res.headersSent || res.destroyed) return;
+    headers['content-length'] = String(Buffer.byteLength(body));
+    res.writeHead(response.status, headers);
+    res.end(body);
+  });
+}
+
+/**
+ * Calls `onIdle` once when the client sends no byte of its request body for `idleMs`. Silence
+ * while the body waits on our side (the origin not taking it: the stream paused or holding data)
+ * does not count. The check runs every quarter of `idleMs`, on the socket's byte count, so the
+ * body stream itself is left alone.
+ */
+function watchBodyIdle(req: IncomingMessage, res: ServerResponse, idleMs: number, onIdle: () => void): void {
+  const socket = req.socket;
+  let seen = socket.bytesRead;
+  let lastAt = Date.now();
+  const timer = setInterval(
+    () => {
+      if (req.complete || res.destroyed || socket.destroyed) return clearInterval(timer);
+      const bytes = socket.bytesRead;
+      if (bytes !== seen || req.readableFlowing === false || req.readableLength > 0) {
+        seen = bytes;
+        lastAt = Date.now();
+      } else if (Date.now() - lastAt >= idleMs) {
+        clearInterval(timer);
+        onIdle();
+      }
+    },
+    Math.max(10, Math.floor(idleMs / 4)),
+  );
+  timer.unref();
+  res.once('close', () => clearInterval(timer));
+}
+
+/**
+ * The problem for an error of Node's HTTP parser (the `clientError` event), by Node's own
+ * mapping of those errors to statuses.
+ */
+function parserProblem(err: NodeJS.ErrnoException): ProblemInput {
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    return { code: 'ERR_HEADERS_TOO_LARGE', detail: 'The request head is larger than the server accepts.' };
+  }
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return { code: 'ERR_REQUEST_TIMEOUT', detail: 'The request head did not arrive in time.' };
+  }
+  return { code: 'ERR_BAD_REQUEST', detail: 'The request is not valid HTTP/1.1.' };
+}
+
+/** Status line reason phrases of the answers written raw (clientError). */
+const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
+/**
+ * Answers an error of Node's HTTP parser with a whole raw HTTP/1.1 problem+json response (no
+ * ServerResponse exists for a request that could not be parsed), then closes the connection. A
+ * socket that cannot be written to, or one whose answer had begun, is only closed, as Node does.
+ */
+async function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, log: (r: LogRecord) => void): Promise<void> {
+  const begun = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage?.headersSent === true;
+  if (err.code === 'ECONNRESET' || !socket.writable || begun) {
+    socket.destroy();
+    return;
+  }
+  const problem = parserProblem(err);
+  const requestId = crypto.randomUUID();
+  const response = problemResponse(problem, requestId);
+  const body = await response.text();
+  log({
+    level: 'info',
+    msg: 'request refused by the HTTP parser',
+    requestId,
+    status: response.status,
+    code: problem.code,
+    cause: err.code ?? err.message,
+  });
+  if (!socket.writable) return void socket.destroy();
+  let head = `HTTP/1.1 ${response.status} ${REASONS[response.status] ?? 'Error'}\r\n`;
+  response.headers.forEach((value, name) => {
+    head += `${name}: ${value}\r\n`;
+  });
+  head += `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
+  socket.end(head + body);
+}
+
 /** Whether a request has a body (RFC 9112 §6.3: Transfer-Encoding, or a Content-Length above 0). */
 function hasBody(incoming: IncomingMessage): boolean {
   const length = incoming.headers['content-length'];
@@ -58,9 +210,14 @@ function hasBody(incoming: IncomingMessage): boolean {
 
 /** Starts the gateway on Node. */
 export async function startNodeServer(config: CompiledConfig, options: NodeServerOptions): Promise<NodeServer> {
-  const forward = createNodeForward();
+  const forward = createNodeForward(
+    options.connectionsPerOrigin === undefined ? {} : { connectionsPerOrigin: options.connectionsPerOrigin },
+  );
+  const bodyIdleMs = options.requestBodyIdleTimeoutMs ?? 30_000;
+  const writeStallMs = options.writeStallTimeoutMs ?? 30_000;
   const lineLog = options.log === undefined ? stdoutLineLog() : undefined;
-  const log = options.log ?? lineLog!;
+  // Every record gets its time here, the adapter's own records (refusals before the gateway) too.
+  const log = timestampedLog(options.log ?? lineLog!, Date.now);
   const gateway = createGateway(config, {
     forward,
     now: Date.now,
@@ -87,7 +244,12 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
             if (!outgoing.writableFinished) listener();
           };
           outgoing.once('close', onClose);
-          return () => outgoing.off('close', onClose);
+          const cut = cutListeners.get(outgoing);
+          cut?.add(listener);
+          return () => {
+            outgoing.off('close', onClose);
+            cut?.delete(listener);
+          };
         },
         waitUntil(promise) {
           const p = promise.catch((err: unknown) => log({ level: 'error', msg: 'waitUntil task failed', cause: String(err) }));
@@ -97,10 +259,32 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       });
       // A body streaming from an origin is written here rather than by the adapter (see
       // respond.ts), which is then told to leave it; the gateway's own responses, whose bodies
-      // are in memory, go through the adapter's fast path.
-      if (!isRelayedResponse(response)) return response;
-      writeResponse(response, outgoing).catch((err: unknown) => {
-        log({ level: 'error', msg: 'response could not be written', cause: err instanceof Error ? err.message : String(err) });
+      // are in memory, go through the adapter's fast path. A response without a body (304, 204,
+      // HEAD) is written here too: the adapter would add a Content-Type the origin never sent,
+      // which a cache then takes over for the stored response (RFC 9111 §4.3.4).
+      if (outgoing.headersSent || outgoing.destroyed) return RESPONSE_ALREADY_SENT; // answered already (408, see watchBodyIdle)
+      if (response.body !== null && !isRelayedResponse(response)) return response;
+      // The request as the log names it (the route is on the request's access record).
+      const about = {
+        requestId: response.headers.get('x-request-id'),
+        method: request.method,
+        path: incoming.url?.split('?')[0] ?? '',
+      };
+      const onStall = (): void =>
+        log({
+          level: 'info',
+          msg: 'client took no response data; connection broken',
+          ...about,
+          code: 'ERR_CLIENT_CLOSED',
+          writeStallMs,
+        });
+      writeResponse(response, outgoing, { writeStallMs, onStall }).catch((err: unknown) => {
+        log({
+          level: 'error',
+          msg: 'response could not be written',
+          ...about,
+          cause: err instanceof Error ? err.message : String(err),
+        });
         outgoing.destroy();
       });
       return RESPONSE_ALREADY_SENT;
@@ -119,20 +303,97 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
     },
   );
 
+  /** Per request with a body: who to tell when watchBodyIdle cuts it (see onClientGone above). */
+  const cutListeners = new WeakMap<ServerResponse, Set<(reason?: unknown) => void>>();
+  const onBodyIdle = (req: IncomingMessage, res: ServerResponse): void => {
+    const problem = new HttpProblem('ERR_REQUEST_TIMEOUT', `The request body sent nothing for ${bodyIdleMs} ms.`);
+    res.shouldKeepAlive = false;
+    const answered = res.headersSent ? Promise.resolve() : writeProblem(res, problem, req.method);
+    void answered.then(() => {
+      for (const listener of cutListeners.get(res) ?? []) listener(problem);
+      // Nobody was forwarding the body yet (or an answer had begun): nothing else ends it.
+      if (!res.writableFinished) req.destroy();
+    });
+  };
+
   let active = 0;
-  const server = createServer((req, res) => {
-    active++;
-    res.once('close', () => active--);
-    // Host names are case-insensitive (RFC 9110 §4.2.3); the adapter compares them as written.
-    const host = req.headers.host;
-    if (host) req.headers.host = host.toLowerCase();
-    // The same request as on every other runtime: their WHATWG URL parsers read a raw "\" in
-    // an http path as "/" before the gateway sees it (Node's adapter would refuse it instead).
-    if (req.url?.includes('\\')) req.url = backslashesAsSlashes(req.url);
-    void listener(req, res);
-  });
+  let draining = false;
+  const connections = new Set<Socket>();
+  const headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
+  const server = createServer(
+    // Node checks the head timeout this often (its default is 30 s, longer than a short bound).
+    {
+      headersTimeout: headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headersTimeoutMs / 4))),
+    },
+    (req, res) => {
+      active++;
+      res.once('close', () => active--);
+      // While draining, every answer closes its connection after it (see drain).
+      if (draining) res.shouldKeepAlive = false;
+      // RFC 9112 §3.2: a request with more than one Host line is a 400. node:http keeps the first.
+      if (hostLines(req) > 1) {
+        const detail = 'The request has more than one Host header.';
+        log({ level: 'info', msg: 'request', method: req.method, status: 400, code: 'ERR_BAD_HOST', cause: detail });
+        res.shouldKeepAlive = false;
+        return void writeProblem(res, { code: 'ERR_BAD_HOST', detail }, req.method);
+      }
+      const refusedTarget = originFormInPlace(req);
+      if (refusedTarget !== null) {
+        log({
+          level: 'info',
+          msg: 'request',
+          method: req.method,
+          status: 400,
+          code: 'ERR_BAD_REQUEST_PATH',
+          cause: refusedTarget,
+        });
+        res.shouldKeepAlive = false;
+        return void writeProblem(
+          res,
+          { code: 'ERR_BAD_REQUEST_PATH', detail: `The request target is refused: ${refusedTarget}.` },
+          req.method,
+        );
+      }
+      // Host names are case-insensitive (RFC 9110 §4.2.3); the adapter compares them as written.
+      const host = req.headers.host;
+      if (host) req.headers.host = host.toLowerCase();
+      // The same request as on every other runtime: their WHATWG URL parsers read a raw "\" in
+      // an http path as "/" before the gateway sees it (Node's adapter would refuse it instead).
+      if (req.url?.includes('\\')) req.url = backslashesAsSlashes(req.url);
+      if (hasBody(req)) {
+        cutListeners.set(res, new Set());
+        watchBodyIdle(req, res, bodyIdleMs, () => onBodyIdle(req, res));
+      }
+      void listener(req, res);
+    },
+  );
   // Keep-alive sockets stay open a little longer than typical load balancers' idle timeouts.
   server.keepAliveTimeout = 65_000;
+  // Errors of Node's parser (400, 431, 408) and unknown expectations (417) answer problem+json
+  // like every other refusal, instead of Node's bare responses.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => void answerClientError(err, socket, log));
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const expect = req.headers.expect ?? '';
+    log({
+      level: 'info',
+      msg: 'request',
+      method: req.method,
+      status: 417,
+      code: 'ERR_EXPECTATION_FAILED',
+      cause: `expect: ${expect}`,
+    });
+    res.shouldKeepAlive = false;
+    void writeProblem(
+      res,
+      { code: 'ERR_EXPECTATION_FAILED', detail: 'The only expectation this gateway meets is 100-continue.' },
+      req.method,
+    );
+  });
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -144,19 +405,36 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
   const address = server.address() as AddressInfo;
   const hostText = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
+  /**
+   * Draining: no new connection is accepted; the open ones are kept for drainGraceMs so that a
+   * load balancer probing /ready over a kept-alive connection gets its 503; every answer made
+   * while draining carries `Connection: close` and closes its connection. After the grace, idle
+   * connections are closed; requests in flight get until drainTimeoutMs, then are cut.
+   */
   async function drain(): Promise<{ drained: boolean; abandoned: number }> {
     gateway.setDraining(true);
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const deadline = Date.now() + (options.drainTimeoutMs ?? 10_000);
-    while (active > 0 && Date.now() < deadline) {
+    draining = true;
+    const started = Date.now();
+    const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+    const graceEnd = started + Math.min(options.drainGraceMs ?? 5000, drainTimeoutMs);
+    const deadline = started + drainTimeoutMs;
+    // net.Server's close, not http.Server's: that one closes the idle connections at once too
+    // (Node 19+), and their next probe of /ready would never be answered.
+    const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
+    for (;;) {
+      const now = Date.now();
+      if (now >= graceEnd) server.closeIdleConnections();
+      if (active === 0 && (now >= graceEnd || connections.size === 0)) break;
+      if (now >= deadline) break;
       await new Promise((r) => setTimeout(r, 25));
-      server.closeIdleConnections();
     }
     const abandoned = active;
     if (abandoned > 0) server.closeAllConnections();
+    server.closeIdleConnections();
     await Promise.allSettled([...pending]);
     await closed;
+    // http.Server's own close, now a no-op for the listener, stops its connection checks.
+    server.close();
     await forward.close();
     if (lineLog) {
       lineLog.flush();

@@ -686,6 +686,91 @@ export const CASES: ConformanceCase[] = [
       }
     },
   },
+  // ── hardening ──
+  {
+    group: 'hardening',
+    name: 'TRACE is refused with 405 problem+json on a route that does not list it',
+    async run(ctx) {
+      const res = await ctx.send({ method: 'TRACE', path: '/things/1', headers: { cookie: 'session=secret' } });
+      const body = problem(res, 405);
+      expect(body['code']).toBe('ERR_METHOD_NOT_ALLOWED');
+      expect(res.body).not.toContain('session=secret');
+    },
+    notOn: [
+      {
+        runtime: 'vercel',
+        reason:
+          "edge-runtime's Request refuses TRACE as a forbidden method (Fetch standard) before the gateway runs, so a TRACE never reaches it there",
+      },
+    ],
+  },
+  {
+    group: 'hardening',
+    name: 'every X-Forwarded-*, client-address header and path or method override from the client is removed',
+    async run(ctx) {
+      const sent = {
+        'x-forwarded-user': 'admin',
+        'x-forwarded-email': 'admin@example.com',
+        'x-forwarded-groups': 'admins',
+        'x-forwarded-access-token': 'forged',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-prefix': '/admin',
+        'true-client-ip': '203.0.113.9',
+        'x-real-ip': '203.0.113.9',
+        forwarded: 'for=203.0.113.9',
+        'x-original-url': '/admin',
+        'x-rewrite-url': '/admin',
+        'x-http-method-override': 'DELETE',
+      };
+      const { seen } = await routed(ctx, { path: '/headers', headers: sent });
+      for (const name of Object.keys(sent)) {
+        if (name === 'x-forwarded-proto' || name === 'x-forwarded-host') continue;
+        expect(seen.headers[name], name).toBeUndefined();
+      }
+      expect(seen.headers['x-forwarded-proto']).toBe('http');
+      expect(seen.headers['x-forwarded-host']).not.toBe('evil.example');
+      // Where the runtime does not know the client's address, no empty entry is sent.
+      if ('x-forwarded-for' in seen.headers) expect(seen.headers['x-forwarded-for']).toMatch(/^[0-9a-f.:]+(, [0-9a-f.:]+)*$/);
+    },
+  },
+  {
+    group: 'hardening',
+    name: 'a client-set CF-Connecting-IP is not taken for the client address, and no empty X-Forwarded-For is sent',
+    async run(ctx) {
+      const { seen } = await routed(ctx, { path: '/headers', headers: { 'cf-connecting-ip': '203.0.113.9' } });
+      expect(seen.headers['x-forwarded-for'] ?? '').not.toContain('203.0.113.9');
+      expect(seen.headers['cf-connecting-ip']).toBeUndefined();
+      expect(seen.headers['x-forwarded-for']).not.toBe('');
+    },
+  },
+  {
+    group: 'hardening',
+    name: 'an absolute-form https target over plain HTTP does not make X-Forwarded-Proto https',
+    async run(ctx) {
+      const port = new URL(ctx.url).port;
+      const res = await ctx.send({ path: `https://127.0.0.1:${port}/headers` });
+      // Refused, or served with the scheme of the connection.
+      if (res.status !== 200) {
+        expect(res.status).toBe(400);
+        return;
+      }
+      const seen = JSON.parse(res.body) as Observed;
+      expect(seen.headers['x-forwarded-proto']).toBe('http');
+    },
+    notOn: [
+      {
+        runtime: 'vercel',
+        reason:
+          "the edge-runtime host (the local stand-in for Vercel's platform) builds the request URL from the target as written; on Vercel the platform terminates the connection and builds it",
+      },
+      {
+        runtime: 'wasi',
+        reason:
+          'jco serve joins the authority and an absolute-form target into one URL and its process dies on it (TypeError: URL constructor) before the component runs',
+      },
+    ],
+  },
 ];
 
 /**

@@ -43,7 +43,15 @@ export async function writeConformanceConfig(dir: string, origins: Origins): Pro
 }
 
 /** Builds, starts and tests one runtime. `buildTimeoutMs` covers build + start. */
-export function defineConformanceSuite(spec: RuntimeSpec, options: { setupTimeoutMs: number; caseTimeoutMs?: number }): void {
+export function defineConformanceSuite(
+  spec: RuntimeSpec,
+  options: {
+    setupTimeoutMs: number;
+    caseTimeoutMs?: number;
+    /** Output (stdout and stderr) the runtime must never print while serving the cases, with why. */
+    outputMustNotMatch?: { pattern: RegExp; what: string };
+  },
+): void {
   const excluded = CASES.filter((c) => c.notOn?.some((e) => e.runtime === spec.target));
   const scope =
     excluded.length === 0 ? 'all cases' : `functional subset: ${CASES.length - excluded.length} of ${CASES.length} cases`;
@@ -134,6 +142,14 @@ export function defineConformanceSuite(spec: RuntimeSpec, options: { setupTimeou
         },
         options.caseTimeoutMs ?? 30_000,
       );
+    }
+
+    const banned = options.outputMustNotMatch;
+    if (banned) {
+      it(`prints no ${banned.what} while serving the cases`, () => {
+        context();
+        expect(runtime?.output() ?? '').not.toMatch(banned.pattern);
+      });
     }
   });
 }

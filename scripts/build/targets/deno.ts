@@ -28,8 +28,10 @@ export const denoRecipe: TargetRecipe = {
     });
     await copyHotWasm(ctx.root, join(ctx.outDir, 'portico.wasm'));
     await writeJson(join(ctx.outDir, 'deno.json'), {
-      // Deno KV is the KV store when it can be opened (always on Deno Deploy).
-      unstable: ['kv'],
+      // Deno KV is the KV store when it can be opened (always on Deno Deploy). no-legacy-abort:
+      // request.signal aborts only when the client goes away (what core listens for), not after
+      // every successful response, and Deno no longer warns about it on the first request.
+      unstable: ['kv', 'no-legacy-abort'],
       tasks: {
         start: `deno serve ${DENO_SERVE_FLAGS.join(' ')} --host 0.0.0.0 --port 8000 main.js`,
       },
