@@ -74,7 +74,7 @@ async function runDev(options: { config?: string; port?: string | number; host?:
     node = await startNodeServer(compiled, { port, host, hot });
   } catch (e) {
     // The demo origins would keep the process alive: close them and say what to do.
-    await Promise.all(origins.map((o) => o.close()));
+    await Promise.all([...origins.map((o) => o.close()), idp?.close()]);
     const code = (e as { code?: unknown }).code;
     if (code === 'EADDRINUSE') err(`port ${port} on ${host} is already in use: stop what uses it, or pick another with --port`);
     else if (code === 'EACCES') err(`port ${port} on ${host} needs privileges: pick another with --port`);

@@ -740,9 +740,11 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
     };
   }
 
+  // compileBlocks sees the config as written (routes as route objects, not compile's pieces).
+  const asWritten = { ...config, routes: (config['routes'] as { route: unknown }[]).map((r) => r.route) };
   for (const policy of POLICIES) {
     if (!('compileBlocks' in policy) || skipPolicies.has(policy.name)) continue;
-    (policy.compileBlocks as (c: unknown, i: ConfigIssue[]) => void)(config, issues);
+    (policy.compileBlocks as (c: unknown, i: ConfigIssue[]) => void)(asWritten, issues);
   }
   const rawDefaults = raw['defaults'] && typeof raw['defaults'] === 'object' ? Object.keys(raw['defaults']) : [];
   for (const name of rawDefaults) {

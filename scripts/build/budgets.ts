@@ -11,11 +11,16 @@
  * Raised from 200000 for re2js (regex routes on RE2, linear-time: #11 item 12), which adds
  * ~150 KB minified (~46 KB gzip) to every bundle: cloudflare 68.5 KB → 219 KB on the
  * conformance config.
+ *
+ * Raised again with the access policies (jose, the JWKS cache, CORS, API keys, the assertion) and
+ * the rate-limit stores (@redis/client on Node): node 1.6 → 2.4 MB (unminified, measured 1.66 MB
+ * before the Redis client); the SpiderMonkey images, whose bundle is compiled into them, 16 →
+ * 18 MB (measured 16.07 MB Fastly, 16.56 MB WASI).
  */
 import type { TargetName } from './types.ts';
 
 export const SIZE_BUDGETS: Record<TargetName, number> = {
-  node: 1_600_000,
+  node: 2_400_000,
   deno: 340_000,
   vercel: 340_000,
   cloudflare: 340_000,
@@ -24,6 +29,6 @@ export const SIZE_BUDGETS: Record<TargetName, number> = {
 };
 
 /** Fastly's compiled `bin/main.wasm` (SpiderMonkey + bundle, ~12.8 MB) must stay under this. */
-export const FASTLY_WASM_BUDGET = 16_000_000;
+export const FASTLY_WASM_BUDGET = 18_000_000;
 /** The WASI component `gateway.wasm` (StarlingMonkey + bundle, ~13.1 MB) must stay under this. */
-export const WASI_COMPONENT_BUDGET = 16_000_000;
+export const WASI_COMPONENT_BUDGET = 18_000_000;

@@ -315,8 +315,10 @@ describe('gateway assertion: startup and config errors', () => {
     );
     expect(err).toBeInstanceOf(ConfigError);
     const lines = (err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+    // The shape error of routes[2] does not hide the reference problem of routes[0].
     expect(lines).toEqual([
       'routes[2].assertion.secret: expected a secret reference { "env": "VARIABLE" } (secrets are never written in the config), got a string (not shown: this field may hold a secret)',
+      'routes[0].upstream: the origins a, b have different base paths, and the route signs a gateway assertion over the path the origin receives: give them one base path',
     ]);
     const err2 = await compileConfig({
       origins: { a: { url: 'http://127.0.0.1:9/a', region: 'x' }, b: { url: 'http://127.0.0.1:9/b', region: 'x' } },
