@@ -5,7 +5,9 @@
  * - `origin`: answers every request, once its body has arrived, with the same 1 KiB JSON body
  *   (the origin behind every proxy);
  * - `portico`: the Node target (`startNodeServer`) with one route `/*` to the origin, its JSON
- *   request log on (to stdout, which the benchmark discards), as `portico dev` runs it;
+ *   request log on (to stdout, which the benchmark discards), as `portico dev` runs it, and a
+ *   route `/secure/*` to the same origin that needs an ES256 JWT from an inline public key
+ *   (given as JSON in `PORTICO_BENCH_JWK`), for the auth workload;
  * - `hono-fetch`: a Hono app on @hono/node-server that forwards with the global `fetch`: the
  *   Web-standard way of proxying on Node;
  * - `undici-stream`: node:http and `undici.stream()` piping the origin's body straight into the
@@ -41,9 +43,16 @@ if (kind === 'origin') {
     });
   }).listen(port, HOST, ready);
 } else if (kind === 'portico') {
+  const jwk = process.env['PORTICO_BENCH_JWK'];
   const config = await compileConfig({
     origins: { o: { url: origin, region: 'local' } },
-    routes: [{ match: { path: '/*' }, upstream: 'o' }],
+    ...(jwk ? { issuers: { bench: { keys: [JSON.parse(jwk)], algorithms: ['ES256'] } } } : {}),
+    routes: [
+      ...(jwk
+        ? [{ match: { path: '/secure/*' }, upstream: 'o', jwt: { issuer: 'bench' }, rewrite: { stripPrefix: '/secure' } }]
+        : []),
+      { match: { path: '/*' }, upstream: 'o' },
+    ],
   });
   await startNodeServer(config, { port, host: HOST, hot: await loadNodeHot('wasm') });
   ready();
