@@ -48,3 +48,15 @@ export const secretRef = v.strictObject(
   },
   'expected a secret reference { "env": "VARIABLE" } (secrets are never written in the config)',
 );
+
+/**
+ * A whole number of some unit within bounds, with messages that name the field and the unit:
+ * `wholeNumber('maxAge', 'seconds', 0, 86400)` → "expected maxAge as a whole number of seconds".
+ */
+export const wholeNumber = (field: string, unit: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  v.pipe(
+    v.number(`expected ${field} as a number of ${unit}`),
+    v.integer(`expected ${field} as a whole number of ${unit}`),
+    v.minValue(min, `expected ${field} of ${min === 0 ? `0 ${unit} or more` : `at least ${min} ${unit}`}`),
+    v.maxValue(max, `expected ${field} of at most ${max} ${unit}`),
+  );

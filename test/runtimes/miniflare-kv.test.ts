@@ -72,7 +72,8 @@ afterAll(async () => {
 });
 
 async function kvKeys(): Promise<string[]> {
-  const kv = await mf.getKVNamespace('PORTICO_KV');
+  // miniflare's KV namespace type is Workers' own, which this project's DOM types do not declare.
+  const kv = (await mf.getKVNamespace('PORTICO_KV')) as unknown as { list(): Promise<{ keys: { name: string }[] }> };
   return (await kv.list()).keys.map((k) => k.name);
 }
 

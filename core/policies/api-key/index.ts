@@ -13,7 +13,7 @@
  * `metadata` holding the consumer's metadata plus `plan` and `limits`, for the rate-limit policy.
  */
 import * as v from 'valibot';
-import { blockName, headerName, NAME } from '../../config/primitives.ts';
+import { blockName, headerName, NAME, wholeNumber } from '../../config/primitives.ts';
 import { HOP_BY_HOP_HEADERS } from '../../http/headers.ts';
 import { definePolicy, type Identity, type Need } from '../../pipeline/policy.ts';
 import { apiKeyDigestHex, MAX_API_KEY_LENGTH, STORED_HASH } from './api-key-hash.ts';
@@ -96,14 +96,7 @@ const RouteBlockSchema = v.strictObject(
           v.boolean('expected true or false'),
           v.strictObject(
             {
-              cacheSeconds: v.optional(
-                v.pipe(
-                  v.number('expected cacheSeconds as a number of seconds'),
-                  v.integer('expected cacheSeconds as a whole number of seconds'),
-                  v.minValue(0, 'expected cacheSeconds of 0 or more'),
-                  v.maxValue(3600, 'expected cacheSeconds of at most 3600'),
-                ),
-              ),
+              cacheSeconds: v.optional(wholeNumber('cacheSeconds', 'seconds', 0, 3600)),
             },
             'expected { cacheSeconds? }',
           ),

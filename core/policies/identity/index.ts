@@ -10,7 +10,7 @@
  * behind portico can read `x-portico-consumer` and know that portico wrote it, or that nobody did.
  */
 import * as v from 'valibot';
-import { headerName } from '../../config/primitives.ts';
+import { headerName, wholeNumber } from '../../config/primitives.ts';
 import { HOP_BY_HOP_HEADERS } from '../../http/headers.ts';
 import { definePolicy, type Identity } from '../../pipeline/policy.ts';
 import { identityHeaderValue } from './identity-header-value.ts';
@@ -52,14 +52,7 @@ const RouteBlockSchema = v.strictObject(
     /** API-key metadata to forward (`plan`, or a key of the consumer's metadata) → header. */
     metadata: v.optional(v.record(claimName, headerName, 'expected an object of metadata key → header name')),
     /** Longest value sent, in characters after encoding, default 1024; a longer value is not sent (and is logged). */
-    maxValueLength: v.optional(
-      v.pipe(
-        v.number('expected maxValueLength as a number of characters'),
-        v.integer('expected maxValueLength as a whole number'),
-        v.minValue(16, 'expected maxValueLength of at least 16'),
-        v.maxValue(8192, 'expected maxValueLength of at most 8192'),
-      ),
-    ),
+    maxValueLength: v.optional(wholeNumber('maxValueLength', 'characters', 16, 8192)),
   },
   'expected an identity block { consumer?, subject?, scopes?, kind?, claims?, metadata?, maxValueLength? }',
 );

@@ -4,19 +4,13 @@
  * issuers) are checked in compile.ts, where the messages can name the exact path.
  */
 import * as v from 'valibot';
-import { blockName, headerName, positiveMs, secretRef } from '../../config/primitives.ts';
+import { blockName, headerName, positiveMs, secretRef, wholeNumber } from '../../config/primitives.ts';
 
 /** Every JWS algorithm the policy can verify (RFC 7518 §3.1, RFC 8037). */
 export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
-const seconds = (what: string, max: number) =>
-  v.pipe(
-    v.number(`expected ${what} as a number of seconds`),
-    v.integer(`expected ${what} as a whole number of seconds`),
-    v.minValue(0, `expected ${what} of at least 0 seconds`),
-    v.maxValue(max, `expected ${what} of at most ${max} seconds`),
-  );
+const seconds = (what: string, max: number) => wholeNumber(what, 'seconds', 0, max);
 
 /** A JWKS URL: http(s) only (a fetch of the gateway's own). */
 const jwksUrl = v.pipe(
@@ -66,14 +60,7 @@ export const issuerSchema = v.strictObject(
           /** Fetch timeout in milliseconds, default 5000. */
           timeoutMs: v.optional(positiveMs('the JWKS fetch timeout')),
           /** Largest JWKS body in bytes, default 65536. */
-          maxBytes: v.optional(
-            v.pipe(
-              v.number('expected maxBytes as a number of bytes'),
-              v.integer('expected maxBytes as a whole number'),
-              v.minValue(256, 'expected maxBytes of at least 256'),
-              v.maxValue(1_048_576, 'expected maxBytes of at most 1048576'),
-            ),
-          ),
+          maxBytes: v.optional(wholeNumber('maxBytes', 'bytes', 256, 1_048_576)),
         },
         'expected { minTtlSeconds?, maxTtlSeconds?, cooldownSeconds?, maxStaleSeconds?, timeoutMs?, maxBytes? }',
       ),
@@ -126,14 +113,7 @@ export const routeSchema = v.strictObject(
       ),
     ),
     /** Largest token accepted, in bytes, default 8192; a longer one is refused before parsing. */
-    maxTokenBytes: v.optional(
-      v.pipe(
-        v.number('expected maxTokenBytes as a number of bytes'),
-        v.integer('expected maxTokenBytes as a whole number'),
-        v.minValue(64, 'expected maxTokenBytes of at least 64'),
-        v.maxValue(65_536, 'expected maxTokenBytes of at most 65536'),
-      ),
-    ),
+    maxTokenBytes: v.optional(wholeNumber('maxTokenBytes', 'bytes', 64, 65_536)),
     /** The `realm` of WWW-Authenticate, default "portico". */
     realm: v.optional(
       v.pipe(

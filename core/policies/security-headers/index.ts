@@ -22,7 +22,7 @@
  * headers, is what this policy does, on the exchange's Response.
  */
 import * as v from 'valibot';
-import { headerValue } from '../../config/primitives.ts';
+import { headerValue, wholeNumber } from '../../config/primitives.ts';
 import { definePolicy } from '../../pipeline/policy.ts';
 
 /** Referrer-Policy tokens (W3C Referrer Policy §3). */
@@ -40,11 +40,7 @@ export const REFERRER_POLICIES = [
 /** One year, in seconds: the default HSTS max-age and the minimum the preload list accepts. */
 export const HSTS_PRELOAD_MIN_AGE = 31_536_000;
 
-const seconds = v.pipe(
-  v.number('expected maxAge as a number of seconds'),
-  v.integer('expected maxAge as a whole number of seconds'),
-  v.minValue(0, 'expected maxAge of 0 seconds or more'),
-);
+const seconds = wholeNumber('maxAge', 'seconds', 0);
 
 /** A CSP source for frame-ancestors: 'self', 'none', a scheme, or a host source; no spaces, `;` or `,`. */
 const FRAME_SOURCE =
