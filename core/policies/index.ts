@@ -5,7 +5,8 @@
  */
 import { requestHeadersPolicy, responseHeadersPolicy } from './headers/index.ts';
 import { rewritePolicy } from './rewrite/index.ts';
+import { rateLimitPolicy } from './ratelimit/index.ts';
 
-export const POLICIES = [rewritePolicy, requestHeadersPolicy, responseHeadersPolicy] as const;
+export const POLICIES = [rewritePolicy, requestHeadersPolicy, responseHeadersPolicy, rateLimitPolicy] as const;
 
 export type AnyPolicy = (typeof POLICIES)[number];

@@ -12,6 +12,7 @@ import type { CompiledConfig } from '../../core/config/index.ts';
 import type { LogRecord } from '../../core/capabilities.ts';
 import { isRelayedResponse } from '../../core/upstream/index.ts';
 import { createNodeForward } from './forward.ts';
+import { nodeCounterStore } from './redis-store.ts';
 import { stdoutLineLog } from './log.ts';
 import { writeResponse } from './respond.ts';
 import { HttpProblem } from '../../core/errors.ts';
@@ -61,7 +62,10 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
   const forward = createNodeForward();
   const lineLog = options.log === undefined ? stdoutLineLog() : undefined;
   const log = options.log ?? lineLog!;
+  // Shared rate-limit counters when the config names a Redis (stores.redis); see redis-store.ts.
+  const counters = await nodeCounterStore(config, options.secrets ?? ((name) => process.env[name]), log);
   const gateway = createGateway(config, {
+    ...(counters ? { stores: { counters } } : {}),
     forward,
     now: Date.now,
     hot: options.hot,
@@ -158,6 +162,7 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
     await Promise.allSettled([...pending]);
     await closed;
     await forward.close();
+    await counters?.close();
     if (lineLog) {
       lineLog.flush();
       process.off('exit', lineLog.flush);
