@@ -1,9 +1,11 @@
-/** The CounterStore contract on real Deno (Deno KV). */
+/** The CounterStore contract on real Deno (Deno KV) and on Durable Objects under miniflare. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { runCounterStoreCases } from './counter-cases.ts';
 import { relayCounterStore } from './_relay.ts';
@@ -34,6 +36,40 @@ describe('Deno KV counters (real deno, --unstable-kv)', () => {
   });
   runCounterStoreCases({
     make: () => relayCounterStore((path, body) => fetch(base + path, { method: 'POST', body: JSON.stringify(body) })),
+    concurrency: 80,
+  });
+});
+
+describe('Durable Object counters (miniflare)', () => {
+  let mf: Miniflare;
+  beforeAll(async () => {
+    const bundle = await build({
+      entryPoints: [fileURLToPath(new URL('./do-counter-worker.ts', import.meta.url))],
+      bundle: true,
+      format: 'esm',
+      write: false,
+      platform: 'neutral',
+    });
+    mf = new Miniflare({
+      modules: true,
+      script: bundle.outputFiles[0]!.text,
+      compatibilityDate: '2025-01-01',
+      durableObjects: { PORTICO_COUNTERS: 'PorticoCounters' },
+    });
+    await mf.ready;
+  }, 60_000);
+  afterAll(async () => {
+    await mf?.dispose();
+  });
+  runCounterStoreCases({
+    make: () =>
+      relayCounterStore(
+        (path, body) =>
+          mf.dispatchFetch(`http://worker.test${path}`, {
+            method: 'POST',
+            body: JSON.stringify(body),
+          }) as unknown as Promise<Response>,
+      ),
     concurrency: 80,
   });
 });
