@@ -92,10 +92,22 @@ async function stopGateway(g: Gateway): Promise<void> {
   await exited;
 }
 
+interface Accuracy {
+  ratio: number[];
+  admitted: number[];
+  rate: number[];
+  maxMs: number[];
+  bound: number[];
+  unavailable: number[];
+  outages: number[];
+}
+
 interface LoadResult {
   sent: number;
   admitted: number;
   refused: number;
+  /** 503: a closed limit whose store did not answer in time. */
+  unavailable: number;
   other: number;
   maxMs: number;
   /** Admitted per 100 ms slice. */
@@ -114,7 +126,7 @@ async function load(
   const pools = urls.map((u) => new Pool(u, { connections: Math.ceil(CONCURRENCY / urls.length), pipelining: 1 }));
   const started = performance.now();
   const end = started + seconds * 1000;
-  const r: LoadResult = { sent: 0, admitted: 0, refused: 0, other: 0, maxMs: 0, timeline: [], seconds };
+  const r: LoadResult = { sent: 0, admitted: 0, refused: 0, unavailable: 0, other: 0, maxMs: 0, timeline: [], seconds };
   let next = 0;
   const loop = async (i: number) => {
     while (performance.now() < end) {
@@ -136,6 +148,7 @@ async function load(
         const slice = Math.floor((t - started) / 100);
         r.timeline[slice] = (r.timeline[slice] ?? 0) + 1;
       } else if (status === 429) r.refused++;
+      else if (status === 503) r.unavailable++;
       else r.other++;
       during?.(t - started);
     }
@@ -254,13 +267,27 @@ export async function runLimitsBench(o: Options): Promise<string> {
     for (const route of ['none', 'local', 'approximate', 'strict']) await load(urls, `/${route}`, 1, `192.0.2.${route.length}`);
 
     // ── accuracy ──
-    const accuracy: Record<string, { ratio: number[]; admitted: number[]; rate: number[]; maxMs: number[]; bound?: number[] }> =
-      {};
+    const accuracy: Record<string, Accuracy> = {};
     for (let run = 0; run < o.runs; run++) {
       for (const mode of ['strict', 'approximate', 'local'] as const) {
+        const logged = gws.map((g) => g.stderr.length);
         const r = await load(urls, `/${mode}`, o.seconds, `198.51.${run}.${mode.length}`);
-        accuracy[mode] ??= { ratio: [], admitted: [], rate: [], maxMs: [], bound: [] };
-        const a = accuracy[mode];
+        const outages = gws.reduce(
+          (n, g, i) => n + g.stderr.slice(logged[i]).filter((l) => l.includes('counter store unreachable')).length,
+          0,
+        );
+        const a: Accuracy = accuracy[mode] ?? {
+          ratio: [],
+          admitted: [],
+          rate: [],
+          maxMs: [],
+          bound: [],
+          unavailable: [],
+          outages: [],
+        };
+        accuracy[mode] = a;
+        a.unavailable.push(r.unavailable);
+        a.outages.push(outages);
         a.maxMs.push(r.maxMs);
         a.admitted.push(r.admitted);
         a.ratio.push(r.admitted / o.limit);
@@ -271,7 +298,7 @@ export async function runLimitsBench(o: Options): Promise<string> {
           const bound = 1 + Math.min((2 * rate * (o.syncMs + 5)) / 1000, (o.procs - 1) * o.limit) / o.limit;
           a.bound?.push(bound);
         }
-        if (r.other > 0) throw new Error(`${mode}: ${r.other} answers that were neither 200 nor 429`);
+        if (r.other > 0) throw new Error(`${mode}: ${r.other} answers that were neither 200, 429 nor 503`);
         if (run === 0) firstTimelines.push({ name: mode, timeline: r.timeline });
         process.stderr.write(
           `accuracy run ${run + 1} ${mode}: admitted ${r.admitted} of L=${o.limit} (${r.sent} sent, ${rate.toFixed(0)}/s)\n`,
@@ -351,10 +378,7 @@ export async function runLimitsBench(o: Options): Promise<string> {
 }
 
 function markdown(r: Record<string, unknown>, o: Options): string {
-  const acc = r['accuracy'] as Record<
-    string,
-    { ratio: number[]; admitted: number[]; rate: number[]; maxMs: number[]; bound?: number[] }
-  >;
+  const acc = r['accuracy'] as Record<string, Accuracy>;
   const f = r['faults'] as Record<string, number | boolean | string[]>;
   const cost = r['cost'] as Record<string, { rps: number; ratio: number }>;
   const mem = r['memory'] as Record<string, number>[];
@@ -367,11 +391,11 @@ Limit L = ${o.limit} per ${o.window} on one client key, runs of ${o.seconds} s, 
 
 ## Accuracy: admitted / L
 
-| mode | admitted / L per run | expected | offered req/s |
-| --- | --- | --- | ---: |
-| strict | ${fmt(acc['strict']!.ratio)} | exactly 1 | ${median(acc['strict']!.rate).toFixed(0)} |
-| approximate | ${fmt(acc['approximate']!.ratio)} | at most ${fmt(acc['approximate']!.bound ?? [])} (1 + min(2·R·(T+d), (N−1)·L) / L, d = 5 ms) | ${median(acc['approximate']!.rate).toFixed(0)} |
-| local | ${fmt(acc['local']!.ratio)} | at most N = ${o.procs} | ${median(acc['local']!.rate).toFixed(0)} |
+| mode | admitted / L per run | expected | offered req/s (median) | 503 (store late, closed) | store outages |
+| --- | --- | --- | ---: | --- | --- |
+| strict (onStoreError closed) | ${fmt(acc['strict']!.ratio)} | exactly 1; below 1 only by consumes that timed out | ${median(acc['strict']!.rate).toFixed(0)} | ${acc['strict']!.unavailable.join(', ')} | ${acc['strict']!.outages.join(', ')} |
+| approximate | ${fmt(acc['approximate']!.ratio)} | at most ${fmt(acc['approximate']!.bound)} (1 + min(2·R·(T+d), (N−1)·L) / L, d = 5 ms) | ${median(acc['approximate']!.rate).toFixed(0)} | ${acc['approximate']!.unavailable.join(', ')} | ${acc['approximate']!.outages.join(', ')} |
+| local | ${fmt(acc['local']!.ratio)} | at most N = ${o.procs} | ${median(acc['local']!.rate).toFixed(0)} | | |
 
 ## Faults: strict, onStoreError open (localShare 0.5), Redis killed at 1/3 and restarted at 2/3
 

@@ -162,11 +162,11 @@ export function compileRateLimit(
   ctx: CompileContext,
 ): CompiledRateLimit | undefined {
   const { at, issues, config } = ctx;
-  const route = at.replace(/^routes\[(\d+)\].*$/, '$1');
-  const routeId =
-    typeof (config['routes'] as { id?: string }[] | undefined)?.[Number(route)]?.id === 'string'
-      ? (config['routes'] as { id: string }[])[Number(route)]!.id
-      : `route-${route}`;
+  // `defaults.rateLimit` is one set of counters for the whole gateway (per key): add "route" to
+  // its key to count each route apart.
+  const index = /^routes\[(\d+)\]/.exec(at)?.[1];
+  const routes = (config['routes'] ?? []) as { id?: string }[];
+  const routeId = index === undefined ? 'defaults' : (routes[Number(index)]?.id ?? `route-${index}`);
   const named = (config['limits'] ?? {}) as Record<string, LimitInput[]>;
   const key = keyList(block.key, ['ip']);
   const cost = block.cost ?? 1;
@@ -184,7 +184,14 @@ export function compileRateLimit(
     }
     limits = compileLimits(list, `limits.${block.limits}`, `limits/${block.limits}`, key, cost, issues);
   } else {
-    limits = compileLimits(block.limits, `${at}.limits`, `route/${routeId}`, key, cost, issues);
+    limits = compileLimits(
+      block.limits,
+      `${at}.limits`,
+      index === undefined ? 'defaults' : `route/${routeId}`,
+      key,
+      cost,
+      issues,
+    );
   }
   let plans: Record<string, CompiledLimit[]> | null = null;
   if (block.plans) {
