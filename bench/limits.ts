@@ -184,10 +184,12 @@ function configFor(origin: EchoOrigin, o: Options, huge = false) {
         rateLimit: { limits: [{ requests, per: o.window, mode: 'approximate', syncMs: o.syncMs }] },
       },
       {
+        // closed: a store call that fails or times out refuses (503) rather than count locally,
+        // so this route shows strict's own bound; /strict-open shows the fallback.
         id: 'strict',
         match: { path: '/strict' },
         upstream: 'o',
-        rateLimit: { limits: [{ requests, per: o.window, mode: 'strict' }] },
+        rateLimit: { limits: [{ requests, per: o.window, mode: 'strict', onStoreError: 'closed' }] },
       },
       {
         id: 'strict-open',
@@ -301,7 +303,7 @@ export async function runLimitsBench(o: Options): Promise<string> {
         if (r.other > 0) throw new Error(`${mode}: ${r.other} answers that were neither 200, 429 nor 503`);
         if (run === 0) firstTimelines.push({ name: mode, timeline: r.timeline });
         process.stderr.write(
-          `accuracy run ${run + 1} ${mode}: admitted ${r.admitted} of L=${o.limit} (${r.sent} sent, ${rate.toFixed(0)}/s)\n`,
+          `accuracy run ${run + 1} ${mode}: admitted ${r.admitted} of L=${o.limit} (${r.sent} sent, ${rate.toFixed(0)}/s, ${r.unavailable} × 503, ${outages} store outages)\n`,
         );
       }
     }
