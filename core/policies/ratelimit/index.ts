@@ -98,6 +98,7 @@ function buildSet(limits: CompiledLimit[], runtime: PolicyRuntime, shared: Share
           fallback,
           runtime.config.routes.length > 0 ? tablesKeys(runtime) : 1024,
           runtime.log,
+          runtime.now,
         );
   });
   return { limits, limiters, policyHeader: policyField(limits) };

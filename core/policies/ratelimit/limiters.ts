@@ -10,7 +10,7 @@
 import type { CounterConsume, CounterDecision, CounterStore, LogRecord } from '../../capabilities.ts';
 import { consumeBucketWords, hashKeyInto, type BucketTable, type HotExports } from '../../hot/index.ts';
 import { stepCounter } from '../../stores/counter-math.ts';
-import type { GuardedCounterStore } from '../../stores/guarded-counters.ts';
+import { CounterStoreUnavailable, type GuardedCounterStore } from '../../stores/guarded-counters.ts';
 import type { CompiledLimit } from './compile.ts';
 
 /** A decision, or the store could not be asked (strict) and the limit is `closed`. */
@@ -136,6 +136,9 @@ function probe(limit: CompiledLimit, key: string, nowMs: number): CounterConsume
   };
 }
 
+/** A sync cycle later than syncMs by more than this, or a round trip longer, is logged. */
+const SLOW_SYNC_MS = 50;
+
 interface ApproxEntry {
   /** Fixed window number the totals are for. */
   window: number;
@@ -159,15 +162,51 @@ export function createApproximateLimiter(
   fallback: Limiter,
   maxKeys: number,
   log: (record: LogRecord) => void,
+  now: () => number,
 ): Limiter {
   const entries = new Map<string, ApproxEntry>();
   const dirty = new Set<string>();
   let scheduled = false;
   const W = limit.windowMs;
+  // The bound of approximate mode assumes a sync every syncMs; an overloaded process or a slow
+  // store stretches it. Slow syncs are logged (new maxima at once, else at most once a second),
+  // so the bound that held can be worked out from the logs (README, "approximate").
+  let lastSnapshot = 0;
+  let lastSlowLog = 0;
+  let loggedCycle = 0;
+  let loggedRoundTrip = 0;
 
   async function flush(): Promise<void> {
+    const snapshot = now();
+    const cycle = lastSnapshot === 0 ? 0 : snapshot - lastSnapshot;
+    lastSnapshot = snapshot;
     const keys = [...dirty];
     dirty.clear();
+    await syncKeys(keys);
+    const roundTrip = now() - snapshot;
+    if (cycle > limit.syncMs + SLOW_SYNC_MS || roundTrip > SLOW_SYNC_MS) {
+      const t = now();
+      if (t - lastSlowLog >= 1000 || cycle > loggedCycle || roundTrip > loggedRoundTrip) {
+        if (t - lastSlowLog >= 1000) {
+          loggedCycle = 0;
+          loggedRoundTrip = 0;
+        }
+        loggedCycle = Math.max(loggedCycle, cycle);
+        loggedRoundTrip = Math.max(loggedRoundTrip, roundTrip);
+        lastSlowLog = t;
+        log({
+          level: 'warn',
+          msg: 'rate-limit sync slower than declared',
+          limit: limit.id,
+          syncMs: limit.syncMs,
+          cycleMs: cycle,
+          roundTripMs: roundTrip,
+        });
+      }
+    }
+  }
+
+  async function syncKeys(keys: string[]): Promise<void> {
     await Promise.all(
       keys.map(async (key) => {
         const e = entries.get(key);
@@ -183,10 +222,15 @@ export function createApproximateLimiter(
             e.current = Math.max(e.current, totals.current);
             e.previous = totals.previous;
           } else if (e.window === window + 1) e.previous = Math.max(e.previous, totals.current);
-        } catch {
+        } catch (err) {
           e.inFlight -= delta;
-          // Kept for the next sync if the window has not moved on.
-          if (e.window === window) {
+          if (e.window !== window) return;
+          if (err instanceof CounterStoreUnavailable && err.reason === 'timeout') {
+            // A late answer most likely means the store did add it: sending it again would count
+            // it twice. It stays counted here, as this instance's own part.
+            e.current += delta;
+          } else {
+            // Never reached the store (breaker open, connection down): sent with the next sync.
             e.pending += delta;
             dirty.add(key);
           }
