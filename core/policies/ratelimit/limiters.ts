@@ -136,7 +136,7 @@ function probe(limit: CompiledLimit, key: string, nowMs: number): CounterConsume
   };
 }
 
-/** A sync cycle later than syncMs by more than this, or a round trip longer, is logged. */
+/** A count that waited longer than syncMs + this for its sync, or a sync longer than this, is logged. */
 const SLOW_SYNC_MS = 50;
 
 interface ApproxEntry {
@@ -168,30 +168,31 @@ export function createApproximateLimiter(
   const dirty = new Set<string>();
   let scheduled = false;
   const W = limit.windowMs;
-  // The bound of approximate mode assumes a sync every syncMs; an overloaded process or a slow
-  // store stretches it. Slow syncs are logged (new maxima at once, else at most once a second),
-  // so the bound that held can be worked out from the logs (README, "approximate").
-  let lastSnapshot = 0;
+  // The bound of approximate mode assumes that a count waits at most syncMs + d for its sync
+  // and that a sync takes d; an overloaded process or a slow store stretches both. Slow syncs
+  // are logged (new maxima at once, else at most once a second), so the bound that held can be
+  // worked out from the logs (README, "approximate").
+  let firstDirtyAt = 0;
   let lastSlowLog = 0;
-  let loggedCycle = 0;
+  let loggedWait = 0;
   let loggedRoundTrip = 0;
 
   async function flush(): Promise<void> {
     const snapshot = now();
-    const cycle = lastSnapshot === 0 ? 0 : snapshot - lastSnapshot;
-    lastSnapshot = snapshot;
+    const wait = firstDirtyAt === 0 ? 0 : snapshot - firstDirtyAt;
+    firstDirtyAt = 0;
     const keys = [...dirty];
     dirty.clear();
     await syncKeys(keys);
     const roundTrip = now() - snapshot;
-    if (cycle > limit.syncMs + SLOW_SYNC_MS || roundTrip > SLOW_SYNC_MS) {
+    if (wait > limit.syncMs + SLOW_SYNC_MS || roundTrip > SLOW_SYNC_MS) {
       const t = now();
-      if (t - lastSlowLog >= 1000 || cycle > loggedCycle || roundTrip > loggedRoundTrip) {
+      if (t - lastSlowLog >= 1000 || wait > loggedWait || roundTrip > loggedRoundTrip) {
         if (t - lastSlowLog >= 1000) {
-          loggedCycle = 0;
+          loggedWait = 0;
           loggedRoundTrip = 0;
         }
-        loggedCycle = Math.max(loggedCycle, cycle);
+        loggedWait = Math.max(loggedWait, wait);
         loggedRoundTrip = Math.max(loggedRoundTrip, roundTrip);
         lastSlowLog = t;
         log({
@@ -199,7 +200,7 @@ export function createApproximateLimiter(
           msg: 'rate-limit sync slower than declared',
           limit: limit.id,
           syncMs: limit.syncMs,
-          cycleMs: cycle,
+          waitMs: wait,
           roundTripMs: roundTrip,
         });
       }
@@ -291,6 +292,7 @@ export function createApproximateLimiter(
       const estimate = e.previous * (1 - f) + e.current + e.inFlight + e.pending;
       const allowed = estimate + cost <= limit.capacity;
       // A key is synced when it admitted something, and also when it refused (to hear when room is back).
+      if (firstDirtyAt === 0) firstDirtyAt = nowMs;
       dirty.add(key);
       schedule(waitUntil);
       if (allowed) e.pending += cost;
