@@ -239,6 +239,51 @@ function configFor(origin: EchoOrigin, o: Options, huge = false) {
   };
 }
 
+/** ns per request through gateway.fetch, per route, median of interleaved rounds (ratios per round). */
+async function inProcessCost(runs: number): Promise<Record<string, { ns: number; ratio: number }>> {
+  const { compileConfig } = await import('../core/config/index.ts');
+  const { createGateway } = await import('../core/gateway.ts');
+  const { loadNodeHot } = await import('../targets/node/hot.ts');
+  const limits = [{ requests: 1_000_000_000, per: '1s' }];
+  const config = await compileConfig({
+    origins: { o: { url: 'http://127.0.0.1:9', region: 'x' } },
+    routes: [
+      { id: 'none', match: { path: '/none' }, upstream: 'o' },
+      { id: 'local', match: { path: '/local' }, upstream: 'o', rateLimit: { limits } },
+      { id: 'local-no-headers', match: { path: '/local-no-headers' }, upstream: 'o', rateLimit: { headers: 'none', limits } },
+    ],
+  });
+  const gw = createGateway(config, {
+    forward: async () => new Response('ok', { headers: { 'content-type': 'text/plain' } }),
+    now: Date.now,
+    hot: await loadNodeHot('wasm'),
+  });
+  await gw.ready;
+  const ctx = { clientAddress: '10.0.0.1', waitUntil() {}, onClientGone: () => () => {} };
+  const routes = ['none', 'local', 'local-no-headers'];
+  const time = async (path: string, n: number): Promise<number> => {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) await (await gw.fetch(new Request(`http://gw.test${path}`), ctx)).text();
+    return Number(process.hrtime.bigint() - t) / n;
+  };
+  // Inputs checked: the limited routes send their headers (or not), and answer 200.
+  const probe = await gw.fetch(new Request('http://gw.test/local'), ctx);
+  if (probe.status !== 200 || !probe.headers.get('ratelimit')) throw new Error('in-process: /local is not limited');
+  for (const r of routes) await time(`/${r}`, 5000);
+  const ns: Record<string, number[]> = Object.fromEntries(routes.map((r) => [r, []]));
+  const ratios: Record<string, number[]> = Object.fromEntries(routes.map((r) => [r, []]));
+  for (let round = 0; round < Math.max(6, 2 * runs); round++) {
+    const got: Record<string, number> = {};
+    for (const r of round % 2 ? [...routes].reverse() : routes) got[r] = await time(`/${r}`, 10_000);
+    for (const r of routes) {
+      ns[r]!.push(got[r]!);
+      // Throughput ratio: requests/s with the limit over requests/s without.
+      ratios[r]!.push(got['none']! / got[r]!);
+    }
+  }
+  return Object.fromEntries(routes.map((r) => [r, { ns: median(ns[r]!), ratio: median(ratios[r]!) }]));
+}
+
 function memoryRun(keys: number, capacity: number): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -435,6 +480,10 @@ export async function runLimitsBench(o: Options): Promise<string> {
     await origin.close();
   }
 
+  // ── cost in-process: gateway.fetch with a forward that answers at once (no sockets) ──
+  results['costInProcess'] = await inProcessCost(o.runs);
+  process.stderr.write(`cost in-process: ${JSON.stringify(results['costInProcess'])}\n`);
+
   // ── memory ──
   const memory = [await memoryRun(1000, 4096), await memoryRun(1_000_000, 1 << 20), await memoryRun(1_000_000, 1 << 21)];
   results['memory'] = memory;
@@ -486,7 +535,15 @@ ${Object.entries(cost)
   .map(([k, v]) => `| ${k} | ${v.rps.toFixed(0)} | ${v.ratio.toFixed(3)} |`)
   .join('\n')}
 
-The load generator runs on the same 2 shared cores as the gateway and Redis, so absolute numbers are low; the ratios are what this run compares.
+The load generator runs on the same 2 shared cores as the gateway and Redis (and other work on the machine), so absolute numbers are low and rounds vary; the ratios are what this run compares.
+
+In process (gateway.fetch with a forward that answers at once, no sockets; what the limit itself adds to a request):
+
+| route | ns / request | throughput × no limit |
+| --- | ---: | ---: |
+${Object.entries(r['costInProcess'] as Record<string, { ns: number; ratio: number }>)
+  .map(([k, v]) => `| ${k} | ${v.ns.toFixed(0)} | ${v.ratio.toFixed(3)} |`)
+  .join('\n')}
 
 ## Memory: the local bucket table (Wasm), with 1M live keys and with 1000
 
