@@ -15,7 +15,6 @@
  * SCRIPT FLUSH) is answered with EVAL, which also caches it again.
  */
 import { createHash } from 'node:crypto';
-import { createClient } from '@redis/client';
 import type { CounterStore, LogRecord, WindowTotals } from '../../core/capabilities.ts';
 import type { CompiledConfig } from '../../core/config/index.ts';
 import type { CompiledRateLimit } from '../../core/policies/ratelimit/index.ts';
@@ -99,6 +98,8 @@ local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
 return { current, previous }
 `;
 
+const REDIS_CLIENT: string = '@redis/client';
+
 const sha1 = (text: string): string => createHash('sha1').update(text).digest('hex');
 
 export interface RedisCounterOptions {
@@ -119,6 +120,19 @@ export interface RedisCounterStore extends CounterStore {
 export async function createRedisCounters(options: RedisCounterOptions): Promise<RedisCounterStore> {
   const prefix = options.keyPrefix ?? 'portico:';
   const log = options.log ?? (() => {});
+  // Loaded on first use, by a specifier the bundler cannot follow: the client (about 900 KB) stays
+  // out of the Node bundle and is read from node_modules only by a config that names a Redis
+  // (`@redis/client` is a dependency of portico, so an installed gateway has it).
+  let redisClient: typeof import('@redis/client');
+  try {
+    redisClient = (await import(REDIS_CLIENT)) as typeof import('@redis/client');
+  } catch (err) {
+    throw new Error(
+      `stores.redis: the Redis client package is not installed next to the gateway (npm install ${REDIS_CLIENT}@6.3.1)`,
+      { cause: err },
+    );
+  }
+  const { createClient } = redisClient;
   const client = createClient({
     url: options.url,
     disableOfflineQueue: true,
