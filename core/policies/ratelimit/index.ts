@@ -10,7 +10,7 @@
 import type { CounterDecision } from '../../capabilities.ts';
 import { PorticoError } from '../../errors.ts';
 import { createBucketTable } from '../../hot/index.ts';
-import type { Exchange, PolicyRuntime } from '../../pipeline/policy.ts';
+import type { Exchange, Next, PolicyRuntime } from '../../pipeline/policy.ts';
 import { definePolicy } from '../../pipeline/policy.ts';
 import { guardCounterStore, type GuardedCounterStore } from '../../stores/guarded-counters.ts';
 import {
@@ -175,43 +175,26 @@ export const rateLimitPolicy = definePolicy({
     const onAllowed = c.headers === 'all';
     const onRefused = c.headers !== 'none';
 
-    return async (ex, next) => {
-      let set = base;
-      if (plans.size > 0) {
-        const plan = ex.identity?.metadata[c.planField];
-        if (typeof plan === 'string') set = plans.get(plan) ?? base;
-      }
-      const now = runtime.now();
-      const waitUntil = (p: Promise<unknown>): void => ex.context.waitUntil(p);
-      const decisions: CounterDecision[] = [];
-      let refused: CounterDecision | undefined;
-      let unavailable = false;
-      for (let i = 0; i < set.limiters.length; i++) {
-        const limiter = set.limiters[i]!;
-        const r = limiter.consume(keyOf(limiter.limit.key, ex), cost, now, waitUntil);
-        const outcome: LimitOutcome = r instanceof Promise ? await r : r;
-        if (outcome === 'unavailable') {
-          unavailable = true;
-          break;
-        }
-        decisions.push(outcome);
-        if (!outcome.allowed) {
-          refused = outcome;
-          break;
-        }
-      }
-      if (unavailable) {
+    /** Finishes a request once every decision is in: refuse, or forward and add the headers. */
+    const finish = (
+      ex: Exchange,
+      next: Next,
+      set: LimitSet,
+      decisions: CounterDecision[],
+      outcome: LimitOutcome | null,
+    ): Promise<Response> => {
+      if (outcome === 'unavailable') {
         ex.logFields['rateLimit'] = 'store-unavailable';
-        return ex.refuse(
-          'ERR_RATE_LIMIT_UNAVAILABLE',
-          'The rate-limit store cannot be reached, and this limit refuses requests it cannot count.',
-          {
-            'retry-after': '1',
-          },
+        return Promise.resolve(
+          ex.refuse(
+            'ERR_RATE_LIMIT_UNAVAILABLE',
+            'The rate-limit store cannot be reached, and this limit refuses requests it cannot count.',
+            { 'retry-after': '1' },
+          ),
         );
       }
-      if (refused) {
-        const retryMs = refused.retryAfterMs >= 0 ? refused.retryAfterMs : refused.resetMs;
+      if (outcome !== null && !outcome.allowed) {
+        const retryMs = outcome.retryAfterMs >= 0 ? outcome.retryAfterMs : outcome.resetMs;
         const retryAfter = String(Math.max(1, Math.ceil(retryMs / 1000)));
         const limit = set.limits[decisions.length - 1]!;
         ex.logFields['rateLimit'] = limit.id;
@@ -220,21 +203,65 @@ export const rateLimitPolicy = definePolicy({
           headers['ratelimit-policy'] = set.policyHeader;
           headers['ratelimit'] = rateLimitField(set.limits, decisions);
         }
-        return ex.refuse(
-          'ERR_RATE_LIMITED',
-          `Limit "${limit.id}" (${limit.requests} per ${limit.windowMs / 1000} s) is used up; retry in ${retryAfter} s.`,
-          headers,
-          {
-            limit: limit.id,
-          },
+        return Promise.resolve(
+          ex.refuse(
+            'ERR_RATE_LIMITED',
+            `Limit "${limit.id}" (${limit.requests} per ${limit.windowMs / 1000} s) is used up; retry in ${retryAfter} s.`,
+            headers,
+            { limit: limit.id },
+          ),
         );
       }
-      const response = await next();
-      if (onAllowed) {
+      if (!onAllowed) return next();
+      return next().then((response) => {
         response.headers.set('ratelimit-policy', set.policyHeader);
         response.headers.set('ratelimit', rateLimitField(set.limits, decisions));
+        return response;
+      });
+    };
+
+    /** The limits from `from` on, once one of them had to ask the store. */
+    const rest = async (
+      ex: Exchange,
+      next: Next,
+      set: LimitSet,
+      decisions: CounterDecision[],
+      from: number,
+      pending: Promise<LimitOutcome>,
+      now: number,
+    ): Promise<Response> => {
+      let outcome: LimitOutcome | null = await pending;
+      for (let i = from; ; ) {
+        if (outcome === 'unavailable') return finish(ex, next, set, decisions, outcome);
+        decisions.push(outcome);
+        if (!outcome.allowed || ++i >= set.limiters.length) return finish(ex, next, set, decisions, outcome);
+        const limiter = set.limiters[i]!;
+        const r = limiter.consume(keyOf(limiter.limit.key, ex), cost, now, ex.context);
+        outcome = r instanceof Promise ? await r : r;
       }
-      return response;
+    };
+
+    // Not an async function: a request whose limits are all local is decided without a promise
+    // of its own, and the only await is the origin's.
+    return (ex, next) => {
+      let set = base;
+      if (plans.size > 0) {
+        const plan = ex.identity?.metadata[c.planField];
+        if (typeof plan === 'string') set = plans.get(plan) ?? base;
+      }
+      const now = runtime.now();
+      const decisions: CounterDecision[] = [];
+      let outcome: LimitOutcome | null = null;
+      for (let i = 0; i < set.limiters.length; i++) {
+        const limiter = set.limiters[i]!;
+        const r = limiter.consume(keyOf(limiter.limit.key, ex), cost, now, ex.context);
+        if (r instanceof Promise) return rest(ex, next, set, decisions, i, r, now);
+        outcome = r;
+        if (outcome === 'unavailable') break;
+        decisions.push(outcome);
+        if (!outcome.allowed) break;
+      }
+      return finish(ex, next, set, decisions, outcome);
     };
   },
 });

@@ -7,11 +7,14 @@
  *   `waitUntil`), never on the request path.
  * - strict: one atomic consume in the store per request.
  */
-import type { CounterConsume, CounterDecision, CounterStore, LogRecord } from '../../capabilities.ts';
+import type { CounterConsume, CounterDecision, CounterStore, LogRecord, RequestContext } from '../../capabilities.ts';
 import { consumeBucketWords, hashKeyInto, type BucketTable, type HotExports } from '../../hot/index.ts';
 import { stepCounter } from '../../stores/counter-math.ts';
 import { CounterStoreUnavailable, type GuardedCounterStore } from '../../stores/guarded-counters.ts';
 import type { CompiledLimit } from './compile.ts';
+
+/** Where work that outlives the request goes (the request context's `waitUntil`). */
+export type Background = Pick<RequestContext, 'waitUntil'>;
 
 /** A decision, or the store could not be asked (strict) and the limit is `closed`. */
 export type LimitOutcome = CounterDecision | 'unavailable';
@@ -19,12 +22,7 @@ export type LimitOutcome = CounterDecision | 'unavailable';
 export interface Limiter {
   readonly limit: CompiledLimit;
   /** Sync when it can be (local), a promise when the store is asked (strict). */
-  consume(
-    key: string,
-    cost: number,
-    nowMs: number,
-    waitUntil: (p: Promise<unknown>) => void,
-  ): LimitOutcome | Promise<LimitOutcome>;
+  consume(key: string, cost: number, nowMs: number, background: Background): LimitOutcome | Promise<LimitOutcome>;
 }
 
 /** A token bucket in the hot path's table: the counters of every local limit of the gateway share it. */
@@ -104,11 +102,11 @@ export function createLocalLimiter(limit: CompiledLimit, tables: LocalTables, ns
 export function createStrictLimiter(limit: CompiledLimit, store: GuardedCounterStore, fallback: Limiter): Limiter {
   return {
     limit,
-    consume(key, cost, nowMs, waitUntil) {
+    consume(key, cost, nowMs, background) {
       if (store.state === 'open' || store.state === 'half-open') {
         // Let the breaker probe when its cooldown is over; this request does not wait for it.
-        if (store.state === 'open') waitUntil(store.consume(probe(limit, key, nowMs)).catch(() => undefined));
-        return limit.onStoreError === 'open' ? fallback.consume(key, cost, nowMs, waitUntil) : 'unavailable';
+        if (store.state === 'open') background.waitUntil(store.consume(probe(limit, key, nowMs)).catch(() => undefined));
+        return limit.onStoreError === 'open' ? fallback.consume(key, cost, nowMs, background) : 'unavailable';
       }
       return store
         .consume({
@@ -119,7 +117,7 @@ export function createStrictLimiter(limit: CompiledLimit, store: GuardedCounterS
           cost,
           nowMs,
         })
-        .catch(() => (limit.onStoreError === 'open' ? fallback.consume(key, cost, nowMs, waitUntil) : 'unavailable'));
+        .catch(() => (limit.onStoreError === 'open' ? fallback.consume(key, cost, nowMs, background) : 'unavailable'));
     },
   };
 }
@@ -135,6 +133,9 @@ function probe(limit: CompiledLimit, key: string, nowMs: number): CounterConsume
     nowMs,
   };
 }
+
+/** Sync rounds one `waitUntil` carries before handing over to a later request. */
+const SYNC_LOOP_ROUNDS = 50;
 
 /** A count that waited longer than syncMs + this for its sync, or a sync longer than this, is logged. */
 const SLOW_SYNC_MS = 50;
@@ -240,27 +241,42 @@ export function createApproximateLimiter(
     );
   }
 
-  function schedule(waitUntil: (p: Promise<unknown>) => void): void {
-    if (scheduled) return;
+  /**
+   * Syncs every syncMs while there is something to send, inside one `waitUntil` of the request
+   * that found the loop idle. The loop ends after SYNC_LOOP_ROUNDS rounds (a platform may cut a
+   * `waitUntil` short, e.g. Workers after 30 s), and the next request starts another under its
+   * own context; a loop that made no progress for a while (cancelled) is replaced the same way.
+   */
+  let lastProgress = 0;
+  function schedule(background: Background): void {
+    if (scheduled && now() - lastProgress < 10 * limit.syncMs + 1000) return;
     scheduled = true;
-    waitUntil(
-      new Promise<void>((resolve) => setTimeout(resolve, limit.syncMs))
-        .then(flush)
-        .catch((err: unknown) => log({ level: 'warn', msg: 'rate-limit sync failed', limit: limit.id, cause: String(err) }))
-        .finally(() => {
+    lastProgress = now();
+    background.waitUntil(
+      (async () => {
+        try {
+          let rounds = 0;
+          do {
+            await new Promise<void>((resolve) => setTimeout(resolve, limit.syncMs));
+            await flush();
+            lastProgress = now();
+          } while (dirty.size > 0 && ++rounds < SYNC_LOOP_ROUNDS);
+        } catch (err) {
+          log({ level: 'warn', msg: 'rate-limit sync failed', limit: limit.id, cause: String(err) });
+        } finally {
           scheduled = false;
-          if (dirty.size > 0) schedule(waitUntil);
-        }),
+        }
+      })(),
     );
   }
 
   return {
     limit,
-    consume(key, cost, nowMs, waitUntil) {
+    consume(key, cost, nowMs, background) {
       if (store.state === 'open') {
-        schedule(waitUntil);
+        schedule(background);
         if (limit.onStoreError === 'closed') return 'unavailable';
-        return fallback.consume(key, cost, nowMs, waitUntil);
+        return fallback.consume(key, cost, nowMs, background);
       }
       const window = Math.floor(nowMs / W);
       let e = entries.get(key);
@@ -279,7 +295,7 @@ export function createApproximateLimiter(
           if (e.pending > 0) {
             const oldWindow = e.window;
             const oldDelta = e.pending;
-            waitUntil(store.add(`${limit.scope}\n${key}`, W, oldWindow, oldDelta).catch(() => undefined));
+            background.waitUntil(store.add(`${limit.scope}\n${key}`, W, oldWindow, oldDelta).catch(() => undefined));
           }
           e.window = window;
           e.current = 0;
@@ -294,7 +310,7 @@ export function createApproximateLimiter(
       // A key is synced when it admitted something, and also when it refused (to hear when room is back).
       if (firstDirtyAt === 0) firstDirtyAt = nowMs;
       dirty.add(key);
-      schedule(waitUntil);
+      schedule(background);
       if (allowed) e.pending += cost;
       const after = estimate + (allowed ? cost : 0);
       return {
