@@ -216,6 +216,12 @@ function configFor(origin: EchoOrigin, o: Options, huge = false) {
       { id: 'none', match: { path: '/none' }, upstream: 'o' },
       { id: 'local', match: { path: '/local' }, upstream: 'o', rateLimit: { limits: [{ requests, per: o.window }] } },
       {
+        id: 'local-no-headers',
+        match: { path: '/local-no-headers' },
+        upstream: 'o',
+        rateLimit: { headers: 'none', limits: [{ requests, per: o.window }] },
+      },
+      {
         id: 'approximate',
         match: { path: '/approximate' },
         upstream: 'o',
@@ -454,7 +460,7 @@ export async function runLimitsBench(o: Options): Promise<string> {
     gws.push(one);
     // Short rounds, the order reversed every other round, and each route's ratio taken against
     // the no-limit route of the same round: the machine's drift cancels out of the ratios.
-    const routes = ['none', 'local', 'approximate', 'strict'];
+    const routes = ['none', 'local', 'local-no-headers', 'approximate', 'strict'];
     const rps: Record<string, number[]> = Object.fromEntries(routes.map((k) => [k, []]));
     const ratios: Record<string, number[]> = Object.fromEntries(routes.map((k) => [k, []]));
     for (const route of routes) await load([one.url], `/${route}`, 1, '192.0.2.1');
