@@ -429,10 +429,19 @@ export async function runLimitsBench(o: Options): Promise<string> {
         void redis.start();
       }
     });
-    // Every gateway should log its way back: wait for it (up to 5 s after the run).
+    // Every gateway should log its way back: wait for it (up to 5 s after the run, with a trickle
+    // of requests).
     const backBy = Date.now() + 5000;
     const recovered = () => gws.every((g) => g.stderr.some((l) => l.includes('counter store reachable again')));
-    while (!recovered() && Date.now() < backBy) await new Promise((r) => setTimeout(r, 100));
+    // The breaker probes on requests: keep a trickle going until every gateway is back.
+    while (!recovered() && Date.now() < backBy) {
+      await Promise.all(
+        urls.map((u) =>
+          fetch(`${u}/strict-open`, { headers: { 'x-forwarded-for': '198.51.200.2' } }).then((res) => res.body?.cancel()),
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const recoveredAfterRunMs = recovered() ? 5000 - (backBy - Date.now()) : null;
     const transitions = gws.flatMap((g, i) =>
       g.stderr

@@ -149,7 +149,11 @@ export async function createRedisCounters(options: RedisCounterOptions): Promise
     reported = true;
   });
   client.on('ready', () => {
+    if (reported) log({ level: 'info', msg: 'redis connection ready again' });
     reported = false;
+  });
+  client.on('reconnecting', () => {
+    if (process.env['PORTICO_DEBUG_REDIS']) log({ level: 'debug', msg: 'redis reconnecting' });
   });
   // A Redis that is down at startup is an outage like any other: limits follow onStoreError
   // while it reconnects in the background.

@@ -14,9 +14,9 @@ import { createMemoryCache, createMemoryKV } from '../../core/stores/index.ts';
 import { assertNeedsMet } from '../../scripts/build/needs.ts';
 import { loadNodeHot } from '../../targets/node/hot.ts';
 
-async function routeHandler(config: PorticoConfig) {
-  const compiled: CompiledConfig = await compileConfig(config);
-  const runtime: PolicyRuntime = {
+async function routeHandler(config: PorticoConfig, index = 0, reuse?: { runtime: PolicyRuntime; shared: Map<string, unknown> }) {
+  const compiled: CompiledConfig = reuse ? reuse.runtime.config : await compileConfig(config);
+  const runtime: PolicyRuntime = reuse?.runtime ?? {
     config: compiled,
     stores: { kv: createMemoryKV(), cache: createMemoryCache() },
     sharedStores: { kv: false, cache: false },
@@ -26,9 +26,9 @@ async function routeHandler(config: PorticoConfig) {
     fetch,
     secret: async () => '',
   };
-  const shared = await initPolicies(runtime);
+  const shared = reuse?.shared ?? (await initPolicies(runtime));
   let reached = 0;
-  const route = compiled.routes[0]!;
+  const route = compiled.routes[index]!;
   const handler = await composeRoute(route, runtime, shared, async () => {
     reached++;
     return new Response('ok');
@@ -50,7 +50,7 @@ async function routeHandler(config: PorticoConfig) {
     ex.identity = identity;
     return handler(ex);
   };
-  return { send, reached: () => reached };
+  return { send, reached: () => reached, runtime: { runtime, shared } };
 }
 
 const apiKey = (consumer: string, metadata: Record<string, unknown> = {}): Identity => ({
@@ -139,6 +139,29 @@ describe('rateLimit keys from the identity', () => {
     expect(proResponse.headers.get('ratelimit-policy')).toBe('"3-per-1m";q=3;w=60, "100-per-1d";q=100;w=86400');
     expect(await statuses(3, () => gw.send(apiKey('n')))).toEqual([200, 200, 429]);
     expect(await statuses(3, () => gw.send(apiKey('u', { plan: 'unknown-plan' })))).toEqual([200, 200, 429]);
+  });
+});
+
+describe('rateLimit from defaults', () => {
+  it('counts defaults.rateLimit gateway-wide per key, and a route can turn it off', async () => {
+    const config: PorticoConfig = {
+      origins: { o: { url: 'http://127.0.0.1:9', region: 'r' } },
+      defaults: { rateLimit: { limits: [{ requests: 2, per: '1m' }] } },
+      routes: [
+        { id: 'a', match: { path: '/a' }, upstream: 'o' },
+        { id: 'b', match: { path: '/b' }, upstream: 'o' },
+        { id: 'free', match: { path: '/free' }, upstream: 'o', rateLimit: false },
+      ],
+    };
+    const compiled = await compileConfig(config);
+    expect(compiled.routes.map((r) => r.policies.map((p) => p.name))).toEqual([['rateLimit'], ['rateLimit'], []]);
+    const a = await routeHandler(config, 0);
+    const b = await routeHandler(config, 1, a.runtime);
+    expect((await a.send(null)).status).toBe(200);
+    expect((await b.send(null)).status).toBe(200);
+    // One counter for the gateway: the third request is refused whichever route it takes.
+    expect((await a.send(null)).status).toBe(429);
+    expect((await b.send(null, '192.0.2.2')).status).toBe(200);
   });
 });
 
