@@ -108,10 +108,68 @@ export interface CacheStore {
   delete(key: string): Promise<boolean>;
 }
 
+/** How a counter counts (see core/stores/counter-math.ts for the exact arithmetic). */
+export type CounterAlgorithm = 'tokenBucket' | 'slidingWindow';
+
+/** One atomic consume: every store applies core/stores/counter-math.ts, `stepCounter`, to the key's state. */
+export interface CounterConsume {
+  /** The counter's key (already namespaced by the caller: route, limit, client). */
+  key: string;
+  algorithm: CounterAlgorithm;
+  /** Requests per window (sliding window), or the bucket's size (token bucket). */
+  limit: number;
+  /** Window in milliseconds; a token bucket refills `limit` tokens over it. */
+  windowMs: number;
+  /** Units this request takes (1 for one request). */
+  cost: number;
+  /** Milliseconds since the epoch, the caller's clock (so every store computes the same thing). */
+  nowMs: number;
+}
+
+/** What a consume decided. */
+export interface CounterDecision {
+  allowed: boolean;
+  /** Whole units left after this request. */
+  remaining: number;
+  /** Milliseconds until this request's cost could be allowed: 0 when allowed, -1 when never (cost > limit). */
+  retryAfterMs: number;
+  /** Milliseconds until the whole quota is back. */
+  resetMs: number;
+}
+
+/** Totals of a fixed-window counter (approximate mode's sync). */
+export interface WindowTotals {
+  /** Everything added to the window asked for, by every instance. */
+  current: number;
+  /** The window before it. */
+  previous: number;
+}
+
+/**
+ * Counters shared by every instance of the gateway, for rate limits. `consume` is atomic in the
+ * store (one Redis script, one Durable Object, one Deno KV check-and-set), so concurrent
+ * instances never admit more than the limit together.
+ */
+export interface CounterStore {
+  consume(request: CounterConsume): Promise<CounterDecision>;
+  /**
+   * Adds `delta` (>= 0) to the fixed window number `window` (floor(now / windowMs)) of `key`, and
+   * returns that window's total and the previous window's. Not conditional: approximate mode
+   * decides locally and only reports what it admitted.
+   */
+  add(key: string, windowMs: number, window: number, delta: number): Promise<WindowTotals>;
+}
+
 /** The stores a gateway works with; core fills in memory stores for the ones a target lacks. */
 export interface Stores {
   kv: KVStore;
   cache: CacheStore;
+  /**
+   * Counters shared across instances, when the target has them (Redis, Deno KV, Durable
+   * Objects). There is no memory fallback: a limit that needs shared counters refuses to start
+   * without them rather than silently counting per instance.
+   */
+  counters?: CounterStore;
 }
 
 export interface Capabilities {

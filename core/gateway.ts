@@ -106,6 +106,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
   const stores: Stores = {
     kv: caps.stores?.kv ?? createMemoryKV({ now: caps.now }),
     cache: caps.stores?.cache ?? createMemoryCache({ now: caps.now }),
+    ...(caps.stores?.counters ? { counters: caps.stores.counters } : {}),
   };
   const gatewayHeaders = config.gatewayHeaders ?? [];
   let draining = false;

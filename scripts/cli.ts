@@ -307,16 +307,20 @@ export async function main(argv: string[]): Promise<number> {
   cli
     .command(
       'bench <subject>',
-      'Benchmarks: "matcher" compares the hot-path matcher with JS routers; "step" times the one-crossing request step; "forwarding" measures requests/s through the Node target (needs wrk)',
+      'Benchmarks: "matcher" compares the hot-path matcher with JS routers; "step" times the one-crossing request step; "forwarding" measures requests/s through the Node target (needs wrk); "limits" measures rate-limit accuracy, faults, cost and memory (needs redis-server)',
     )
     .option('--runs <n>', 'Independent runs to take the median of')
     .option('--quick', 'A fast smoke run (writes nothing)')
     .option('--out <dir>', 'Where to write the results (default: bench/results)')
+    .option('--procs <n>', 'limits: gateway processes sharing one Redis (default 2)')
+    .option('--limit <n>', 'limits: requests per window (default 2000)')
+    .option('--window <w>', 'limits: the window, e.g. 1m, 1h (default 1h)')
+    .option('--seconds <s>', 'limits: length of each accuracy run (default 5)')
     .action(
       (subject: string, options) =>
         (pending = (async () => {
-          if (subject !== 'matcher' && subject !== 'step' && subject !== 'forwarding') {
-            err(`unknown benchmark "${subject}" (available: matcher, step, forwarding)`);
+          if (subject !== 'matcher' && subject !== 'step' && subject !== 'forwarding' && subject !== 'limits') {
+            err(`unknown benchmark "${subject}" (available: matcher, step, forwarding, limits)`);
             return 2;
           }
           if (subject !== 'matcher' && options.quick) {
@@ -333,7 +337,9 @@ export async function main(argv: string[]): Promise<number> {
               ? await import('../bench/matcher.ts')
               : subject === 'step'
                 ? await import('../bench/request-step.ts')
-                : await import('../bench/forwarding.ts');
+                : subject === 'limits'
+                  ? await import('../bench/limits.ts')
+                  : await import('../bench/forwarding.ts');
           await cliMain(argv.slice(argv.indexOf(subject) + 1));
           return typeof process.exitCode === 'number' ? process.exitCode : 0;
         })()),

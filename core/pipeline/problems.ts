@@ -45,6 +45,7 @@ export const PROBLEMS = {
   ERR_PAYLOAD_TOO_LARGE: { status: 413, title: 'Content Too Large', slug: 'payload-too-large' },
   // ── limits and load ──
   ERR_RATE_LIMITED: { status: 429, title: 'Too Many Requests', slug: 'rate-limited' },
+  ERR_RATE_LIMIT_UNAVAILABLE: { status: 503, title: 'Service Unavailable', slug: 'rate-limit-unavailable' },
   ERR_OVERLOADED: { status: 503, title: 'Service Unavailable', slug: 'overloaded' },
   // ── never an HTTP answer: startup and build ──
   ERR_CONFIG_INVALID: { status: 0, title: 'Invalid config', slug: 'config-invalid' },

@@ -9,6 +9,7 @@ import { requestHeadersPolicy, responseHeadersPolicy } from './headers/index.ts'
 import { identityPolicy } from './identity/index.ts';
 import { jwtPolicy } from './jwt/index.ts';
 import { rewritePolicy } from './rewrite/index.ts';
+import { rateLimitPolicy } from './ratelimit/index.ts';
 import { corsPolicy } from './cors/index.ts';
 import { securityHeadersPolicy } from './security-headers/index.ts';
 
@@ -22,6 +23,7 @@ export const POLICIES = [
   jwtPolicy,
   apiKeyPolicy,
   identityPolicy,
+  rateLimitPolicy,
   assertionPolicy,
 ] as const;
 

@@ -31,13 +31,17 @@ const WEBCRYPTO_ALGS = [
  * - node: Redis-backed stores come with the rate-limit and cache work; memory KV is the
  *   single-process store, which is what a Node gateway is (DESIGN.md, "Where users outgrow one
  *   machine"), so `kv` counts as given.
+ * - counters (rate limits in approximate or strict mode): node (Redis, `stores.redis`), deno
+ *   (Deno KV), cloudflare (the PORTICO_COUNTERS Durable Object). Fastly's edge rate limiter
+ *   counts per POP and cannot do an atomic consume, and Vercel and WASI have no shared store:
+ *   their limits are `local` only.
  * - wasi: StarlingMonkey's WebCrypto (componentize-js 0.19.3, pinned) verifies HMAC, RSA
  *   PKCS#1 v1.5 and ECDSA P-256/P-384; RSA-PSS and Ed25519 are not there.
  */
 export const TARGET_PROVIDES: Record<TargetName, ReadonlySet<Need>> = {
-  node: new Set<Need>(['kv', 'waitUntil', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
-  deno: new Set<Need>(['kv', 'cache', 'waitUntil', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
-  cloudflare: new Set<Need>(['kv', 'cache', 'waitUntil', 'geo', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
+  node: new Set<Need>(['kv', 'counters', 'waitUntil', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
+  deno: new Set<Need>(['kv', 'counters', 'cache', 'waitUntil', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
+  cloudflare: new Set<Need>(['kv', 'counters', 'cache', 'waitUntil', 'geo', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
   vercel: new Set<Need>(['waitUntil', 'geo', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
   fastly: new Set<Need>(['kv', 'waitUntil', 'geo', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
   wasi: new Set<Need>(['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384'].map((a) => `alg:${a}` as const)),

@@ -6,6 +6,7 @@
  */
 import { createWebCacheStore, type Capabilities, type GeoInfo, type KVStore, type RequestContext } from '../../core/index.ts';
 import type { HotExports } from '../../core/hot/index.ts';
+import { durableObjectCounters, type DurableObjectNamespaceLike } from './counter-object.ts';
 
 /** The Workers KV namespace methods used here. */
 interface WorkersKvNamespace {
@@ -17,6 +18,8 @@ interface WorkersKvNamespace {
 export interface WorkerEnv {
   /** Optional KV namespace binding for keys, revocations and health. */
   PORTICO_KV?: WorkersKvNamespace;
+  /** Optional Durable Object namespace (class PorticoCounters) for shared rate-limit counters. */
+  PORTICO_COUNTERS?: DurableObjectNamespaceLike;
   /** Secrets (`wrangler secret put NAME`) and plain vars are string bindings. */
   [binding: string]: unknown;
 }
@@ -69,6 +72,7 @@ export function createWorkerCapabilities(hot: HotExports, env: WorkerEnv): Capab
     },
     stores: {
       ...(env.PORTICO_KV ? { kv: workersKvStore(env.PORTICO_KV as WorkersKvNamespace) } : {}),
+      ...(env.PORTICO_COUNTERS ? { counters: durableObjectCounters(env.PORTICO_COUNTERS as DurableObjectNamespaceLike) } : {}),
       // caches.default: the data center's cache (a no-op in plain workerd without a cache service).
       ...(workersDefaultCache ? { cache: createWebCacheStore(workersDefaultCache) } : {}),
     },

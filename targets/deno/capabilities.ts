@@ -6,6 +6,7 @@
  */
 import { createWebCacheStore, type CacheStore, type Capabilities, type KVStore, type RequestContext } from '../../core/index.ts';
 import type { HotExports } from '../../core/hot/index.ts';
+import { createDenoKvCounters, type DenoAtomicKv } from './kv-counter-store.ts';
 
 /** The second argument of a `deno serve` handler. */
 export interface DenoServeInfo {
@@ -71,10 +72,12 @@ function denoKvStore(kv: DenoKv): KVStore {
 }
 
 /** Deno KV when this process may open it, else undefined (core then keeps state in memory). */
-async function openDenoKv(): Promise<KVStore | undefined> {
+async function openDenoKv(): Promise<(KVStore & { counters: ReturnType<typeof createDenoKvCounters> }) | undefined> {
   if (typeof denoNamespace?.openKv !== 'function') return undefined;
   try {
-    return denoKvStore(await denoNamespace.openKv());
+    const raw = await denoNamespace.openKv();
+    // The same database holds the rate-limit counters (kv-counter-store.ts).
+    return Object.assign(denoKvStore(raw), { counters: createDenoKvCounters(raw as unknown as DenoAtomicKv) });
   } catch {
     return undefined;
   }
@@ -103,7 +106,7 @@ export async function createDenoCapabilities(hot: HotExports): Promise<{
     now: Date.now,
     hot,
     log,
-    stores: { ...(kv ? { kv } : {}), ...(cache ? { cache } : {}) },
+    stores: { ...(kv ? { kv, counters: kv.counters } : {}), ...(cache ? { cache } : {}) },
     // Needs `--allow-env` (or `--allow-env=NAME,...`) for the variables the config references.
     secrets: (name) => {
       try {

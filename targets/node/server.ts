@@ -13,6 +13,7 @@ import type { CompiledConfig } from '../../core/config/index.ts';
 import type { LogRecord } from '../../core/capabilities.ts';
 import { isRelayedResponse } from '../../core/upstream/index.ts';
 import { createNodeForward } from './forward.ts';
+import { nodeCounterStore } from './redis-store.ts';
 import { stdoutLineLog } from './log.ts';
 import { writeResponse } from './respond.ts';
 import { HttpProblem } from '../../core/errors.ts';
@@ -218,7 +219,10 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
   const lineLog = options.log === undefined ? stdoutLineLog() : undefined;
   // Every record gets its time here, the adapter's own records (refusals before the gateway) too.
   const log = timestampedLog(options.log ?? lineLog!, Date.now);
+  // Shared rate-limit counters when the config names a Redis (stores.redis); see redis-store.ts.
+  const counters = await nodeCounterStore(config, options.secrets ?? ((name) => process.env[name]), log);
   const gateway = createGateway(config, {
+    ...(counters ? { stores: { counters } } : {}),
     forward,
     now: Date.now,
     hot: options.hot,
@@ -436,6 +440,7 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
     // http.Server's own close, now a no-op for the listener, stops its connection checks.
     server.close();
     await forward.close();
+    await counters?.close();
     if (lineLog) {
       lineLog.flush();
       process.off('exit', lineLog.flush);

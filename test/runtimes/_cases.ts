@@ -771,6 +771,33 @@ export const CASES: ConformanceCase[] = [
       },
     ],
   },
+  // ── rate limits ──
+  {
+    group: 'rateLimit',
+    name: 'a local limit answers 429 with Retry-After and the draft RateLimit headers once used up, per client key',
+    notOn: [
+      {
+        runtime: 'wasi',
+        reason:
+          'jco serve --isolate-requests instance gives every request a fresh instance, so per-instance (local) counts start from zero each time',
+      },
+    ],
+    async run(ctx) {
+      const client = `c-${Math.random().toString(36).slice(2)}`;
+      const headers = { 'x-conformance-client': client };
+      const first = await ctx.send({ path: '/limited', headers });
+      const second = await ctx.send({ path: '/limited', headers });
+      const third = await ctx.send({ path: '/limited', headers });
+      expect([first.status, second.status, third.status]).toEqual([200, 200, 429]);
+      expect(first.headers['ratelimit-policy']).toBe('"2-per-1m";q=2;w=60');
+      expect(first.headers['ratelimit']).toBe('"2-per-1m";r=1;t=30');
+      expect(third.headers['content-type']).toBe('application/problem+json');
+      expect(third.headers['retry-after']).toBe('30');
+      expect(third.headers['ratelimit']).toMatch(/^"2-per-1m";r=0;t=(59|60)$/);
+      const other = await ctx.send({ path: '/limited', headers: { 'x-conformance-client': `${client}-other` } });
+      expect(other.status).toBe(200);
+    },
+  },
 ];
 
 /**
