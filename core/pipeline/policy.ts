@@ -31,9 +31,11 @@ export type Phase = (typeof PHASES)[number];
  * - `kv`, `counters`, `cache`: a store shared beyond one instance (not core's in-memory fallback);
  * - `waitUntil`: work that outlives the response;
  * - `geo`: the client's location from the platform;
+ * - `secrets`: `{ "env": NAME }` references read from the environment (found by the build in any
+ *   policy's compiled block; no policy needs to declare it);
  * - `alg:<JWA>`: a signature algorithm the engine can verify, e.g. `alg:ES256`.
  */
-export type Need = 'kv' | 'counters' | 'cache' | 'waitUntil' | 'geo' | `alg:${string}`;
+export type Need = 'kv' | 'counters' | 'cache' | 'waitUntil' | 'geo' | 'secrets' | `alg:${string}`;
 
 /** The identity an auth policy established for a request. */
 export interface Identity {

@@ -39,11 +39,19 @@ const WEBCRYPTO_ALGS = [
  *   PKCS#1 v1.5 and ECDSA P-256/P-384; RSA-PSS and Ed25519 are not there.
  */
 export const TARGET_PROVIDES: Record<TargetName, ReadonlySet<Need>> = {
-  node: new Set<Need>(['kv', 'counters', 'waitUntil', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
-  deno: new Set<Need>(['kv', 'counters', 'cache', 'waitUntil', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
-  cloudflare: new Set<Need>(['kv', 'counters', 'cache', 'waitUntil', 'geo', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
-  vercel: new Set<Need>(['waitUntil', 'geo', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
-  fastly: new Set<Need>(['kv', 'waitUntil', 'geo', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
+  node: new Set<Need>(['secrets', 'kv', 'counters', 'waitUntil', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
+  deno: new Set<Need>(['secrets', 'kv', 'counters', 'cache', 'waitUntil', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
+  cloudflare: new Set<Need>([
+    'secrets',
+    'kv',
+    'counters',
+    'cache',
+    'waitUntil',
+    'geo',
+    ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const),
+  ]),
+  vercel: new Set<Need>(['secrets', 'waitUntil', 'geo', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
+  fastly: new Set<Need>(['secrets', 'kv', 'waitUntil', 'geo', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
   wasi: new Set<Need>(['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384'].map((a) => `alg:${a}` as const)),
 };
 
@@ -53,14 +61,36 @@ export interface UnmetNeed {
   need: Need;
 }
 
+/** Whether a compiled block holds a secret reference `{ "env": NAME }` anywhere. */
+function holdsSecret(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(holdsSecret);
+  if (value === null || typeof value !== 'object') return false;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && keys[0] === 'env' && typeof (value as { env: unknown }).env === 'string') return true;
+  return Object.values(value).some(holdsSecret);
+}
+
+/** What one route's policy needs: what it declares, and `secrets` when its block holds one. */
+function policyNeeds(p: CompiledConfig['routes'][number]['policies'][number], compiled: CompiledConfig): Set<Need> {
+  const needs = new Set<Need>(policyDefinition(p.name)?.needs?.(p.config as never, compiled) ?? []);
+  if (holdsSecret(p.config)) needs.add('secrets');
+  return needs;
+}
+
+/** Everything the config's routes need, whatever the target. */
+export function configNeeds(compiled: CompiledConfig): Set<Need> {
+  const all = new Set<Need>();
+  for (const route of compiled.routes) for (const p of route.policies) for (const n of policyNeeds(p, compiled)) all.add(n);
+  return all;
+}
+
 /** Every need of every route's policies that `target` cannot meet. */
 export function unmetNeeds(compiled: CompiledConfig, target: TargetName): UnmetNeed[] {
   const provides = TARGET_PROVIDES[target];
   const unmet: UnmetNeed[] = [];
   for (const route of compiled.routes) {
     for (const p of route.policies) {
-      const needs = policyDefinition(p.name)?.needs?.(p.config as never, compiled) ?? [];
-      for (const need of new Set(needs)) if (!provides.has(need)) unmet.push({ route: route.id, policy: p.name, need });
+      for (const need of policyNeeds(p, compiled)) if (!provides.has(need)) unmet.push({ route: route.id, policy: p.name, need });
     }
   }
   return unmet;
@@ -72,6 +102,7 @@ const NEED_TEXT: Record<string, string> = {
   cache: 'a response cache',
   waitUntil: 'work after the response (waitUntil)',
   geo: "the platform's geo data",
+  secrets: 'secrets from the environment ({ "env": NAME }; the wasi:http/proxy world has no environment interface)',
 };
 
 /** Throws `ERR_TARGET_UNSUPPORTED` listing every unmet need; returns when there is none. */

@@ -87,15 +87,18 @@ function shardOf(key: string, shards: number): number {
 
 /** A CounterStore over the PORTICO_COUNTERS namespace, `shards` objects (default 64). */
 export function durableObjectCounters(ns: DurableObjectNamespaceLike, shards = 64): CounterStore {
-  const stubs = new Map<number, ReturnType<DurableObjectNamespaceLike['get']>>();
+  // Ids are plain values and kept; a stub is an I/O object of the request that made it, which
+  // Workers refuse to use from another request ("Cannot perform I/O on behalf of a different
+  // request"), so each call gets its own.
+  const ids = new Map<number, unknown>();
   const stub = (key: string) => {
     const shard = shardOf(key, shards);
-    let s = stubs.get(shard);
-    if (!s) {
-      s = ns.get(ns.idFromName(`portico-counters-${shard}`));
-      stubs.set(shard, s);
+    let id = ids.get(shard);
+    if (id === undefined) {
+      id = ns.idFromName(`portico-counters-${shard}`);
+      ids.set(shard, id);
     }
-    return s;
+    return ns.get(id);
   };
   const call = async <T>(key: string, path: string, body: unknown): Promise<T> => {
     const res = await stub(key).fetch(`https://counters.portico.invalid${path}`, { method: 'POST', body: JSON.stringify(body) });

@@ -9,6 +9,9 @@ import { createGateway, type Gateway } from '../../core/index.ts';
 import { instantiateHot } from '../../core/hot/index.ts';
 import { createWorkerCapabilities, requestContext, type WorkerEnv, type WorkerExecutionContext } from './capabilities.ts';
 
+// The Durable Object class of the shared rate-limit counters (bound as PORTICO_COUNTERS).
+export { PorticoCounters } from './counter-object.ts';
+
 const hot = instantiateHot(hotModule);
 let gateway: Gateway | undefined;
 

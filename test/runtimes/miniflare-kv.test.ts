@@ -3,11 +3,11 @@
  * (plain workerd has none configured): the JWT policy keeps the issuer's key set in KV and the
  * revocation list there, as on Cloudflare's edge. The JWKS is served by a loopback origin, the
  * requests go through miniflare's dispatchFetch, and what KV holds is read back through
- * miniflare's own KV API.
+ * miniflare's own KV API. A strict rate limit counts in the build's Durable Object class.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -48,7 +48,15 @@ beforeAll(async () => {
       origins: { echo: { url: echo.url, region: 'edge' } },
       issuers: { idp: { jwksUrl, algorithms: ['ES256'], revocation: true } },
       admin: { token: { env: 'PORTICO_ADMIN_TOKEN' } },
-      routes: [{ id: 'secure', match: { path: '/secure/*' }, upstream: 'echo', jwt: { issuer: 'idp' } }],
+      routes: [
+        { id: 'secure', match: { path: '/secure/*' }, upstream: 'echo', jwt: { issuer: 'idp' } },
+        {
+          id: 'limited',
+          match: { path: '/limited' },
+          upstream: 'echo',
+          rateLimit: { key: 'route', limits: [{ requests: 3, per: '1m', mode: 'strict', onStoreError: 'closed' }] },
+        },
+      ],
     }),
   );
   const build = await runBuild({ target: 'cloudflare', config, out: join(dir, 'out') });
@@ -59,6 +67,8 @@ beforeAll(async () => {
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: '2025-01-01',
     kvNamespaces: ['PORTICO_KV'],
+    // The binding the build's wrangler.toml declares for strict and approximate limits.
+    durableObjects: { PORTICO_COUNTERS: 'PorticoCounters' },
     bindings: { PORTICO_ADMIN_TOKEN: ADMIN_TOKEN },
   });
   await mf.ready;
@@ -112,5 +122,18 @@ describe('Workers KV under miniflare', () => {
     });
     expect(res.status).toBe(401);
     await res.arrayBuffer();
+  });
+
+  it('enforces a strict limit in the Durable Object the build exports, and declares it in wrangler.toml', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await mf.dispatchFetch('http://gw.test/limited');
+      statuses.push(res.status);
+      await res.arrayBuffer();
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    const toml = await readFile(join(dir, 'out', 'wrangler.toml'), 'utf8');
+    expect(toml).toContain('class_name = "PorticoCounters"');
+    expect(toml).toContain('name = "PORTICO_COUNTERS"');
   });
 });
