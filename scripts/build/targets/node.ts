@@ -7,6 +7,9 @@ import { bundleTarget } from '../bundle.ts';
 import type { TargetRecipe } from '../types.ts';
 import { copyHotWasm, writeJson } from './files.ts';
 
+/** The version of @redis/client the Node target is tested with (the repository's own). */
+const REDIS_CLIENT_VERSION = '6.3.1';
+
 export const nodeRecipe: TargetRecipe = {
   target: 'node',
   async build(ctx) {
@@ -29,6 +32,11 @@ export const nodeRecipe: TargetRecipe = {
       type: 'module',
       engines: { node: '>=20.18' },
       scripts: { start: 'node server.mjs' },
+      // The Redis client is loaded only when the config names a Redis (stores.redis), and is not
+      // bundled (it would add about a megabyte to every Node build): `npm install` here brings it.
+      ...(ctx.compiled.routes.some((r) => r.policies.some((p) => p.name === 'rateLimit'))
+        ? { dependencies: { '@redis/client': REDIS_CLIENT_VERSION } }
+        : {}),
     });
     return { main: 'server.mjs', budgeted: ['server.mjs', 'portico.wasm'] };
   },
