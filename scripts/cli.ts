@@ -111,8 +111,14 @@ async function runDev(options: { config?: string; port?: string | number; host?:
       `  curl -s -i -X OPTIONS -H 'Origin: http://localhost:5173' -H 'Access-Control-Request-Method: PUT' ${base}/api/users/42   # CORS preflight: 204 at the edge`,
     );
     out(`  curl -s -i -H 'Origin: http://localhost:5173' ${base}/api/users/42   # Access-Control-Allow-Origin + Vary: Origin`);
+    out(
+      `  for i in 1 2 3 4 5 6; do curl -s -o /dev/null -D - ${base}/limited/hello | grep -iE '^(HTTP/|retry-after|ratelimit)'; done   # 5 per 10 s per client: the 6th is 429`,
+    );
+    out(`  curl -s -i -X TRACE ${base}/api/status            # 405: TRACE is refused`);
+    out(`  curl -s -H 'x-forwarded-user: admin' ${base}/api/users/42   # the origin never sees it`);
     out(`  curl -s ${base}/health`);
     out(`  npx portico explain GET ${base}/api/users/42 -H x-canary:1`);
+    out('  npx portico init                                  # a starter portico.config.json (--ts for TypeScript)');
   }
   out('Ctrl-C drains requests in flight, then exits.');
 

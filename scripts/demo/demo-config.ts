@@ -42,6 +42,14 @@ export function demoConfig(origins: DemoOrigins): PorticoConfig {
       { id: 'status', match: { path: '/api/status', methods: ['GET'] }, upstream: 'eu-west' },
       { ...demoJwtRoute('eu-west'), identity: {} },
       {
+        id: 'limited',
+        match: { path: '/limited/*', methods: ['GET'] },
+        upstream: 'eu-west',
+        rewrite: { stripPrefix: '/limited' },
+        // 5 requests per 10 s per client address, counted in this process's Wasm bucket table.
+        rateLimit: { key: 'ip', limits: [{ name: 'per-client', requests: 5, per: '10s' }] },
+      },
+      {
         id: 'partners',
         match: { path: '/partners/*', methods: ['GET'] },
         upstream: 'eu-west',
