@@ -394,6 +394,8 @@ function compileRoutes(
   const keyed: { key: SortKey; entry: CompiledEntry }[] = [];
   const ids = new Map<string, number>();
   const signatures = new Map<string, number>();
+  // Policies see the config as written: routes as route objects, not compile's checked pieces.
+  const asWritten = { ...config, routes: config.routes.map((c) => c?.route ?? null) };
 
   config.routes.forEach((checked, index) => {
     // null: a route that is not even an object; the schema's problems are reported.
@@ -420,7 +422,7 @@ function compileRoutes(
 
     // Checked before the match, whose errors end this route's checks: every problem of a route
     // is reported in the same run.
-    const policies = compilePolicies(route, at, config, issues, gatewayHeaders, skipPolicies);
+    const policies = compilePolicies(route, at, asWritten, issues, gatewayHeaders, skipPolicies);
     // A match the schema rejected has had its say; checking the rest of it would only guess.
     if (broken.has('match') || broken.has('fallback')) return;
 
@@ -741,7 +743,7 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
   }
 
   // compileBlocks sees the config as written (routes as route objects, not compile's pieces).
-  const asWritten = { ...config, routes: (config['routes'] as { route: unknown }[]).map((r) => r.route) };
+  const asWritten = { ...config, routes: (config['routes'] as ({ route: unknown } | null)[]).map((r) => r?.route ?? null) };
   for (const policy of POLICIES) {
     if (!('compileBlocks' in policy) || skipPolicies.has(policy.name)) continue;
     (policy.compileBlocks as (c: unknown, i: ConfigIssue[]) => void)(asWritten, issues);

@@ -36,7 +36,7 @@ import { limitsBlockSchema, rateLimitSchema, storesBlockSchema } from './schema.
 
 export type { CompiledLimit, CompiledRateLimit, KeyPart } from './compile.ts';
 
-interface Shared {
+export interface RateLimitShared {
   tables(): LocalTables;
   counters(): GuardedCounterStore | null;
 }
@@ -78,7 +78,7 @@ interface LimitSet {
   policyHeader: string;
 }
 
-function buildSet(limits: CompiledLimit[], runtime: PolicyRuntime, shared: Shared, route: string): LimitSet {
+function buildSet(limits: CompiledLimit[], runtime: PolicyRuntime, shared: RateLimitShared, route: string): LimitSet {
   const limiters = limits.map((limit): Limiter => {
     const local = createLocalLimiter(limit, shared.tables(), limit.scope, 1);
     if (limit.mode === 'local') return local;
@@ -134,7 +134,7 @@ export const rateLimitPolicy = definePolicy({
     );
     return `${text.join(', ')}${c.plans ? `; plans from metadata.${c.planField}` : ''}`;
   },
-  init(runtime): Shared {
+  init(runtime): RateLimitShared {
     const compiled = firstCompiled(runtime);
     let tables: LocalTables | undefined;
     let counters: GuardedCounterStore | null | undefined;

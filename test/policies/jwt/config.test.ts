@@ -102,9 +102,12 @@ describe('jwt config', () => {
         { id: 'rv', match: { path: '/rv' }, upstream: 'o', jwt: { issuer: 'rv' } },
       ],
     });
+    // Both blocks carry the admin token's reference: WASI reads no secrets.
     expect(unmetNeeds(compiled, 'wasi')).toEqual([
       { route: 'ps', policy: 'jwt', need: 'alg:PS256' },
+      { route: 'ps', policy: 'jwt', need: 'secrets' },
       { route: 'rv', policy: 'jwt', need: 'kv' },
+      { route: 'rv', policy: 'jwt', need: 'secrets' },
     ]);
     expect(unmetNeeds(compiled, 'vercel')).toEqual([{ route: 'rv', policy: 'jwt', need: 'kv' }]);
     expect(unmetNeeds(compiled, 'deno')).toEqual([]);
