@@ -182,7 +182,7 @@ export interface Capabilities {
   stores?: Partial<Stores>;
   log?(record: LogRecord): void;
   /**
-   * Reads a secret by name from the runtime's environment (process.env, Deno.env, Workers
+   * Reads a secret by name from the runtime's environment (Node's and Deno's environment variables, Workers
    * bindings, Fastly's secret store, Vercel's env); undefined when it is not set. Config
    * references `{ "env": "NAME" }` are resolved through it once, at startup.
    */

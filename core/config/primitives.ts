@@ -35,8 +35,9 @@ export const blockName = (what: string) =>
   v.pipe(v.string(`expected ${what} name (string)`), v.regex(NAME, `expected ${what} name of letters, digits, _ . -`));
 
 /**
- * A secret: `{ "env": "NAME" }`, read from the runtime's environment at startup (process.env,
- * Deno.env, Workers bindings, Fastly's secret store, Vercel's env). A secret is never written in
+ * A secret: `{ "env": "NAME" }`, read from the runtime's environment at startup (Node's and
+ * Deno's environment variables, Workers bindings, Fastly's secret store, Vercel's env); each
+ * target supplies the reader (`Capabilities.secrets`). A secret is never written in
  * the config itself, so the compiled bundle never holds one in clear.
  */
 export const secretRef = v.strictObject(
