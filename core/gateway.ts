@@ -235,8 +235,12 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     const started = caps.now();
     const url = new URL(request.url);
     const method = request.method;
-    const own = await reserved(request, url.pathname, requestId, context);
-    if (own) return own;
+    const pathname = url.pathname;
+    // Only the gateway's own paths pay for the async look-up; every other request goes on at once.
+    if (pathname === '/health' || pathname === '/ready' || pathname.startsWith('/_portico/')) {
+      const own = await reserved(request, pathname, requestId, context);
+      if (own) return own;
+    }
 
     const normalized = normalizePath(url.pathname);
     if (!normalized.ok) {
