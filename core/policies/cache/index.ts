@@ -28,7 +28,7 @@ export type { PurgeMessage } from './purge.ts';
 /** Header carrying an entry's metadata inside the store (never sent to a client). */
 export const META_HEADER = 'x-portico-cache-meta';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-/** A finished leader's response serves late joiners this long (closing the lookup/put gap). */
+/** Finished flights older than this are swept once the table is full. */
 const FLIGHT_LINGER_MS = 1000;
 const MAX_FLIGHTS = 4096;
 /** Statuses a stale entry is served in place of (RFC 5861 §4: 500, 502, 503, 504). */
@@ -73,7 +73,10 @@ type Bytes = Uint8Array<ArrayBuffer>;
 
 interface Flight {
   done: Promise<Buffered | null>;
+  /** When it finished (ms), 0 while in flight. */
   finishedAt: number;
+  /** The gateway's count of finished flights when this one finished, 0 while in flight. */
+  finishSeq: number;
 }
 
 interface CacheShared {
@@ -82,6 +85,8 @@ interface CacheShared {
   flights: Map<string, Flight>;
   refreshing: Set<string>;
   adminToken: string | null;
+  /** Finished flights so far: a lookup that began before a flight finished may join it. */
+  finished: { count: number };
 }
 
 export type CacheOutcome = 'hit' | 'stale' | 'miss' | 'revalidated' | 'bypass' | 'uncacheable';
@@ -230,7 +235,7 @@ export const cachePolicy = definePolicy({
       }
     });
     const adminToken = first?.admin ? await runtime.secret(first.admin, 'admin.token') : null;
-    return { store, purges, flights: new Map(), refreshing: new Set(), adminToken };
+    return { store, purges, flights: new Map(), refreshing: new Set(), adminToken, finished: { count: 0 } };
   },
   endpoints(runtime, shared) {
     if (shared.adminToken === null) return [];
@@ -423,11 +428,20 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
   }
 
   /** A miss, coalesced: the first request for a key goes to the origin, the others wait for it. */
-  async function miss(ex: Exchange, next: Next, primary: string, fwd: string, reqNoStore: boolean): Promise<Response> {
+  async function miss(
+    ex: Exchange,
+    next: Next,
+    primary: string,
+    fwd: string,
+    reqNoStore: boolean,
+    lookupSeq: number,
+  ): Promise<Response> {
     if (ex.method !== 'GET') return (await forward(ex, next, primary, fwd, reqNoStore)).response;
     const t = now();
     const flight = flights.get(primary);
-    if (flight && (flight.finishedAt === 0 || t - flight.finishedAt < FLIGHT_LINGER_MS)) {
+    // A finished flight is joined only by a lookup that began before it finished (its store read
+    // may have raced the write); a later miss is a real one (evicted, purged) and goes forward.
+    if (flight && (flight.finishSeq === 0 || flight.finishSeq > lookupSeq)) {
       const got = await flight.done;
       const shareable =
         got !== null &&
@@ -451,14 +465,17 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       return (await forward(ex, next, primary, fwd, reqNoStore)).response;
     }
     let settle: (b: Buffered | null) => void = () => {};
-    const mine: Flight = { done: new Promise((r) => (settle = r)), finishedAt: 0 };
+    const mine: Flight = { done: new Promise((r) => (settle = r)), finishedAt: 0, finishSeq: 0 };
     flights.set(primary, mine);
     if (flights.size > MAX_FLIGHTS) sweepFlights(t);
     const finish = (b: Buffered | null) => {
       settle(b);
       if (b === null) {
         if (flights.get(primary) === mine) flights.delete(primary);
-      } else mine.finishedAt = now();
+      } else {
+        mine.finishedAt = now();
+        mine.finishSeq = ++shared.finished.count;
+      }
     };
     try {
       const forwarded = await forward(ex, next, primary, fwd, reqNoStore);
@@ -610,6 +627,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     // The cache makes its own conditionals; the client's are answered from the full response.
     ex.upstreamHeaders.delete('if-none-match');
     ex.upstreamHeaders.delete('if-modified-since');
+    const lookupSeq = shared.finished.count;
     const found = await lookup(ex, primary);
     if (found.kind !== 'found') {
       if (rd.has('only-if-cached')) {
@@ -617,7 +635,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
         const refused = ex.refuse('ERR_CACHE_ONLY_IF_CACHED', 'No stored response satisfies this only-if-cached request.');
         return withStatus(refused, `fwd=${found.kind}; detail=only-if-cached`);
       }
-      return miss(ex, next, primary, found.kind, reqNoStore);
+      return miss(ex, next, primary, found.kind, reqNoStore, lookupSeq);
     }
     const { entry } = found;
     const f = entry.meta.f;
