@@ -27,7 +27,14 @@ export interface CompiledCache {
   tagHeaders: string[];
   /** The admin token's reference (the purge endpoint), when the config has an `admin` block. */
   admin: SecretRef | null;
-  store: { kind: 'memory' | 'redis'; maxBytes: number; maxEntries: number; purgeFanOut: boolean };
+  store: {
+    kind: 'memory' | 'redis';
+    maxBytes: number;
+    maxEntries: number;
+    purgeFanOut: boolean;
+    /** `stores.redis` (Node), for the Redis store and the purge fan-out. */
+    redis: { url: SecretRef; keyPrefix: string | null } | null;
+  };
 }
 
 export const DEFAULT_MAX_OBJECT_BYTES = 8 * 1024 * 1024;
@@ -69,7 +76,7 @@ export function compileCache(
   const tags = o.tagsHeader === undefined ? DEFAULT_TAG_HEADERS : Array.isArray(o.tagsHeader) ? o.tagsHeader : [o.tagsHeader];
   const admin = config['admin'] as { token: SecretRef } | undefined;
   const storeBlock = (config['cacheStore'] ?? {}) as CacheStoreBlock;
-  const redis = (config['stores'] as { redis?: unknown } | undefined)?.redis;
+  const redis = (config['stores'] as { redis?: { url: SecretRef; keyPrefix?: string } } | undefined)?.redis;
   const kind = storeBlock.kind ?? 'memory';
   if (kind === 'redis' && redis === undefined) {
     issues.push({
@@ -97,6 +104,7 @@ export function compileCache(
       maxBytes: storeBlock.maxBytes ?? DEFAULT_STORE_BYTES,
       maxEntries: storeBlock.maxEntries ?? DEFAULT_STORE_ENTRIES,
       purgeFanOut: storeBlock.purgeFanOut ?? redis !== undefined,
+      redis: redis ? { url: { env: redis.url.env }, keyPrefix: redis.keyPrefix ?? null } : null,
     },
   };
 }
