@@ -13,7 +13,7 @@
  * Run: `portico bench cache [--seconds S]`; writes bench/results/cache.md.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, createServer } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,7 +72,12 @@ async function startPortico(origin: string): Promise<{ url: string; child: Child
 async function startNginx(origin: string): Promise<{ url: string; child: ChildProcess; dir: string }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'portico-nginx-'));
-  for (const d of ['cache', 'tmp']) mkdirSync(join(dir, d));
+  // Started as root, nginx's workers run as nobody: they must be able to write the cache.
+  chmodSync(dir, 0o755);
+  for (const d of ['cache', 'tmp']) {
+    mkdirSync(join(dir, d));
+    chmodSync(join(dir, d), 0o777);
+  }
   const o = new URL(origin);
   writeFileSync(
     join(dir, 'nginx.conf'),
