@@ -555,7 +555,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       const ttl = Math.round(meta.f.life - meta.f.age0);
       return serve(ex, b.status, b.statusText, b.headers, body, meta, `fwd=${fwd}; fwd-status=304; stored; ttl=${ttl}`);
     }
-    if (ERROR_STATUSES.has(res.status) && !entry.meta.f.noCache && staleness <= entry.meta.f.sie) {
+    if (ERROR_STATUSES.has(res.status) && !entry.meta.f.noCache && entry.meta.f.sie > 0 && staleness <= entry.meta.f.sie) {
       await res.body?.cancel();
       ex.logFields['cache'] = 'stale';
       return serveEntry(ex, entry, `fwd=${fwd}; fwd-status=${res.status}; ttl=${-Math.ceil(staleness)}; detail=stale-if-error`);
@@ -673,7 +673,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     }
     if (fresh) reason = 'request';
     // stale-while-revalidate: the stale answer now, one refresh in the background.
-    if (!fresh && !f.noCache && !rd.has('no-cache') && maxAge === undefined && staleness <= f.swr) {
+    if (!fresh && !f.noCache && !rd.has('no-cache') && maxAge === undefined && f.swr > 0 && staleness <= f.swr) {
       const copy = entry.response.clone();
       refresh(ex, next, primary, entry);
       ex.logFields['cache'] = 'stale';
