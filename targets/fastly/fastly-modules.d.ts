@@ -25,3 +25,15 @@ declare module 'fastly:secret-store' {
     get(key: string): Promise<{ plaintext(): string } | null>;
   }
 }
+
+declare module 'fastly:cache' {
+  export interface SimpleCacheEntry {
+    arrayBuffer(): Promise<ArrayBuffer>;
+  }
+  export class SimpleCache {
+    static get(key: string): SimpleCacheEntry | null;
+    /** `ttl` in seconds. */
+    static set(key: string, value: BodyInit, ttl: number): undefined;
+    static purge(key: string, options: { scope: 'pop' | 'global' }): undefined;
+  }
+}

@@ -806,14 +806,15 @@ export const CASES: ConformanceCase[] = [
       const path = `/cached/${Math.random().toString(36).slice(2)}`;
       const first = await ctx.send({ path });
       expect(first.status).toBe(200);
-      expect(first.headers['cache-status']).toBe('portico; fwd=uri-miss; fwd-status=200; stored; ttl=60');
+      expect(first.headers['cache-status']).toMatch(/^portico; fwd=uri-miss; fwd-status=200; stored; ttl=(59|60)$/);
       // The entry is written once the origin's whole body was read, in waitUntil: allow it a moment.
       let second = await ctx.send({ path });
       for (let i = 0; i < 20 && !second.headers['cache-status']?.startsWith('portico; hit'); i++) {
         await new Promise((r) => setTimeout(r, 100));
         second = await ctx.send({ path });
       }
-      expect(second.headers['cache-status']).toMatch(/^portico; hit; ttl=(59|60)$/);
+      // A request whose store read raced the write joins the finished origin request (coalesced).
+      expect(second.headers['cache-status']).toMatch(/^portico; hit; ttl=(59|60)(; detail=coalesced)?$/);
       expect(second.headers['age']).toMatch(/^\d+$/);
       expect(second.body).toBe(first.body);
       expect(ctx.origins.echoSeen.filter((t) => t === path).length).toBe(1);

@@ -265,8 +265,19 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     shared: c.key.shared,
   };
 
+  let reportedStoreError = false;
   async function read(full: string): Promise<Entry | null | 'collision'> {
-    const response = await store.get(storeKey(hot, full));
+    let response: Response | null;
+    try {
+      response = await store.get(storeKey(hot, full));
+    } catch (err) {
+      // A store that fails is a miss, never a 5xx: the origin answers, and the write may work.
+      if (!reportedStoreError) {
+        reportedStoreError = true;
+        runtime.log({ level: 'warn', msg: 'cache store read failed', cause: err instanceof Error ? err.message : String(err) });
+      }
+      return null;
+    }
     if (response === null) return null;
     const text = response.headers.get(META_HEADER);
     let meta: Meta | null = null;
