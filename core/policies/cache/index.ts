@@ -211,7 +211,10 @@ export const cachePolicy = definePolicy({
   schema: cacheSchema,
   blocks: { cacheStore: cacheStoreSchema },
   compile: (block, { at, issues, config }) => compileCache(block, at, config, issues),
-  needs: () => ['waitUntil'],
+  // Nothing is required: every target's cache works with core's memory LRU, and background work
+  // (the store write, a stale-while-revalidate refresh) goes to waitUntil where the target has
+  // one; on WASI it runs while the instance lives.
+  needs: () => [],
   describe(c: CompiledCache) {
     const parts = [c.ttl !== null ? `ttl ${c.ttl}s` : 'origin freshness'];
     if (c.staleWhileRevalidate) parts.push(`swr ${c.staleWhileRevalidate}s`);
