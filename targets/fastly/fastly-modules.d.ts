@@ -30,10 +30,11 @@ declare module 'fastly:cache' {
   export interface SimpleCacheEntry {
     arrayBuffer(): Promise<ArrayBuffer>;
   }
-  export class SimpleCache {
-    static get(key: string): SimpleCacheEntry | null;
+  /** A class of static methods in js-compute; declared as the object it is used as. */
+  export const SimpleCache: {
+    get(key: string): SimpleCacheEntry | null;
     /** `ttl` in seconds. */
-    static set(key: string, value: BodyInit, ttl: number): undefined;
-    static purge(key: string, options: { scope: 'pop' | 'global' }): undefined;
-  }
+    set(key: string, value: BodyInit, ttl: number): undefined;
+    purge(key: string, options: { scope: 'pop' | 'global' }): undefined;
+  };
 }

@@ -91,7 +91,7 @@ export function decideStore(
     return { store: false, reason: 'authorization' };
   }
   const vary = headers.get('vary');
-  if (vary !== null && vary.split(',').some((v) => v.trim() === '*')) return { store: false, reason: 'vary-star' };
+  if (vary?.split(',').some((v) => v.trim() === '*')) return { store: false, reason: 'vary-star' };
   // A Set-Cookie is one client's; only an origin that marks the response shared gets it stored.
   if (headers.has('set-cookie') && !d.has('public') && !d.has('s-maxage')) return { store: false, reason: 'set-cookie' };
 
