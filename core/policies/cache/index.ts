@@ -79,7 +79,7 @@ interface Flight {
   finishSeq: number;
 }
 
-interface CacheShared {
+export interface CacheShared {
   store: CacheStore;
   purges: PurgeLog;
   flights: Map<string, Flight>;
