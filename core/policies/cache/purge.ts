@@ -2,9 +2,10 @@
  * Purges. A purge is a record, not a walk over the store: "everything stored before T with tag
  * X (or URL U, or anything) is gone (hard) or stale (soft)". Every read checks its entry against
  * the records, so a purge works the same over every store, including those that cannot list
- * their keys (the Web Cache API, Fastly's cache). Records older than the longest an entry can
- * be kept are dropped; when the table is full the oldest record becomes a purge of everything
- * up to its time, which can only purge more, never less.
+ * their keys (the Web Cache API, Fastly's cache). The records are bounded: when a table is full
+ * its oldest record becomes a purge of everything up to that record's time, which can only purge
+ * more, never less. They live in this instance; other instances hear of them through the
+ * store's fan-out (Redis pub/sub on Node) where there is one.
  */
 
 /** A purge as the API takes it and as the fan-out carries it. */
