@@ -106,6 +106,13 @@ export interface CacheStore {
   put(key: string, response: Response, options: { ttlSeconds: number }): Promise<void>;
   /** Removes the entry; true when there was one (where the platform can tell). */
   delete(key: string): Promise<boolean>;
+  /**
+   * Sends a purge (opaque text, the cache policy's JSON) to every other instance that shares
+   * this store's fan-out (Node: Redis pub/sub). Absent: a purge reaches this instance only.
+   */
+  publishPurge?(message: string): Promise<void>;
+  /** Subscribes to the purges other instances publish; the listener gets the same text. */
+  onPurge?(listener: (message: string) => void): void;
 }
 
 /** How a counter counts (see core/stores/counter-math.ts for the exact arithmetic). */

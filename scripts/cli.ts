@@ -325,6 +325,11 @@ export async function main(argv: string[]): Promise<number> {
     .action(
       (subject: string, options) =>
         (pending = (async () => {
+          if (subject === 'cache') {
+            const { cliMain } = await import('../bench/cache.ts');
+            await cliMain(argv.slice(argv.indexOf(subject) + 1));
+            return typeof process.exitCode === 'number' ? process.exitCode : 0;
+          }
           if (subject !== 'matcher' && subject !== 'step' && subject !== 'forwarding' && subject !== 'limits') {
             err(`unknown benchmark "${subject}" (available: matcher, step, forwarding, limits)`);
             return 2;
@@ -381,6 +386,43 @@ export async function main(argv: string[]): Promise<number> {
         (pending = (async () => {
           const { runRevokeCommand } = await import('./revoke-command.ts');
           return runRevokeCommand(options);
+        })()),
+    );
+
+  cli
+    .command('purge', "Purge a running gateway's cache by tag, URL or everything (admin token from $PORTICO_ADMIN_TOKEN)")
+    .option('--url <url>', 'The gateway, e.g. https://api.example.com')
+    .option('--tag <tag>', 'A tag (Surrogate-Key / Cache-Tag) to purge; repeatable')
+    .option('--path <path>', 'A path on --url to purge; repeatable')
+    .option('--purge-url <url>', 'An absolute URL to purge; repeatable')
+    .option('--all', 'Purge everything')
+    .option('--soft', 'Mark stale instead of deleting')
+    .option('--token-env <name>', 'Variable holding the admin token (default PORTICO_ADMIN_TOKEN)')
+    .action(
+      (options) =>
+        (pending = (async () => {
+          const { runPurgeCommand } = await import('./purge-command.ts');
+          return runPurgeCommand(options, { out, err });
+        })()),
+    );
+
+  cli
+    .command('warm', 'Fetch URLs from a list or an access log through a gateway so its cache holds them')
+    .option('--url <url>', 'The gateway, e.g. http://127.0.0.1:8787')
+    .option('--file <file>', 'List of paths/URLs or an access log (default: stdin)')
+    .option('--concurrency <n>', 'Requests at once (default 8)')
+    .action(
+      (options) =>
+        (pending = (async () => {
+          const { runWarmCommand } = await import('./warm-command.ts');
+          const { readFile } = await import('node:fs/promises');
+          const readText = async (file: string | undefined) => {
+            if (file) return readFile(file, 'utf8');
+            const chunks: Buffer[] = [];
+            for await (const c of process.stdin) chunks.push(c as Buffer);
+            return Buffer.concat(chunks).toString('utf8');
+          };
+          return runWarmCommand(options, { out, err, readText });
         })()),
     );
 

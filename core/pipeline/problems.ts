@@ -30,6 +30,7 @@ export const PROBLEMS = {
   ERR_HEADERS_TOO_LARGE: { status: 431, title: 'Request Header Fields Too Large', slug: 'headers-too-large' },
   ERR_UPSTREAM_UNREACHABLE: { status: 502, title: 'Bad Gateway', slug: 'upstream-unreachable' },
   ERR_UPSTREAM_TIMEOUT: { status: 504, title: 'Gateway Timeout', slug: 'upstream-timeout' },
+  ERR_CACHE_ONLY_IF_CACHED: { status: 504, title: 'Gateway Timeout', slug: 'only-if-cached' },
   ERR_NOT_READY: { status: 503, title: 'Service Unavailable', slug: 'not-ready' },
   ERR_INTERNAL: { status: 500, title: 'Internal Server Error', slug: 'internal' },
   // ── access: CORS, auth, API keys ──

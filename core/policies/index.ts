@@ -4,6 +4,7 @@
  * one line here, and the docs.
  */
 import { apiKeyPolicy } from './api-key/index.ts';
+import { cachePolicy } from './cache/index.ts';
 import { assertionPolicy } from './assertion/index.ts';
 import { requestHeadersPolicy, responseHeadersPolicy } from './headers/index.ts';
 import { identityPolicy } from './identity/index.ts';
@@ -24,6 +25,7 @@ export const POLICIES = [
   apiKeyPolicy,
   identityPolicy,
   rateLimitPolicy,
+  cachePolicy,
   assertionPolicy,
 ] as const;
 

@@ -10,3 +10,4 @@ export { stepCounter } from './counter-math.ts';
 export type { CounterStep } from './counter-math.ts';
 export { guardCounterStore, CounterStoreUnavailable } from './guarded-counters.ts';
 export type { GuardOptions, GuardedCounterStore } from './guarded-counters.ts';
+export { createFallbackCacheStore } from './fallback-cache-store.ts';

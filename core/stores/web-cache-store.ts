@@ -18,6 +18,11 @@ const CACHE_URL_BASE = 'https://cache.portico.invalid/';
 const EXPIRES_HEADER = 'x-portico-expires';
 /** Header keeping the response's own Cache-Control while the platform sees ours. */
 const ORIGINAL_CACHE_CONTROL = 'x-portico-cache-control';
+/**
+ * Header keeping the response's Set-Cookie values (a JSON array): Cloudflare's Cache API never
+ * stores a response that carries Set-Cookie, so the store hides them from the platform.
+ */
+const SET_COOKIES = 'x-portico-set-cookie';
 
 /** @example const store = createWebCacheStore(await caches.open('portico')); */
 export function createWebCacheStore(cache: WebCache, now: () => number = Date.now): CacheStore {
@@ -39,6 +44,15 @@ export function createWebCacheStore(cache: WebCache, now: () => number = Date.no
       headers.delete(ORIGINAL_CACHE_CONTROL);
       if (original === null) headers.delete('cache-control');
       else headers.set('cache-control', original);
+      const cookies = headers.get(SET_COOKIES);
+      headers.delete(SET_COOKIES);
+      if (cookies !== null) {
+        try {
+          for (const c of JSON.parse(cookies) as string[]) headers.append('set-cookie', c);
+        } catch {
+          // A malformed value: the entry is served without its cookies rather than not at all.
+        }
+      }
       return new Response(hit.body, { status: hit.status, statusText: hit.statusText, headers });
     },
     async put(key, response, { ttlSeconds }) {
@@ -50,6 +64,11 @@ export function createWebCacheStore(cache: WebCache, now: () => number = Date.no
       headers.set(EXPIRES_HEADER, String(now() + ttlSeconds * 1000));
       const original = response.headers.get('cache-control');
       if (original !== null) headers.set(ORIGINAL_CACHE_CONTROL, original);
+      const cookies = response.headers.getSetCookie();
+      if (cookies.length > 0) {
+        headers.delete('set-cookie');
+        headers.set(SET_COOKIES, JSON.stringify(cookies));
+      }
       // Platform caches (Cloudflare's) also read Cache-Control to decide how long to keep it.
       headers.set('cache-control', `max-age=${Math.ceil(ttlSeconds)}`);
       await cache.put(

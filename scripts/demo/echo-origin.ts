@@ -3,6 +3,8 @@
  * what the gateway forwarded can be observed. Query switches (read from the forwarded URL):
  * - `delay=MS`: wait before sending headers (to show 504);
  * - `drip=N`: send N chunks of `chunk` bytes, `gap` ms apart, after the JSON line.
+ * Under `/catalog/` it sends `Cache-Control: public, s-maxage=30, stale-while-revalidate=60` and
+ * `Surrogate-Key: catalog` (the demo's cached route).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -47,6 +49,11 @@ export async function startEchoOrigin(options: EchoOriginOptions): Promise<EchoO
         const drip = Math.min(Number(query.get('drip') ?? 0) || 0, 10_000);
         res.setHeader('x-origin-region', options.region);
         res.setHeader('x-origin-secret', 'origin-internal');
+        // The demo's cached catalog (`/catalog/*`): shared freshness, a stale window and tags.
+        if (url.startsWith('/catalog/')) {
+          res.setHeader('cache-control', 'public, s-maxage=30, stale-while-revalidate=60');
+          res.setHeader('surrogate-key', 'catalog');
+        }
         if (drip === 0) {
           res.setHeader('content-type', 'application/json');
           res.end(echo);

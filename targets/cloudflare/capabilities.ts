@@ -4,7 +4,15 @@
  * `CF-Connecting-IP` and `request.cf` (both set by Cloudflare's edge; CF-Connecting-IP is
  * believed only where `request.cf` shows the edge set it, see cfConnectingIpTrusted).
  */
-import { createWebCacheStore, type Capabilities, type GeoInfo, type KVStore, type RequestContext } from '../../core/index.ts';
+import {
+  createFallbackCacheStore,
+  createMemoryCache,
+  createWebCacheStore,
+  type Capabilities,
+  type GeoInfo,
+  type KVStore,
+  type RequestContext,
+} from '../../core/index.ts';
 import type { HotExports } from '../../core/hot/index.ts';
 import { durableObjectCounters, type DurableObjectNamespaceLike } from './counter-object.ts';
 
@@ -73,8 +81,17 @@ export function createWorkerCapabilities(hot: HotExports, env: WorkerEnv): Capab
     stores: {
       ...(env.PORTICO_KV ? { kv: workersKvStore(env.PORTICO_KV as WorkersKvNamespace) } : {}),
       ...(env.PORTICO_COUNTERS ? { counters: durableObjectCounters(env.PORTICO_COUNTERS as DurableObjectNamespaceLike) } : {}),
-      // caches.default: the data center's cache (a no-op in plain workerd without a cache service).
-      ...(workersDefaultCache ? { cache: createWebCacheStore(workersDefaultCache) } : {}),
+      // caches.default: the data center's cache. Plain workerd without a cache service throws on
+      // every call: the isolate's memory LRU takes over there (core/stores/fallback-cache-store.ts).
+      ...(workersDefaultCache
+        ? {
+            cache: createFallbackCacheStore(
+              createWebCacheStore(workersDefaultCache),
+              () => createMemoryCache(),
+              (e) => /No Cache was configured/i.test(String(e)),
+            ),
+          }
+        : {}),
     },
   };
 }

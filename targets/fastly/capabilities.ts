@@ -6,8 +6,9 @@
 import { env } from 'fastly:env';
 import { KVStore as FastlyKVStore } from 'fastly:kv-store';
 import { SecretStore } from 'fastly:secret-store';
-import type { Capabilities, GeoInfo, KVStore, RequestContext } from '../../core/index.ts';
+import type { CacheStore, Capabilities, GeoInfo, KVStore, RequestContext } from '../../core/index.ts';
 import type { HotExports } from '../../core/hot/index.ts';
+import { createFastlyCacheStore } from './fastly-cache-store.ts';
 
 /** Fields of Fastly's `Geolocation` that become geo. */
 interface FastlyGeo {
@@ -63,6 +64,7 @@ function openKvStore(): KVStore | undefined {
 
 export function createFastlyCapabilities(hot: HotExports): Capabilities {
   let kv: KVStore | undefined | null = null;
+  let cache: CacheStore | undefined;
   const capabilities: Capabilities = {
     forward: (url, init) => fetch(url, init),
     now: Date.now,
@@ -75,7 +77,9 @@ export function createFastlyCapabilities(hot: HotExports): Capabilities {
     enumerable: true,
     get() {
       if (kv === null) kv = openKvStore();
-      return kv ? { kv } : undefined;
+      // fastly:cache is always there: the POP's cache (targets/fastly/fastly-cache-store.ts).
+      cache ??= createFastlyCacheStore();
+      return kv ? { kv, cache } : { cache };
     },
   });
   return capabilities;

@@ -25,3 +25,16 @@ declare module 'fastly:secret-store' {
     get(key: string): Promise<{ plaintext(): string } | null>;
   }
 }
+
+declare module 'fastly:cache' {
+  export interface SimpleCacheEntry {
+    arrayBuffer(): Promise<ArrayBuffer>;
+  }
+  /** A class of static methods in js-compute; declared as the object it is used as. */
+  export const SimpleCache: {
+    get(key: string): SimpleCacheEntry | null;
+    /** `ttl` in seconds. */
+    set(key: string, value: BodyInit, ttl: number): undefined;
+    purge(key: string, options: { scope: 'pop' | 'global' }): undefined;
+  };
+}

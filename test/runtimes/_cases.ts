@@ -798,6 +798,44 @@ export const CASES: ConformanceCase[] = [
       expect(other.status).toBe(200);
     },
   },
+  {
+    group: 'cache',
+    name: 'a cached route answers the second GET from the store, with Age and Cache-Status hit',
+    notOn: [{ runtime: 'wasi', reason: 'jco serve runs each request in a fresh instance, so no in-memory entry outlives one' }],
+    async run(ctx) {
+      const path = `/cached/${Math.random().toString(36).slice(2)}`;
+      const first = await ctx.send({ path });
+      expect(first.status).toBe(200);
+      expect(first.headers['cache-status']).toMatch(/^portico; fwd=uri-miss; fwd-status=200; stored; ttl=(59|60)$/);
+      // The entry is written once the origin's whole body was read, in waitUntil: allow it a moment.
+      let second = await ctx.send({ path });
+      for (let i = 0; i < 20 && !second.headers['cache-status']?.startsWith('portico; hit'); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        second = await ctx.send({ path });
+      }
+      // A request whose store read raced the write joins the finished origin request (coalesced).
+      expect(second.headers['cache-status']).toMatch(/^portico; hit; ttl=(59|60)(; detail=coalesced)?$/);
+      expect(second.headers['age']).toMatch(/^\d+$/);
+      expect(second.body).toBe(first.body);
+      expect(ctx.origins.echoSeen.filter((t) => t === path).length).toBe(1);
+      const head = await ctx.send({ path, method: 'HEAD' });
+      expect(head.headers['cache-status']).toMatch(/^portico; hit/);
+      expect(head.body).toBe('');
+    },
+  },
+  {
+    group: 'cache',
+    name: 'a POST on a cached route is forwarded with Cache-Status bypass and invalidates the URL',
+    notOn: [{ runtime: 'wasi', reason: 'jco serve runs each request in a fresh instance, so no in-memory entry outlives one' }],
+    async run(ctx) {
+      const path = `/cached/${Math.random().toString(36).slice(2)}`;
+      await ctx.send({ path });
+      const post = await ctx.send({ path, method: 'POST', body: 'x' });
+      expect(post.headers['cache-status']).toBe('portico; fwd=bypass; fwd-status=200');
+      const after = await ctx.send({ path });
+      expect(after.headers['cache-status']).toMatch(/^portico; fwd=uri-miss/);
+    },
+  },
 ];
 
 /**

@@ -1,0 +1,279 @@
+/**
+ * The cache benchmark (`portico bench cache`), in one run, on 127.0.0.1:
+ * - **hits**: requests/s of cache hits through portico's Node target (`cache: { ttl }` route),
+ *   against plain forwarding through the same portico (no cache) and against nginx
+ *   `proxy_cache` serving hits (nginx from Debian, started here with a config in a temp dir);
+ * - **misses**: every request a new key (wrk's Lua makes the path), against plain forwarding;
+ * - **stampede**: 1,000 concurrent clients on one cold key; the origin counts its requests
+ *   (exactly 1 is the goal).
+ * The origin is a node:http server in this process that answers a 1 KiB JSON body (no
+ * Cache-Control: the route's forced TTL makes it cacheable, and nginx's `proxy_cache_valid`),
+ * counting requests per path. Inputs are checked before timing: a hit must say
+ * `Cache-Status: portico; hit`, nginx's `X-Cache-Status: HIT`.
+ * Run: `portico bench cache [--seconds S]`; writes bench/results/cache.md.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { request as httpRequest, createServer } from 'node:http';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileConfig } from '../core/config/index.ts';
+import { loadNodeHot } from '../targets/node/hot.ts';
+import { startNodeServer } from '../targets/node/server.ts';
+
+const HOST = '127.0.0.1';
+const SELF = fileURLToPath(import.meta.url);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, HOST, () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The portico server of the benchmark, in a child process: `/cached/*` cached, `/plain/*` not. */
+async function serve(port: number, origin: string): Promise<void> {
+  const config = await compileConfig({
+    origins: { o: { url: origin, region: 'local' } },
+    routes: [
+      { match: { path: '/cached/*' }, upstream: 'o', cache: { ttl: 3600 } },
+      { match: { path: '/miss/*' }, upstream: 'o', cache: { ttl: 3600 } },
+      { match: { path: '/cold/*' }, upstream: 'o', cache: { ttl: 3600 } },
+      { match: { path: '/plain/*' }, upstream: 'o' },
+    ],
+  });
+  await startNodeServer(config, { port, host: HOST, hot: await loadNodeHot('wasm'), log: () => {} });
+  process.stdout.write(`ready ${port}\n`);
+}
+
+async function startPortico(origin: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--serve', String(port), origin], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('portico did not start within 20 s')), 20_000);
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      if (c.includes(`ready ${port}`)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`portico exited with code ${code}`)));
+  });
+  return { url: `http://${HOST}:${port}`, child };
+}
+
+async function startNginx(origin: string): Promise<{ url: string; child: ChildProcess; dir: string }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'portico-nginx-'));
+  // Started as root, nginx's workers run as nobody: they must be able to write the cache.
+  chmodSync(dir, 0o755);
+  for (const d of ['cache', 'tmp']) {
+    mkdirSync(join(dir, d));
+    chmodSync(join(dir, d), 0o777);
+  }
+  const o = new URL(origin);
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 2048; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp/body;
+  proxy_temp_path ${dir}/tmp/proxy;
+  fastcgi_temp_path ${dir}/tmp/fastcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi;
+  scgi_temp_path ${dir}/tmp/scgi;
+  proxy_cache_path ${dir}/cache levels=1:2 keys_zone=bench:10m max_size=256m inactive=1h use_temp_path=off;
+  upstream origin { server ${o.host}; keepalive 32; }
+  server {
+    listen ${HOST}:${port};
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_cache bench;
+      proxy_cache_valid 200 1h;
+      proxy_cache_lock on;
+      add_header X-Cache-Status $upstream_cache_status;
+    }
+  }
+}
+`,
+  );
+  const child = spawn('nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await get(`http://${HOST}:${port}/warm`);
+      break;
+    } catch {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error('nginx did not start (apt-get install -y nginx)');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return { url: `http://${HOST}:${port}`, child, dir };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+function get(url: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const r = httpRequest(url, { agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    r.on('error', reject);
+    r.end();
+  });
+}
+
+interface Sample {
+  rps: number;
+  p99Ms: number;
+  errors: number;
+}
+
+function wrk(url: string, seconds: number, script?: string): Promise<Sample> {
+  return new Promise((resolve, reject) => {
+    const args = ['-t1', '-c32', `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
+    execFile('wrk', args, (error, stdout) => {
+      if (error) return reject(new Error(`wrk failed (apt-get install -y wrk): ${error.message}`));
+      const num = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? Number.NaN);
+      const m = /99%\s+([\d.]+)(us|ms|s)/.exec(stdout);
+      const p99 = m ? Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1) : Number.NaN;
+      const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+      resolve({
+        rps: num(/Requests\/sec:\s+([\d.]+)/),
+        p99Ms: p99,
+        errors:
+          (num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0) + (socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
+      });
+    });
+  });
+}
+
+export async function runCacheBench(options: { seconds?: number; outDir?: string } = {}): Promise<string> {
+  const seconds = options.seconds ?? 5;
+  const counts = new Map<string, number>();
+  const body = JSON.stringify({ items: Array.from({ length: 16 }, (_, i) => ({ id: i, name: `item-${i}` })) }).padEnd(1024, ' ');
+  const origin = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    counts.set(path, (counts.get(path) ?? 0) + 1);
+    req.resume();
+    // A cold key answers after 200 ms, so that the stampede's requests all arrive while it is in flight.
+    setTimeout(
+      () => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      },
+      path.startsWith('/cold/') ? 200 : 0,
+    );
+  });
+  origin.keepAliveTimeout = 5000;
+  await new Promise<void>((r) => origin.listen(0, HOST, r));
+  const originUrl = `http://${HOST}:${(origin.address() as { port: number }).port}`;
+  const portico = await startPortico(originUrl);
+  const nginx = await startNginx(originUrl);
+  const dir = mkdtempSync(join(tmpdir(), 'portico-wrk-'));
+  const missLua = join(dir, 'miss.lua');
+  writeFileSync(
+    missLua,
+    'local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("GET", "/miss/" .. n .. "-" .. math.random(1e9))\nend\n',
+  );
+  try {
+    // Inputs checked before timing.
+    await get(`${portico.url}/cached/item`);
+    const hit = await get(`${portico.url}/cached/item`);
+    if (!String(hit.headers['cache-status']).startsWith('portico; hit'))
+      throw new Error(`portico did not hit: ${hit.headers['cache-status']}`);
+    await get(`${nginx.url}/cached/item`);
+    const nhit = await get(`${nginx.url}/cached/item`);
+    if (nhit.headers['x-cache-status'] !== 'HIT') throw new Error(`nginx did not hit: ${nhit.headers['x-cache-status']}`);
+    if ((await get(`${portico.url}/plain/item`)).body !== body) throw new Error('plain forwarding gave another body');
+
+    const rows: [string, Sample][] = [];
+    for (const [name, url, script] of [
+      ['portico, plain forwarding', `${portico.url}/plain/item`, undefined],
+      ['portico, cache hits', `${portico.url}/cached/item`, undefined],
+      ['nginx proxy_cache, hits', `${nginx.url}/cached/item`, undefined],
+      ['portico, cache misses (new key each)', `${portico.url}/`, missLua],
+    ] as const) {
+      await wrk(url, 1, script);
+      rows.push([name, await wrk(url, seconds, script)]);
+    }
+
+    // Stampede: 1,000 clients at once on a cold key, each on its own connection.
+    const cold = `/cold/key-${Date.now()}`;
+    const answers = await Promise.all(Array.from({ length: 1000 }, () => get(`${portico.url}${cold}`).catch(() => null)));
+    const ok = answers.filter((a) => a?.status === 200 && a.body === body).length;
+    const originRequests = counts.get(cold) ?? 0;
+
+    const rps = (name: string) => rows.find(([n]) => n === name)?.[1].rps ?? Number.NaN;
+    const plain = rps('portico, plain forwarding');
+    const md = [
+      '# Cache benchmark',
+      '',
+      `${new Date().toISOString()} · Node ${process.versions.node} · one run · wrk -t1 -c32 -d${seconds}s per workload · load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+      '',
+      'wrk, the origin, portico and nginx share the machine (2 cores, other work running): ratios from the same run matter, absolute numbers less.',
+      '',
+      '| workload | req/s | vs portico plain forwarding | p99 ms | errors |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      ...rows.map(
+        ([name, s]) =>
+          `| ${name} | ${Math.round(s.rps)} | ${(s.rps / plain).toFixed(2)}× | ${s.p99Ms.toFixed(1)} | ${s.errors} |`,
+      ),
+      '',
+      `Hits vs nginx proxy_cache hits: ${(rps('portico, cache hits') / rps('nginx proxy_cache, hits')).toFixed(2)}×. Goals: hits ≥ 1.5× plain forwarding (${(rps('portico, cache hits') / plain).toFixed(2)}×), misses ≥ 0.9× (${(rps('portico, cache misses (new key each)') / plain).toFixed(2)}×).`,
+      '',
+      `Stampede: 1,000 concurrent clients on one cold key → **${originRequests} origin request(s)** (goal: exactly 1); ${ok} of 1,000 clients got the full body.`,
+      '',
+    ].join('\n');
+    const out = options.outDir ?? fileURLToPath(new URL('./results', import.meta.url));
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'cache.md'), md);
+    return md;
+  } finally {
+    await stop(portico.child);
+    await stop(nginx.child);
+    origin.closeAllConnections();
+    origin.close();
+  }
+}
+
+export async function cliMain(argv: string[]): Promise<void> {
+  const value = (name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+  const md = await runCacheBench({
+    seconds: value('--seconds') !== undefined ? Number(value('--seconds')) : 5,
+    ...(value('--out') ? { outDir: value('--out') as string } : {}),
+  });
+  process.stdout.write(md);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const args = process.argv.slice(2);
+  const run = args[0] === '--serve' ? serve(Number(args[1]), args[2] ?? '') : cliMain(args);
+  run.catch((error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    process.exit(2);
+  });
+}

@@ -1,0 +1,698 @@
+/**
+ * `cache`: an RFC 9111 shared cache in the route pipeline, after auth and rate limits.
+ *
+ * Per request: GET and HEAD are keyed (key.ts) and looked up; a fresh entry is answered at once
+ * with `Age` and `Cache-Status` (RFC 9211); a stale one is served while one background request
+ * refreshes it (stale-while-revalidate), validated with the origin (ETag, Last-Modified; a 304
+ * updates the stored headers), or served when the origin fails (stale-if-error). Misses for one
+ * key are coalesced into one origin request. Responses are stored only once their whole body has
+ * been read from the origin, whatever the client does. Unsafe methods invalidate their URL and
+ * the Location and Content-Location of a success. Origin headers pass through unchanged; `Age`
+ * (on answers from the store) and `Cache-Status` are the only ones added.
+ */
+import type { CacheStore } from '../../capabilities.ts';
+import { definePolicy, type Exchange, type Next, type PolicyRuntime } from '../../pipeline/policy.ts';
+import { createMemoryCache } from '../../stores/memory-cache.ts';
+import { type CompiledCache, compileCache } from './compile.ts';
+import { deltaSeconds, type Directives, httpDate, parseDirectives } from './directives.ts';
+import { currentAge, decideStore, type Freshness } from './freshness.ts';
+import { cacheUrl, cacheUrlOf, type KeySettings, primaryKey, storeKey, variantKey, varyNames } from './key.ts';
+import { PurgeLog, type PurgeMessage } from './purge.ts';
+import { purgeEndpoint } from './purge-endpoint.ts';
+import { cacheSchema, cacheStoreSchema } from './schema.ts';
+
+export type { CompiledCache } from './compile.ts';
+export { PURGE_PATH } from './purge-endpoint.ts';
+export type { PurgeMessage } from './purge.ts';
+
+/** Header carrying an entry's metadata inside the store (never sent to a client). */
+export const META_HEADER = 'x-portico-cache-meta';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+/** Finished flights older than this are swept once the table is full. */
+const FLIGHT_LINGER_MS = 1000;
+const MAX_FLIGHTS = 4096;
+/** Statuses a stale entry is served in place of (RFC 5861 §4: 500, 502, 503, 504). */
+const ERROR_STATUSES = new Set([500, 502, 503, 504]);
+/** Headers a 304 never replaces in the stored response (RFC 9111 §3.2). */
+const NOT_UPDATED = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'content-range', META_HEADER]);
+
+/** What the store holds beside an entry's response. */
+interface Meta {
+  /** The full key (compared on every read). */
+  k: string;
+  /** The purge URL. */
+  u: string;
+  /** Request and response times, ms since the epoch. */
+  rq: number;
+  rs: number;
+  f: Freshness;
+  /** Tags. */
+  t: string[];
+  /** The response's Vary names ([] when none). */
+  vh: string[];
+  /** 1 on a Vary marker (the primary key of a response that varies). */
+  m?: 1;
+}
+
+interface Entry {
+  response: Response;
+  meta: Meta;
+}
+
+/** A response a leader read in full, for its followers. */
+interface Buffered {
+  status: number;
+  statusText: string;
+  headers: [string, string][];
+  body: Bytes;
+  meta: Meta;
+}
+
+/** Bytes over a plain ArrayBuffer (what a Response body takes). */
+type Bytes = Uint8Array<ArrayBuffer>;
+
+interface Flight {
+  done: Promise<Buffered | null>;
+  /** When it finished (ms), 0 while in flight. */
+  finishedAt: number;
+  /** The gateway's count of finished flights when this one finished, 0 while in flight. */
+  finishSeq: number;
+}
+
+export interface CacheShared {
+  store: CacheStore;
+  purges: PurgeLog;
+  flights: Map<string, Flight>;
+  refreshing: Set<string>;
+  adminToken: string | null;
+  /** Finished flights so far: a lookup that began before a flight finished may join it. */
+  finished: { count: number };
+}
+
+export type CacheOutcome = 'hit' | 'stale' | 'miss' | 'revalidated' | 'bypass' | 'uncacheable';
+
+function firstCompiled(runtime: PolicyRuntime): CompiledCache | undefined {
+  for (const route of runtime.config.routes) {
+    for (const p of route.policies) if (p.name === 'cache') return p.config as CompiledCache;
+  }
+  return undefined;
+}
+
+/** Request directives, with `Pragma: no-cache` read as no-cache when there is no Cache-Control (RFC 9111 §5.4). */
+function requestDirectives(headers: Headers): Directives {
+  const cc = headers.get('cache-control');
+  if (cc === null) {
+    const pragma = headers.get('pragma');
+    return pragma !== null && /(^|,)\s*no-cache\s*(,|$)/i.test(pragma) ? new Map([['no-cache', true]]) : new Map();
+  }
+  return parseDirectives(cc);
+}
+
+function appendStatus(headers: Headers, value: string): void {
+  // RFC 9211 §2: each cache appends its member; the origin's side comes first.
+  const prev = headers.get('cache-status');
+  headers.set('cache-status', prev ? `${prev}, portico; ${value}` : `portico; ${value}`);
+}
+
+/** A response with our Cache-Status (and any extra headers); its body and status as given. */
+function withStatus(res: Response, value: string): Response {
+  let out = res;
+  try {
+    appendStatus(res.headers, value);
+  } catch {
+    // Immutable headers (a platform's fetch response): copy once.
+    out = new Response(res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    appendStatus(out.headers, value);
+  }
+  return out;
+}
+
+/** Weak comparison of entity tags (RFC 9110 §8.8.3.2). */
+function weakMatch(list: string, etag: string): boolean {
+  const bare = (t: string) => t.trim().replace(/^W\//, '');
+  const want = bare(etag);
+  return list.split(',').some((t) => t.trim() === '*' || bare(t) === want);
+}
+
+/** Whether the client's own conditional GET is answered 304 by this response (RFC 9110 §13.2.2). */
+function notModified(req: Headers, res: Headers): boolean {
+  const inm = req.get('if-none-match');
+  if (inm !== null) {
+    const etag = res.get('etag');
+    return etag !== null && weakMatch(inm, etag);
+  }
+  const ims = httpDate(req.get('if-modified-since'));
+  if (Number.isNaN(ims)) return false;
+  const lm = httpDate(res.get('last-modified'));
+  return !Number.isNaN(lm) && lm <= ims;
+}
+
+/** A 304 for a client whose conditional matched, with the headers a 200 would have carried. */
+function notModifiedResponse(headers: Headers): Response {
+  const h = new Headers(headers);
+  for (const n of ['content-length', 'content-type', 'content-encoding', 'transfer-encoding']) h.delete(n);
+  return new Response(null, { status: 304, headers: h });
+}
+
+function tagsOf(headers: Headers, names: readonly string[]): string[] {
+  const tags: string[] = [];
+  for (const n of names) {
+    const value = headers.get(n);
+    if (value === null) continue;
+    for (const t of value.split(/[\s,]+/)) if (t !== '') tags.push(t);
+  }
+  return tags;
+}
+
+/** Reads a body to its end, up to `limit` bytes; null when it is longer or fails. */
+async function readAll(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Bytes | null> {
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel();
+        return null;
+      }
+      chunks.push(value);
+    }
+  } catch {
+    return null;
+  }
+  if (chunks.length === 1) return chunks[0] as Bytes;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+function headerList(headers: Headers): [string, string][] {
+  const list: [string, string][] = [];
+  headers.forEach((value, name) => {
+    if (name !== META_HEADER && name !== 'set-cookie') list.push([name, value]);
+  });
+  // Headers.forEach joins Set-Cookie; getSetCookie keeps each one apart.
+  for (const c of headers.getSetCookie?.() ?? []) list.push(['set-cookie', c]);
+  return list;
+}
+
+export const cachePolicy = definePolicy({
+  name: 'cache',
+  phase: 'cache',
+  defaultable: true,
+  schema: cacheSchema,
+  blocks: { cacheStore: cacheStoreSchema },
+  compile: (block, { at, issues, config }) => compileCache(block, at, config, issues),
+  // Nothing is required: every target's cache works with core's memory LRU, and background work
+  // (the store write, a stale-while-revalidate refresh) goes to waitUntil where the target has
+  // one; on WASI it runs while the instance lives.
+  needs: () => [],
+  describe(c: CompiledCache) {
+    const parts = [c.ttl !== null ? `ttl ${c.ttl}s` : 'origin freshness'];
+    if (c.staleWhileRevalidate) parts.push(`swr ${c.staleWhileRevalidate}s`);
+    if (c.staleIfError) parts.push(`sie ${c.staleIfError}s`);
+    if (c.key.shared) parts.push('shared');
+    return parts.join(', ');
+  },
+  async init(runtime): Promise<CacheShared> {
+    const first = firstCompiled(runtime);
+    // Where the target gave no cache, an LRU sized by the config's cacheStore block.
+    const store =
+      runtime.sharedStores.cache || !first
+        ? runtime.stores.cache
+        : createMemoryCache({ now: runtime.now, maxBytes: first.store.maxBytes, maxEntries: first.store.maxEntries });
+    const purges = new PurgeLog();
+    store.onPurge?.((text) => {
+      try {
+        purges.apply(JSON.parse(text) as PurgeMessage);
+      } catch {
+        runtime.log({ level: 'warn', msg: 'cache purge message ignored: not JSON' });
+      }
+    });
+    const adminToken = first?.admin ? await runtime.secret(first.admin, 'admin.token') : null;
+    return { store, purges, flights: new Map(), refreshing: new Set(), adminToken, finished: { count: 0 } };
+  },
+  endpoints(runtime, shared) {
+    if (shared.adminToken === null) return [];
+    const publish = shared.store.publishPurge;
+    return [
+      purgeEndpoint(
+        shared.adminToken,
+        runtime.now,
+        (m) => shared.purges.apply(m),
+        publish ? (m) => publish.call(shared.store, JSON.stringify(m)) : undefined,
+      ),
+    ];
+  },
+  create(compiled, runtime, shared) {
+    return createCacheHandler(compiled, runtime, shared);
+  },
+});
+
+function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: CacheShared) {
+  const { store, purges, flights, refreshing } = shared;
+  const now = runtime.now;
+  const hot = runtime.hot;
+  const keySettings: KeySettings = {
+    ignoreQuery: c.key.ignoreQuery.map((s) => new RegExp(s)),
+    headers: c.key.headers,
+    cookies: c.key.cookies,
+    shared: c.key.shared,
+  };
+
+  let reportedStoreError = false;
+  async function read(full: string): Promise<Entry | null | 'collision'> {
+    let response: Response | null;
+    try {
+      response = await store.get(storeKey(hot, full));
+    } catch (err) {
+      // A store that fails is a miss, never a 5xx: the origin answers, and the write may work.
+      if (!reportedStoreError) {
+        reportedStoreError = true;
+        runtime.log({ level: 'warn', msg: 'cache store read failed', cause: err instanceof Error ? err.message : String(err) });
+      }
+      return null;
+    }
+    if (response === null) return null;
+    const text = response.headers.get(META_HEADER);
+    let meta: Meta | null = null;
+    try {
+      meta = text === null ? null : (JSON.parse(text) as Meta);
+    } catch {
+      meta = null;
+    }
+    if (meta === null || meta.k !== full) {
+      await response.body?.cancel();
+      return 'collision';
+    }
+    return { response, meta };
+  }
+
+  type Lookup = { kind: 'found'; entry: Entry; soft: boolean } | { kind: 'uri-miss' | 'vary-miss' | 'miss' };
+
+  async function lookup(ex: Exchange, primary: string): Promise<Lookup> {
+    const first = await read(primary);
+    if (first === null) return { kind: 'uri-miss' };
+    if (first === 'collision') return { kind: 'miss' };
+    let entry = first;
+    if (first.meta.m === 1) {
+      await first.response.body?.cancel();
+      const second = await read(variantKey(primary, first.meta.vh, ex.request.headers));
+      if (second === null || second === 'collision') return { kind: 'vary-miss' };
+      entry = second;
+    }
+    const verdict = purges.check(entry.meta.rs, entry.meta.t, entry.meta.u);
+    if (verdict === 'hard') {
+      await entry.response.body?.cancel();
+      void store.delete(storeKey(hot, entry.meta.k)).catch(() => false);
+      return { kind: 'uri-miss' };
+    }
+    return { kind: 'found', entry, soft: verdict === 'soft' };
+  }
+
+  /** A client's response from a stored entry (or a leader's buffer). */
+  function serve(
+    ex: Exchange,
+    status: number,
+    statusText: string,
+    stored: Headers | [string, string][],
+    body: BodyInit | null,
+    meta: Meta,
+    cacheStatus: string,
+  ): Response {
+    const headers = new Headers(stored);
+    headers.delete(META_HEADER);
+    const age = currentAge(meta.f, meta.rs, now());
+    headers.set('age', String(Math.floor(age)));
+    appendStatus(headers, cacheStatus);
+    if (status === 200 && notModified(ex.request.headers, headers)) return notModifiedResponse(headers);
+    return new Response(ex.method === 'HEAD' ? null : body, { status, statusText, headers });
+  }
+
+  function serveEntry(ex: Exchange, entry: Entry, cacheStatus: string): Response {
+    const r = entry.response;
+    if (ex.method === 'HEAD') void r.body?.cancel();
+    return serve(ex, r.status, r.statusText, r.headers, r.body, entry.meta, cacheStatus);
+  }
+
+  /**
+   * Stores a response read in full: the entry under its (variant) key, and, when it varies, a
+   * marker under the primary key naming the Vary headers.
+   */
+  async function put(primary: string, buffered: Buffered): Promise<void> {
+    const headers = new Headers(buffered.headers);
+    headers.set(META_HEADER, JSON.stringify(buffered.meta));
+    const ttlSeconds = buffered.meta.f.keep;
+    const writes: Promise<void>[] = [];
+    if (buffered.meta.vh.length > 0) {
+      const marker: Meta = { ...buffered.meta, k: primary, m: 1 };
+      writes.push(
+        store.put(storeKey(hot, primary), new Response(null, { headers: { [META_HEADER]: JSON.stringify(marker) } }), {
+          ttlSeconds,
+        }),
+      );
+    }
+    writes.push(
+      store.put(
+        storeKey(hot, buffered.meta.k),
+        new Response(buffered.body, { status: buffered.status, statusText: buffered.statusText, headers }),
+        { ttlSeconds },
+      ),
+    );
+    await Promise.all(writes);
+  }
+
+  interface Forwarded {
+    response: Response;
+    /** The leader's full response, once read and stored; null when it is not shareable. */
+    buffered: Promise<Buffered | null>;
+  }
+
+  /**
+   * Sends the request to the origin and, when the response may be stored, tees its body: one
+   * branch to the client, one read in full (independent of the client) and stored at its end.
+   * `fwd` is the Cache-Status reason. A request with `no-store` never stores.
+   */
+  async function forward(
+    ex: Exchange,
+    next: Next,
+    primary: string,
+    fwd: string,
+    reqNoStore: boolean,
+    sentAt?: number,
+    receivedAt?: number,
+  ): Promise<Forwarded> {
+    const requestTime = sentAt ?? now();
+    const res = await next();
+    const responseTime = receivedAt ?? now();
+    const head = ex.method === 'HEAD';
+    const decision = head
+      ? ({ store: false, reason: 'uncacheable' } as const)
+      : decideStore(res.status, res.headers, ex.request.headers.has('authorization'), c, requestTime, responseTime);
+    const length = Number(res.headers.get('content-length') ?? '0');
+    if (!decision.store || reqNoStore || length > c.maxObjectBytes) {
+      const why = !decision.store ? decision.reason : reqNoStore ? 'request-no-store' : 'too-large';
+      ex.logFields['cache'] = head ? 'miss' : 'uncacheable';
+      return {
+        response: withStatus(res, `fwd=${fwd}; fwd-status=${res.status}${head ? '' : `; detail=${why}`}`),
+        buffered: Promise.resolve(null),
+      };
+    }
+    const names = varyNames(res.headers);
+    const meta: Meta = {
+      k: names.length > 0 ? variantKey(primary, names, ex.request.headers) : primary,
+      u: cacheUrl(ex.host, ex.path, ex.url.search, keySettings.ignoreQuery),
+      rq: requestTime,
+      rs: responseTime,
+      f: decision.freshness,
+      t: tagsOf(res.headers, c.tagHeaders),
+      vh: names,
+    };
+    const headers = headerList(res.headers);
+    const [toClient, toStore] = res.body ? res.body.tee() : [null, null];
+    const buffered = (async (): Promise<Buffered | null> => {
+      const body = await readAll(toStore, c.maxObjectBytes);
+      if (body === null) return null;
+      const b: Buffered = { status: res.status, statusText: res.statusText, headers, body, meta };
+      try {
+        await put(primary, b);
+      } catch (err) {
+        runtime.log({ level: 'warn', msg: 'cache store write failed', cause: err instanceof Error ? err.message : String(err) });
+      }
+      return b;
+    })();
+    ex.context.waitUntil(buffered);
+    ex.logFields['cache'] = 'miss';
+    const ttl = Math.round(meta.f.life - meta.f.age0);
+    const out = new Response(toClient, { status: res.status, statusText: res.statusText, headers: res.headers });
+    appendStatus(out.headers, `fwd=${fwd}; fwd-status=${res.status}; stored; ttl=${ttl}`);
+    if (res.status === 200 && notModified(ex.request.headers, out.headers)) {
+      void toClient?.cancel();
+      return { response: notModifiedResponse(out.headers), buffered };
+    }
+    return { response: out, buffered };
+  }
+
+  /** A miss, coalesced: the first request for a key goes to the origin, the others wait for it. */
+  async function miss(
+    ex: Exchange,
+    next: Next,
+    primary: string,
+    fwd: string,
+    reqNoStore: boolean,
+    lookupSeq: number,
+  ): Promise<Response> {
+    if (ex.method !== 'GET') return (await forward(ex, next, primary, fwd, reqNoStore)).response;
+    const t = now();
+    const flight = flights.get(primary);
+    // A finished flight is joined only by a lookup that began before it finished (its store read
+    // may have raced the write); a later miss is a real one (evicted, purged) and goes forward.
+    if (flight && (flight.finishSeq === 0 || flight.finishSeq > lookupSeq)) {
+      const got = await flight.done;
+      const shareable =
+        got !== null &&
+        (got.meta.vh.length === 0 || variantKey(primary, got.meta.vh, ex.request.headers) === got.meta.k) &&
+        // A late joiner of a finished flight: not when a purge or an invalidation came since.
+        purges.check(got.meta.rs, got.meta.t, got.meta.u) === 'none';
+      if (got && shareable) {
+        ex.logFields['cache'] = 'hit';
+        const ttl = Math.round(got.meta.f.life - currentAge(got.meta.f, got.meta.rs, now()));
+        return serve(
+          ex,
+          got.status,
+          got.statusText,
+          got.headers,
+          got.body.slice(),
+          got.meta,
+          `hit; ttl=${ttl}; detail=coalesced`,
+        );
+      }
+      // Private, uncacheable, too large, or another variant: this request goes to the origin itself.
+      return (await forward(ex, next, primary, fwd, reqNoStore)).response;
+    }
+    let settle: (b: Buffered | null) => void = () => {};
+    const mine: Flight = { done: new Promise((r) => (settle = r)), finishedAt: 0, finishSeq: 0 };
+    flights.set(primary, mine);
+    if (flights.size > MAX_FLIGHTS) sweepFlights(t);
+    const finish = (b: Buffered | null) => {
+      settle(b);
+      if (b === null) {
+        if (flights.get(primary) === mine) flights.delete(primary);
+      } else {
+        mine.finishedAt = now();
+        mine.finishSeq = ++shared.finished.count;
+      }
+    };
+    try {
+      const forwarded = await forward(ex, next, primary, fwd, reqNoStore);
+      forwarded.buffered.then(finish, () => finish(null));
+      return forwarded.response;
+    } catch (err) {
+      finish(null);
+      throw err;
+    }
+  }
+
+  function sweepFlights(t: number): void {
+    for (const [k, f] of flights) if (f.finishedAt !== 0 && t - f.finishedAt >= FLIGHT_LINGER_MS) flights.delete(k);
+  }
+
+  /** Validates a stored entry with the origin: its validators as conditionals, a 304 refreshing it. */
+  async function validate(
+    ex: Exchange,
+    next: Next,
+    primary: string,
+    entry: Entry,
+    fwd: 'stale' | 'request',
+    reqNoStore: boolean,
+    staleness: number,
+  ): Promise<Response> {
+    const stored = entry.response.headers;
+    const etag = stored.get('etag');
+    const lastModified = stored.get('last-modified');
+    if (etag !== null) ex.upstreamHeaders.set('if-none-match', etag);
+    if (lastModified !== null) ex.upstreamHeaders.set('if-modified-since', lastModified);
+    const requestTime = now();
+    let res: Response;
+    try {
+      res = await next();
+    } catch (err) {
+      await entry.response.body?.cancel();
+      throw err;
+    }
+    const responseTime = now();
+    if (res.status === 304 && (etag !== null || lastModified !== null)) {
+      await res.body?.cancel();
+      const merged = new Headers(stored);
+      res.headers.forEach((value, name) => {
+        if (!NOT_UPDATED.has(name)) merged.set(name, value);
+      });
+      const body = await readAll(entry.response.body, Number.POSITIVE_INFINITY);
+      const decision = decideStore(
+        entry.response.status,
+        merged,
+        ex.request.headers.has('authorization'),
+        c,
+        requestTime,
+        responseTime,
+      );
+      ex.logFields['cache'] = 'revalidated';
+      if (!decision.store || body === null) {
+        merged.delete(META_HEADER);
+        appendStatus(merged, `fwd=${fwd}; fwd-status=304`);
+        void store.delete(storeKey(hot, entry.meta.k)).catch(() => false);
+        return new Response(ex.method === 'HEAD' ? null : body, { status: entry.response.status, headers: merged });
+      }
+      const meta: Meta = {
+        ...entry.meta,
+        rq: requestTime,
+        rs: responseTime,
+        f: decision.freshness,
+        t: tagsOf(merged, c.tagHeaders),
+      };
+      const b: Buffered = {
+        status: entry.response.status,
+        statusText: entry.response.statusText,
+        headers: headerList(merged),
+        body,
+        meta,
+      };
+      if (!reqNoStore) ex.context.waitUntil(put(primary, b).catch(() => undefined));
+      const ttl = Math.round(meta.f.life - meta.f.age0);
+      return serve(ex, b.status, b.statusText, b.headers, body, meta, `fwd=${fwd}; fwd-status=304; stored; ttl=${ttl}`);
+    }
+    if (ERROR_STATUSES.has(res.status) && !entry.meta.f.noCache && entry.meta.f.sie > 0 && staleness <= entry.meta.f.sie) {
+      await res.body?.cancel();
+      ex.logFields['cache'] = 'stale';
+      return serveEntry(ex, entry, `fwd=${fwd}; fwd-status=${res.status}; ttl=${-Math.ceil(staleness)}; detail=stale-if-error`);
+    }
+    await entry.response.body?.cancel();
+    // A new response: stored in place of the old one if it may be (below); if it may not, the
+    // old one is dropped so that it is not served after the origin changed its mind.
+    const decision = decideStore(res.status, res.headers, ex.request.headers.has('authorization'), c, requestTime, responseTime);
+    if (!decision.store) void store.delete(storeKey(hot, entry.meta.k)).catch(() => false);
+    return (await forward(ex, async () => res, primary, fwd, reqNoStore, requestTime, responseTime)).response;
+  }
+
+  /** Background refresh of a stale entry (stale-while-revalidate), one per key at a time. */
+  function refresh(ex: Exchange, next: Next, primary: string, entry: Entry): void {
+    const k = entry.meta.k;
+    if (refreshing.has(k)) {
+      void entry.response.body?.cancel();
+      return;
+    }
+    refreshing.add(k);
+    const task = (async () => {
+      try {
+        const res = await validate(ex, next, primary, entry, 'stale', false, Number.POSITIVE_INFINITY);
+        await res.body?.cancel();
+      } finally {
+        refreshing.delete(k);
+      }
+    })();
+    ex.context.waitUntil(task.catch(() => undefined));
+  }
+
+  /** Invalidates after an unsafe method's success (RFC 9111 §4.4): its URL, Location, Content-Location. */
+  function invalidate(ex: Exchange, res: Response): void {
+    const urls = [cacheUrl(ex.host, ex.path, ex.url.search, keySettings.ignoreQuery)];
+    for (const name of ['location', 'content-location']) {
+      const value = res.headers.get(name);
+      if (value === null) continue;
+      try {
+        const target = new URL(value, ex.url);
+        // Only the same origin: a response must not invalidate another host's entries (§4.4).
+        if (target.host === ex.url.host) urls.push(cacheUrlOf(target));
+      } catch {
+        // An unparsable Location invalidates nothing.
+      }
+    }
+    purges.apply({ urls, at: now() });
+    const primary = primaryKey(ex, keySettings, urls[0] as string);
+    if (primary !== null) void store.delete(storeKey(hot, primary)).catch(() => false);
+  }
+
+  return async (ex: Exchange, next: Next): Promise<Response> => {
+    const method = ex.method;
+    if (method !== 'GET' && method !== 'HEAD') {
+      const res = await next();
+      if (!SAFE_METHODS.has(method) && res.status < 400) invalidate(ex, res);
+      ex.logFields['cache'] = 'bypass';
+      return withStatus(res, `fwd=bypass; fwd-status=${res.status}`);
+    }
+    const reqHeaders = ex.request.headers;
+    const url = cacheUrl(ex.host, ex.path, ex.url.search, keySettings.ignoreQuery);
+    const primary = reqHeaders.has('range') ? null : primaryKey(ex, keySettings, url);
+    if (primary === null) {
+      const res = await next();
+      ex.logFields['cache'] = 'bypass';
+      return withStatus(res, `fwd=bypass; fwd-status=${res.status}`);
+    }
+    const rd = requestDirectives(reqHeaders);
+    const reqNoStore = rd.has('no-store');
+    // The cache makes its own conditionals; the client's are answered from the full response.
+    ex.upstreamHeaders.delete('if-none-match');
+    ex.upstreamHeaders.delete('if-modified-since');
+    const lookupSeq = shared.finished.count;
+    const found = await lookup(ex, primary);
+    if (found.kind !== 'found') {
+      if (rd.has('only-if-cached')) {
+        ex.logFields['cache'] = 'miss';
+        const refused = ex.refuse('ERR_CACHE_ONLY_IF_CACHED', 'No stored response satisfies this only-if-cached request.');
+        return withStatus(refused, `fwd=${found.kind}; detail=only-if-cached`);
+      }
+      return miss(ex, next, primary, found.kind, reqNoStore, lookupSeq);
+    }
+    const { entry } = found;
+    const f = entry.meta.f;
+    const age = currentAge(f, entry.meta.rs, now());
+    const fresh = !found.soft && !f.noCache && age < f.life;
+    const staleness = Math.max(0, age - f.life);
+    const ttl = Math.round(f.life - age);
+    let usable = fresh;
+    let reason: 'stale' | 'request' = fresh ? 'request' : 'stale';
+    if (rd.has('no-cache')) usable = false;
+    const maxAge = deltaSeconds(rd, 'max-age');
+    if (maxAge !== undefined && age > maxAge) usable = false;
+    const minFresh = deltaSeconds(rd, 'min-fresh');
+    if (minFresh !== undefined && f.life - age < minFresh) usable = false;
+    let servedStale = false;
+    if (!usable && !fresh && rd.has('max-stale') && !f.revalidate && !f.noCache && !rd.has('no-cache')) {
+      const maxStale = rd.get('max-stale') === true ? Number.POSITIVE_INFINITY : (deltaSeconds(rd, 'max-stale') ?? 0);
+      if (staleness <= maxStale && (maxAge === undefined || age <= maxAge)) {
+        usable = true;
+        servedStale = true;
+      }
+    }
+    if (usable) {
+      ex.logFields['cache'] = servedStale ? 'stale' : 'hit';
+      return serveEntry(ex, entry, `hit; ttl=${ttl}`);
+    }
+    if (rd.has('only-if-cached')) {
+      await entry.response.body?.cancel();
+      ex.logFields['cache'] = 'miss';
+      const refused = ex.refuse(
+        'ERR_CACHE_ONLY_IF_CACHED',
+        'The stored response is not fresh enough for this only-if-cached request.',
+      );
+      return withStatus(refused, `fwd=${reason}; detail=only-if-cached`);
+    }
+    if (fresh) reason = 'request';
+    // stale-while-revalidate: the stale answer now, one refresh in the background.
+    if (!fresh && !f.noCache && !rd.has('no-cache') && maxAge === undefined && f.swr > 0 && staleness <= f.swr) {
+      const copy = entry.response.clone();
+      refresh(ex, next, primary, entry);
+      ex.logFields['cache'] = 'stale';
+      return serveEntry(ex, { response: copy, meta: entry.meta }, `hit; ttl=${ttl}; detail=stale-while-revalidate`);
+    }
+    return validate(ex, next, primary, entry, reason, reqNoStore, staleness);
+  };
+}
