@@ -41,6 +41,8 @@ export interface Gateway {
   /** The route matcher, for `explain` and tests. */
   readonly matcher: RouteMatcher;
   readonly config: CompiledConfig;
+  /** The observation of requests: the metrics registry and the OTLP exporter (`otlp.flush()` at shutdown). */
+  readonly observer: Observer;
 }
 
 /** Host of the request URL, lower-case, without port or trailing dot; IPv6 keeps its brackets. */
@@ -448,6 +450,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     stores,
     matcher,
     config,
+    observer,
   };
 }
 
