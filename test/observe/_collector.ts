@@ -41,7 +41,11 @@ export interface ExportMetricsRequest {
     scopeMetrics: {
       metrics: {
         name: string;
-        sum?: { dataPoints: { attributes: OtlpKeyValue[]; asDouble: number }[]; isMonotonic: boolean; aggregationTemporality: number };
+        sum?: {
+          dataPoints: { attributes: OtlpKeyValue[]; asDouble: number }[];
+          isMonotonic: boolean;
+          aggregationTemporality: number;
+        };
         gauge?: { dataPoints: { attributes: OtlpKeyValue[]; asDouble: number }[] };
         histogram?: { dataPoints: { count: string; bucketCounts: string[]; explicitBounds: number[] }[] };
       }[];

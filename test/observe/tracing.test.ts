@@ -110,7 +110,10 @@ describe('OTLP spans', () => {
   });
 
   it('keeps no span of an unsampled success, but always the spans of a 5xx', async () => {
-    const r = await start({ tracing: { sampleRatio: 0 }, otlp: { endpoint: collector.url, intervalMs: 60_000, signals: ['traces'] } });
+    const r = await start({
+      tracing: { sampleRatio: 0 },
+      otlp: { endpoint: collector.url, intervalMs: 60_000, signals: ['traces'] },
+    });
     expect((await fetch(`${r.gw.url}/api/ok`)).status).toBe(200);
     expect((await fetch(`${r.gw.url}/down/x`)).status).toBe(502);
     await flush(r);
