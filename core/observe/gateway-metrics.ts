@@ -5,7 +5,6 @@
 import type { CompiledConfig, CompiledRoute } from '../config/compile.ts';
 import {
   type Attempt,
-  attemptsOf,
   authResult,
   BREAKER_STATES,
   CACHE_STATUSES,

@@ -14,7 +14,7 @@ export type ExpositionFormat = 'text' | 'openmetrics';
 
 /** The format an Accept header asks for: OpenMetrics only when it is named (Prometheus names it first). */
 export function negotiateFormat(accept: string | null): ExpositionFormat {
-  return accept !== null && accept.includes('application/openmetrics-text') ? 'openmetrics' : 'text';
+  return accept?.includes('application/openmetrics-text') ? 'openmetrics' : 'text';
 }
 
 /** A label value as the text formats write it: backslash, double quote and newline escaped. */
