@@ -60,13 +60,25 @@ function within(list: readonly CidrRange[], address: string): boolean {
   return false;
 }
 
-/** A high-resolution clock where the runtime has one (Server-Timing and spans want sub-millisecond times). */
+/**
+ * A high-resolution clock where the runtime has one (Server-Timing and spans want
+ * sub-millisecond times), chosen at its first call: the SpiderMonkey engines (Fastly, WASI)
+ * snapshot the module at build time (Wizer), where reading `performance` traps.
+ */
 function hrClock(now: () => number): () => number {
-  // `performance` is a Web API on every target (Workers advance it only on I/O, as they do Date).
-  const p = (globalThis as { performance?: { now(): number; timeOrigin?: number } }).performance;
-  if (!p || typeof p.timeOrigin !== 'number') return now;
-  const origin = p.timeOrigin;
-  return () => origin + p.now();
+  let clock: (() => number) | null = null;
+  return () => {
+    if (clock === null) {
+      // `performance` is a Web API on every target (Workers advance it only on I/O, as they do Date).
+      const p = (globalThis as { performance?: { now(): number; timeOrigin?: number } }).performance;
+      if (!p || typeof p.timeOrigin !== 'number') clock = now;
+      else {
+        const origin = p.timeOrigin;
+        clock = () => origin + p.now();
+      }
+    }
+    return clock();
+  };
 }
 
 const r1 = (ms: number) => Math.round(ms * 10) / 10;

@@ -16,16 +16,20 @@
  * the rate-limit stores (@redis/client on Node): node 1.6 → 2.4 MB (unminified, measured 1.66 MB
  * before the Redis client); the SpiderMonkey images, whose bundle is compiled into them, 16 →
  * 18 MB (measured 16.07 MB Fastly, 16.56 MB WASI).
+ *
+ * Edge budgets raised 340000 → 360000 for observation (core/observe: metrics registry,
+ * Prometheus and OTLP encoders, tracing, the access record): measured with it on the
+ * conformance config, deno 348.1 KB and vercel 345.9 KB.
  */
 import type { TargetName } from './types.ts';
 
 export const SIZE_BUDGETS: Record<TargetName, number> = {
   node: 2_400_000,
-  deno: 340_000,
-  vercel: 340_000,
-  cloudflare: 340_000,
-  fastly: 340_000,
-  wasi: 340_000,
+  deno: 360_000,
+  vercel: 360_000,
+  cloudflare: 360_000,
+  fastly: 360_000,
+  wasi: 360_000,
 };
 
 /** Fastly's compiled `bin/main.wasm` (SpiderMonkey + bundle, ~12.8 MB) must stay under this. */
