@@ -22,6 +22,8 @@ import type { Exchange, GatewayEndpoint, PolicyRuntime } from './pipeline/policy
 import { createRouteMatcher, findPreflightRoute, type RouteMatcher } from './router/route-matcher.ts';
 import { createMemoryCache, createMemoryKV } from './stores/index.ts';
 import { proxyRequest } from './upstream/proxy.ts';
+import { Observer, type RequestTrace, timePolicy } from './observe/index.ts';
+import { sameSecret } from './policies/jwt/revocation.ts';
 
 export interface Gateway {
   /** Handles one request. Never rejects: failures become problem+json responses. */
@@ -39,6 +41,8 @@ export interface Gateway {
   /** The route matcher, for `explain` and tests. */
   readonly matcher: RouteMatcher;
   readonly config: CompiledConfig;
+  /** The observation of requests: the metrics registry and the OTLP exporter (`otlp.flush()` at shutdown). */
+  readonly observer: Observer;
 }
 
 /** Host of the request URL, lower-case, without port or trailing dot; IPv6 keeps its brackets. */
@@ -126,6 +130,15 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     },
   };
 
+  // Observation: metrics, traces, Server-Timing, probes and the access record (core/observe).
+  const observer = new Observer(config, {
+    now: caps.now,
+    fetch: caps.forward,
+    secret: (ref, at) => runtime.secret(ref, at),
+    sameSecret,
+  });
+  const inFlight = observer.metrics?.inFlight;
+
   /** The upstream step: the innermost handler of every route. Origin failures become problems here. */
   const upstream: RouteHandler = async (ex) => {
     try {
@@ -181,10 +194,16 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
   const endpoints = new Map<string, GatewayEndpoint>();
   const ready = (async () => {
     const shared = await initPolicies(runtime);
+    await observer.init();
     for (const [name, state] of shared) {
       for (const endpoint of policyDefinition(name)?.endpoints?.(runtime, state) ?? []) endpoints.set(endpoint.path, endpoint);
     }
-    const built = await Promise.all(config.routes.map((route) => composeRoute(route, runtime, shared, upstream)));
+    // With tracing on, the upstream step and the auth, rate-limit and cache phases are timed.
+    const step: RouteHandler = observer.tracing
+      ? (ex) => (ex.trace ? ex.trace.span('upstream', 'origin', () => upstream(ex)) : upstream(ex))
+      : upstream;
+    const wrap = observer.tracing ? timePolicy : undefined;
+    const built = await Promise.all(config.routes.map((route) => composeRoute(route, runtime, shared, step, wrap)));
     handlers.push(...built);
   })();
   let started = false;
@@ -232,7 +251,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
   }
 
   async function handle(request: Request, context: RequestContext, requestId: string): Promise<Response> {
-    const started = caps.now();
+    const started = observer.clock();
     const url = new URL(request.url);
     const method = request.method;
     const pathname = url.pathname;
@@ -241,6 +260,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       const own = await reserved(request, pathname, requestId, context);
       if (own) return own;
     }
+    if (pathname === observer.metricsPath) return observer.serveMetrics(request, requestId);
 
     const normalized = normalizePath(url.pathname);
     if (!normalized.ok) {
@@ -250,6 +270,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         method,
         started,
         url.pathname,
+        context,
       );
     }
     const path = normalized.path;
@@ -266,6 +287,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         method,
         started,
         path,
+        context,
       );
     }
     if (found.kind === 'method') {
@@ -279,6 +301,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         method,
         started,
         path,
+        context,
       );
     }
     const { route, params } = found.match;
@@ -295,6 +318,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         method,
         started,
         path,
+        context,
       );
     }
 
@@ -318,8 +342,11 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', url.protocol.slice(0, -1));
     if (!headers.has('x-forwarded-host')) headers.set('x-forwarded-host', url.host);
     headers.set('x-request-id', requestId);
+    // Trace context: the caller's from a trusted caller, else a new trace; the origin gets ours.
+    const trace = observer.begin(request.headers, headers, client.address, client.peerTrusted, started);
 
     const exchange = new RouteExchange(request, url, host, path, route, params, requestId, client.address, context, headers);
+    exchange.trace = trace ?? undefined;
     const handler = handlers[route.index] ?? handlers[config.routes.indexOf(route)];
     if (!handler) throw new Error(`no handler for route "${route.id}"`);
     let response: Response;
@@ -333,39 +360,58 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       response = problemResponse(problem, requestId, method);
     }
     response.headers.set('x-request-id', requestId);
-    accessLog(exchange, response.status, started);
+    accessLog(exchange, response, trace);
     return response;
   }
 
-  function accessLog(ex: Exchange, status: number, started: number): void {
-    log({
-      // A 5xx of the gateway's own making (an origin unreachable, timed out) is an error to page on.
-      level: status >= 500 && ex.logFields['code'] !== undefined ? 'error' : 'info',
-      msg: 'request',
-      requestId: ex.requestId,
+  /**
+   * Observes a routed request once its response is known (metrics, spans, Server-Timing, probe
+   * headers) and writes its access record: fields from an allow-list (core/observe/access-log.ts).
+   */
+  function accessLog(ex: Exchange, response: Response, trace: RequestTrace | null): void {
+    const status = response.status;
+    const record = observer.finish({
+      route: ex.route,
       method: ex.method,
       path: ex.path,
-      route: ex.route.id,
-      status,
-      ms: caps.now() - started,
-      ...ex.logFields,
+      requestId: ex.requestId,
+      response,
+      fields: ex.logFields,
+      trace,
+      clientAddress: ex.clientAddress,
+      requestHeaders: ex.request.headers,
+      context: ex.context,
+      // A 5xx of the gateway's own making (an origin unreachable, timed out) is an error to page on.
+      level: status >= 500 && ex.logFields['code'] !== undefined ? 'error' : 'info',
     });
+    if (record) log(record);
   }
 
   /** A request refused before any route took it (bad path, no route, wrong method). */
-  function refused(problem: ProblemInput, requestId: string, method: string, started: number, path?: string): Response {
+  function refused(
+    problem: ProblemInput,
+    requestId: string,
+    method: string,
+    started: number,
+    path: string | undefined,
+    context: RequestContext,
+  ): Response {
     const response = problemResponse(problem, requestId, method);
-    log({
-      level: 'info',
-      msg: 'request',
-      requestId,
+    const record = observer.finish({
+      route: null,
       method,
       path: path ?? null,
-      route: null,
-      status: response.status,
-      code: problem.code,
-      ms: caps.now() - started,
+      requestId,
+      response,
+      fields: { code: problem.code },
+      trace: null,
+      clientAddress: context.clientAddress ?? '',
+      requestHeaders: new Headers(),
+      context,
+      level: 'info',
+      startMs: started,
     });
+    if (record) log(record);
     return response;
   }
 
@@ -374,7 +420,13 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       const requestId = requestIdFrom(request.headers);
       try {
         if (!started) await ready;
-        return await handle(request, context, requestId);
+        if (inFlight === undefined) return await handle(request, context, requestId);
+        inFlight.add([], 1);
+        try {
+          return await handle(request, context, requestId);
+        } finally {
+          inFlight.add([], -1);
+        }
       } catch (err) {
         const problem = internalProblem(err);
         log({
@@ -398,6 +450,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     stores,
     matcher,
     config,
+    observer,
   };
 }
 

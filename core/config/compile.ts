@@ -14,6 +14,7 @@ import { ConfigSchema, OriginSchema, RouteSchema, type OriginConfig, type Portic
 import { didYouMean } from './did-you-mean.ts';
 import { POLICIES } from '../policies/index.ts';
 import { PHASES, type CompiledPolicy } from '../pipeline/policy.ts';
+import { compileObservability, type CompiledObservability } from '../observe/config.ts';
 
 /** Version of the compiled form; bumped when its shape changes. */
 export const COMPILED_CONFIG_VERSION = 1;
@@ -89,6 +90,8 @@ export interface CompiledConfig {
    * `build` print them; they never stop a config.
    */
   warnings: ConfigIssue[];
+  /** The `observability` block, compiled; null or absent when the config has none. */
+  observability?: CompiledObservability | null;
 }
 
 /** Identity helper that gives TypeScript users completion and checking for their config. */
@@ -757,6 +760,13 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
   }
 
   const { routes, entries, gatewayHeaders } = compileRoutes(config, originNames, skipPolicies, issues, warnings);
+  const adminBlock = config['admin'] as { token?: { env: string } } | undefined;
+  const observability = compileObservability(
+    parsed.success ? parsed.output.observability : undefined,
+    routes,
+    adminBlock?.token ? { env: adminBlock.token.env } : null,
+    issues,
+  );
   if (issues.length > 0) throw new ConfigError(issues, file);
   const valid = (parsed as v.SafeParseResult<typeof ConfigSchema> & { success: true }).output;
 
@@ -771,5 +781,6 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
     gatewayHeaders,
     table: toBase64(compileRouteTable(tableEntries)),
     warnings,
+    observability,
   };
 }

@@ -6,6 +6,7 @@
 import * as v from 'valibot';
 import { headerName, headerValue, NAME, positiveMs } from './primitives.ts';
 import { POLICIES, type AnyPolicy } from '../policies/index.ts';
+import { ObservabilitySchema } from '../observe/config.ts';
 
 /** A policy field of a route: the policy's block, or `false` to turn off what `defaults` turned on. */
 type PolicyField<S extends v.GenericSchema> = v.OptionalSchema<
@@ -200,6 +201,8 @@ export const ConfigSchema = v.strictObject(
     /** Policies for every route (a route overrides one with its own block, or turns it off with false). */
     defaults: v.optional(v.strictObject(POLICY_FIELDS, 'expected an object of policy name → block')),
     ...POLICY_BLOCKS,
+    /** Metrics exposition, access-log sampling, tracing, OTLP push, Server-Timing and probes (core/observe/config.ts). */
+    observability: v.optional(ObservabilitySchema),
   },
   'expected a config object { origins, routes, trustedProxies?, version? }',
 );

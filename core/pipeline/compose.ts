@@ -30,12 +30,15 @@ export async function composeRoute(
   runtime: PolicyRuntime,
   shared: Map<string, unknown>,
   upstream: RouteHandler,
+  /** Wraps each policy's handler (the observer times the auth, rate-limit and cache phases). */
+  wrap?: (name: string, phase: string, handler: PolicyHandler) => PolicyHandler,
 ): Promise<RouteHandler> {
   const handlers: PolicyHandler[] = [];
   for (const compiled of route.policies) {
     const policy = BY_NAME.get(compiled.name);
     if (!policy) throw new Error(`route "${route.id}": unknown policy "${compiled.name}" in the compiled config`);
-    handlers.push(await policy.create(compiled.config, runtime, shared.get(policy.name), compiled.at));
+    const created = await policy.create(compiled.config, runtime, shared.get(policy.name), compiled.at);
+    handlers.push(wrap ? wrap(compiled.name, compiled.phase, created) : created);
   }
   let handler = upstream;
   for (let i = handlers.length - 1; i >= 0; i--) {

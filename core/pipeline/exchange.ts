@@ -7,12 +7,14 @@ import type { CompiledRoute } from '../config/compile.ts';
 import { problemResponse } from '../http/problem.ts';
 import type { Exchange, Identity } from './policy.ts';
 import type { PorticoErrorCode } from './problems.ts';
+import type { RequestTrace } from '../observe/request-trace.ts';
 
 export class RouteExchange implements Exchange {
   upstreamPath: string;
   upstreamSearch: string;
   identity: Identity | null = null;
   readonly logFields: Record<string, unknown> = {};
+  trace: RequestTrace | undefined = undefined;
 
   constructor(
     readonly request: Request,

@@ -17,6 +17,7 @@ import type { CompiledConfig, CompiledRoute } from '../config/compile.ts';
 import type { ConfigIssue } from '../errors.ts';
 import type { HotExports } from '../hot/index.ts';
 import type { PorticoErrorCode } from './problems.ts';
+import type { RequestTrace } from '../observe/request-trace.ts';
 
 /**
  * The fixed order of the route pipeline. The config turns a policy on or off, never moves it.
@@ -78,6 +79,12 @@ export interface Exchange {
   identity: Identity | null;
   /** Fields added to this request's access-log record (no secrets, no tokens). */
   readonly logFields: Record<string, unknown>;
+  /**
+   * The request's trace, when the config has an `observability` block: time a step with
+   * `await ex.trace?.span('cache.store', 'cache', () => ...)` to give it a span (and a
+   * Server-Timing entry for the phases `auth`, `cache`, `origin`).
+   */
+  trace?: RequestTrace | undefined;
   /** A problem response for this request (with its request id), for a policy that refuses. */
   refuse(
     code: PorticoErrorCode,

@@ -17,19 +17,20 @@
  * before the Redis client); the SpiderMonkey images, whose bundle is compiled into them, 16 →
  * 18 MB (measured 16.07 MB Fastly, 16.56 MB WASI).
  *
- * Raised with the cache policy (RFC 9111 semantics, coalescing, purge, the stores): edge bundles
- * 340000 → 360000 (measured 345.9 KB cloudflare on the conformance config; the policy is ~20 KB
- * minified).
+ * Raised with the cache policy (RFC 9111 semantics, coalescing, purge, the stores, ~20 KB
+ * minified) and observation (core/observe: metrics registry, Prometheus and OTLP encoders,
+ * tracing, the access record): edge bundles 340000 → 400000. Each alone measured 346–348 KB on
+ * the conformance config; together see the budget test's output.
  */
 import type { TargetName } from './types.ts';
 
 export const SIZE_BUDGETS: Record<TargetName, number> = {
   node: 2_400_000,
-  deno: 360_000,
-  vercel: 360_000,
-  cloudflare: 360_000,
-  fastly: 360_000,
-  wasi: 360_000,
+  deno: 400_000,
+  vercel: 400_000,
+  cloudflare: 400_000,
+  fastly: 400_000,
+  wasi: 400_000,
 };
 
 /** Fastly's compiled `bin/main.wasm` (SpiderMonkey + bundle, ~12.8 MB) must stay under this. */

@@ -1,0 +1,125 @@
+/**
+ * The pieces on their own: the observability block's checks (each with its path), the
+ * exposition's escaping, traceparent parsing, and auth spans and Server-Timing on a JWT route
+ * through an in-process gateway with a real loopback origin.
+ */
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileConfig } from '../../core/config/index.ts';
+import { ConfigError } from '../../core/errors.ts';
+import { createGateway } from '../../core/gateway.ts';
+import { createTwinHot } from '../../core/hot/index.ts';
+import { encodePrometheus, parseTraceParent, Registry } from '../../core/observe/index.ts';
+import { startEchoOrigin, type EchoOrigin } from '../../scripts/demo/echo-origin.ts';
+
+const SECRET = 'hs256-secret-for-the-observe-tests-0123456789';
+let echo: EchoOrigin;
+beforeAll(async () => {
+  echo = await startEchoOrigin({ region: 'eu-west' });
+});
+afterAll(async () => {
+  await echo?.close();
+});
+
+async function issues(config: Record<string, unknown>): Promise<string[]> {
+  try {
+    await compileConfig({
+      origins: { o: { url: 'http://127.0.0.1:1' } },
+      routes: [{ id: 'r', match: { path: '/r' }, upstream: 'o' }],
+      ...config,
+    });
+    return [];
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return e.issues.map((i) => `${i.path}: ${i.message}`);
+  }
+}
+
+describe('the observability block', () => {
+  it('refuses /metrics without an admin block, naming the path', async () => {
+    expect(await issues({ observability: { metrics: {} } })).toEqual([
+      'observability.metrics: the metrics endpoint is authenticated with the admin token: add an admin block { token: { "env": "NAME" } }',
+    ]);
+  });
+
+  it('names unknown Server-Timing routes, bad CIDR ranges and a metrics path a route takes', async () => {
+    const found = await issues({
+      admin: { token: { env: 'T' } },
+      observability: {
+        metrics: { path: '/r' },
+        serverTiming: ['r', 'nope'],
+        probes: { from: ['10.0.0.0/8', 'not-an-ip'] },
+        tracing: { trustedCallers: ['300.1.1.1'] },
+      },
+    });
+    expect(found).toContain('observability.metrics.path: /r is the path of route "r"');
+    expect(found).toContain('observability.serverTiming[1]: unknown route "nope" (routes: r)');
+    expect(found).toContain('observability.probes.from[1]: expected an IP address or CIDR range, got "not-an-ip"');
+    expect(found).toContain('observability.tracing.trustedCallers[0]: expected an IP address or CIDR range, got "300.1.1.1"');
+  });
+
+  it('refuses a sample ratio outside 0 to 1', async () => {
+    const found = await issues({ observability: { tracing: { sampleRatio: 2 } } });
+    expect(found.join('\n')).toMatch(/observability\.tracing\.sampleRatio: expected sampleRatio from 0 to 1/);
+  });
+});
+
+describe('the exposition', () => {
+  it('escapes backslashes, quotes and newlines in label values', () => {
+    const r = new Registry(Date.now);
+    r.counter('x', 'help with "quotes"\nand a newline', ['l']).inc(['a\\b"c\nd']);
+    expect(encodePrometheus(r, 'text')).toContain('x_total{l="a\\\\b\\"c\\nd"} 1');
+  });
+});
+
+describe('traceparent', () => {
+  it('takes version 00 with four fields and refuses zero ids, version ff and extra fields', () => {
+    expect(parseTraceParent(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`)).toEqual({
+      traceId: 'a'.repeat(32),
+      parentId: 'b'.repeat(16),
+      sampled: true,
+    });
+    expect(parseTraceParent(`00-${'0'.repeat(32)}-${'b'.repeat(16)}-01`)).toBeNull();
+    expect(parseTraceParent(`00-${'a'.repeat(32)}-${'0'.repeat(16)}-01`)).toBeNull();
+    expect(parseTraceParent(`ff-${'a'.repeat(32)}-${'b'.repeat(16)}-01`)).toBeNull();
+    expect(parseTraceParent(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-01-extra`)).toBeNull();
+    expect(parseTraceParent(`01-${'a'.repeat(32)}-${'b'.repeat(16)}-00-future`)?.sampled).toBe(false);
+    expect(parseTraceParent(`00-${'A'.repeat(32)}-${'b'.repeat(16)}-01`)).toBeNull();
+  });
+});
+
+describe('timed policies', () => {
+  it('adds auth to Server-Timing on a JWT route, and the auth result to the access record', async () => {
+    const config = await compileConfig({
+      origins: { eu: { url: echo.url, region: 'eu-west' } },
+      issuers: { local: { keys: [{ env: 'JWT_SECRET' }], algorithms: ['HS256'] } },
+      routes: [{ id: 'secure', match: { path: '/s/*' }, upstream: 'eu', jwt: { issuer: 'local' } }],
+      observability: { serverTiming: true },
+    });
+    const logs: Record<string, unknown>[] = [];
+    const gw = createGateway(config, {
+      forward: (url, init) => fetch(url, init as RequestInit),
+      now: Date.now,
+      hot: createTwinHot(),
+      log: (r) => logs.push(r),
+      secrets: (n) => (n === 'JWT_SECRET' ? SECRET : undefined),
+    });
+    await gw.ready;
+    const ctx = { waitUntil() {}, clientAddress: '127.0.0.1' };
+    const token = await new SignJWT({ sub: 'u1' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(SECRET));
+    const ok = await gw.fetch(new Request('http://gw/s/x', { headers: { authorization: `Bearer ${token}` } }), ctx);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('server-timing')).toMatch(/^edge;dur=[\d.]+, auth;dur=[\d.]+, origin;dur=[\d.]+$/);
+    const refused = await gw.fetch(new Request('http://gw/s/x'), ctx);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('server-timing')).toMatch(/^edge;dur=[\d.]+, auth;dur=[\d.]+$/);
+    const records = logs.filter((l) => l['msg'] === 'request');
+    expect(records[0]).toMatchObject({ authResult: 'ok', auth: 'jwt', sub: 'u1' });
+    expect(records[1]).toMatchObject({ authResult: 'missing', code: 'ERR_AUTH_MISSING' });
+    expect(JSON.stringify(records)).not.toContain(token);
+  });
+});
