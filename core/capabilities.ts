@@ -52,7 +52,10 @@ export interface BodySource {
 
 /** Where the client is, as far as the platform can tell. Every field may be missing. */
 export interface GeoInfo {
+  /** ISO 3166-1 alpha-2 country code, e.g. `SG`. */
   country?: string;
+  /** Continent code: AF, AN, AS, EU, NA, OC or SA. */
+  continent?: string;
   region?: string;
   city?: string;
   latitude?: number;
