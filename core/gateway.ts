@@ -22,6 +22,8 @@ import type { Exchange, GatewayEndpoint, PolicyRuntime } from './pipeline/policy
 import { createRouteMatcher, findPreflightRoute, type RouteMatcher } from './router/route-matcher.ts';
 import { createMemoryCache, createMemoryKV } from './stores/index.ts';
 import { proxyRequest } from './upstream/proxy.ts';
+import { Upstreams } from './upstream/upstreams.ts';
+import type { GeoInfo } from './capabilities.ts';
 
 export interface Gateway {
   /** Handles one request. Never rejects: failures become problem+json responses. */
@@ -39,6 +41,8 @@ export interface Gateway {
   /** The route matcher, for `explain` and tests. */
   readonly matcher: RouteMatcher;
   readonly config: CompiledConfig;
+  /** Breaker, health and latency state of the origins (see Upstreams.snapshot). */
+  readonly upstreams: Upstreams;
 }
 
 /** Host of the request URL, lower-case, without port or trailing dot; IPv6 keeps its brackets. */
@@ -126,10 +130,19 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     },
   };
 
+  /** Breakers, latency averages, budgets and limits of this gateway instance. */
+  const upstreams = new Upstreams(config, { now: caps.now, log });
+  /** The client's place from the trusted geo headers (config.geo), for requests whose runtime tells none. */
+  const headerGeo = new WeakMap<Request, GeoInfo>();
+
   /** The upstream step: the innermost handler of every route. Origin failures become problems here. */
   const upstream: RouteHandler = async (ex) => {
     try {
+      const geo = ex.context.geo ?? headerGeo.get(ex.request);
       return await proxyRequest(config, caps.forward, {
+        upstreams,
+        now: caps.now,
+        ...(geo ? { geo } : {}),
         request: ex.request,
         route: ex.route,
         path: ex.upstreamPath,
@@ -141,7 +154,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         onFailover: (failed, next, error) =>
           log({
             level: 'warn',
-            msg: 'origin unreachable; failing over to the next origin',
+            msg: 'origin failed; trying the next origin',
             requestId: ex.requestId,
             method: ex.method,
             path: ex.path,
@@ -319,6 +332,14 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     if (!headers.has('x-forwarded-host')) headers.set('x-forwarded-host', url.host);
     headers.set('x-request-id', requestId);
 
+    if (!context.geo && client.peerTrusted && config.geo && (config.geo.countryHeader || config.geo.continentHeader)) {
+      const geo: GeoInfo = {};
+      const country = config.geo.countryHeader ? request.headers.get(config.geo.countryHeader) : null;
+      const continent = config.geo.continentHeader ? request.headers.get(config.geo.continentHeader) : null;
+      if (country && /^[A-Za-z]{2}$/.test(country)) geo.country = country.toUpperCase();
+      if (continent && /^[A-Za-z]{2}$/.test(continent)) geo.continent = continent.toUpperCase();
+      if (geo.country || geo.continent) headerGeo.set(request, geo);
+    }
     const exchange = new RouteExchange(request, url, host, path, route, params, requestId, client.address, context, headers);
     const handler = handlers[route.index] ?? handlers[config.routes.indexOf(route)];
     if (!handler) throw new Error(`no handler for route "${route.id}"`);
@@ -398,6 +419,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     stores,
     matcher,
     config,
+    upstreams,
   };
 }
 

@@ -78,6 +78,8 @@ export interface CompiledRetry {
   deadlineMs: number | null;
   maxRetryAfterMs: number;
   budget: RetryBudgetSettings;
+  /** Whether a try may go to the origin that just failed (only when the route writes a retry block). */
+  sameOrigin: boolean;
 }
 
 export interface CompiledShed {
@@ -105,7 +107,10 @@ export interface CompiledGeo {
   mmdb: string | null;
 }
 
-/** Retries when a route says nothing: connect failures and 502/503/504 of GET, HEAD and OPTIONS. */
+/**
+ * Retries when a route says nothing: connect failures, timeouts and 502/503/504 of GET, HEAD and
+ * OPTIONS go on to another origin of the route (never to the same one again).
+ */
 export const DEFAULT_RETRY: CompiledRetry = {
   attempts: 3,
   connect: true,
@@ -118,6 +123,7 @@ export const DEFAULT_RETRY: CompiledRetry = {
   deadlineMs: null,
   maxRetryAfterMs: 1000,
   budget: { ratio: 0.2, minPerSecond: 3, windowMs: 10_000 },
+  sameOrigin: false,
 };
 
 export interface CompiledHeaderCondition {
@@ -952,6 +958,7 @@ function compileRetry(retry: v.InferOutput<typeof RetrySchema> | false | undefin
       minPerSecond: retry.budget?.minPerSecond ?? DEFAULT_RETRY.budget.minPerSecond,
       windowMs: DEFAULT_RETRY.budget.windowMs,
     },
+    sameOrigin: true,
   };
 }
 

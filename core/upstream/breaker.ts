@@ -103,7 +103,10 @@ export class CircuitBreaker {
     if (admission === 'probe') {
       if (this.probing > 0) this.probing--;
       if (this.state !== 'half-open') return;
-      if (!ok) return this.open('probe-failed');
+      if (!ok) {
+        this.open('probe-failed');
+        return;
+      }
       this.probeSuccesses++;
       if (this.probeSuccesses >= this.settings.halfOpenProbes) {
         this.consecutive = 0;
@@ -122,7 +125,10 @@ export class CircuitBreaker {
     }
     this.fails[slot] = (this.fails[slot] ?? 0) + 1;
     this.consecutive++;
-    if (this.consecutive >= this.settings.failures) return this.open('consecutive');
+    if (this.consecutive >= this.settings.failures) {
+      this.open('consecutive');
+      return;
+    }
     let total = 0;
     let failed = 0;
     const current = Math.floor(this.now() / this.bucketMs());

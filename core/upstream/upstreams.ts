@@ -49,6 +49,8 @@ export interface OriginPlan {
   clientRegion: string | null;
   /** Every origin was left out: the first choice is tried once anyway. */
   panic: boolean;
+  /** Whether breakers and health steer this route (else every origin is tried in order). */
+  steered: boolean;
 }
 
 export interface UpstreamsOptions {
@@ -155,7 +157,7 @@ export class Upstreams {
     }
     const ordered = [...first, ...byLatency(rest)];
     const steer = route.breakers ?? states.length > 1;
-    if (!steer) return { origins: ordered, skipped: [], clientRegion, panic: false };
+    if (!steer) return { origins: ordered, skipped: [], clientRegion, panic: false, steered: false };
     const now = this.options.now();
     const origins: OriginState[] = [];
     const skipped: OriginPlan['skipped'] = [];
@@ -166,9 +168,9 @@ export class Upstreams {
       else origins.push(s);
     }
     if (origins.length === 0 && ordered.length > 0) {
-      return { origins: ordered.slice(0, 1), skipped: skipped.slice(1), clientRegion, panic: true };
+      return { origins: ordered.slice(0, 1), skipped: skipped.slice(1), clientRegion, panic: true, steered: true };
     }
-    return { origins, skipped, clientRegion, panic: false };
+    return { origins, skipped, clientRegion, panic: false, steered: true };
   }
 
   /** Health, breaker and latency per origin, as JSON (for the status view and tests). */
