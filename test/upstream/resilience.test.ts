@@ -229,7 +229,7 @@ describe('circuit breaker', () => {
     expect(res.status).toBe(502);
     const entry = requestLog('panic-1');
     expect(entry?.['breaker']).toBe('panic');
-    const tried = (entry?.['attempts'] as { outcome: string }[]).filter((a) => a.outcome === 'connect');
+    const tried = ((entry?.['attempts'] ?? []) as { outcome: string }[]).filter((a) => a.outcome === 'connect');
     expect(tried).toHaveLength(1);
   });
 });
