@@ -177,6 +177,11 @@ export interface Stores {
 
 export interface Capabilities {
   forward: ForwardFn;
+  /**
+   * Whether timers outlive requests here (Node, Deno): active health checks then run on timers.
+   * Without it (isolates) requests start the probes that are due, in waitUntil.
+   */
+  timers?: boolean;
   /** Milliseconds since the epoch. */
   now(): number;
   /** Hot-path exports: Wasm, wasm2js or the TypeScript twin. */

@@ -23,6 +23,7 @@ import { createRouteMatcher, findPreflightRoute, type RouteMatcher } from './rou
 import { createMemoryCache, createMemoryKV } from './stores/index.ts';
 import { proxyRequest } from './upstream/proxy.ts';
 import { Upstreams } from './upstream/upstreams.ts';
+import { HealthChecker } from './upstream/health.ts';
 import type { GeoInfo } from './capabilities.ts';
 
 export interface Gateway {
@@ -132,11 +133,23 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
 
   /** Breakers, latency averages, budgets and limits of this gateway instance. */
   const upstreams = new Upstreams(config, { now: caps.now, log });
+  const health = new HealthChecker(upstreams, {
+    forward: caps.forward,
+    now: caps.now,
+    log,
+    kv: stores.kv,
+    sharedKv: caps.stores?.kv !== undefined,
+  });
+  if (health.active && caps.timers) health.startTimers();
   /** The client's place from the trusted geo headers (config.geo), for requests whose runtime tells none. */
   const headerGeo = new WeakMap<Request, GeoInfo>();
 
   /** The upstream step: the innermost handler of every route. Origin failures become problems here. */
   const upstream: RouteHandler = async (ex) => {
+    if (health.active && !caps.timers) {
+      const due = health.onRequest();
+      if (due) ex.context.waitUntil(due);
+    }
     try {
       const geo = ex.context.geo ?? headerGeo.get(ex.request);
       return await proxyRequest(config, caps.forward, {
@@ -415,6 +428,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     ready,
     setDraining(value) {
       draining = value;
+      if (value) health.stop();
     },
     stores,
     matcher,

@@ -295,3 +295,82 @@ describe('region choice', () => {
     expect(plan.origins.map((s) => s.origin.name)).toEqual(['us', 'ap', 'eu']);
   });
 });
+
+describe('active health checks', () => {
+  it('takes an origin out of the order after failed probes and back after good ones (timers)', async () => {
+    const { createGateway } = await import('../../core/gateway.ts');
+    const { createNodeForward } = await import('../../targets/node/forward.ts');
+    const primary = await startEchoOrigin({ region: 'eu-west' });
+    const backup = await startEchoOrigin({ region: 'us-east' });
+    const records: Record<string, unknown>[] = [];
+    const compiled = await compileConfig({
+      origins: {
+        primary: {
+          url: primary.url,
+          region: 'eu-west',
+          healthCheck: { path: '/healthz', intervalMs: 100, timeoutMs: 500, unhealthyThreshold: 2, healthyThreshold: 2 },
+        },
+        backup: { url: backup.url, region: 'us-east' },
+      },
+      routes: [{ id: 'hc', match: { path: '/hc' }, upstream: ['primary', 'backup'] }],
+    });
+    const gateway = createGateway(compiled, {
+      forward: createNodeForward({}),
+      now: Date.now,
+      hot,
+      timers: true,
+      log: (r) => records.push(r),
+    });
+    await gateway.ready;
+    const regionOf = async (): Promise<unknown> => {
+      const res = await gateway.fetch(new Request('http://gw.test/hc'), { waitUntil() {} });
+      return ((await res.json()) as { region: unknown }).region;
+    };
+    try {
+      expect(await regionOf()).toBe('eu-west');
+      primary.setDown({ mode: '503', retryAfter: 0 });
+      const waitFor = async (health: boolean): Promise<void> => {
+        const until = Date.now() + 5000;
+        while (gateway.upstreams.snapshot()['primary']?.healthy !== health && Date.now() < until) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      await waitFor(false);
+      expect(gateway.upstreams.snapshot()['primary']?.healthy).toBe(false);
+      expect(records.some((r) => r['msg'] === 'origin unhealthy' && r['origin'] === 'primary')).toBe(true);
+      // 503s from the probes only: the health verdict, not a client request, moved traffic.
+      primary.setDown(null);
+      primary.setDown({ mode: 'refuse' });
+      expect(await regionOf()).toBe('us-east');
+      primary.setDown(null);
+      await waitFor(true);
+      expect(await regionOf()).toBe('eu-west');
+      expect(records.filter((r) => r['msg'] === 'origin healthy' && r['origin'] === 'primary')).toHaveLength(1);
+    } finally {
+      gateway.setDraining(true);
+      await Promise.all([primary.close(), backup.close()]);
+    }
+  });
+
+  it('on a runtime without timers, probes only when a request comes, at most once per interval', async () => {
+    const { createGateway } = await import('../../core/gateway.ts');
+    const { createNodeForward } = await import('../../targets/node/forward.ts');
+    const origin = await startEchoOrigin({ region: 'eu-west' });
+    const compiled = await compileConfig({
+      origins: { one: { url: origin.url, region: 'eu-west', healthCheck: { path: '/healthz', intervalMs: 60_000 } } },
+      routes: [{ id: 'r', match: { path: '/r' }, upstream: 'one' }],
+    });
+    const background: Promise<unknown>[] = [];
+    const gateway = createGateway(compiled, { forward: createNodeForward({}), now: Date.now, hot });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const res = await gateway.fetch(new Request('http://gw.test/r'), { waitUntil: (p) => background.push(p) });
+        await res.arrayBuffer();
+      }
+      await Promise.all(background);
+      expect(origin.seen.filter((s) => s.url === '/healthz')).toHaveLength(1);
+    } finally {
+      await origin.close();
+    }
+  });
+});
