@@ -15,7 +15,7 @@ import {
   GeoSchema,
   OriginSchema,
   PoolSchema,
-  RetrySchema,
+  type RetrySchema,
   RouteSchema,
   type OriginConfig,
   type PorticoConfig,
@@ -509,34 +509,21 @@ function compileRoutes(
     ids.set(id, index);
 
     const pools = (config['pools'] ?? {}) as Record<string, { origins: string[] }>;
-    if (route.pool !== undefined && route.upstream !== undefined) {
-      issues.push({ path: `${at}.pool`, message: 'expected either upstream or pool, not both' });
-    } else if (route.pool === undefined && route.upstream === undefined && !broken.has('upstream') && !broken.has('pool')) {
-      issues.push({ path: at, message: 'missing required field "upstream" (an origin name or list), or give "pool"' });
-    }
-    if (route.pool !== undefined && !pools[route.pool]) {
-      const names = Object.keys(pools);
-      const hint = didYouMean(route.pool, names);
-      issues.push({
-        path: `${at}.pool`,
-        message: names.length
-          ? `unknown pool "${route.pool}"${hint ? `;${hint}` : ''} (defined: ${names.join(', ')})`
-          : `unknown pool "${route.pool}" (no pools are defined)`,
-      });
-    }
+    // A single name that is a pool's names the pool (pool and origin names never collide).
+    const pool = typeof route.upstream === 'string' && Object.hasOwn(pools, route.upstream) ? route.upstream : undefined;
     const upstream =
-      route.pool !== undefined
-        ? [...(pools[route.pool]?.origins ?? [])]
+      pool !== undefined
+        ? [...(pools[pool]?.origins ?? [])]
         : route.upstream === undefined
           ? []
           : typeof route.upstream === 'string'
             ? [route.upstream]
             : route.upstream;
-    if (route.pool === undefined)
+    if (pool === undefined)
       upstream.forEach((name, i) => {
         if (!originNames.includes(name)) {
           const where = typeof route.upstream === 'string' ? `${at}.upstream` : `${at}.upstream[${i}]`;
-          const hint = didYouMean(name, originNames);
+          const hint = didYouMean(name, [...originNames, ...Object.keys(pools)]);
           issues.push({
             path: where,
             message: originNames.length
@@ -629,7 +616,7 @@ function compileRoutes(
       headers,
       upstream,
       timeoutMs: route.timeoutMs ?? null,
-      pool: route.pool ?? null,
+      pool: pool ?? null,
       retry: compileRetry(route.retry),
       breakers: route.breaker ?? upstream.length > 1,
       shed: route.shed
@@ -770,6 +757,17 @@ function checkPieces(raw: Record<string, unknown>): {
     }
   }
   config['origins'] = origins;
+  // Pools as written (a broken one is the schema's to report, and still names a pool).
+  if (raw['pools'] && typeof raw['pools'] === 'object') {
+    const pools: Record<string, unknown> = {};
+    for (const [name, p] of Object.entries(raw['pools'] as Record<string, unknown>)) {
+      const one = v.safeParse(PoolSchema, p);
+      pools[name] = one.success ? one.output : { origins: [] };
+    }
+    config['pools'] = pools;
+  }
+  const geo = v.safeParse(GeoSchema, raw['geo']);
+  if (geo.success && geo.output) config['geo'] = geo.output;
   // Non-strings (the schema's to report) become null, so the others keep their index.
   if (Array.isArray(raw['trustedProxies'])) {
     config['trustedProxies'] = raw['trustedProxies'].map((t) => (typeof t === 'string' ? t : null));
@@ -877,18 +875,20 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
       basePath: url.pathname.replace(/\/+$/, ''),
       region: o.region ?? name,
       timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      breaker: o.breaker === false ? null : { ...DEFAULT_BREAKER, ...o.breaker },
-      maxConcurrent: o.maxConcurrent ?? null,
-      healthCheck: hc
-        ? {
-            path: hc.path,
-            intervalMs: hc.intervalMs ?? 10_000,
-            timeoutMs: hc.timeoutMs ?? 2000,
-            healthyThreshold: hc.healthyThreshold ?? 2,
-            unhealthyThreshold: hc.unhealthyThreshold ?? 3,
-            expectedStatuses: hc.expectedStatuses ?? [],
-          }
-        : null,
+      ...(o.breaker === undefined ? {} : { breaker: o.breaker === false ? null : { ...DEFAULT_BREAKER, ...o.breaker } }),
+      ...(o.maxConcurrent === undefined ? {} : { maxConcurrent: o.maxConcurrent }),
+      ...(hc === undefined
+        ? {}
+        : {
+            healthCheck: {
+              path: hc.path,
+              intervalMs: hc.intervalMs ?? 10_000,
+              timeoutMs: hc.timeoutMs ?? 2000,
+              healthyThreshold: hc.healthyThreshold ?? 2,
+              unhealthyThreshold: hc.unhealthyThreshold ?? 3,
+              expectedStatuses: hc.expectedStatuses ?? [],
+            },
+          }),
     };
   }
   const pools = compilePools(config['pools'] as Record<string, PoolConfig> | undefined, origins, originNames, issues);
@@ -972,6 +972,9 @@ function compilePools(
   const out: Record<string, CompiledPool> = {};
   for (const [name, pool] of Object.entries(pools ?? {})) {
     const at = formatPath([{ key: 'pools' }, { key: name }]);
+    if (originNames.includes(name)) {
+      issues.push({ path: at, message: `"${name}" is an origin's name too: give the pool another name` });
+    }
     pool.origins.forEach((o, i) => {
       if (!originNames.includes(o)) {
         const hint = didYouMean(o, originNames);

@@ -329,24 +329,20 @@ export const RouteSchema = v.strictObject(
       ),
     ),
     /** An origin name, or an ordered list of them (failover in that order). */
-    upstream: v.optional(
-      v.union(
-        [
-          v.pipe(v.string(), v.minLength(1)),
-          v.pipe(
-            v.array(v.pipe(v.string(), v.minLength(1)), 'expected an array of origin names'),
-            v.minLength(1, 'expected at least one origin'),
-          ),
-        ],
-        'expected an origin name or a non-empty array of origin names',
-      ),
+    upstream: v.union(
+      [
+        v.pipe(v.string(), v.minLength(1)),
+        v.pipe(
+          v.array(v.pipe(v.string(), v.minLength(1)), 'expected an array of origin names'),
+          v.minLength(1, 'expected at least one origin'),
+        ),
+      ],
+      'expected an origin name, a pool name, or a non-empty array of origin names',
     ),
     /** Overrides the origin's timeout for this route, in milliseconds. */
     timeoutMs: v.optional(
       v.pipe(positiveMs('timeoutMs'), v.description("Overrides the origin's timeout for this route, in milliseconds.")),
     ),
-    /** A pool of origins (see `pools`) instead of `upstream`: the client's region first. */
-    pool: v.optional(v.pipe(v.string('expected a pool name (string)'), v.minLength(1, 'expected a pool name'))),
     /** Retries and failover, or false for one try only. */
     retry: v.optional(v.union([v.literal(false), RetrySchema], 'expected a retry block, or false for one try only')),
     /** Whether origins' breakers and health steer this route; default: when it has more than one origin. */
@@ -381,7 +377,7 @@ export const ConfigSchema = v.strictObject(
       'expected an object of origin name → origin',
     ),
     routes: v.array(RouteSchema, 'expected an array of routes'),
-    /** Origins grouped by region, for routes that name a pool. */
+    /** Origins grouped by region; a route names one in `upstream`. Pool and origin names never collide. */
     pools: v.optional(
       v.record(
         v.pipe(v.string(), v.regex(ORIGIN_NAME, 'expected a pool name of letters, digits, _ . -')),

@@ -89,7 +89,7 @@ const fresh = new WeakMap<CompiledConfig, Upstreams>();
  *   Retry-After when that is short enough (else the 503 goes to the client as it came).
  */
 export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, input: ProxyInput): Promise<Response> {
-  const { request, route } = input;
+  const { route } = input;
   const now = input.now ?? Date.now;
   const upstreams = input.upstreams ?? fresh.get(config) ?? new Upstreams(config, { now, log: () => {} });
   if (!input.upstreams && !fresh.has(config)) fresh.set(config, upstreams);
@@ -135,7 +135,7 @@ async function tryOrigins(
   // Whether a request "has a body" is not the same on every runtime (workerd says null for a
   // bodiless DELETE, Deno an empty stream), so the rule reads only the method and whether a body
   // was handed to the origin: GET and HEAD never hand one, others when the runtime gave one.
-  const methodRetryable = retry !== null && retry.methods.includes(method);
+  const methodRetryable = retry?.methods.includes(method) === true;
   const bodyHanded = method !== 'GET' && method !== 'HEAD' && hasBody;
   const replayable = methodRetryable && !bodyHanded;
   const routeState = upstreams.routeState(route);

@@ -12,6 +12,8 @@ import type { HotExports } from '../../core/hot/index.ts';
 /** Fields of Fastly's `Geolocation` that become geo. */
 interface FastlyGeo {
   country_code: string | null;
+  /** Continent code (AF, AN, AS, EU, NA, OC, SA). */
+  continent?: string | null;
   region: string | null;
   city: string | null;
   latitude: number | null;
@@ -86,6 +88,7 @@ function geoFrom(geo: FastlyGeo | null): GeoInfo | undefined {
   if (!geo && !pop) return undefined;
   const result: GeoInfo = {};
   if (geo?.country_code) result.country = geo.country_code;
+  if (geo?.continent) result.continent = geo.continent;
   if (geo?.region) result.region = geo.region;
   if (geo?.city) result.city = geo.city;
   if (typeof geo?.latitude === 'number') result.latitude = geo.latitude;

@@ -81,7 +81,7 @@ async function config(): Promise<PorticoConfig> {
         shed: { maxConcurrent: 1, queue: 2, queueTimeoutMs: 3000 },
       },
       { id: 'origin-limit', match: { path: '/origin-limit' }, upstream: ['hangLimited', 'us'] },
-      { id: 'geo', match: { path: '/geo' }, pool: 'world' },
+      { id: 'geo', match: { path: '/geo' }, upstream: 'world' },
     ],
   };
 }
