@@ -338,7 +338,7 @@ export async function main(argv: string[]): Promise<number> {
   cli
     .command(
       'bench <subject>',
-      'Benchmarks: "matcher" compares the hot-path matcher with JS routers; "step" times the one-crossing request step; "forwarding" measures requests/s through the Node target (needs wrk); "limits" measures rate-limit accuracy, faults, cost and memory (needs redis-server)',
+      'Benchmarks: "matcher" compares the hot-path matcher with JS routers; "step" times the one-crossing request step; "forwarding" measures requests/s through the Node target (needs wrk); "limits" measures rate-limit accuracy, faults, cost and memory (needs redis-server); "failover" takes the nearest region down under load',
     )
     .option('--runs <n>', 'Independent runs to take the median of')
     .option('--quick', 'A fast smoke run (writes nothing)')
@@ -350,8 +350,14 @@ export async function main(argv: string[]): Promise<number> {
     .action(
       (subject: string, options) =>
         (pending = (async () => {
-          if (subject !== 'matcher' && subject !== 'step' && subject !== 'forwarding' && subject !== 'limits') {
-            err(`unknown benchmark "${subject}" (available: matcher, step, forwarding, limits)`);
+          if (
+            subject !== 'matcher' &&
+            subject !== 'step' &&
+            subject !== 'forwarding' &&
+            subject !== 'limits' &&
+            subject !== 'failover'
+          ) {
+            err(`unknown benchmark "${subject}" (available: matcher, step, forwarding, limits, failover)`);
             return 2;
           }
           if (subject !== 'matcher' && options.quick) {
@@ -370,7 +376,9 @@ export async function main(argv: string[]): Promise<number> {
                 ? await import('../bench/request-step.ts')
                 : subject === 'limits'
                   ? await import('../bench/limits.ts')
-                  : await import('../bench/forwarding.ts');
+                  : subject === 'failover'
+                    ? await import('../bench/failover.ts')
+                    : await import('../bench/forwarding.ts');
           await cliMain(argv.slice(argv.indexOf(subject) + 1));
           return typeof process.exitCode === 'number' ? process.exitCode : 0;
         })()),
