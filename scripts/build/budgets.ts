@@ -16,16 +16,19 @@
  * the rate-limit stores (@redis/client on Node): node 1.6 → 2.4 MB (unminified, measured 1.66 MB
  * before the Redis client); the SpiderMonkey images, whose bundle is compiled into them, 16 →
  * 18 MB (measured 16.07 MB Fastly, 16.56 MB WASI).
+ *
+ * Raised for regions and resilience (breakers, retry budget, shedding, health checks, the
+ * country → continent table: #14): cloudflare 339 KB → 351 KB on the conformance config.
  */
 import type { TargetName } from './types.ts';
 
 export const SIZE_BUDGETS: Record<TargetName, number> = {
   node: 2_400_000,
-  deno: 340_000,
-  vercel: 340_000,
-  cloudflare: 340_000,
-  fastly: 340_000,
-  wasi: 340_000,
+  deno: 365_000,
+  vercel: 365_000,
+  cloudflare: 365_000,
+  fastly: 365_000,
+  wasi: 365_000,
 };
 
 /** Fastly's compiled `bin/main.wasm` (SpiderMonkey + bundle, ~12.8 MB) must stay under this. */
