@@ -374,7 +374,9 @@ export const CASES: ConformanceCase[] = [
   {
     group: 'resilience',
     name: "an open breaker sends the next request straight to the next origin, without waiting for the slow one's timeout",
-    notOn: [{ runtime: 'wasi', reason: 'jco serve runs each request in a fresh instance: no breaker state lives between requests' }],
+    notOn: [
+      { runtime: 'wasi', reason: 'jco serve runs each request in a fresh instance: no breaker state lives between requests' },
+    ],
     async run(ctx) {
       // The slow origin's breaker opens on its first failure (conformance.config.json); the
       // route's per-try timeout is 400 ms.
@@ -393,7 +395,12 @@ export const CASES: ConformanceCase[] = [
   {
     group: 'resilience',
     name: 'a request over the route limit is shed at once with 503 problem+json and Retry-After',
-    notOn: [{ runtime: 'wasi', reason: 'jco serve runs each request in a fresh instance: a per-instance limit never sees two requests' }],
+    notOn: [
+      {
+        runtime: 'wasi',
+        reason: 'jco serve runs each request in a fresh instance: a per-instance limit never sees two requests',
+      },
+    ],
     async run(ctx) {
       const holding = ctx.send({ path: '/shed' });
       await new Promise((r) => setTimeout(r, 300));
