@@ -52,7 +52,10 @@ export interface BodySource {
 
 /** Where the client is, as far as the platform can tell. Every field may be missing. */
 export interface GeoInfo {
+  /** ISO 3166-1 alpha-2 country code, e.g. `SG`. */
   country?: string;
+  /** Continent code: AF, AN, AS, EU, NA, OC or SA. */
+  continent?: string;
   region?: string;
   city?: string;
   latitude?: number;
@@ -181,6 +184,11 @@ export interface Stores {
 
 export interface Capabilities {
   forward: ForwardFn;
+  /**
+   * Whether timers outlive requests here (Node, Deno): active health checks then run on timers.
+   * Without it (isolates) requests start the probes that are due, in waitUntil.
+   */
+  timers?: boolean;
   /** Milliseconds since the epoch. */
   now(): number;
   /** Hot-path exports: Wasm, wasm2js or the TypeScript twin. */

@@ -24,6 +24,9 @@ import { createMemoryCache, createMemoryKV } from './stores/index.ts';
 import { proxyRequest } from './upstream/proxy.ts';
 import { Observer, type RequestTrace, timePolicy } from './observe/index.ts';
 import { sameSecret } from './policies/jwt/revocation.ts';
+import { Upstreams } from './upstream/upstreams.ts';
+import { HealthChecker } from './upstream/health.ts';
+import type { GeoInfo } from './capabilities.ts';
 
 export interface Gateway {
   /** Handles one request. Never rejects: failures become problem+json responses. */
@@ -43,6 +46,8 @@ export interface Gateway {
   readonly config: CompiledConfig;
   /** The observation of requests: the metrics registry and the OTLP exporter (`otlp.flush()` at shutdown). */
   readonly observer: Observer;
+  /** Breaker, health and latency state of the origins (see Upstreams.snapshot). */
+  readonly upstreams: Upstreams;
 }
 
 /** Host of the request URL, lower-case, without port or trailing dot; IPv6 keeps its brackets. */
@@ -138,11 +143,35 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     sameSecret,
   });
   const inFlight = observer.metrics?.inFlight;
+  /** Breakers, latency averages, budgets and limits of this gateway instance. */
+  const upstreams = new Upstreams(config, {
+    now: caps.now,
+    log,
+    onBreaker: (origin, state) => observer.metrics?.breaker(origin, state),
+  });
+  const health = new HealthChecker(upstreams, {
+    forward: caps.forward,
+    now: caps.now,
+    log,
+    kv: stores.kv,
+    sharedKv: caps.stores?.kv !== undefined,
+  });
+  if (health.active && caps.timers) health.startTimers();
+  /** The client's place from the trusted geo headers (config.geo), for requests whose runtime tells none. */
+  const headerGeo = new WeakMap<Request, GeoInfo>();
 
   /** The upstream step: the innermost handler of every route. Origin failures become problems here. */
   const upstream: RouteHandler = async (ex) => {
+    if (health.active && !caps.timers) {
+      const due = health.onRequest();
+      if (due) ex.context.waitUntil(due);
+    }
     try {
+      const geo = ex.context.geo ?? headerGeo.get(ex.request);
       return await proxyRequest(config, caps.forward, {
+        upstreams,
+        now: caps.now,
+        ...(geo ? { geo } : {}),
         request: ex.request,
         route: ex.route,
         path: ex.upstreamPath,
@@ -154,7 +183,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         onFailover: (failed, next, error) =>
           log({
             level: 'warn',
-            msg: 'origin unreachable; failing over to the next origin',
+            msg: 'origin failed; trying the next origin',
             requestId: ex.requestId,
             method: ex.method,
             path: ex.path,
@@ -345,6 +374,14 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     // Trace context: the caller's from a trusted caller, else a new trace; the origin gets ours.
     const trace = observer.begin(request.headers, headers, client.address, client.peerTrusted, started);
 
+    if (!context.geo && client.peerTrusted && config.geo && (config.geo.countryHeader || config.geo.continentHeader)) {
+      const geo: GeoInfo = {};
+      const country = config.geo.countryHeader ? request.headers.get(config.geo.countryHeader) : null;
+      const continent = config.geo.continentHeader ? request.headers.get(config.geo.continentHeader) : null;
+      if (country && /^[A-Za-z]{2}$/.test(country)) geo.country = country.toUpperCase();
+      if (continent && /^[A-Za-z]{2}$/.test(continent)) geo.continent = continent.toUpperCase();
+      if (geo.country || geo.continent) headerGeo.set(request, geo);
+    }
     const exchange = new RouteExchange(request, url, host, path, route, params, requestId, client.address, context, headers);
     exchange.trace = trace ?? undefined;
     const handler = handlers[route.index] ?? handlers[config.routes.indexOf(route)];
@@ -446,11 +483,13 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     ready,
     setDraining(value) {
       draining = value;
+      if (value) health.stop();
     },
     stores,
     matcher,
     config,
     observer,
+    upstreams,
   };
 }
 

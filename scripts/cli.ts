@@ -8,6 +8,7 @@ import { PHASES } from '../core/pipeline/policy.ts';
 import { ConfigError } from '../core/errors.ts';
 import { normalizePath } from '../core/http/normalize.ts';
 import { createRouteMatcher, findPreflightRoute } from '../core/router/index.ts';
+import { Upstreams } from '../core/upstream/upstreams.ts';
 import { findConfigFile, loadConfigFile } from './config-file.ts';
 import { DEMO_API_KEY, demoConfig } from './demo/demo-config.ts';
 import { DEMO_SCOPE, startDemoIdp, type DemoIdp } from './demo/demo-jwt.ts';
@@ -230,9 +231,10 @@ async function runExplain(
   } else if (result.kind === 'match') {
     const r = result.match.route;
     const params = Object.entries(result.match.params);
-    out(`→ route "${r.id}" (${r.kind} ${r.pattern}) → ${r.upstream.join(' then ')}`);
+    out(`→ route "${r.id}" (${r.kind} ${r.pattern}) → ${r.pool ? `pool ${r.pool}: ` : ''}${r.upstream.join(', ')}`);
     out(`  params: ${params.length ? params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ') : '(none)'}`);
     out(`  pipeline: ${describePipeline(r)}`);
+    out(`  origins now: ${describeOriginOrder(compiled, r, headers)}`);
   } else if (result.kind === 'method') {
     out(`→ 405 Method Not Allowed (Allow: ${result.allow.join(', ')})`);
   } else {
@@ -248,6 +250,29 @@ async function runExplain(
     );
   }
   return 0;
+}
+
+/**
+ * The order a request would try the route's origins in now, as a gateway just started sees it
+ * (no breaker open, no latency observed yet: a running gateway's own state is in its log), with
+ * the client's region from the config's geo headers among the -H headers.
+ */
+function describeOriginOrder(compiled: CompiledConfig, route: CompiledRoute, headers: Headers): string {
+  const upstreams = new Upstreams(compiled, { now: Date.now, log: () => {} });
+  const geo: { country?: string; continent?: string } = {};
+  const country = compiled.geo?.countryHeader ? headers.get(compiled.geo.countryHeader) : null;
+  const continent = compiled.geo?.continentHeader ? headers.get(compiled.geo.continentHeader) : null;
+  if (country) geo.country = country.toUpperCase();
+  if (continent) geo.continent = continent.toUpperCase();
+  const plan = upstreams.plan(route, geo);
+  const list = plan.origins.map((s) => `${s.origin.name} (${s.origin.region})`).join(' → ');
+  const retry =
+    route.retry === undefined ? 'retries: defaults' : route.retry === null ? 'no retries' : `up to ${route.retry.attempts} tries`;
+  const region =
+    plan.clientRegion === null
+      ? 'first listed first, the rest by observed latency'
+      : `client region ${plan.clientRegion}${country || continent ? ` (from ${[country, continent].filter(Boolean).join(', ')})` : ' (default: no geo given)'}, the rest by observed latency`;
+  return `${list}  [${region}; ${retry}; breakers ${(route.breakers ?? route.upstream.length > 1) ? 'on' : 'off'}]`;
 }
 
 /** Runs the CLI; returns the exit code. */
@@ -313,7 +338,7 @@ export async function main(argv: string[]): Promise<number> {
   cli
     .command(
       'bench <subject>',
-      'Benchmarks: "matcher" compares the hot-path matcher with JS routers; "step" times the one-crossing request step; "forwarding" measures requests/s through the Node target (needs wrk); "limits" measures rate-limit accuracy, faults, cost and memory (needs redis-server)',
+      'Benchmarks: "matcher" compares the hot-path matcher with JS routers; "step" times the one-crossing request step; "forwarding" measures requests/s through the Node target (needs wrk); "limits" measures rate-limit accuracy, faults, cost and memory (needs redis-server); "failover" takes the nearest region down under load',
     )
     .option('--runs <n>', 'Independent runs to take the median of')
     .option('--quick', 'A fast smoke run (writes nothing)')
@@ -330,8 +355,14 @@ export async function main(argv: string[]): Promise<number> {
             await cliMain(argv.slice(argv.indexOf(subject) + 1));
             return typeof process.exitCode === 'number' ? process.exitCode : 0;
           }
-          if (subject !== 'matcher' && subject !== 'step' && subject !== 'forwarding' && subject !== 'limits') {
-            err(`unknown benchmark "${subject}" (available: matcher, step, forwarding, limits)`);
+          if (
+            subject !== 'matcher' &&
+            subject !== 'step' &&
+            subject !== 'forwarding' &&
+            subject !== 'limits' &&
+            subject !== 'failover'
+          ) {
+            err(`unknown benchmark "${subject}" (available: matcher, step, forwarding, limits, failover, cache)`);
             return 2;
           }
           if (subject !== 'matcher' && options.quick) {
@@ -350,7 +381,9 @@ export async function main(argv: string[]): Promise<number> {
                 ? await import('../bench/request-step.ts')
                 : subject === 'limits'
                   ? await import('../bench/limits.ts')
-                  : await import('../bench/forwarding.ts');
+                  : subject === 'failover'
+                    ? await import('../bench/failover.ts')
+                    : await import('../bench/forwarding.ts');
           await cliMain(argv.slice(argv.indexOf(subject) + 1));
           return typeof process.exitCode === 'number' ? process.exitCode : 0;
         })()),

@@ -10,11 +10,24 @@ import { normalizePath } from '../http/normalize.ts';
 import { parseCidr } from '../http/ip.ts';
 import { compileRouteTable } from '../hot/index.ts';
 import { METHOD_BITS, type HostSpec, type PathSpec, type TableEntry } from '../hot/types.ts';
-import { ConfigSchema, OriginSchema, RouteSchema, type OriginConfig, type PorticoConfig, type RouteConfig } from './schema.ts';
+import {
+  ConfigSchema,
+  GeoSchema,
+  OriginSchema,
+  PoolSchema,
+  type RetrySchema,
+  RouteSchema,
+  type OriginConfig,
+  type PorticoConfig,
+  type RouteConfig,
+} from './schema.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { POLICIES } from '../policies/index.ts';
 import { PHASES, type CompiledPolicy } from '../pipeline/policy.ts';
 import { compileObservability, type CompiledObservability } from '../observe/config.ts';
+import { DEFAULT_BREAKER, type BreakerSettings } from '../upstream/breaker.ts';
+import type { RetryBudgetSettings } from '../upstream/retry-budget.ts';
+import { CONTINENT_CODES } from '../upstream/continents.ts';
 
 /** Version of the compiled form; bumped when its shape changes. */
 export const COMPILED_CONFIG_VERSION = 1;
@@ -35,7 +48,84 @@ export interface CompiledOrigin {
   basePath: string;
   region: string;
   timeoutMs: number;
+  /** The circuit breaker's settings, null when the origin is never ejected (absent: defaults). */
+  breaker?: BreakerSettings | null;
+  /** Requests in flight to this origin at most, null for no limit. */
+  maxConcurrent?: number | null;
+  /** Active health checks, null for none. */
+  healthCheck?: CompiledHealthCheck | null;
 }
+
+export interface CompiledHealthCheck {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  /** Statuses that count as healthy. */
+  expectedStatuses: number[];
+}
+
+/** A route's retries, resolved (see RetrySchema for the meaning and defaults). */
+export interface CompiledRetry {
+  attempts: number;
+  connect: boolean;
+  timeout: boolean;
+  statuses: number[];
+  methods: string[];
+  backoffMs: number;
+  maxBackoffMs: number;
+  perTryTimeoutMs: number | null;
+  deadlineMs: number | null;
+  maxRetryAfterMs: number;
+  budget: RetryBudgetSettings;
+  /** Whether a try may go to the origin that just failed (only when the route writes a retry block). */
+  sameOrigin: boolean;
+}
+
+export interface CompiledShed {
+  maxConcurrent: number;
+  queue: number;
+  queueTimeoutMs: number;
+  retryAfterSeconds: number;
+}
+
+export interface CompiledPool {
+  name: string;
+  origins: string[];
+  /** Country code (upper case) → region. */
+  countries: Record<string, string>;
+  /** Continent code (upper case) → region. */
+  continents: Record<string, string>;
+  defaultRegion: string;
+}
+
+export interface CompiledGeo {
+  /** Lower-case header names, believed only from trusted proxies. */
+  countryHeader: string | null;
+  continentHeader: string | null;
+  /** An MMDB file the Node and Deno targets read. */
+  mmdb: string | null;
+}
+
+/**
+ * Retries when a route says nothing: connect failures, timeouts and 502/503/504 of GET, HEAD and
+ * OPTIONS go on to another origin of the route (never to the same one again).
+ */
+export const DEFAULT_RETRY: CompiledRetry = {
+  attempts: 3,
+  connect: true,
+  timeout: false,
+  statuses: [502, 503, 504],
+  methods: ['GET', 'HEAD', 'OPTIONS'],
+  backoffMs: 25,
+  maxBackoffMs: 250,
+  perTryTimeoutMs: null,
+  deadlineMs: null,
+  maxRetryAfterMs: 1000,
+  budget: { ratio: 0.2, minPerSecond: 3, windowMs: 10_000 },
+  sameOrigin: false,
+};
 
 export interface CompiledHeaderCondition {
   /** Lower-case header name. */
@@ -58,6 +148,14 @@ export interface CompiledRoute {
   headers: CompiledHeaderCondition[];
   upstream: string[];
   timeoutMs: number | null;
+  /** The pool the route names, if any (its origins are `upstream`). */
+  pool?: string | null;
+  /** Retries and failover; null: one try only (absent: DEFAULT_RETRY). */
+  retry?: CompiledRetry | null;
+  /** Whether breakers and health steer the origin order (absent: when there is more than one origin). */
+  breakers?: boolean;
+  /** Load shedding on the route, null for none. */
+  shed?: CompiledShed | null;
   /** The route's policies in pipeline order (PHASES, then the order of core/policies/index.ts). */
   policies: CompiledPolicy[];
 }
@@ -76,6 +174,10 @@ export interface CompiledConfig {
   hash: string;
   trustedProxies: string[];
   origins: Record<string, CompiledOrigin>;
+  /** Origins grouped by region (absent: none). */
+  pools?: Record<string, CompiledPool>;
+  /** Where Node and Deno read the client's place (absent: nowhere). */
+  geo?: CompiledGeo;
   routes: CompiledRoute[];
   entries: CompiledEntry[];
   /**
@@ -409,19 +511,30 @@ function compileRoutes(
     if (ids.has(id)) issues.push({ path: `${at}.id`, message: `duplicate route id "${id}" (also routes[${ids.get(id)}])` });
     ids.set(id, index);
 
-    const upstream = route.upstream === undefined ? [] : typeof route.upstream === 'string' ? [route.upstream] : route.upstream;
-    upstream.forEach((name, i) => {
-      if (!originNames.includes(name)) {
-        const where = typeof route.upstream === 'string' ? `${at}.upstream` : `${at}.upstream[${i}]`;
-        const hint = didYouMean(name, originNames);
-        issues.push({
-          path: where,
-          message: originNames.length
-            ? `unknown origin "${name}"${hint ? `;${hint}` : ''} (defined: ${originNames.join(', ')})`
-            : `unknown origin "${name}" (no origins are defined)`,
-        });
-      }
-    });
+    const pools = (config['pools'] ?? {}) as Record<string, { origins: string[] }>;
+    // A single name that is a pool's names the pool (pool and origin names never collide).
+    const pool = typeof route.upstream === 'string' && Object.hasOwn(pools, route.upstream) ? route.upstream : undefined;
+    const upstream =
+      pool !== undefined
+        ? [...(pools[pool]?.origins ?? [])]
+        : route.upstream === undefined
+          ? []
+          : typeof route.upstream === 'string'
+            ? [route.upstream]
+            : route.upstream;
+    if (pool === undefined)
+      upstream.forEach((name, i) => {
+        if (!originNames.includes(name)) {
+          const where = typeof route.upstream === 'string' ? `${at}.upstream` : `${at}.upstream[${i}]`;
+          const hint = didYouMean(name, [...originNames, ...Object.keys(pools)]);
+          issues.push({
+            path: where,
+            message: originNames.length
+              ? `unknown origin "${name}"${hint ? `;${hint}` : ''} (defined: ${originNames.join(', ')})`
+              : `unknown origin "${name}" (no origins are defined)`,
+          });
+        }
+      });
 
     // Checked before the match, whose errors end this route's checks: every problem of a route
     // is reported in the same run.
@@ -506,6 +619,17 @@ function compileRoutes(
       headers,
       upstream,
       timeoutMs: route.timeoutMs ?? null,
+      pool: pool ?? null,
+      retry: compileRetry(route.retry),
+      breakers: route.breaker ?? upstream.length > 1,
+      shed: route.shed
+        ? {
+            maxConcurrent: route.shed.maxConcurrent,
+            queue: route.shed.queue ?? 0,
+            queueTimeoutMs: route.shed.queueTimeoutMs ?? 1000,
+            retryAfterSeconds: route.shed.retryAfterSeconds ?? 1,
+          }
+        : null,
       policies,
     };
     routes.push(compiled);
@@ -636,6 +760,17 @@ function checkPieces(raw: Record<string, unknown>): {
     }
   }
   config['origins'] = origins;
+  // Pools as written (a broken one is the schema's to report, and still names a pool).
+  if (raw['pools'] && typeof raw['pools'] === 'object') {
+    const pools: Record<string, unknown> = {};
+    for (const [name, p] of Object.entries(raw['pools'] as Record<string, unknown>)) {
+      const one = v.safeParse(PoolSchema, p);
+      pools[name] = one.success ? one.output : { origins: [] };
+    }
+    config['pools'] = pools;
+  }
+  const geo = v.safeParse(GeoSchema, raw['geo']);
+  if (geo.success && geo.output) config['geo'] = geo.output;
   // Non-strings (the schema's to report) become null, so the others keep their index.
   if (Array.isArray(raw['trustedProxies'])) {
     config['trustedProxies'] = raw['trustedProxies'].map((t) => (typeof t === 'string' ? t : null));
@@ -736,14 +871,36 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
       });
     }
     const url = new URL(o.url);
+    const hc = o.healthCheck;
     origins[name] = {
       name,
       origin: url.origin,
       basePath: url.pathname.replace(/\/+$/, ''),
       region: o.region ?? name,
       timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      ...(o.breaker === undefined ? {} : { breaker: o.breaker === false ? null : { ...DEFAULT_BREAKER, ...o.breaker } }),
+      ...(o.maxConcurrent === undefined ? {} : { maxConcurrent: o.maxConcurrent }),
+      ...(hc === undefined
+        ? {}
+        : {
+            healthCheck: {
+              path: hc.path,
+              intervalMs: hc.intervalMs ?? 10_000,
+              timeoutMs: hc.timeoutMs ?? 2000,
+              healthyThreshold: hc.healthyThreshold ?? 2,
+              unhealthyThreshold: hc.unhealthyThreshold ?? 3,
+              expectedStatuses: hc.expectedStatuses ?? [],
+            },
+          }),
     };
   }
+  const pools = compilePools(config['pools'] as Record<string, PoolConfig> | undefined, origins, originNames, issues);
+  const geoBlock = config['geo'] as v.InferOutput<typeof GeoSchema> | undefined;
+  const geo: CompiledGeo = {
+    countryHeader: geoBlock?.countryHeader?.toLowerCase() ?? null,
+    continentHeader: geoBlock?.continentHeader?.toLowerCase() ?? null,
+    mmdb: geoBlock?.mmdb ?? null,
+  };
 
   // compileBlocks sees the config as written (routes as route objects, not compile's pieces).
   const asWritten = { ...config, routes: (config['routes'] as ({ route: unknown } | null)[]).map((r) => r?.route ?? null) };
@@ -776,6 +933,8 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
     hash: `sha256-${await sha256Hex(canonicalJson(valid))}`,
     trustedProxies,
     origins,
+    pools,
+    geo,
     routes,
     entries,
     gatewayHeaders,
@@ -783,4 +942,94 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
     warnings,
     observability,
   };
+}
+
+type PoolConfig = v.InferOutput<typeof PoolSchema>;
+
+/** A route's retry block with every default filled in; null for `retry: false`. */
+function compileRetry(retry: v.InferOutput<typeof RetrySchema> | false | undefined): CompiledRetry | null {
+  if (retry === false) return null;
+  if (retry === undefined) return DEFAULT_RETRY;
+  const on = retry.on;
+  return {
+    attempts: retry.attempts ?? DEFAULT_RETRY.attempts,
+    connect: on ? on.includes('connect') : DEFAULT_RETRY.connect,
+    timeout: on ? on.includes('timeout') : DEFAULT_RETRY.timeout,
+    statuses: on ? on.filter((x): x is number => typeof x === 'number') : DEFAULT_RETRY.statuses,
+    methods: retry.methods
+      ? [...new Set(retry.methods.includes('GET') ? [...retry.methods, 'HEAD'] : retry.methods)]
+      : DEFAULT_RETRY.methods,
+    backoffMs: retry.backoffMs ?? DEFAULT_RETRY.backoffMs,
+    maxBackoffMs: retry.maxBackoffMs ?? DEFAULT_RETRY.maxBackoffMs,
+    perTryTimeoutMs: retry.perTryTimeoutMs ?? null,
+    deadlineMs: retry.deadlineMs ?? null,
+    maxRetryAfterMs: retry.maxRetryAfterMs ?? DEFAULT_RETRY.maxRetryAfterMs,
+    budget: {
+      ratio: retry.budget?.ratio ?? DEFAULT_RETRY.budget.ratio,
+      minPerSecond: retry.budget?.minPerSecond ?? DEFAULT_RETRY.budget.minPerSecond,
+      windowMs: DEFAULT_RETRY.budget.windowMs,
+    },
+    sameOrigin: true,
+  };
+}
+
+/** Pools with their region maps checked against the regions their origins have. */
+function compilePools(
+  pools: Record<string, PoolConfig> | undefined,
+  origins: Record<string, CompiledOrigin>,
+  originNames: readonly string[],
+  issues: ConfigIssue[],
+): Record<string, CompiledPool> {
+  const out: Record<string, CompiledPool> = {};
+  for (const [name, pool] of Object.entries(pools ?? {})) {
+    const at = formatPath([{ key: 'pools' }, { key: name }]);
+    if (originNames.includes(name)) {
+      issues.push({ path: at, message: `"${name}" is an origin's name too: give the pool another name` });
+    }
+    pool.origins.forEach((o, i) => {
+      if (!originNames.includes(o)) {
+        const hint = didYouMean(o, originNames);
+        issues.push({
+          path: `${at}.origins[${i}]`,
+          message: `unknown origin "${o}"${hint ? `;${hint}` : ''} (defined: ${originNames.join(', ') || 'none'})`,
+        });
+      }
+    });
+    const regions = [...new Set(pool.origins.map((o) => origins[o]?.region).filter((r): r is string => r !== undefined))];
+    const checkRegion = (region: string, where: string): void => {
+      if (regions.length > 0 && !regions.includes(region)) {
+        issues.push({ path: where, message: `unknown region "${region}" (the pool's origins are in: ${regions.join(', ')})` });
+      }
+    };
+    const countries: Record<string, string> = {};
+    for (const [cc, region] of Object.entries(pool.countries ?? {})) {
+      if (!/^[A-Za-z]{2}$/.test(cc)) {
+        issues.push({ path: `${at}.countries.${cc}`, message: `expected a two-letter country code such as SG, got "${cc}"` });
+        continue;
+      }
+      checkRegion(region, `${at}.countries.${cc}`);
+      countries[cc.toUpperCase()] = region;
+    }
+    const continents: Record<string, string> = {};
+    for (const [code, region] of Object.entries(pool.continents ?? {})) {
+      if (!CONTINENT_CODES.includes(code.toUpperCase())) {
+        issues.push({
+          path: `${at}.continents.${code}`,
+          message: `expected a continent code (${CONTINENT_CODES.join(', ')}), got "${code}"`,
+        });
+        continue;
+      }
+      checkRegion(region, `${at}.continents.${code}`);
+      continents[code.toUpperCase()] = region;
+    }
+    if (pool.defaultRegion !== undefined) checkRegion(pool.defaultRegion, `${at}.defaultRegion`);
+    out[name] = {
+      name,
+      origins: [...pool.origins],
+      countries,
+      continents,
+      defaultRegion: pool.defaultRegion ?? regions[0] ?? '',
+    };
+  }
+  return out;
 }

@@ -4,7 +4,7 @@
  * and what was found are added by `formatIssues`.
  */
 import * as v from 'valibot';
-import { headerName, headerValue, NAME, positiveMs } from './primitives.ts';
+import { headerName, headerValue, NAME, positiveMs, wholeNumber } from './primitives.ts';
 import { POLICIES, type AnyPolicy } from '../policies/index.ts';
 import { ObservabilitySchema } from '../observe/config.ts';
 
@@ -38,12 +38,77 @@ const POLICY_BLOCKS = Object.fromEntries(
 
 /** Methods a route may name. HEAD is implied by GET (RFC 9110 §9.3.2). */
 export const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'] as const;
+const ROUTE_METHODS_LIST = ROUTE_METHODS;
+/** A share between 0 and 1. */
+const share = (field: string) =>
+  v.pipe(
+    v.number(`expected ${field} as a number between 0 and 1`),
+    v.minValue(0, `expected ${field} of 0 or more`),
+    v.maxValue(1, `expected ${field} of at most 1`),
+  );
 
 /** `api.example.com`, `*.example.com`, optionally with a port for local setups. */
 // Upper case is allowed here though it is lowered before this check: the JSON Schema generated
 // from this one (for editors) sees the pattern but not the transform.
 const HOST_PATTERN = /^(\*\.)?([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*\.?$/;
 const ORIGIN_NAME = NAME;
+
+/** A circuit breaker's settings; every field has a default (see the README, "Resilience"). */
+export const BreakerSchema = v.strictObject(
+  {
+    /** Consecutive failures (5xx, timeouts, connect errors) that open the breaker, default 5. */
+    failures: v.optional(wholeNumber('failures', 'failures', 1, 10_000)),
+    /** Share of failed requests over the window that opens it, default 0.5. */
+    failureRatio: v.optional(
+      v.pipe(
+        v.number('expected failureRatio as a number between 0 and 1'),
+        v.minValue(0.01, 'expected failureRatio of at least 0.01'),
+        v.maxValue(1, 'expected failureRatio of at most 1'),
+      ),
+    ),
+    /** Requests the window must hold before the ratio counts, default 20. */
+    minRequests: v.optional(wholeNumber('minRequests', 'requests', 1, 1_000_000)),
+    /** Window of the ratio in milliseconds, default 10000. */
+    windowMs: v.optional(positiveMs('windowMs')),
+    /** How long it stays open in milliseconds before probing, default 5000. */
+    openMs: v.optional(positiveMs('openMs')),
+    /** Spread of the open time as a share of openMs, default 0.2 (±20%). */
+    jitter: v.optional(
+      v.pipe(
+        v.number('expected jitter as a number between 0 and 1'),
+        v.minValue(0, 'expected jitter of 0 or more'),
+        v.maxValue(1, 'expected jitter of at most 1'),
+      ),
+    ),
+    /** Probes let through at a time when half-open, and the successes that close it, default 1. */
+    halfOpenProbes: v.optional(wholeNumber('halfOpenProbes', 'requests', 1, 100)),
+  },
+  'expected a breaker object { failures?, failureRatio?, minRequests?, windowMs?, openMs?, jitter?, halfOpenProbes? }',
+);
+
+/** Active health checks of one origin. */
+export const HealthCheckSchema = v.strictObject(
+  {
+    /** Path probed with GET, e.g. /healthz. */
+    path: v.pipe(v.string('expected a path (string)'), v.startsWith('/', 'expected a path starting with "/"')),
+    /** Time between probes in milliseconds, default 10000. */
+    intervalMs: v.optional(positiveMs('intervalMs')),
+    /** Probe timeout in milliseconds, default 2000. */
+    timeoutMs: v.optional(positiveMs('timeoutMs')),
+    /** Successive good probes that make an unhealthy origin healthy, default 2. */
+    healthyThreshold: v.optional(wholeNumber('healthyThreshold', 'probes', 1, 100)),
+    /** Successive bad probes that make a healthy origin unhealthy, default 3. */
+    unhealthyThreshold: v.optional(wholeNumber('unhealthyThreshold', 'probes', 1, 100)),
+    /** Statuses that count as healthy, default 200-399. */
+    expectedStatuses: v.optional(
+      v.pipe(
+        v.array(wholeNumber('expectedStatuses', 'status codes', 100, 599), 'expected an array of status codes'),
+        v.minLength(1, 'expected at least one status'),
+      ),
+    ),
+  },
+  'expected a healthCheck object { path, intervalMs?, timeoutMs?, healthyThreshold?, unhealthyThreshold?, expectedStatuses? }',
+);
 
 export const OriginSchema = v.strictObject(
   {
@@ -71,6 +136,12 @@ export const OriginSchema = v.strictObject(
     ),
     /** Per-attempt timeout in milliseconds, default 30000. */
     timeoutMs: v.optional(v.pipe(positiveMs('timeoutMs'), v.description('Per-attempt timeout in milliseconds, default 30000.'))),
+    /** The origin's circuit breaker (passive health), or false to never eject it. */
+    breaker: v.optional(v.union([v.literal(false), BreakerSchema], 'expected a breaker block, or false')),
+    /** Requests in flight to this origin at most; beyond it the next origin is tried, else 503. */
+    maxConcurrent: v.optional(wholeNumber('maxConcurrent', 'requests', 1, 1_000_000)),
+    /** Active health checks of the origin. */
+    healthCheck: v.optional(HealthCheckSchema),
   },
   'expected an origin object { url, region?, timeoutMs? }',
 );
@@ -137,6 +208,109 @@ export const RouteMatchSchema = v.strictObject(
   'expected a match object { path | regex, methods?, hosts?, headers? }',
 );
 
+const RETRY_ON = ['connect', 'timeout'] as const;
+
+/** A route's retries (see the README, "Resilience", for the defaults). */
+export const RetrySchema = v.strictObject(
+  {
+    /** Tries in all, the first included, default 3. */
+    attempts: v.optional(wholeNumber('attempts', 'tries', 1, 10)),
+    /**
+     * What is retried: "connect" (the origin could not be reached), "timeout" (the same origin is
+     * tried again after a timeout; another origin always is), and statuses. Default
+     * ["connect", 502, 503, 504].
+     */
+    on: v.optional(
+      v.array(
+        v.union(
+          [v.picklist(RETRY_ON), wholeNumber('on', 'status codes', 500, 599)],
+          'expected "connect", "timeout" or a 5xx status',
+        ),
+        'expected an array of "connect", "timeout" and 5xx statuses',
+      ),
+    ),
+    /**
+     * Methods that may be retried, default GET, HEAD and OPTIONS. Others are retried only when no
+     * body was handed to the origin on the failed try.
+     */
+    methods: v.optional(
+      v.pipe(
+        v.array(
+          v.picklist(ROUTE_METHODS_LIST, `expected one of ${ROUTE_METHODS_LIST.join(', ')}`),
+          'expected an array of methods',
+        ),
+        v.minLength(1, 'expected at least one method'),
+      ),
+    ),
+    /** First backoff before trying the same origin again, in milliseconds, default 25 (doubles, full jitter). */
+    backoffMs: v.optional(positiveMs('backoffMs')),
+    /** Longest backoff in milliseconds, default 250. */
+    maxBackoffMs: v.optional(positiveMs('maxBackoffMs')),
+    /** Timeout of each try in milliseconds; default the route's or origin's timeoutMs. */
+    perTryTimeoutMs: v.optional(positiveMs('perTryTimeoutMs')),
+    /** Time for all tries together in milliseconds; default none (attempts × per-try timeout). */
+    deadlineMs: v.optional(positiveMs('deadlineMs')),
+    /** Longest Retry-After of a 503 the gateway waits out before trying that origin again, in ms, default 1000. */
+    maxRetryAfterMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(600_000))),
+    /** The retry budget: retries at most `ratio` of requests plus `minPerSecond` (defaults 0.2 and 3). */
+    budget: v.optional(
+      v.strictObject(
+        { ratio: v.optional(share('budget.ratio')), minPerSecond: v.optional(wholeNumber('minPerSecond', 'retries', 0, 10_000)) },
+        'expected a budget object { ratio?, minPerSecond? }',
+      ),
+    ),
+  },
+  'expected a retry object { attempts?, on?, methods?, backoffMs?, maxBackoffMs?, perTryTimeoutMs?, deadlineMs?, maxRetryAfterMs?, budget? }',
+);
+
+/** Load shedding on a route. */
+export const ShedSchema = v.strictObject(
+  {
+    /** Requests in flight on this route at most. */
+    maxConcurrent: wholeNumber('maxConcurrent', 'requests', 1, 1_000_000),
+    /** Requests that may wait for a slot, default 0 (refused at once). */
+    queue: v.optional(wholeNumber('queue', 'requests', 0, 1_000_000)),
+    /** Longest wait in the queue in milliseconds, default 1000. */
+    queueTimeoutMs: v.optional(positiveMs('queueTimeoutMs')),
+    /** Retry-After of the 503, in seconds, default 1. */
+    retryAfterSeconds: v.optional(wholeNumber('retryAfterSeconds', 'seconds', 0, 3600)),
+  },
+  'expected a shed object { maxConcurrent, queue?, queueTimeoutMs?, retryAfterSeconds? }',
+);
+
+const regionMap = v.record(v.string(), v.pipe(v.string('expected a region name'), v.minLength(1, 'expected a region name')));
+
+/** A pool: origins grouped by their region, and which region serves which clients. */
+export const PoolSchema = v.strictObject(
+  {
+    /** The pool's origins; their `region` groups them. */
+    origins: v.pipe(
+      v.array(v.pipe(v.string(), v.minLength(1)), 'expected an array of origin names'),
+      v.minLength(1, 'expected at least one origin'),
+    ),
+    /** Client country (ISO 3166-1 alpha-2, e.g. SG) → region. Looked at before continents. */
+    countries: v.optional(regionMap),
+    /** Client continent (AF, AN, AS, EU, NA, OC, SA) → region. */
+    continents: v.optional(regionMap),
+    /** Region for clients of unknown or unmapped place; default the region of the first origin. */
+    defaultRegion: v.optional(v.pipe(v.string('expected a region name'), v.minLength(1, 'expected a region name'))),
+  },
+  'expected a pool object { origins, countries?, continents?, defaultRegion? }',
+);
+
+/** Where a client's place comes from on runtimes without platform geo (Node, Deno). */
+export const GeoSchema = v.strictObject(
+  {
+    /** A request header holding the client's country code, believed only from trustedProxies. */
+    countryHeader: v.optional(headerName),
+    /** A request header holding the client's continent code, believed only from trustedProxies. */
+    continentHeader: v.optional(headerName),
+    /** An MMDB country database file (Node and Deno), e.g. from the @ip-location-db packages. */
+    mmdb: v.optional(v.pipe(v.string('expected a file path'), v.minLength(1, 'expected a file path'))),
+  },
+  'expected a geo object { countryHeader?, continentHeader?, mmdb? }',
+);
+
 export const RouteSchema = v.strictObject(
   {
     /** A stable name, shown by `explain`, in logs and in X-Portico-Route. Default: `route-<index>`. */
@@ -164,12 +338,18 @@ export const RouteSchema = v.strictObject(
           v.minLength(1, 'expected at least one origin'),
         ),
       ],
-      'expected an origin name or a non-empty array of origin names',
+      'expected an origin name, a pool name, or a non-empty array of origin names',
     ),
     /** Overrides the origin's timeout for this route, in milliseconds. */
     timeoutMs: v.optional(
       v.pipe(positiveMs('timeoutMs'), v.description("Overrides the origin's timeout for this route, in milliseconds.")),
     ),
+    /** Retries and failover, or false for one try only. */
+    retry: v.optional(v.union([v.literal(false), RetrySchema], 'expected a retry block, or false for one try only')),
+    /** Whether origins' breakers and health steer this route; default: when it has more than one origin. */
+    breaker: v.optional(v.boolean('expected true or false')),
+    /** Load shedding: requests in flight on this route at most, and an optional queue. */
+    shed: v.optional(ShedSchema),
     ...POLICY_FIELDS,
   },
   'expected a route object { id?, match | fallback, upstream, ... }',
@@ -198,6 +378,16 @@ export const ConfigSchema = v.strictObject(
       'expected an object of origin name → origin',
     ),
     routes: v.array(RouteSchema, 'expected an array of routes'),
+    /** Origins grouped by region; a route names one in `upstream`. Pool and origin names never collide. */
+    pools: v.optional(
+      v.record(
+        v.pipe(v.string(), v.regex(ORIGIN_NAME, 'expected a pool name of letters, digits, _ . -')),
+        PoolSchema,
+        'expected an object of pool name → pool',
+      ),
+    ),
+    /** Where Node and Deno read the client's place (the edge platforms tell it). */
+    geo: v.optional(GeoSchema),
     /** Policies for every route (a route overrides one with its own block, or turns it off with false). */
     defaults: v.optional(v.strictObject(POLICY_FIELDS, 'expected an object of policy name → block')),
     ...POLICY_BLOCKS,

@@ -48,6 +48,7 @@ export const PROBLEMS = {
   ERR_RATE_LIMITED: { status: 429, title: 'Too Many Requests', slug: 'rate-limited' },
   ERR_RATE_LIMIT_UNAVAILABLE: { status: 503, title: 'Service Unavailable', slug: 'rate-limit-unavailable' },
   ERR_OVERLOADED: { status: 503, title: 'Service Unavailable', slug: 'overloaded' },
+  ERR_UPSTREAM_OVERLOADED: { status: 503, title: 'Service Unavailable', slug: 'upstream-overloaded' },
   // ── never an HTTP answer: startup and build ──
   ERR_CONFIG_INVALID: { status: 0, title: 'Invalid config', slug: 'config-invalid' },
   ERR_SECRET_MISSING: { status: 0, title: 'Missing secret', slug: 'secret-missing' },

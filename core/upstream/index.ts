@@ -1,2 +1,5 @@
-export { proxyRequest, isRelayedResponse } from './proxy.ts';
-export type { ProxyInput } from './proxy.ts';
+export { proxyRequest, isRelayedResponse, retryAfterMs } from './proxy.ts';
+export type { ProxyInput, Attempt } from './proxy.ts';
+export { Upstreams, regionFor } from './upstreams.ts';
+export type { OriginPlan, OriginSnapshot, OriginState } from './upstreams.ts';
+export { continentOf } from './continents.ts';

@@ -2,8 +2,9 @@
  * Sends a matched request to its origins and turns what comes back (or fails to) into the
  * response for the client. Bodies are passed through as streams; nothing here reads them.
  */
-import type { BodySource, ForwardFn, ForwardInit, RequestContext } from '../capabilities.ts';
-import type { CompiledConfig, CompiledOrigin, CompiledRoute } from '../config/compile.ts';
+import type { BodySource, ForwardFn, ForwardInit, GeoInfo, RequestContext } from '../capabilities.ts';
+import { DEFAULT_RETRY, type CompiledConfig, type CompiledOrigin, type CompiledRoute } from '../config/compile.ts';
+import { MAX_RETRY_AFTER_EJECT_MS, Upstreams, type OriginState } from './upstreams.ts';
 import { HttpProblem } from '../errors.ts';
 import { removeHopByHop } from '../http/headers.ts';
 
@@ -31,10 +32,20 @@ export interface ProxyInput {
   onClientGone?: RequestContext['onClientGone'];
   /** The request body in the adapter's own form, when it has one (see RequestContext.nativeBody). */
   nativeBody?: RequestContext['nativeBody'];
-  /** The access log's fields: `origin` and `region` are set to the origin that answered (or was tried last). */
+  /**
+   * The access log's fields: `origin` and `region` (the origin that answered, or was tried
+   * last), `attempts` (each try: origin, region, outcome, status, ms), `retries`, `breaker`
+   * (`panic`, `probe` or `skipped` when a breaker decided something), `shed`, `clientRegion`.
+   */
   logFields?: Record<string, unknown>;
-  /** Told when an origin could not be reached and the next one of the list is tried. */
+  /** Told when a try failed and the next one goes to another origin. */
   onFailover?: (failed: CompiledOrigin, next: CompiledOrigin, error: unknown) => void;
+  /** Where the client is (platform geo, or the trusted header), for a pool's region choice. */
+  geo?: GeoInfo;
+  /** Breakers, latency and budgets; without it every request starts from nothing (tests, explain). */
+  upstreams?: Upstreams;
+  /** Milliseconds since the epoch, default Date.now. */
+  now?: () => number;
 }
 
 function isTimeout(err: unknown): boolean {
@@ -43,12 +54,73 @@ function isTimeout(err: unknown): boolean {
   );
 }
 
+/** One try, as the access log lists it. */
+export interface Attempt {
+  origin: string;
+  region: string;
+  outcome: 'ok' | 'status' | 'connect' | 'timeout' | 'shed' | 'open';
+  status?: number;
+  ms: number;
+}
+
+/** Seconds or an HTTP date (RFC 9110 §10.2.3) to milliseconds from now; null when absent or bad. */
+export function retryAfterMs(value: string | null, now: number): number | null {
+  if (value === null) return null;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Upstreams made per call when the caller keeps none (each request then starts from nothing). */
+const fresh = new WeakMap<CompiledConfig, Upstreams>();
+
 /**
- * Forwards to the route's origins in order. The next origin is tried only when the previous one
- * could not be reached and the request is a GET or a HEAD.
- * A timeout is final: the origin may still be working on the request.
+ * Forwards to the route's origins in the order Upstreams.plan gives (the client's region first,
+ * then by latency, without ejected origins), retrying within the route's rules:
+ * - only methods the route's retry block lists (GET, HEAD, OPTIONS by default), and only when no
+ *   body was handed to the origin on the failed try (a stream begun cannot be sent again);
+ * - on connect failures and the listed statuses (502, 503, 504); a timeout goes on to another
+ *   origin, and to the same one only when `retry.on` has "timeout";
+ * - within `attempts`, the deadline, and the route's retry budget;
+ * - a different origin at once, the same origin after a jittered backoff, or after its 503's
+ *   Retry-After when that is short enough (else the 503 goes to the client as it came).
  */
 export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, input: ProxyInput): Promise<Response> {
+  const { route } = input;
+  const now = input.now ?? Date.now;
+  const upstreams = input.upstreams ?? fresh.get(config) ?? new Upstreams(config, { now, log: () => {} });
+  if (!input.upstreams && !fresh.has(config)) fresh.set(config, upstreams);
+  const log = input.logFields ?? {};
+  const routeState = upstreams.routeState(route);
+  // Load shedding on the route: answered at once, or after the bounded queue.
+  if (routeState.limit) {
+    const admitted = await routeState.limit.acquire();
+    if (!admitted) {
+      log['shed'] = true;
+      const seconds = route.shed?.retryAfterSeconds ?? 1;
+      throw new HttpProblem('ERR_OVERLOADED', 'The route has too many requests in flight; retry later.', {
+        headers: { 'retry-after': String(seconds) },
+      });
+    }
+  }
+  try {
+    return await tryOrigins(config, forward, input, upstreams, now, log);
+  } finally {
+    routeState.limit?.release();
+  }
+}
+
+async function tryOrigins(
+  _config: CompiledConfig,
+  forward: ForwardFn,
+  input: ProxyInput,
+  upstreams: Upstreams,
+  now: () => number,
+  log: Record<string, unknown>,
+): Promise<Response> {
   const { request, route } = input;
   const method = request.method;
   // GET and HEAD requests have no body (a Request refuses one). For the others, an adapter may
@@ -59,22 +131,70 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
   // Without the adapter's own form the body is read now (GET and HEAD: none).
   const body = native === undefined ? request.body : null;
   const hasBody = native === undefined ? body !== null : native !== null;
-  const origins = route.upstream.map((name) => config.origins[name]).filter((o): o is CompiledOrigin => o !== undefined);
-  // Only GET and HEAD go on to the next origin. Whether a request "has a body" is not the same on
-  // every runtime (workerd says null for a bodiless DELETE, Deno an empty stream), and a body a
-  // failed attempt may have begun to read cannot be sent again.
-  const replayable = method === 'GET' || method === 'HEAD';
+  const retry = route.retry === undefined ? DEFAULT_RETRY : route.retry;
+  // Whether a request "has a body" is not the same on every runtime (workerd says null for a
+  // bodiless DELETE, Deno an empty stream), so the rule reads only the method and whether a body
+  // was handed to the origin: GET and HEAD never hand one, others when the runtime gave one.
+  const methodRetryable = retry?.methods.includes(method) === true;
+  const bodyHanded = method !== 'GET' && method !== 'HEAD' && hasBody;
+  const replayable = methodRetryable && !bodyHanded;
+  const routeState = upstreams.routeState(route);
+  routeState.budget?.deposit();
+  const plan = upstreams.plan(route, input.geo);
+  if (plan.clientRegion !== null) log['clientRegion'] = plan.clientRegion;
+  const attempts: Attempt[] = [];
+  log['attempts'] = attempts;
+  for (const s of plan.skipped) {
+    attempts.push({
+      origin: s.state.origin.name,
+      region: s.state.origin.region,
+      outcome: s.reason === 'open' ? 'open' : 'shed',
+      ms: 0,
+    });
+  }
+  if (plan.panic) log['breaker'] = 'panic';
+  else if (plan.skipped.length > 0) log['breaker'] = 'skipped';
+  const maxTries = retry === null ? 1 : retry.attempts;
+  const startedAt = now();
+  const deadline = retry?.deadlineMs ? startedAt + retry.deadlineMs : Number.POSITIVE_INFINITY;
+  const order = plan.origins;
+  /** Origins that failed in this request, by name. */
+  const failed = new Set<string>();
+  let tries = 0;
   let lastError: unknown;
+  let lastWasTimeout = false;
   let clientGone = false;
   /** The problem the adapter answered the client with when it closed (see RequestContext.onClientGone). */
   let goneWith: unknown;
-  for (let attempt = 0; attempt < origins.length; attempt++) {
-    const origin = origins[attempt] as CompiledOrigin;
-    if (input.logFields) {
-      input.logFields['origin'] = origin.name;
-      input.logFields['region'] = origin.region;
+  let index = 0;
+  let state: OriginState | undefined = order[0];
+  let shedAll = true;
+  while (state !== undefined) {
+    const origin = state.origin;
+    // An origin at its concurrency limit is passed over without a try.
+    if (state.limit && !state.limit.tryAcquire()) {
+      attempts.push({ origin: origin.name, region: origin.region, outcome: 'shed', ms: 0 });
+      index++;
+      state = order[index];
+      continue;
     }
-    const timeoutMs = route.timeoutMs ?? origin.timeoutMs;
+    const admission = state.breaker && plan.steered && !plan.panic ? state.breaker.admit() : 'yes';
+    if (admission === 'no') {
+      shedAll = false;
+      // Its half-open probes are taken by other requests.
+      state.limit?.release();
+      attempts.push({ origin: origin.name, region: origin.region, outcome: 'open', ms: 0 });
+      index++;
+      state = order[index];
+      continue;
+    }
+    shedAll = false;
+    if (admission === 'probe') log['breaker'] = 'probe';
+    tries++;
+    log['origin'] = origin.name;
+    log['region'] = origin.region;
+    const left = deadline - now();
+    const timeoutMs = Math.max(1, Math.min(retry?.perTryTimeoutMs ?? route.timeoutMs ?? origin.timeoutMs, left));
     const url = origin.origin + origin.basePath + input.path + input.search;
     const controller = new AbortController();
     const timer = setTimeout(() => {
@@ -87,6 +207,10 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
       controller.abort(new DOMException('the client went away', 'AbortError'));
     };
     const stopListening = listenForClientGone(input, onGone);
+    const tryStarted = now();
+    let outcome: Attempt['outcome'];
+    let status: number | undefined;
+    let response: Response | null = null;
     try {
       const init: ForwardInit = {
         method,
@@ -107,27 +231,89 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
       if (native !== undefined && native !== null) init.nativeBody = native;
       const upstream = await forward(url, init);
       clearTimeout(timer);
-      return finishResponse(upstream, method, init.guardBody);
+      response = finishResponse(upstream, method, init.guardBody);
+      status = response.status;
+      outcome = status >= 500 ? 'status' : 'ok';
+      lastError = undefined;
+      lastWasTimeout = false;
     } catch (err) {
       clearTimeout(timer);
       lastError = err;
-      if (controller.signal.aborted && isTimeout(controller.signal.reason)) {
-        throw new HttpProblem('ERR_UPSTREAM_TIMEOUT', `The origin did not answer within ${timeoutMs} ms.`, {
-          cause: err,
-        });
-      }
-      // Not a failure of the gateway or the origin: its own code, 499 in the access log as
-      // nginx writes it, at level info (nobody is left to receive the answer).
       if (clientGone) {
+        stopListening();
+        state.limit?.release();
+        state.breaker?.release(admission);
+        // Not a failure of the gateway or the origin: its own code, 499 in the access log as
+        // nginx writes it, at level info (nobody is left to receive the answer).
         if (goneWith instanceof HttpProblem) throw goneWith;
         throw new HttpProblem('ERR_CLIENT_CLOSED', 'The client closed the connection before the answer.', { cause: err });
       }
-      if (!replayable) break;
-      const next = origins[attempt + 1];
-      if (next) input.onFailover?.(origin, next, err);
+      lastWasTimeout = controller.signal.aborted && isTimeout(controller.signal.reason);
+      outcome = lastWasTimeout ? 'timeout' : 'connect';
     } finally {
       stopListening();
     }
+    const ms = now() - tryStarted;
+    state.limit?.release();
+    attempts.push({ origin: origin.name, region: origin.region, outcome, ...(status !== undefined ? { status } : {}), ms });
+    state.breaker?.record(outcome === 'ok', admission);
+    if (outcome === 'ok' || outcome === 'status' || outcome === 'timeout') upstreams.observe(state, ms);
+    if (outcome === 'ok') {
+      log['retries'] = tries - 1;
+      return response as Response;
+    }
+    // A 503 that asks for time keeps the origin out of other requests' order for that long.
+    const waitMs = status === 503 && response ? retryAfterMs(response.headers.get('retry-after'), now()) : null;
+    if (waitMs !== null && waitMs > 0) state.unavailableUntil = now() + Math.min(waitMs, MAX_RETRY_AFTER_EJECT_MS);
+    failed.add(origin.name);
+    // What may follow: another try, if the rules allow it.
+    const qualifies =
+      outcome === 'connect'
+        ? retry?.connect === true
+        : outcome === 'timeout'
+          ? true
+          : retry?.statuses.includes(status ?? 0) === true;
+    let next: OriginState | undefined;
+    let pause = 0;
+    if (replayable && qualifies && tries < maxTries && now() < deadline) {
+      // A different origin first (at once); else the same one again, after a backoff.
+      next = order.slice(index + 1).find((s) => !failed.has(s.origin.name));
+      if (next) index = order.indexOf(next);
+      else if (retry?.sameOrigin && (outcome !== 'timeout' || retry.timeout)) {
+        const again = state;
+        const retryAfter = waitMs ?? 0;
+        if (retryAfter <= (retry?.maxRetryAfterMs ?? 0)) {
+          const backoff = Math.random() * Math.min(retry?.maxBackoffMs ?? 0, (retry?.backoffMs ?? 0) * 2 ** (tries - 1));
+          pause = Math.max(backoff, retryAfter);
+          if (now() + pause < deadline && (!plan.steered || !again.breaker || again.breaker.available() || plan.panic))
+            next = again;
+        }
+      }
+      if (next && !routeState.budget?.tryWithdraw()) {
+        log['retryBudget'] = 'exhausted';
+        next = undefined;
+      }
+    }
+    if (!next) {
+      log['retries'] = tries - 1;
+      // The origin's own 5xx goes to the client as it came (with its Retry-After).
+      if (response) return response;
+      if (lastWasTimeout) {
+        throw new HttpProblem('ERR_UPSTREAM_TIMEOUT', `The origin did not answer within ${timeoutMs} ms.`, { cause: lastError });
+      }
+      throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 'The origin could not be reached.', { cause: lastError });
+    }
+    if (response?.body) void response.body.cancel().catch(() => {});
+    if (next !== state) input.onFailover?.(origin, next.origin, lastError ?? new Error(`status ${status}`));
+    if (pause > 0) await sleep(pause);
+    state = next;
+  }
+  log['retries'] = Math.max(0, tries - 1);
+  if (shedAll && attempts.length > 0) {
+    log['shed'] = true;
+    throw new HttpProblem('ERR_UPSTREAM_OVERLOADED', 'Every origin of the route has too many requests in flight; retry later.', {
+      headers: { 'retry-after': '1' },
+    });
   }
   throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 'The origin could not be reached.', { cause: lastError });
 }

@@ -39,6 +39,8 @@ export interface WorkerExecutionContext {
 /** The `request.cf` fields that become geo. */
 interface IncomingCf {
   country?: string;
+  /** Continent code (AF, AN, AS, EU, NA, OC, SA). */
+  continent?: string;
   region?: string;
   city?: string;
   latitude?: string;
@@ -105,6 +107,7 @@ function geoFrom(cf: IncomingCf | undefined): GeoInfo | undefined {
   if (!cf) return undefined;
   const geo: GeoInfo = {};
   if (cf.country) geo.country = cf.country;
+  if (cf.continent) geo.continent = cf.continent;
   if (cf.region) geo.region = cf.region;
   if (cf.city) geo.city = cf.city;
   const latitude = numberOrUndefined(cf.latitude);

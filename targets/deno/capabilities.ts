@@ -103,6 +103,8 @@ export async function createDenoCapabilities(hot: HotExports): Promise<{
   const cache = await openDenoCache();
   const capabilities: Capabilities = {
     forward: (url, init) => fetch(url, init),
+    // A Deno server lives on between requests: active health checks run on timers.
+    timers: true,
     now: Date.now,
     hot,
     log,

@@ -13,6 +13,8 @@ import { createFastlyCacheStore } from './fastly-cache-store.ts';
 /** Fields of Fastly's `Geolocation` that become geo. */
 interface FastlyGeo {
   country_code: string | null;
+  /** Continent code (AF, AN, AS, EU, NA, OC, SA). */
+  continent?: string | null;
   region: string | null;
   city: string | null;
   latitude: number | null;
@@ -90,6 +92,7 @@ function geoFrom(geo: FastlyGeo | null): GeoInfo | undefined {
   if (!geo && !pop) return undefined;
   const result: GeoInfo = {};
   if (geo?.country_code) result.country = geo.country_code;
+  if (geo?.continent) result.continent = geo.continent;
   if (geo?.region) result.region = geo.region;
   if (geo?.city) result.city = geo.city;
   if (typeof geo?.latitude === 'number') result.latitude = geo.latitude;

@@ -370,6 +370,50 @@ export const CASES: ConformanceCase[] = [
     },
   },
 
+  // ── resilience ──
+  {
+    group: 'resilience',
+    name: "an open breaker sends the next request straight to the next origin, without waiting for the slow one's timeout",
+    notOn: [
+      { runtime: 'wasi', reason: 'jco serve runs each request in a fresh instance: no breaker state lives between requests' },
+    ],
+    async run(ctx) {
+      // The slow origin's breaker opens on its first failure (conformance.config.json); the
+      // route's per-try timeout is 400 ms.
+      const first = await ctx.send({ path: '/breaker-failover' });
+      expect(first.status).toBe(200);
+      expect(JSON.parse(first.body)).toMatchObject({ url: '/breaker-failover' });
+      const started = Date.now();
+      const second = await ctx.send({ path: '/breaker-failover' });
+      const elapsed = Date.now() - started;
+      expect(second.status).toBe(200);
+      expect(JSON.parse(second.body)).toMatchObject({ url: '/breaker-failover' });
+      // Without the open breaker it would wait 400 ms for the slow origin first.
+      expect(elapsed).toBeLessThan(350);
+    },
+  },
+  {
+    group: 'resilience',
+    name: 'a request over the route limit is shed at once with 503 problem+json and Retry-After',
+    notOn: [
+      {
+        runtime: 'wasi',
+        reason: 'jco serve runs each request in a fresh instance: a per-instance limit never sees two requests',
+      },
+    ],
+    async run(ctx) {
+      const holding = ctx.send({ path: '/shed' });
+      await new Promise((r) => setTimeout(r, 300));
+      const started = Date.now();
+      const shed = await ctx.send({ path: '/shed' });
+      expect(Date.now() - started).toBeLessThan(1000);
+      const body = problem(shed, 503);
+      expect(body['code']).toBe('ERR_OVERLOADED');
+      expect(shed.headers['retry-after']).toBe('3');
+      problem(await holding, 504);
+    },
+  },
+
   // ── streaming ──
   {
     group: 'streaming',
