@@ -12,8 +12,10 @@ const MAX_TEXT = 200;
 const FIELDS = [
   'origin',
   'region',
+  'clientRegion',
   'cache',
   'retries',
+  'retryBudget',
   'breaker',
   'shed',
   'rateLimit',
