@@ -1,2 +1,2 @@
-export { proxyRequest, isRelayedResponse } from './proxy.ts';
-export type { ProxyInput } from './proxy.ts';
+export { proxyRequest, isRelayedResponse, relayedBody } from './proxy.ts';
+export type { ProxyInput, RelayedBody } from './proxy.ts';

@@ -35,6 +35,11 @@ export interface ProxyInput {
   logFields?: Record<string, unknown>;
   /** Told when an origin could not be reached and the next one of the list is tried. */
   onFailover?: (failed: CompiledOrigin, next: CompiledOrigin, error: unknown) => void;
+  /**
+   * The adapter writes relayed bodies itself and the route's policies leave bodies alone: the
+   * forwarder is offered ForwardInit.relay (see relayedBody).
+   */
+  nativeRelay?: boolean;
 }
 
 function isTimeout(err: unknown): boolean {
@@ -105,8 +110,15 @@ export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, i
       };
       if (hasBody) init.duplex = 'half';
       if (native !== undefined && native !== null) init.nativeBody = native;
+      let relayed: unknown;
+      if (input.nativeRelay) {
+        init.relay = (body) => {
+          relayed = body;
+        };
+      }
       const upstream = await forward(url, init);
       clearTimeout(timer);
+      if (relayed !== undefined) return finishRelayed(upstream, relayed, timeoutMs, controller, input.onBodyError);
       return finishResponse(upstream, method, init.guardBody);
     } catch (err) {
       clearTimeout(timer);
@@ -166,6 +178,55 @@ function finishResponse(upstream: Response, method: string, guard: (source: Body
 
 /** Responses whose body streams from an origin (see isRelayedResponse). */
 const relayedResponses = new WeakSet<Response>();
+
+/** An origin body the forwarder handed over in its own form (ForwardInit.relay), for the adapter to write. */
+export interface RelayedBody {
+  /** The body as the forwarder has it (Node: undici's Readable). */
+  readonly native: unknown;
+  /** Longest silence of the origin while the client waits for more, in milliseconds (the route's timeout). */
+  readonly idleMs: number;
+  /**
+   * The adapter tells core the body failed after the response began (`timedOut`: the origin
+   * stayed silent for idleMs); core logs it, as for a streamed body, and aborts the exchange.
+   * Not to be called when the client went away.
+   */
+  failed(error: unknown, timedOut: boolean): void;
+}
+
+const relayedBodies = new WeakMap<Response, RelayedBody>();
+
+/**
+ * The origin body beside a response of proxyRequest whose forwarder relayed it natively (its
+ * `body` is then null), or undefined. Only an adapter that set RequestContext.nativeRelay gets
+ * such responses, and it must write (or drop) the body.
+ */
+export function relayedBody(response: Response): RelayedBody | undefined {
+  return relayedBodies.get(response);
+}
+
+function finishRelayed(
+  upstream: Response,
+  native: unknown,
+  idleMs: number,
+  exchange: AbortController,
+  onBodyError: ProxyInput['onBodyError'],
+): Response {
+  if (upstream.status < 200 || upstream.status > 599) {
+    throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 'The origin sent an invalid response.');
+  }
+  // The forwarder's own Response, with its body beside it: its headers are edited in place.
+  removeHopByHop(upstream.headers);
+  relayedBodies.set(upstream, {
+    native,
+    idleMs,
+    failed(error, timedOut) {
+      if (timedOut) exchange.abort(error);
+      if (timedOut || !exchange.signal.aborted) onBodyError?.(error, timedOut);
+    },
+  });
+  relayedResponses.add(upstream);
+  return upstream;
+}
 
 /**
  * Whether `response` came from proxyRequest with a body streaming from an origin: a body that
