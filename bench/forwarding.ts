@@ -37,7 +37,6 @@ const CONTESTANTS = [
   { id: 'nginx', label: 'nginx (1 worker, keep-alive upstream)' },
   { id: 'caddy', label: 'Caddy reverse_proxy' },
 ] as const;
-type Id = (typeof CONTESTANTS)[number]['id'];
 
 interface Sample {
   rps: number;
@@ -210,7 +209,6 @@ const WORKLOADS = [
   post?: boolean;
   header?: string;
 }[];
-type WorkloadId = (typeof WORKLOADS)[number]['id'];
 
 /** wrk's script for the POST workload, written once per run of the benchmark. */
 function postScript(): string {
