@@ -2,10 +2,11 @@
  * The servers of the forwarding benchmark, one per process:
  *   node --import tsx bench/_forwarding-servers.ts <kind> <port> [origin URL]
  * kinds:
- * - `origin`: answers every request, once its body has arrived, with the same 1 KiB JSON body
- *   (the origin behind every proxy);
- * - `portico`: the Node target (`startNodeServer`) with one route `/*` to the origin, its JSON
- *   request log on (to stdout, which the benchmark discards), as `portico dev` runs it, and a
+ * - `origin`: answers every request, once its body has arrived, with the same 1 KiB JSON body,
+ *   or 64 KiB for `/64k` and 1 MiB for `/1m` (the origin behind every proxy);
+ * - `portico`: the Node target (`startNodeServer`) with one route `/*` to the origin that sets and
+ *   removes a header each way, its JSON request log on (to stdout, which the benchmark reads and
+ *   discards), as `portico dev` runs it; `portico-web` the same without the native relay; and a
  *   route `/secure/*` to the same origin that needs an ES256 JWT from an inline public key
  *   (given as JSON in `PORTICO_BENCH_JWK`), for the auth workload;
  * - `hono-fetch`: a Hono app on @hono/node-server that forwards with the global `fetch`: the
@@ -30,20 +31,35 @@ const ready = (): void => void process.stdout.write(`ready ${port}\n`);
 /** Hop-by-hop request headers a proxy must not forward (RFC 9110 §7.6.1), plus host. */
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host']);
 
+/** The origin's bodies by path: 1 KiB JSON for every path but these two. */
+const LARGE: Record<string, number> = { '/64k': 64 * 1024, '/1m': 1024 * 1024 };
+
 if (kind === 'origin') {
   const body = JSON.stringify({
     items: Array.from({ length: 16 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b', 'c'] })),
   }).padEnd(1024, ' ');
+  const large = Object.fromEntries(Object.entries(LARGE).map(([path, size]) => [path, Buffer.alloc(size, 'x')]));
   createServer((req, res) => {
     // The answer comes once the request's body (if any) has all arrived.
     req.resume();
     req.once('end', () => {
+      const big = large[req.url ?? ''];
+      if (big) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': big.byteLength });
+        res.end(big);
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     });
   }).listen(port, HOST, ready);
-} else if (kind === 'portico') {
+} else if (kind === 'portico' || kind === 'portico-web') {
   const jwk = process.env['PORTICO_BENCH_JWK'];
+  // The route of the goal: header transforms both ways, the access log on (stdout, as `portico dev`).
+  const transforms = {
+    requestHeaders: { set: { 'x-gateway': 'portico' }, remove: ['x-debug'] },
+    responseHeaders: { set: { 'x-served-by': 'portico' }, remove: ['x-powered-by'] },
+  };
   const config = await compileConfig({
     origins: { o: { url: origin, region: 'local' } },
     ...(jwk ? { issuers: { bench: { keys: [JSON.parse(jwk)], algorithms: ['ES256'] } } } : {}),
@@ -51,10 +67,11 @@ if (kind === 'origin') {
       ...(jwk
         ? [{ match: { path: '/secure/*' }, upstream: 'o', jwt: { issuer: 'bench' }, rewrite: { stripPrefix: '/secure' } }]
         : []),
-      { match: { path: '/*' }, upstream: 'o' },
+      { match: { path: '/*' }, upstream: 'o', ...transforms },
     ],
   });
-  await startNodeServer(config, { port, host: HOST, hot: await loadNodeHot('wasm') });
+  // portico-web: the same server with every origin body through web streams (no native relay).
+  await startNodeServer(config, { port, host: HOST, hot: await loadNodeHot('wasm'), nativeRelay: kind === 'portico' });
   ready();
 } else if (kind === 'hono-fetch') {
   const app = new Hono();

@@ -1,22 +1,27 @@
 /**
- * The forwarding benchmark: requests per second through a proxy on Node, measured with `wrk`
- * (Debian: `apt-get install -y wrk`), for portico's Node target and two reference proxies in the
- * same run (see _forwarding-servers.ts): the Web-standard way (Hono + global fetch) and the
- * fastest way we know (node:http + undici.stream, no routing or header work). The origin alone
- * is the ceiling. Every server is a process of its own; wrk, the origin and the proxy share the
- * machine's cores, so only ratios within a run mean much.
+ * The forwarding benchmark: requests per second through a proxy, measured with `wrk` (Debian:
+ * `apt-get install -y wrk`), for portico's Node target (with its native relay, and with it off)
+ * and reference proxies in the same run (see _forwarding-servers.ts): the Web-standard way
+ * (Hono + global fetch), the fastest Node way we know (node:http + undici.stream, no routing or
+ * header work), and nginx and Caddy from Debian, started here with configs in a temp directory
+ * on 127.0.0.1 and stopped after. The origin alone is the ceiling. Every server is a process of
+ * its own; wrk, the origin and the proxy share the machine's cores, so only ratios within a run
+ * mean much.
  *
- * Each run: for every server in a rotated order, and for each workload (a GET of /items, then a
- * POST of 1 KiB to it), a 1 s warmup, then `wrk -t1 -c32 -d5s --latency`; requests/s and the
- * p50/p99 latency are kept. Reported, per workload: medians over runs, and each server's
- * requests/s over the undici.stream proxy's in the same run.
+ * Each run: for every server in a rotated order, and for each workload (WORKLOADS: GETs of 1 KiB,
+ * 64 KiB and 1 MiB, a POST of 1 KiB, 256 keep-alive connections, a new connection per request),
+ * a warmup, then `wrk -t1 -cN -dS --latency`; requests/s and the p50/p99 latency are kept.
+ * Reported, per workload: medians over runs, and each server's requests/s over the
+ * undici.stream proxy's in the same run. The Node servers run on `--node PATH` (or
+ * PORTICO_BENCH_NODE), default the benchmark's own Node.
  *
  * @example
- * // npx tsx bench/forwarding.ts [--runs 3] [--out bench/results]   (or: portico bench forwarding)
+ * // npx tsx bench/forwarding.ts [--runs 3] [--seconds 5] [--node PATH] [--out bench/results] [--name forwarding]
+ * //   (or: portico bench forwarding)
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,14 +32,20 @@ const CONTESTANTS = [
   { id: 'origin', label: 'origin alone (no proxy)' },
   { id: 'undici-stream', label: 'node:http + undici.stream (reference fast path)' },
   { id: 'hono-fetch', label: 'Hono + fetch on @hono/node-server (Web-standard proxy)' },
-  { id: 'portico', label: 'portico (Node target)' },
+  { id: 'portico', label: 'portico (Node target, native relay)' },
+  { id: 'portico-web', label: 'portico, web streams (nativeRelay off)' },
+  { id: 'nginx', label: 'nginx (1 worker, keep-alive upstream)' },
+  { id: 'caddy', label: 'Caddy reverse_proxy' },
 ] as const;
-type Id = (typeof CONTESTANTS)[number]['id'];
 
 interface Sample {
   rps: number;
   p50Ms: number;
   p99Ms: number;
+  /**
+   * Responses that were not 2xx plus socket errors (connect, read, write, timeout), as wrk counts
+   * them; reported beside the figures (the answers themselves are checked before timing).
+   */
   errors: number;
 }
 
@@ -49,13 +60,97 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startServer(
-  kind: string,
-  origin = '',
-  env: Record<string, string> = {},
-): Promise<{ url: string; child: ChildProcess }> {
+interface Started {
+  url: string;
+  child: ChildProcess;
+}
+
+/** Waits until something accepts connections on the port (nginx and Caddy print nothing useful). */
+async function listening(port: number, child: ChildProcess, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before it was ready`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not listen within 20 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** nginx from Debian, one worker, its config and temp files in a directory of their own. */
+async function startNginx(origin: string): Promise<Started> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVERS, kind, String(port), origin], {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-nginx-'));
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log ${dir}/access.log combined buffer=64k flush=1s;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  keepalive_requests 100000;
+  upstream origin { server ${new URL(origin).host}; keepalive 256; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_max_temp_file_size 0;
+    }
+  }
+}
+`,
+  );
+  const child = spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await listening(port, child, 'nginx');
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+/** Caddy from Debian: one reverse_proxy site on plain HTTP, no admin endpoint. */
+async function startCaddy(origin: string): Promise<Started> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'portico-caddy-'));
+  const file = join(dir, 'Caddyfile');
+  writeFileSync(
+    file,
+    `{
+  admin off
+  auto_https off
+}
+http://127.0.0.1:${port} {
+  reverse_proxy ${new URL(origin).host}
+}
+`,
+  );
+  const child = spawn('caddy', ['run', '--config', file, '--adapter', 'caddyfile'], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+    env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+  });
+  await listening(port, child, 'caddy');
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+async function startServer(node: string, kind: string, origin = '', env: Record<string, string> = {}): Promise<Started> {
+  if (kind === 'nginx') return startNginx(origin);
+  if (kind === 'caddy') return startCaddy(origin);
+  const port = await freePort();
+  const child = spawn(node, ['--import', 'tsx', SERVERS, kind, String(port), origin], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   });
@@ -86,12 +181,34 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-/** The two workloads: a GET, and a POST of 1 KiB (wrk sends it through a Lua script). */
+/** The workloads: path, connections, and whether wrk POSTs 1 KiB or asks to close each connection. */
 const WORKLOADS = [
-  { id: 'get', title: 'GET of a 1 KiB JSON body' },
-  { id: 'post', title: 'POST of a 1 KiB body, answered with the same 1 KiB JSON body' },
-] as const;
-type WorkloadId = (typeof WORKLOADS)[number]['id'];
+  { id: 'get', title: 'GET of a 1 KiB JSON body, 32 connections', path: '/items', connections: 32 },
+  {
+    id: 'post',
+    title: 'POST of a 1 KiB body, answered with the same 1 KiB JSON body, 32 connections',
+    path: '/items',
+    connections: 32,
+    post: true,
+  },
+  { id: 'get64k', title: 'GET of a 64 KiB body, 32 connections', path: '/64k', connections: 32 },
+  { id: 'get1m', title: 'GET of a 1 MiB body, 32 connections', path: '/1m', connections: 32 },
+  { id: 'c256', title: 'GET of 1 KiB, 256 concurrent keep-alive connections', path: '/items', connections: 256 },
+  {
+    id: 'close',
+    title: 'GET of 1 KiB, a new connection per request (Connection: close), 32 connections',
+    path: '/items',
+    connections: 32,
+    header: 'Connection: close',
+  },
+] as const satisfies readonly {
+  id: string;
+  title: string;
+  path: string;
+  connections: number;
+  post?: boolean;
+  header?: string;
+}[];
 
 /** wrk's script for the POST workload, written once per run of the benchmark. */
 function postScript(): string {
@@ -104,11 +221,11 @@ function postScript(): string {
   return file;
 }
 
-function wrk(url: string, seconds: number, script?: string, header?: string): Promise<Sample> {
+function wrk(url: string, seconds: number, connections: number, script?: string, header?: string): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const args = [
       '-t1',
-      '-c32',
+      `-c${connections}`,
       `-d${seconds}s`,
       '--latency',
       ...(script ? ['-s', script] : []),
@@ -124,13 +241,13 @@ function wrk(url: string, seconds: number, script?: string, header?: string): Pr
         const v = Number(m[1]);
         return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
       };
-      const errors = num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0;
+      const non2xx = num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0;
       const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
       resolve({
         rps: num(/Requests\/sec:\s+([\d.]+)/),
         p50Ms: ms(/50%\s+([\d.]+)(us|ms|s)/),
         p99Ms: ms(/99%\s+([\d.]+)(us|ms|s)/),
-        errors: errors + (socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
+        errors: non2xx + (socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
       });
     });
   });
@@ -141,6 +258,21 @@ const median = (xs: number[]): number => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
+
+/** Checks before timing: every contestant answers each workload's path with the origin's body, whole. */
+async function checkAnswers(url: string, label: string): Promise<void> {
+  for (const [path, size] of [
+    ['/items', 1024],
+    ['/64k', 64 * 1024],
+    ['/1m', 1024 * 1024],
+  ] as const) {
+    const res = await fetch(url + path);
+    const body = await res.arrayBuffer();
+    if (res.status !== 200 || body.byteLength !== size) {
+      throw new Error(`${label}: ${path} answered ${res.status} with ${body.byteLength} bytes, expected 200 with ${size}`);
+    }
+  }
+}
 
 /**
  * The auth workload's key and token: an ES256 key pair made for the run, the public half given
@@ -158,91 +290,143 @@ async function jwtFixture(): Promise<{ env: Record<string, string>; header: stri
   return { env: { PORTICO_BENCH_JWK: JSON.stringify(jwk) }, header: `authorization: Bearer ${token}` };
 }
 
-export async function runForwardingBench(options: { runs?: number; outDir?: string } = {}): Promise<string> {
+export interface ForwardingBenchOptions {
+  /** Runs, default 3; the tables give medians over them. */
+  runs?: number;
+  outDir?: string;
+  /** Seconds of each measured wrk run, default 5 (each after a 1 s warmup). */
+  seconds?: number;
+  /**
+   * The Node binary that runs the Node servers (origin, portico, the Node references), default
+   * this process's (`--node`, or PORTICO_BENCH_NODE).
+   */
+  node?: string;
+  /** Only these workloads (ids of WORKLOADS), default all. */
+  workloads?: string[];
+  /** Only these contestants (ids of CONTESTANTS; origin and undici-stream are always run), default all. */
+  contestants?: string[];
+  /** File name of the results, without extension, default `forwarding`. */
+  name?: string;
+}
+
+export async function runForwardingBench(options: ForwardingBenchOptions = {}): Promise<string> {
   const runs = options.runs ?? 3;
+  const seconds = options.seconds ?? 5;
+  const node = options.node ?? process.execPath;
+  const nodeVersion = execFileSync(node, ['-v'], { encoding: 'utf8' }).trim();
+  const workloads = WORKLOADS.filter((w) => !options.workloads || options.workloads.includes(w.id));
+  const contestants = CONTESTANTS.filter(
+    (c) => c.id === 'origin' || c.id === 'undici-stream' || !options.contestants || options.contestants.includes(c.id),
+  );
   const script = postScript();
   const jwt = await jwtFixture();
   /** portico's GET through the ES256 route over its GET through the plain route, per run. */
   const jwtRatios: number[] = [];
   const jwtSamples: Sample[] = [];
-  const origin = await startServer('origin');
-  const empty = (): Record<Id, never[]> => ({ origin: [], 'undici-stream': [], 'hono-fetch': [], portico: [] });
-  const samples: Record<WorkloadId, Record<Id, Sample[]>> = { get: empty(), post: empty() };
-  const ratios: Record<WorkloadId, Record<Id, number[]>> = { get: empty(), post: empty() };
+  const origin = await startServer(node, 'origin');
+  const samples = new Map<string, Sample[]>();
+  const ratios = new Map<string, number[]>();
+  const key = (w: string, c: string): string => `${w} ${c}`;
+  const push = <T>(m: Map<string, T[]>, k: string, v: T): void => void (m.get(k) ?? m.set(k, []).get(k)!).push(v);
   try {
     for (let run = 0; run < runs; run++) {
-      const order = CONTESTANTS.map((_, i) => CONTESTANTS[(i + run) % CONTESTANTS.length]!);
-      const thisRun: Record<WorkloadId, Partial<Record<Id, Sample>>> = { get: {}, post: {} };
+      const order = contestants.map((_, i) => contestants[(i + run) % contestants.length]!);
+      const thisRun = new Map<string, Sample>();
       for (const c of order) {
-        const server = c.id === 'origin' ? null : await startServer(c.id, origin.url, c.id === 'portico' ? jwt.env : {});
-        const url = `${server?.url ?? origin.url}/items`;
+        const server = c.id === 'origin' ? null : await startServer(node, c.id, origin.url, c.id === 'portico' ? jwt.env : {});
+        const base = server?.url ?? origin.url;
         try {
-          for (const w of WORKLOADS) {
-            const lua = w.id === 'post' ? script : undefined;
-            await wrk(url, 1, lua);
-            const sample = await wrk(url, 5, lua);
-            if (sample.errors > 0) throw new Error(`${c.label} (${w.id}): ${sample.errors} failed responses or socket errors`);
-            thisRun[w.id][c.id] = sample;
-            samples[w.id][c.id].push(sample);
+          await checkAnswers(base, c.label);
+          // The first workload of a server warms it up for longer: a Node server's first seconds
+          // are spent compiling its hot functions.
+          let warmup = 3;
+          for (const w of workloads) {
+            const lua = 'post' in w && w.post ? script : undefined;
+            const header = 'header' in w ? w.header : undefined;
+            const sample = await wrk(base + w.path, warmup, w.connections, lua, header)
+              .then(() => wrk(base + w.path, seconds, w.connections, lua, header))
+              .catch((err: unknown) => {
+                throw new Error(`${c.label}, ${w.id}: ${(err as Error).message}`);
+              });
+            warmup = 1;
+            thisRun.set(key(w.id, c.id), sample);
+            push(samples, key(w.id, c.id), sample);
           }
-          if (c.id === 'portico' && server) {
+          if (c.id === 'portico' && server && workloads.some((w) => w.id === 'get')) {
             // The same server and origin, the same GET, through the route that needs a JWT.
             const secure = `${server.url}/secure/items`;
-            await wrk(secure, 1, undefined, jwt.header);
-            const sample = await wrk(secure, 5, undefined, jwt.header);
-            if (sample.errors > 0) throw new Error(`portico (jwt): ${sample.errors} failed responses or socket errors`);
+            await wrk(secure, 1, 32, undefined, jwt.header);
+            const sample = await wrk(secure, seconds, 32, undefined, jwt.header);
             jwtSamples.push(sample);
-            jwtRatios.push(sample.rps / thisRun.get.portico!.rps);
+            jwtRatios.push(sample.rps / thisRun.get(key('get', 'portico'))!.rps);
           }
         } finally {
           if (server) await stop(server.child);
         }
       }
-      for (const w of WORKLOADS) {
-        const base = thisRun[w.id]['undici-stream']!.rps;
-        for (const c of CONTESTANTS) ratios[w.id][c.id].push(thisRun[w.id][c.id]!.rps / base);
+      for (const w of workloads) {
+        const base = thisRun.get(key(w.id, 'undici-stream'))!.rps;
+        for (const c of contestants) push(ratios, key(w.id, c.id), thisRun.get(key(w.id, c.id))!.rps / base);
       }
       process.stderr.write(`  run ${run + 1}/${runs} done\n`);
     }
   } finally {
     await stop(origin.child);
   }
-  const table = (w: WorkloadId): string[] => [
-    '| server | requests/s | vs undici.stream | p50 | p99 |',
-    '| --- | ---: | ---: | ---: | ---: |',
-    ...CONTESTANTS.map((c) => {
-      const s = samples[w][c.id];
-      return `| ${c.label} | ${Math.round(median(s.map((x) => x.rps)))} | ${median(ratios[w][c.id]).toFixed(2)}× | ${median(s.map((x) => x.p50Ms)).toFixed(2)} ms | ${median(s.map((x) => x.p99Ms)).toFixed(2)} ms |`;
+  const cell = (w: string, c: string): Sample[] => samples.get(key(w, c)) ?? [];
+  const table = (w: string): string[] => [
+    '| server | requests/s | vs undici.stream (runs) | p50 | p99 | p99 vs undici.stream | failed |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...contestants.map((c) => {
+      const s = cell(w, c.id);
+      const r = ratios.get(key(w, c.id)) ?? [];
+      const p99 = median(s.map((x) => x.p99Ms));
+      const refP99 = median(cell(w, 'undici-stream').map((x) => x.p99Ms));
+      return `| ${c.label} | ${Math.round(median(s.map((x) => x.rps)))} | ${median(r).toFixed(2)}× (${r.map((x) => x.toFixed(2)).join(', ')}) | ${median(s.map((x) => x.p50Ms)).toFixed(2)} ms | ${p99.toFixed(2)} ms | ${(p99 / refP99).toFixed(2)}× | ${s.reduce((a, x) => a + x.errors, 0)} |`;
     }),
   ];
   const lines = [
-    '# Forwarding results',
+    `# Forwarding results (${nodeVersion})`,
     '',
-    `${new Date().toISOString()} · Node ${process.versions.node} · ${runs} run(s) · wrk -t1 -c32 -d5s per workload · load ${loadavg()
+    `${new Date().toISOString()} · Node servers on ${nodeVersion} (origin, portico, the Node references; the benchmark itself on ${process.version}) · ${runs} run(s) · wrk -t1 -d${seconds}s per workload after 1 s of warmup (3 s before a server's first) · load ${loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}`,
     '',
-    'Medians over runs. "vs undici.stream" is each run\'s requests/s over the reference proxy\'s in the same run and workload, then the median. wrk, the origin and the proxy share the 2 cores.',
-    ...WORKLOADS.flatMap((w) => ['', `## ${w.title}`, '', ...table(w.id)]),
-    '',
-    '## GET through a route that needs an ES256 JWT (verified-token cache on), against the plain route',
-    '',
-    'The same portico process, origin and GET, right after its plain GET: `/secure/items` needs a JWT from an inline ES256 key; every request sends one token, so all but the first are cache hits. The goal is at most 10% fewer requests/s than the plain route (ratio at least 0.90).',
-    '',
-    '| route | requests/s | vs the plain route, same run | p50 | p99 |',
-    '| --- | ---: | ---: | ---: | ---: |',
-    `| portico, no auth | ${Math.round(median(samples.get.portico.map((x) => x.rps)))} | 1.00× | ${median(samples.get.portico.map((x) => x.p50Ms)).toFixed(2)} ms | ${median(samples.get.portico.map((x) => x.p99Ms)).toFixed(2)} ms |`,
-    `| portico, ES256 JWT | ${Math.round(median(jwtSamples.map((x) => x.rps)))} | ${median(jwtRatios).toFixed(2)}× (runs: ${jwtRatios.map((r) => r.toFixed(2)).join(', ')}) | ${median(jwtSamples.map((x) => x.p50Ms)).toFixed(2)} ms | ${median(jwtSamples.map((x) => x.p99Ms)).toFixed(2)} ms |`,
-    '',
+    "Medians over runs. \"vs undici.stream\" is each run's requests/s over the reference proxy's in the same run and workload, then the median (each run's ratio in brackets). wrk, the origin and the proxy share the machine's 2 cores. portico's route sets and removes a header each way and its JSON access log is on; nginx writes a buffered access log; Caddy logs nothing and runs on every core (GOMAXPROCS), nginx on one worker, the Node servers on one thread.",
+    ...workloads.flatMap((w) => ['', `## ${w.title}`, '', ...table(w.id)]),
   ];
+  if (jwtSamples.length > 0) {
+    const plain = cell('get', 'portico');
+    lines.push(
+      '',
+      '## GET through a route that needs an ES256 JWT (verified-token cache on), against the plain route',
+      '',
+      'The same portico process, origin and GET, right after its plain GET: `/secure/items` needs a JWT from an inline ES256 key; every request sends one token, so all but the first are cache hits. The goal is at most 10% fewer requests/s than the plain route (ratio at least 0.90).',
+      '',
+      '| route | requests/s | vs the plain route, same run | p50 | p99 |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      `| portico, header transforms | ${Math.round(median(plain.map((x) => x.rps)))} | 1.00× | ${median(plain.map((x) => x.p50Ms)).toFixed(2)} ms | ${median(plain.map((x) => x.p99Ms)).toFixed(2)} ms |`,
+      `| portico, ES256 JWT | ${Math.round(median(jwtSamples.map((x) => x.rps)))} | ${median(jwtRatios).toFixed(2)}× (runs: ${jwtRatios.map((r) => r.toFixed(2)).join(', ')}) | ${median(jwtSamples.map((x) => x.p50Ms)).toFixed(2)} ms | ${median(jwtSamples.map((x) => x.p99Ms)).toFixed(2)} ms |`,
+    );
+  }
+  lines.push('');
   const md = lines.join('\n');
   if (options.outDir) {
+    const name = options.name ?? 'forwarding';
     mkdirSync(options.outDir, { recursive: true });
-    writeFileSync(`${options.outDir}/forwarding.md`, md);
+    writeFileSync(`${options.outDir}/${name}.md`, md);
     writeFileSync(
-      `${options.outDir}/forwarding.json`,
+      `${options.outDir}/${name}.json`,
       JSON.stringify(
-        { date: new Date().toISOString(), runs, samples, ratios, jwt: { samples: jwtSamples, ratios: jwtRatios } },
+        {
+          date: new Date().toISOString(),
+          node: nodeVersion,
+          runs,
+          seconds,
+          samples: Object.fromEntries(samples),
+          ratios: Object.fromEntries(ratios),
+          jwt: { samples: jwtSamples, ratios: jwtRatios },
+        },
         null,
         1,
       ) + '\n',
@@ -251,12 +435,23 @@ export async function runForwardingBench(options: { runs?: number; outDir?: stri
   return md;
 }
 
-/** The command line (`--runs N`, `--out DIR`): runs, writes the results, prints the Markdown. */
+/**
+ * The command line: `--runs N`, `--seconds S`, `--out DIR`, `--name FILE`, `--node PATH` (or
+ * PORTICO_BENCH_NODE), `--workloads get,post,...`, `--contestants portico,nginx,...`. Runs,
+ * writes the results, prints the Markdown.
+ */
 export async function cliMain(argv: string[]): Promise<void> {
   const value = (name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+  const list = (name: string): string[] | undefined => value(name)?.split(',');
+  const node = value('--node') ?? process.env['PORTICO_BENCH_NODE'];
   const md = await runForwardingBench({
     runs: value('--runs') !== undefined ? Number(value('--runs')) : 3,
+    ...(value('--seconds') !== undefined ? { seconds: Number(value('--seconds')) } : {}),
     outDir: value('--out') ?? fileURLToPath(new URL('./results', import.meta.url)),
+    ...(value('--name') !== undefined ? { name: value('--name') } : {}),
+    ...(node ? { node } : {}),
+    ...(list('--workloads') ? { workloads: list('--workloads') } : {}),
+    ...(list('--contestants') ? { contestants: list('--contestants') } : {}),
   });
   process.stdout.write(md);
 }

@@ -40,6 +40,15 @@ export interface ForwardInit {
    * (`fetch`) core guards the Response's body itself, which costs one more stream.
    */
   guardBody(source: BodySource): ReadableStream<Uint8Array>;
+  /**
+   * Present only when the adapter writes relayed bodies itself (RequestContext.nativeRelay) and
+   * none of the route's policies reads or rewrites bodies (PolicyDefinition.bodies): a forwarder
+   * of that runtime may hand over the origin's body in its own form (Node: undici's Readable)
+   * instead of building a stream, and return a Response with a null body. Core keeps the body
+   * beside that response (see `relayedBody` in core/upstream), with the route's idle timeout,
+   * for the adapter to write.
+   */
+  relay?(native: unknown): void;
 }
 
 /** Where guardBody reads an origin's body from: a `ReadableStreamDefaultReader` has this shape. */
@@ -86,6 +95,12 @@ export interface RequestContext {
    * asks for `init.body`. Left out (every runtime but Node), core reads `request.body`.
    */
   nativeBody?: unknown;
+  /**
+   * True when the adapter writes relayed origin bodies in its own form (see `relayedBody` in
+   * core/upstream and ForwardInit.relay): routes whose policies leave bodies alone then skip the
+   * web stream of the response body. Left out, every body is a web stream.
+   */
+  nativeRelay?: boolean;
 }
 
 export interface LogRecord {

@@ -179,6 +179,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         headers: ex.upstreamHeaders,
         onClientGone: ex.context.onClientGone,
         nativeBody: ex.context.nativeBody,
+        nativeRelay: ex.context.nativeRelay === true && bodiesUntouched.has(ex.route),
         logFields: ex.logFields,
         onFailover: (failed, next, error) =>
           log({
@@ -220,6 +221,10 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
 
   // Route handlers and policy endpoints, built once `ready` has resolved every secret.
   const handlers: RouteHandler[] = [];
+  /** The routes whose every policy leaves bodies alone (PolicyDefinition.bodies): they may relay natively. */
+  const bodiesUntouched = new Set(
+    config.routes.filter((route) => route.policies.every((p) => policyDefinition(p.name)?.bodies === 'none')),
+  );
   const endpoints = new Map<string, GatewayEndpoint>();
   const ready = (async () => {
     const shared = await initPolicies(runtime);

@@ -164,6 +164,16 @@ export interface PolicyDefinition<
   compile(block: v.InferOutput<S>, context: CompileContext): Compiled | undefined;
   /** Checks of the top-level blocks on their own (e.g. an issuer without algorithms), once per config. */
   compileBlocks?(config: Record<string, unknown>, issues: ConfigIssue[]): void;
+  /**
+   * What the handler does with bodies, default 'rewrite' (the safe assumption):
+   * - 'none': it reads neither the request's nor the response's body, and returns either its own
+   *   response or the very Response `next()` gave it (its headers may be edited in place);
+   * - 'read': it reads a body (a cache storing responses);
+   * - 'rewrite': it replaces a body or the Response around it.
+   * A route whose policies are all 'none' may relay origin bodies natively on the runtimes that
+   * can (ForwardInit.relay).
+   */
+  readonly bodies?: 'none' | 'read' | 'rewrite';
   /** What the compiled block needs from the target. */
   needs?(compiled: Compiled, config: CompiledConfig): Need[];
   /**

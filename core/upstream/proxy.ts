@@ -46,6 +46,11 @@ export interface ProxyInput {
   upstreams?: Upstreams;
   /** Milliseconds since the epoch, default Date.now. */
   now?: () => number;
+  /**
+   * The adapter writes relayed bodies itself and the route's policies leave bodies alone: the
+   * forwarder is offered ForwardInit.relay (see relayedBody).
+   */
+  nativeRelay?: boolean;
 }
 
 function isTimeout(err: unknown): boolean {
@@ -229,9 +234,18 @@ async function tryOrigins(
       };
       if (hasBody) init.duplex = 'half';
       if (native !== undefined && native !== null) init.nativeBody = native;
+      let relayed: unknown;
+      if (input.nativeRelay) {
+        init.relay = (body) => {
+          relayed = body;
+        };
+      }
       const upstream = await forward(url, init);
       clearTimeout(timer);
-      response = finishResponse(upstream, method, init.guardBody);
+      response =
+        relayed !== undefined
+          ? finishRelayed(upstream, relayed, timeoutMs, controller, input.onBodyError)
+          : finishResponse(upstream, method, init.guardBody);
       status = response.status;
       outcome = status >= 500 ? 'status' : 'ok';
       lastError = undefined;
@@ -303,7 +317,7 @@ async function tryOrigins(
       }
       throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 'The origin could not be reached.', { cause: lastError });
     }
-    if (response?.body) void response.body.cancel().catch(() => {});
+    if (response) discard(response);
     if (next !== state) input.onFailover?.(origin, next.origin, lastError ?? new Error(`status ${status}`));
     if (pause > 0) await sleep(pause);
     state = next;
@@ -352,6 +366,70 @@ function finishResponse(upstream: Response, method: string, guard: (source: Body
 
 /** Responses whose body streams from an origin (see isRelayedResponse). */
 const relayedResponses = new WeakSet<Response>();
+
+/** An origin body the forwarder handed over in its own form (ForwardInit.relay), for the adapter to write. */
+export interface RelayedBody {
+  /** The body as the forwarder has it (Node: undici's Readable). */
+  readonly native: unknown;
+  /** Longest silence of the origin while the client waits for more, in milliseconds (the route's timeout). */
+  readonly idleMs: number;
+  /**
+   * The adapter tells core the body failed after the response began (`timedOut`: the origin
+   * stayed silent for idleMs); core logs it, as for a streamed body, and aborts the exchange.
+   * Not to be called when the client went away.
+   */
+  failed(error: unknown, timedOut: boolean): void;
+}
+
+const relayedBodies = new WeakMap<Response, RelayedBody>();
+
+/**
+ * The origin body beside a response of proxyRequest whose forwarder relayed it natively (its
+ * `body` is then null), or undefined. Only an adapter that set RequestContext.nativeRelay gets
+ * such responses, and it must write (or drop) the body.
+ */
+/**
+ * Drops a response that will not be sent (its try is retried elsewhere). A relayed body is the
+ * forwarder's own object: a Node Readable has destroy(), which frees the origin connection now
+ * rather than at the forwarder's body timeout.
+ */
+function discard(response: Response): void {
+  const relayed = relayedBodies.get(response);
+  if (relayed) {
+    relayedBodies.delete(response);
+    const native = relayed.native as { destroy?: () => void } | null;
+    if (native && typeof native.destroy === 'function') native.destroy();
+  }
+  if (response.body) void response.body.cancel().catch(() => {});
+}
+
+export function relayedBody(response: Response): RelayedBody | undefined {
+  return relayedBodies.get(response);
+}
+
+function finishRelayed(
+  upstream: Response,
+  native: unknown,
+  idleMs: number,
+  exchange: AbortController,
+  onBodyError: ProxyInput['onBodyError'],
+): Response {
+  if (upstream.status < 200 || upstream.status > 599) {
+    throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 'The origin sent an invalid response.');
+  }
+  // The forwarder's own Response, with its body beside it: its headers are edited in place.
+  removeHopByHop(upstream.headers);
+  relayedBodies.set(upstream, {
+    native,
+    idleMs,
+    failed(error, timedOut) {
+      if (timedOut) exchange.abort(error);
+      if (timedOut || !exchange.signal.aborted) onBodyError?.(error, timedOut);
+    },
+  });
+  relayedResponses.add(upstream);
+  return upstream;
+}
 
 /**
  * Whether `response` came from proxyRequest with a body streaming from an origin: a body that

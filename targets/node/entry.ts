@@ -6,7 +6,8 @@
  * Environment: PORT (default 8787), HOST (default 127.0.0.1; set 0.0.0.0 in a container), and
  * the client-side bounds of NodeServerOptions in milliseconds: PORTICO_REQUEST_BODY_IDLE_MS
  * (default 30000), PORTICO_WRITE_STALL_MS (default 30000), PORTICO_DRAIN_TIMEOUT_MS (default
- * 10000), PORTICO_DRAIN_GRACE_MS (default 5000) and PORTICO_CONNECTIONS_PER_ORIGIN (default 256).
+ * 10000), PORTICO_DRAIN_GRACE_MS (default 5000) and PORTICO_CONNECTIONS_PER_ORIGIN (default 256);
+ * PORTICO_NATIVE_RELAY=0 sends every origin body through a web stream (see NodeServerOptions.nativeRelay).
  * SIGTERM and SIGINT drain requests in flight before exiting.
  */
 import { readFileSync } from 'node:fs';
@@ -38,7 +39,8 @@ const bounds = {
   connectionsPerOrigin: envNumber('PORTICO_CONNECTIONS_PER_ORIGIN'),
 };
 const given = Object.fromEntries(Object.entries(bounds).filter(([, v]) => v !== undefined));
-const server = await startNodeServer(compiled, { port, host, hot, ...given });
+const nativeRelay = process.env['PORTICO_NATIVE_RELAY'] !== '0';
+const server = await startNodeServer(compiled, { port, host, hot, nativeRelay, ...given });
 process.stderr.write(`portico listening on ${server.url}\n`);
 
 let stopping = false;

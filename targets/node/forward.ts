@@ -157,6 +157,12 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
       res.body.resume();
       return new Response(null, { status: res.statusCode, headers });
     }
+    // A route whose policies leave bodies alone, behind the Node server: the server writes
+    // undici's Readable itself (relay.ts), and no web stream is made.
+    if (init.relay) {
+      init.relay(res.body);
+      return new Response(null, { status: res.statusCode, headers });
+    }
     // The origin's body goes to the client as one stream, read straight from undici's
     // Readable: no Readable.toWeb, and no second stream for the idle timeout.
     return new Response(init.guardBody(readableSource(res.body)), { status: res.statusCode, headers });

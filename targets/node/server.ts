@@ -4,18 +4,20 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { HotExports } from '../../core/hot/index.ts';
+import { nodeCacheStore } from './redis-cache.ts';
 import { createGateway, timestampedLog, type Gateway } from '../../core/gateway.ts';
 import type { CompiledConfig } from '../../core/config/index.ts';
 import type { LogRecord } from '../../core/capabilities.ts';
-import { isRelayedResponse } from '../../core/upstream/index.ts';
+import { isRelayedResponse, relayedBody } from '../../core/upstream/index.ts';
 import { createNodeForward } from './forward.ts';
 import { nodeCounterStore } from './redis-store.ts';
 import { stdoutLineLog } from './log.ts';
 import { writeResponse } from './respond.ts';
+import { writeRelayed } from './relay.ts';
 import { HttpProblem } from '../../core/errors.ts';
 import { problemResponse, type ProblemInput } from '../../core/http/problem.ts';
 import { nodeHeaders } from './headers.ts';
@@ -59,6 +61,12 @@ export interface NodeServerOptions {
    * client that never reads cannot hold an origin connection.
    */
   writeStallTimeoutMs?: number;
+  /**
+   * Whether origin bodies of routes whose policies leave bodies alone are piped from undici to
+   * the client natively, without web streams (relay.ts), default true. Off, every body goes
+   * through a web stream, as on the other runtimes.
+   */
+  nativeRelay?: boolean;
 }
 
 export interface NodeServer {
@@ -216,14 +224,20 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
   );
   const bodyIdleMs = options.requestBodyIdleTimeoutMs ?? 30_000;
   const writeStallMs = options.writeStallTimeoutMs ?? 30_000;
+  const nativeRelay = options.nativeRelay ?? true;
   const lineLog = options.log === undefined ? stdoutLineLog() : undefined;
   // Every record gets its time here, the adapter's own records (refusals before the gateway) too.
   const log = timestampedLog(options.log ?? lineLog!, Date.now);
   // Shared rate-limit counters when the config names a Redis (stores.redis); see redis-store.ts.
   const counters = await nodeCounterStore(config, options.secrets ?? ((name) => process.env[name]), log);
+  // The cache's Redis store, or the memory LRU with Redis purge fan-out (cacheStore + stores.redis);
+  // none: core's memory LRU.
+  const cache = await nodeCacheStore(config, options.secrets ?? ((name) => process.env[name]), log);
   const gateway = createGateway(config, {
-    ...(counters ? { stores: { counters } } : {}),
+    ...(counters || cache ? { stores: { ...(counters ? { counters } : {}), ...(cache ? { cache } : {}) } } : {}),
     forward,
+    // Health checks run on timers here (a long-lived process), not on requests.
+    timers: true,
     now: Date.now,
     hot: options.hot,
     log,
@@ -241,6 +255,7 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
         // The body as Node has it: the forwarder sends it to the origin as it is, without the
         // adapter's full Request and its two stream conversions (see forward.ts).
         nativeBody: hasBody(incoming) ? incoming : null,
+        nativeRelay,
         // The response closing before it finished is the client going away. Listening here
         // instead of on `request.signal` spares the adapter a full Request per request.
         onClientGone(listener) {
@@ -266,7 +281,19 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       // are in memory, go through the adapter's fast path. A response without a body (304, 204,
       // HEAD) is written here too: the adapter would add a Content-Type the origin never sent,
       // which a cache then takes over for the stored response (RFC 9111 §4.3.4).
-      if (outgoing.headersSent || outgoing.destroyed) return RESPONSE_ALREADY_SENT; // answered already (408, see watchBodyIdle)
+      const relayed = relayedBody(response);
+      if (outgoing.headersSent || outgoing.destroyed) {
+        // Answered already (408, see watchBodyIdle).
+        if (relayed) (relayed.native as Readable).destroy();
+        return RESPONSE_ALREADY_SENT;
+      }
+      if (relayed) {
+        writeRelayed(response.status, nodeHeaders(response.headers), relayed, outgoing, {
+          writeStallMs,
+          onStall: () => logStall(request.method, incoming, response),
+        });
+        return RESPONSE_ALREADY_SENT;
+      }
       if (response.body !== null && !isRelayedResponse(response)) return response;
       // The request as the log names it (the route is on the request's access record).
       const about = {
@@ -274,14 +301,7 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
         method: request.method,
         path: incoming.url?.split('?')[0] ?? '',
       };
-      const onStall = (): void =>
-        log({
-          level: 'info',
-          msg: 'client took no response data; connection broken',
-          ...about,
-          code: 'ERR_CLIENT_CLOSED',
-          writeStallMs,
-        });
+      const onStall = (): void => logStall(request.method, incoming, response);
       writeResponse(response, outgoing, { writeStallMs, onStall }).catch((err: unknown) => {
         log({
           level: 'error',
@@ -306,6 +326,17 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       },
     },
   );
+
+  const logStall = (method: string, incoming: IncomingMessage, response: Response): void =>
+    log({
+      level: 'info',
+      msg: 'client took no response data; connection broken',
+      requestId: response.headers.get('x-request-id'),
+      method,
+      path: incoming.url?.split('?')[0] ?? '',
+      code: 'ERR_CLIENT_CLOSED',
+      writeStallMs,
+    });
 
   /** Per request with a body: who to tell when watchBodyIdle cuts it (see onClientGone above). */
   const cutListeners = new WeakMap<ServerResponse, Set<(reason?: unknown) => void>>();
@@ -441,6 +472,9 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
     server.close();
     await forward.close();
     await counters?.close();
+    await cache?.close();
+    // What the OTLP exporter still holds goes out before the process ends.
+    await gateway.observer.otlp?.flush();
     if (lineLog) {
       lineLog.flush();
       process.off('exit', lineLog.flush);

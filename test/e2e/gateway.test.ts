@@ -10,6 +10,7 @@ import { normalizePath } from '../../core/http/normalize.ts';
 import { startEchoOrigin, type EchoOrigin } from '../../scripts/demo/echo-origin.ts';
 import { loadNodeHot } from '../../targets/node/hot.ts';
 import { startNodeServer, type NodeServer } from '../../targets/node/server.ts';
+import { relayMode } from './_relay-mode.ts';
 import { closedPort, rawRequest, readBodyOutcome, resettingOrigin } from './_harness.ts';
 
 let eu: EchoOrigin;
@@ -126,8 +127,13 @@ beforeAll(async () => {
   const shapeUrl = `http://127.0.0.1:${(shapeOrigin.address() as AddressInfo).port}`;
   const cfg = config(await closedPort(), hopUrl, hangUrl, shapeUrl);
   const hot = await loadNodeHot('wasm');
-  gw = await startNodeServer(await compileConfig(cfg), { port: 0, hot, log: (r) => logs.push(r) });
-  untrustedGw = await startNodeServer(await compileConfig({ ...cfg, trustedProxies: [] }), { port: 0, hot, log: () => {} });
+  gw = await startNodeServer(await compileConfig(cfg), { ...relayMode, port: 0, hot, log: (r) => logs.push(r) });
+  untrustedGw = await startNodeServer(await compileConfig({ ...cfg, trustedProxies: [] }), {
+    ...relayMode,
+    port: 0,
+    hot,
+    log: () => {},
+  });
 });
 
 afterAll(async () => {

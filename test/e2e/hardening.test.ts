@@ -13,6 +13,7 @@ import { compileConfig, type PorticoConfig } from '../../core/config/index.ts';
 import { startEchoOrigin, type EchoOrigin } from '../../scripts/demo/echo-origin.ts';
 import { loadNodeHot } from '../../targets/node/hot.ts';
 import { startNodeServer, type NodeServer } from '../../targets/node/server.ts';
+import { relayMode } from './_relay-mode.ts';
 import { closedPort, rawRequest } from './_harness.ts';
 import { openRaw, parseRaw, rawExchange } from './_raw.ts';
 
@@ -92,8 +93,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => split.listen(0, '127.0.0.1', r));
   const hot = await loadNodeHot('wasm');
-  gw = await startNodeServer(await compileConfig(config()), { port: 0, hot, log: (r) => logs.push(r) });
+  gw = await startNodeServer(await compileConfig(config()), { ...relayMode, port: 0, hot, log: (r) => logs.push(r) });
   trustedGw = await startNodeServer(await compileConfig({ ...config(), trustedProxies: ['127.0.0.1'] }), {
+    ...relayMode,
     port: 0,
     hot,
     log: () => {},
@@ -359,6 +361,7 @@ describe("errors of Node's HTTP parser", () => {
 
   it('answers a client too slow to send its headers with 408 problem+json after headersTimeoutMs', async () => {
     const slow = await startNodeServer(await compileConfig(config()), {
+      ...relayMode,
       port: 0,
       hot: await loadNodeHot('wasm'),
       log: () => {},

@@ -10,6 +10,7 @@ import { compileConfig } from '../../core/config/index.ts';
 import { startEchoOrigin, type EchoOrigin } from '../../scripts/demo/echo-origin.ts';
 import { loadNodeHot } from '../../targets/node/hot.ts';
 import { startNodeServer, type NodeServer } from '../../targets/node/server.ts';
+import { relayMode } from './_relay-mode.ts';
 import { rawRequest } from './_harness.ts';
 import { openRaw, type RawExchange } from './_raw.ts';
 
@@ -33,6 +34,7 @@ async function gateway(options: { requestBodyIdleTimeoutMs?: number; writeStallT
     ],
   });
   return startNodeServer(compiled, {
+    ...relayMode,
     port: 0,
     hot: await loadNodeHot('wasm'),
     log: (r) => logs.push(r),

@@ -159,6 +159,7 @@ type KeyIndex = Map<string, Identity>;
 export const apiKeyPolicy = definePolicy({
   name: 'apiKey',
   phase: 'auth',
+  bodies: 'none',
   defaultable: true,
   schema: RouteBlockSchema,
   blocks: { apiKeys: ApiKeysSchema },

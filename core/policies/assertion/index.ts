@@ -46,6 +46,7 @@ export interface CompiledAssertion {
 export const assertionPolicy = definePolicy({
   name: 'assertion',
   phase: 'request',
+  bodies: 'none',
   defaultable: true,
   schema: RouteBlockSchema,
   compile(block, { at, issues, siblings }): CompiledAssertion | undefined {

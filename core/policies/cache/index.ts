@@ -207,6 +207,8 @@ function headerList(headers: Headers): [string, string][] {
 export const cachePolicy = definePolicy({
   name: 'cache',
   phase: 'cache',
+  // It reads the origin's body to store it (and hands stored bodies out): such routes take the web path.
+  bodies: 'read',
   defaultable: true,
   schema: cacheSchema,
   blocks: { cacheStore: cacheStoreSchema },

@@ -140,6 +140,7 @@ const WILDCARD_WITH_CREDENTIALS = 'cannot be combined with credentials: true (br
 export const corsPolicy = definePolicy({
   name: 'cors',
   phase: 'cors',
+  bodies: 'none',
   defaultable: true,
   schema: corsSchema,
   compile(block, { at, issues }): CompiledCors | undefined {

@@ -85,6 +85,7 @@ const describeTransform = (t: CompiledHeaderTransform): string =>
 export const requestHeadersPolicy = definePolicy({
   name: 'requestHeaders',
   phase: 'request',
+  bodies: 'none',
   defaultable: true,
   schema: transformSchema,
   compile: (block, { at, issues }) => compileTransform(block, at, issues),
@@ -101,6 +102,7 @@ export const requestHeadersPolicy = definePolicy({
 export const responseHeadersPolicy = definePolicy({
   name: 'responseHeaders',
   phase: 'response',
+  bodies: 'none',
   defaultable: true,
   schema: transformSchema,
   compile: (block, { at, issues }) => compileTransform(block, at, issues),

@@ -111,6 +111,7 @@ function identityValue(identity: Identity, source: IdentitySource): unknown {
 export const identityPolicy = definePolicy({
   name: 'identity',
   phase: 'identity',
+  bodies: 'none',
   defaultable: true,
   schema: RouteBlockSchema,
   compile(block, { at, issues, siblings }): CompiledIdentity | undefined {

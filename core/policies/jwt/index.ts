@@ -102,6 +102,7 @@ function issuersFor(token: string, issuers: IssuerRuntime[]): IssuerRuntime[] {
 export const jwtPolicy = definePolicy({
   name: 'jwt',
   phase: 'auth',
+  bodies: 'none',
   defaultable: true,
   schema: routeSchema,
   blocks: { issuers: issuersSchema, admin: adminSchema },

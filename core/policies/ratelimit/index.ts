@@ -118,6 +118,7 @@ function firstCompiled(runtime: PolicyRuntime): CompiledRateLimit | undefined {
 export const rateLimitPolicy = definePolicy({
   name: 'rateLimit',
   phase: 'ratelimit',
+  bodies: 'none',
   schema: rateLimitSchema,
   blocks: { limits: limitsBlockSchema, stores: storesBlockSchema },
   defaultable: true,

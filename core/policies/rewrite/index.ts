@@ -24,6 +24,7 @@ export function swapPrefix(path: string, from: string, to: string): string {
 export const rewritePolicy = definePolicy({
   name: 'rewrite',
   phase: 'request',
+  bodies: 'none',
   schema: v.strictObject(
     {
       /** Removes this leading path prefix (on a segment boundary) before forwarding. */

@@ -101,6 +101,7 @@ export interface CompiledSecurityHeaders {
 export const securityHeadersPolicy = definePolicy({
   name: 'securityHeaders',
   phase: 'response',
+  bodies: 'none',
   defaultable: true,
   schema,
   compile(block, { at, issues }): CompiledSecurityHeaders | undefined {
