@@ -19,18 +19,18 @@
  *
  * Raised with the cache policy (RFC 9111 semantics, coalescing, purge, the stores, ~20 KB
  * minified) and observation (core/observe: metrics registry, Prometheus and OTLP encoders,
- * tracing, the access record): edge bundles 340000 → 400000. Each alone measured 346–348 KB on
- * the conformance config; together see the budget test's output.
+ * tracing, the access record) and resilience (breakers, retries, shedding, health, pools): edge
+ * bundles 340000 → 440000. With all three, measured 401 KB cloudflare on the conformance config.
  */
 import type { TargetName } from './types.ts';
 
 export const SIZE_BUDGETS: Record<TargetName, number> = {
   node: 2_400_000,
-  deno: 400_000,
-  vercel: 400_000,
-  cloudflare: 400_000,
-  fastly: 400_000,
-  wasi: 400_000,
+  deno: 440_000,
+  vercel: 440_000,
+  cloudflare: 440_000,
+  fastly: 440_000,
+  wasi: 440_000,
 };
 
 /** Fastly's compiled `bin/main.wasm` (SpiderMonkey + bundle, ~12.8 MB) must stay under this. */
