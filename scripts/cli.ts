@@ -1,6 +1,7 @@
 /**
  * `portico`: dev, validate, explain, build, deploy, bench.
  */
+import { randomBytes } from 'node:crypto';
 import { cac } from 'cac';
 import { compileConfig, type CompiledConfig, type CompiledRoute } from '../core/config/index.ts';
 import { policyDefinition } from '../core/pipeline/compose.ts';
@@ -60,6 +61,8 @@ async function runDev(options: { config?: string; port?: string | number; host?:
     compiled = await loadCompiled(options.config);
     if (!compiled) return 1;
   } else {
+    // The demo's admin token (metrics, purge): the caller's, or a fresh one for this run.
+    process.env['PORTICO_ADMIN_TOKEN'] ||= `demo-${randomBytes(18).toString('base64url')}`;
     for (const region of ['eu-west', 'us-east', 'ap-south']) origins.push(await startEchoOrigin({ region }));
     const [eu, us, ap] = origins as [EchoOrigin, EchoOrigin, EchoOrigin];
     idp = await startDemoIdp();
@@ -117,6 +120,26 @@ async function runDev(options: { config?: string; port?: string | number; host?:
     );
     out(`  curl -s -i -X TRACE ${base}/api/status            # 405: TRACE is refused`);
     out(`  curl -s -H 'x-forwarded-user: admin' ${base}/api/users/42   # the origin never sees it`);
+    const admin = process.env['PORTICO_ADMIN_TOKEN'];
+    const ap = origins[2]?.url;
+    out(`  curl -s -D - -o /dev/null ${base}/catalog/shoes | grep -i cache-status   # fwd=uri-miss; stored; ttl=30`);
+    out(`  curl -s -D - -o /dev/null ${base}/catalog/shoes | grep -iE '^(cache-status|age)'   # hit, with Age`);
+    out(
+      `  curl -s -X POST -H 'authorization: Bearer ${admin}' -H 'content-type: application/json' -d '{"tags":["catalog"]}' ${base}/_portico/purge   # purge by tag`,
+    );
+    out(
+      `  PORTICO_ADMIN_TOKEN=${admin} npx portico purge --url ${base} --tag catalog --soft   # the same from the CLI, marking stale`,
+    );
+    out(`  curl -s -D - -o /dev/null ${base}/nearest/hello | grep -i x-origin-region   # ap-south answers`);
+    out(`  curl -s -X POST '${ap}/_demo/down?mode=refuse'   # take ap-south down (or mode=slow&ms=5000, mode=503&retryAfter=5)`);
+    out(
+      `  for i in $(seq 8); do curl -s -o /dev/null -w '%{http_code} %header{x-origin-region} %{time_total}s\\n' ${base}/nearest/hello; done   # fails over; the breaker opens after 5 failures`,
+    );
+    out(`  curl -s -X POST ${ap}/_demo/up   # bring ap-south back: a half-open probe returns traffic within about 5 s`);
+    out(`  curl -s -H 'authorization: Bearer ${admin}' ${base}/metrics | grep '^portico_requests_total'   # Prometheus`);
+    out(
+      `  curl -s -D - -o /dev/null -H 'x-probe-source: synthetic-monitor' ${base}/nearest/hello | grep -iE '^(x-portico-|server-timing)'   # routing decision for a trusted probe`,
+    );
     out(`  curl -s ${base}/health`);
     out(`  npx portico explain GET ${base}/api/users/42 -H x-canary:1`);
     out('  npx portico init                                  # a starter portico.config.json (--ts for TypeScript)');

@@ -1,6 +1,7 @@
 /**
  * The embedded demo: three loopback origins standing for three regions, and a config that
- * exercises exact, param, prefix, regex, host and header routing, rewrites and header transforms.
+ * exercises exact, param, prefix, regex, host and header routing, rewrites and header transforms,
+ * auth, limits, a cache, failover between regions, and metrics.
  */
 import { defineConfig, type PorticoConfig } from '../../core/config/index.ts';
 import { demoIssuers, demoJwtRoute } from './demo-jwt.ts';
@@ -33,6 +34,15 @@ export function demoConfig(origins: DemoOrigins): PorticoConfig {
         limits: { requestsPerMinute: 60 },
       },
     },
+    // The admin token guards /metrics and /_portico/purge; `portico dev` makes one per run.
+    admin: { token: { env: 'PORTICO_ADMIN_TOKEN' } },
+    observability: {
+      metrics: {},
+      tracing: { sampleRatio: 1 },
+      serverTiming: ['catalog', 'nearest'],
+      // curl from this machine counts as a synthetic monitor: it may see the routing decision.
+      probes: { from: ['127.0.0.1/32'] },
+    },
     origins: {
       'eu-west': { url: origins.euWest, region: 'eu-west', timeoutMs: 2000 },
       'us-east': { url: origins.usEast, region: 'us-east', timeoutMs: 2000 },
@@ -48,6 +58,21 @@ export function demoConfig(origins: DemoOrigins): PorticoConfig {
         rewrite: { stripPrefix: '/limited' },
         // 5 requests per 10 s per client address, counted in this process's Wasm bucket table.
         rateLimit: { key: 'ip', limits: [{ name: 'per-client', requests: 5, per: '10s' }] },
+      },
+      // An RFC 9111 shared cache: the origin sends s-maxage=30, stale-while-revalidate=60 and
+      // Surrogate-Key: catalog (echo-origin.ts), so a purge by tag empties it.
+      {
+        id: 'catalog',
+        match: { path: '/catalog/*', methods: ['GET', 'HEAD'] },
+        upstream: 'eu-west',
+        cache: { key: { ignoreQuery: ['utm_*'] } },
+      },
+      // ap-south first; the others by measured latency. Its breaker opens after 5 failures.
+      {
+        id: 'nearest',
+        match: { path: '/nearest/*', methods: ['GET'] },
+        upstream: ['ap-south', 'eu-west', 'us-east'],
+        rewrite: { stripPrefix: '/nearest' },
       },
       {
         id: 'partners',
