@@ -232,9 +232,14 @@ export class HotRouter<T> implements Router<T> {
 
   /** The shared `[handler, index map]` of route `i` for params starting at stash index `offset`. */
   private pairAt(route: RouteRecord<T>, i: number, offset: number): [T, ParamIndexMap] {
-    return (route.pairs[offset] ??= [
-      route.handler,
-      route.captures === 0 ? NO_PARAMS : offset === 0 ? route.indexMap : indexMapOf(this.names[i]!, offset),
-    ]);
+    let pair = route.pairs[offset];
+    if (pair === undefined) {
+      pair = [
+        route.handler,
+        route.captures === 0 ? NO_PARAMS : offset === 0 ? route.indexMap : indexMapOf(this.names[i]!, offset),
+      ];
+      route.pairs[offset] = pair;
+    }
+    return pair;
   }
 }
