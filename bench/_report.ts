@@ -112,9 +112,7 @@ function cellOf(
  * js-string build (paths read in place) where it was timed, else the plain Wasm build.
  */
 export function evaluateGoals(result: MatcherBenchResult): GoalResult[] {
-  const best = result.cells.some((c) => c.contestant === 'wasm-js-string' && c.status === 'timed')
-    ? 'wasm-js-string'
-    : 'wasm';
+  const best = result.cells.some((c) => c.contestant === 'wasm-js-string' && c.status === 'timed') ? 'wasm-js-string' : 'wasm';
   const name = best === 'wasm' ? 'Wasm' : 'Wasm in place';
   const wasm = (table: string, caseId: CaseId): CellResult | undefined => cellOf(result, table, caseId, 'sliced', best);
   const fmt = (x: number | null | undefined): string => (x == null ? 'n/a' : `${x.toFixed(2)}×`);
@@ -133,7 +131,12 @@ export function evaluateGoals(result: MatcherBenchResult): GoalResult[] {
   for (const table of result.tables) {
     for (const c of table.cases) {
       if (c.request.startsWith('skipped')) continue;
-      ratioGoal(`${table.title}, ${CASE_TITLES[c.id as CaseId]}: ${name} ≤ 1.0× the fastest JS peer`, table.id, c.id as CaseId, 1.0);
+      ratioGoal(
+        `${table.title}, ${CASE_TITLES[c.id as CaseId]}: ${name} ≤ 1.0× the fastest JS peer`,
+        table.id,
+        c.id as CaseId,
+        1.0,
+      );
     }
   }
   const gh = wasm('github', 'mixed');

@@ -318,7 +318,10 @@ function cellRatio(runs: RouterBenchResult[], t: number, id: string, c: CaseId):
     const table = r.tables[t];
     const mine = table?.ns[id]?.[c];
     if (!table || mine === undefined) continue;
-    const js = r.contestants.filter((k) => k.family === 'js').map((k) => table.ns[k.id]?.[c]).filter((x): x is number => x !== undefined);
+    const js = r.contestants
+      .filter((k) => k.family === 'js')
+      .map((k) => table.ns[k.id]?.[c])
+      .filter((x): x is number => x !== undefined);
     if (js.length) xs.push(mine / Math.min(...js));
   }
   xs.sort((a, b) => a - b);

@@ -513,11 +513,16 @@ function resolveEngines(argv: string[]): Engine[] {
     if (major === own) return { major, node: process.execPath };
     const given = value(`--node${major}`) ?? process.env[`PORTICO_NODE${major}`];
     if (!given) {
-      return { major, node: undefined, missing: `no Node ${major} given: set PORTICO_NODE${major}=/path/to/node or pass --node${major} PATH` };
+      return {
+        major,
+        node: undefined,
+        missing: `no Node ${major} given: set PORTICO_NODE${major}=/path/to/node or pass --node${major} PATH`,
+      };
     }
     try {
       const v = engineVersion(given).node;
-      if (Number(v.split('.')[0]) !== major) return { major, node: undefined, missing: `${given} is Node ${v}, not Node ${major}` };
+      if (Number(v.split('.')[0]) !== major)
+        return { major, node: undefined, missing: `${given} is Node ${v}, not Node ${major}` };
       return { major, node: given };
     } catch (error) {
       return { major, node: undefined, missing: `${given} does not run: ${(error as Error).message.split('\n')[0]}` };
