@@ -232,7 +232,9 @@ export function runRouterBench(options: { rounds?: number; calls?: number } = {}
     for (const c of CONTESTANTS) {
       const router = c.make();
       try {
-        table.routes.forEach((r, i) => router.add(r.method, r.path, `r${i}`));
+        table.routes.forEach((r, i) => {
+          router.add(r.method, r.path, `r${i}`);
+        });
       } catch (error) {
         result.excluded[c.id] = `add threw: ${(error as Error).message}`;
         continue;
@@ -275,7 +277,9 @@ export function runRouterBench(options: { rounds?: number; calls?: number } = {}
         }
         if (sink < 0) console.log(sink);
         times.sort((a, b) => a - b);
-        (result.ns[id] ??= {})[c.id] = times[Math.floor(times.length / 2)]!;
+        const row = result.ns[id] ?? {};
+        row[c.id] = times[Math.floor(times.length / 2)]!;
+        result.ns[id] = row;
       }
     }
     out.push(result);
