@@ -27,8 +27,10 @@ function built(name: string): URL {
 export async function loadNodeHot(kind: HotKind = 'wasm'): Promise<HotExports> {
   if (kind === 'twin') return createTwinHot();
   if (kind === 'wasm2js') return hotFromWasm2js(await import(built('portico.wasm2js.mjs').href));
-  if (kind === 'wasm') {
-    const module = compileJsStringHot(readFileSync(built('portico.js-string.wasm')));
+  const jsString = fileURLToPath(new URL('portico.js-string.wasm', BUILD_DIR));
+  // A package without the js-string build (an older `files` list) still loads the plain one.
+  if (kind === 'wasm' && existsSync(jsString)) {
+    const module = compileJsStringHot(readFileSync(jsString));
     if (module) return instantiateHot(module);
   }
   return instantiateHot(new WebAssembly.Module(readFileSync(built('portico.wasm'))));
