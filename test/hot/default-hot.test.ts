@@ -28,6 +28,13 @@ describe('createDefaultHot', () => {
     expect(readsStringsInPlace(createDefaultHot())).toBe(JS_STRING_SKIP === undefined);
   });
 
+  it("loads the js-string build for loadNodeHot('wasm') where it links, and the plain one for 'wasm-encode'", async () => {
+    const { loadNodeHot } = await import('../../targets/node/hot.ts');
+    const { readsStringsInPlace } = await import('../../core/hot/index.ts');
+    expect(readsStringsInPlace(await loadNodeHot('wasm'))).toBe(JS_STRING_SKIP === undefined);
+    expect(readsStringsInPlace(await loadNodeHot('wasm-encode'))).toBe(false);
+  });
+
   it('is a new instance of the embedded Wasm module on Node, and PorticoRouter uses one by default', async () => {
     const { createDefaultHot, defaultHotKind, PorticoRouter } = await import('../../core/hot/index.ts');
     expect(defaultHotKind()).toBe(JS_STRING_SKIP === undefined ? 'wasm-js-string' : 'wasm');
