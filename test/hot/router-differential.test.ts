@@ -52,7 +52,9 @@ const request = fc.tuple(
 /** Adds every route to `router`; false when it threw UnsupportedPathError (anything else is rethrown). */
 function addAll(router: Router<string>, routes: [string, string][]): boolean {
   try {
-    routes.forEach(([m, p], i) => router.add(m, p, `h${i}`));
+    routes.forEach(([m, p], i) => {
+      router.add(m, p, `h${i}`);
+    });
     return true;
   } catch (error) {
     if (!(error instanceof UnsupportedPathError)) throw error;
