@@ -12,6 +12,8 @@ import FindMyWay from 'find-my-way';
 import { addRoute, createRouter, findRoute } from 'rou3';
 import { compileRouter } from 'rou3/compiler';
 import { Memoirist } from 'memoirist';
+import KoaTreeRouter from 'koa-tree-router';
+import Medley from '@medley/router';
 import { parsePattern, type MatchOutcome, type ParsedPattern, type RouteTable } from './_tables.ts';
 
 /**
@@ -222,6 +224,70 @@ const memoirist: Contestant = {
   },
 };
 
+/** koa-tree-router (httprouter's tree): a last `*` becomes a named catch-all, `*rest`. */
+const koaTreeRouter: Contestant = {
+  id: 'koa-tree-router',
+  label: 'koa-tree-router',
+  family: 'js',
+  hostRouting: false,
+  // Its catch-all value starts with the '/' before the rest.
+  capturesRest: false,
+  build(table) {
+    const router = new KoaTreeRouter();
+    table.routes.forEach((r, i) => {
+      const path = peerPath(table, i);
+      router.on(r.method, path.endsWith('/*') ? `${path}rest` : path, () => i);
+    });
+    const patterns = patternsOf(table);
+    return {
+      call: { expr: 'self.find(M, P)', self: router },
+      decode(raw) {
+        const found = raw as { handle: (() => number)[] | null; params: { key: string; value: string }[] };
+        if (!found.handle) return NOT_FOUND;
+        const route = found.handle[0]!();
+        return outcomeFrom(route, patterns, (n) => found.params.find((p) => p.key === n)?.value, undefined, 1);
+      },
+    };
+  },
+};
+
+/** @medley/router: one store per path, the methods are the store's keys. */
+function medleyFind(
+  router: { find(path: string): { store: Record<string, number>; params: Record<string, string> } | null },
+  method: string,
+  path: string,
+): { route: number; params: Record<string, string> } | null {
+  const found = router.find(path);
+  if (found === null) return null;
+  const route = found.store[method];
+  return route === undefined ? null : { route, params: found.params };
+}
+
+const medley: Contestant = {
+  id: 'medley',
+  label: '@medley/router',
+  family: 'js',
+  hostRouting: false,
+  capturesRest: true,
+  build(table) {
+    const router = new Medley();
+    table.routes.forEach((r, i) => {
+      const store = router.register(peerPath(table, i)) as Record<string, number>;
+      // The first route of a (path, method) wins, as in the table's precedence.
+      if (store[r.method] === undefined) store[r.method] = i;
+    });
+    const patterns = patternsOf(table);
+    return {
+      call: { expr: 'fn(self, M, P)', self: router, fn: medleyFind },
+      decode(raw) {
+        const found = raw as { route: number; params: Record<string, string> } | null;
+        if (!found) return NOT_FOUND;
+        return outcomeFrom(found.route, patterns, (n) => found.params[n], found.params['*'], 1);
+      },
+    };
+  },
+};
+
 /**
  * Not a router: the timed function with the lookup replaced by keeping the path. Its time is
  * what the harness itself costs per call (the URL pick and the slice in mode 2), the floor
@@ -255,5 +321,7 @@ export function jsPeers(): Contestant[] {
     rou3,
     rou3Compiled,
     memoirist,
+    koaTreeRouter,
+    medley,
   ];
 }

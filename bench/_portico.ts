@@ -1,5 +1,6 @@
 /**
- * The three portico contestants: the Wasm matcher, its wasm2js build and the TypeScript twin,
+ * The portico contestants: the Wasm matcher (and its js-string build, which reads the path in
+ * place, where the engine has JS String Builtins), its wasm2js build and the TypeScript twin,
  * all through the direct Matcher API of core/hot (the fast path, without the Hono Router
  * wrapper). Each route becomes one TableEntry in table order: `:x` a param segment, a trailing
  * `*` the rest, and in the multi-tenant table the route's host as an exact host.
@@ -19,6 +20,7 @@ export type HotApi = typeof import('../core/hot/index.ts') &
 
 const HOT_INDEX = new URL('../core/hot/index.ts', import.meta.url);
 const WASM_FILE = new URL('../wasm/build/portico.wasm', import.meta.url);
+const JS_STRING_FILE = new URL('../wasm/build/portico.js-string.wasm', import.meta.url);
 const WASM2JS_FILE = new URL('../wasm/build/portico.wasm2js.mjs', import.meta.url);
 
 /** core/hot bundled into one ES module, once per process. */
@@ -141,8 +143,21 @@ export async function loadPorticoContestants(): Promise<{
   const contestants: Contestant[] = [];
   let floor: Contestant | undefined;
   const unavailable: UnavailableContestant[] = [];
-  const labels = { wasm: 'portico Wasm', wasm2js: 'portico wasm2js', twin: 'portico TS twin' };
+  const labels = {
+    'wasm-js-string': 'portico Wasm, in place (js-string)',
+    wasm: 'portico Wasm',
+    wasm2js: 'portico wasm2js',
+    twin: 'portico TS twin',
+  };
   const attempts: [keyof typeof labels, (api: HotApi) => Promise<HotExports>][] = [
+    [
+      'wasm-js-string',
+      async (api) => {
+        const module = api.compileJsStringHot(readFileSync(fileURLToPath(JS_STRING_FILE)));
+        if (!module) throw new Error(`Node ${process.versions.node} has no JS String Builtins (wasm:js-string)`);
+        return api.instantiateHot(module);
+      },
+    ],
     ['wasm', async (api) => api.instantiateHot(new WebAssembly.Module(readFileSync(fileURLToPath(WASM_FILE))))],
     ['wasm2js', async (api) => api.hotFromWasm2js(await import(pathToFileURL(fileURLToPath(WASM2JS_FILE)).href))],
     ['twin', async (api) => api.createTwinHot()],
@@ -163,7 +178,7 @@ export async function loadPorticoContestants(): Promise<{
         floor = copyInFloor(floorApi, await load(floorApi));
       }
     } catch (error) {
-      const hint = id === 'twin' ? '' : ' (run `npm run build:wasm`)';
+      const hint = id === 'twin' || id === 'wasm-js-string' ? '' : ' (run `npm run build:wasm`)';
       unavailable.push({ id, label: labels[id], reason: `${(error as Error).message.split('\n')[0]}${hint}` });
     }
   }

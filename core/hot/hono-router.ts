@@ -16,7 +16,7 @@
  * @example
  * const app = new Hono({ router: new HotRouter(instantiateHot(wasmModule)) });
  */
-import { METHOD_NAME_ALL, UnsupportedPathError, type Params, type Result, type Router } from 'hono/router';
+import { METHOD_NAME_ALL, UnsupportedPathError, type ParamIndexMap, type Result, type Router } from 'hono/router';
 import type { HotExports, SegmentSpec, TableEntry } from './types.ts';
 import { METHOD_BITS, methodBit } from './types.ts';
 import { compileRouteTable } from './compile-route-table.ts';
@@ -25,16 +25,24 @@ import { HotMatcher, loadRouteTable, type LoadedTable } from './matcher.ts';
 interface RouteRecord<T> {
   method: string;
   handler: T;
-  /** Param names in capture order; the rest of a trailing `/*` is captured but not named. */
-  names: string[];
+  /** Params captured by the pattern, in order (duplicates included); the rest is not counted. */
+  captures: number;
+  /**
+   * Name → capture index, for each distinct name: its first capture, as Hono's routers answer
+   * `/:id/:id` (the first segment). Shared by every answer that starts its params at 0.
+   */
+  indexMap: ParamIndexMap;
   /** Set for methods without a bit of their own: the matcher can only say "some other method". */
   customMethod: boolean;
   /**
-   * The whole answer when this route is the only one that can match and has no params: built
-   * once and shared by every match, as Hono's RegExpRouter shares its static answers (callers
-   * read router results, they do not change them).
+   * When this route is the only one that can match: its `[handler, indexMap]` list, built once
+   * and shared by every match, as Hono's RegExpRouter shares its handler lists (callers read
+   * router results, they do not change them). With no params, `alone` is the whole answer.
    */
+  aloneList?: [T, ParamIndexMap][];
   alone?: Result<T>;
+  /** `[handler, indexMap shifted by k]` for answers whose params start at stash index k. */
+  pairs: ([T, ParamIndexMap] | undefined)[];
 }
 
 const PARAM_NAME = /^[^{}?*/:]+$/;
@@ -110,7 +118,20 @@ function lastAnswers(entries: TableEntry[]): Uint8Array {
 }
 
 /** The params of every shared answer: frozen, so that no request can leak a value into the next. */
-const NO_PARAMS: Params = Object.freeze({});
+const NO_PARAMS: ParamIndexMap = Object.freeze({});
+/** The values of every answer without params. */
+const NO_STASH: string[] = Object.freeze([]) as unknown as string[];
+/** The answer of every miss (Hono reads `result[0].length`); frozen, shared. */
+const NOT_FOUND = Object.freeze([Object.freeze([])]) as unknown as Result<never>;
+
+/** Name → first capture index, shifted by `offset`: Hono's ParamIndexMap for a stash. */
+function indexMapOf(names: string[], offset: number): ParamIndexMap {
+  const map: ParamIndexMap = {};
+  names.forEach((name, k) => {
+    if (!(name in map)) map[name] = offset + k;
+  });
+  return Object.freeze(map);
+}
 
 /**
  * PorticoRouter on a hot path that must be given: what the gateway uses (each target loads its
@@ -121,6 +142,8 @@ export class HotRouter<T> implements Router<T> {
   private readonly hot: HotExports;
   private readonly routes: RouteRecord<T>[] = [];
   private readonly entries: TableEntry[] = [];
+  /** Param names per route, in capture order (for the shifted index maps). */
+  private readonly names: string[][] = [];
   private matcher: HotMatcher | undefined;
   private table: LoadedTable | undefined;
   private last: Uint8Array = new Uint8Array(0);
@@ -141,7 +164,9 @@ export class HotRouter<T> implements Router<T> {
     const customMethod = upper !== METHOD_NAME_ALL && !known;
     const methods = upper === METHOD_NAME_ALL ? 0 : known ? methodBit(upper) : METHOD_BITS.OTHER;
     this.entries.push({ host: { kind: 'any' }, methods, path: { kind: 'segments', segments, rest } });
-    this.routes.push({ method: upper, handler, names, customMethod });
+    const indexMap = indexMapOf(names, 0);
+    this.routes.push({ method: upper, handler, captures: names.length, indexMap, customMethod, pairs: [] });
+    this.names.push(names);
     // Routes added after a match take effect on the next match: the table is compiled again,
     // into the old one's memory when it fits (see build).
     this.matcher = undefined;
@@ -150,8 +175,9 @@ export class HotRouter<T> implements Router<T> {
   private build(): HotMatcher {
     this.last = lastAnswers(this.entries);
     this.routes.forEach((route, i) => {
-      route.alone =
-        this.last[i] === 1 && route.names.length === 0 && !route.customMethod ? [[[route.handler, NO_PARAMS]]] : undefined;
+      const alone = this.last[i] === 1 && !route.customMethod;
+      route.aloneList = alone ? [[route.handler, route.captures === 0 ? NO_PARAMS : route.indexMap]] : undefined;
+      route.alone = alone && route.captures === 0 ? [route.aloneList!, NO_STASH] : undefined;
     });
     const blob = compileRouteTable(this.entries);
     // A rebuild takes the old table's memory, or reserves twice what it needs, so that routes
@@ -165,6 +191,11 @@ export class HotRouter<T> implements Router<T> {
     return this.matcher;
   }
 
+  /**
+   * Hono's Result in its stash form, `[[handler, name → index][], values]`, as RegExpRouter
+   * answers: the handler lists and index maps are built once per route and shared; per match
+   * only the values array (and, when several routes match, the list) is new.
+   */
   match(method: string, path: string): Result<T> {
     const matcher = this.matcher ?? this.build();
     if (method !== this.lastMethod) {
@@ -172,28 +203,43 @@ export class HotRouter<T> implements Router<T> {
       this.lastBit = methodBit(this.lastUpper);
       this.lastMethod = method;
     }
-    const upper = this.lastUpper;
     const bit = this.lastBit;
     let idx = matcher.match(bit, '', path, 0);
-    if (idx < 0) return [[]];
-    const first = this.routes[idx]!;
-    if (first.alone) return first.alone;
-    const found: [T, Params][] = [];
+    if (idx < 0) return NOT_FOUND;
+    const routes = this.routes;
+    const first = routes[idx]!;
+    if (first.aloneList !== undefined) {
+      if (first.alone !== undefined) return first.alone;
+      return [first.aloneList, matcher.sliceParams(path, first.captures, [])];
+    }
+    const upper = this.lastUpper;
+    const found: [T, ParamIndexMap][] = [];
+    const stash: string[] = [];
     const last = this.last;
     for (;;) {
-      const route = this.routes[idx]!;
-      if (!route.customMethod || route.method === upper) found.push([route.handler, this.params(route.names, matcher, path)]);
+      const route = routes[idx]!;
+      if (!route.customMethod || route.method === upper) {
+        found.push(route.captures === 0 ? this.pairAt(route, idx, 0) : this.pairAt(route, idx, stash.length));
+        if (route.captures !== 0) matcher.sliceParams(path, route.captures, stash);
+      }
       // No later route can match this request too: done without another crossing.
       if (last[idx] === 1) break;
       idx = matcher.matchNext(bit, idx + 1);
       if (idx < 0) break;
     }
-    return [found];
+    return [found, stash];
   }
 
-  private params(names: string[], matcher: HotMatcher, path: string): Params {
-    const params: Params = {};
-    for (let i = 0; i < names.length; i++) params[names[i]!] = matcher.paramSlice(path, i);
-    return params;
+  /** The shared `[handler, index map]` of route `i` for params starting at stash index `offset`. */
+  private pairAt(route: RouteRecord<T>, i: number, offset: number): [T, ParamIndexMap] {
+    let pair = route.pairs[offset];
+    if (pair === undefined) {
+      pair = [
+        route.handler,
+        route.captures === 0 ? NO_PARAMS : offset === 0 ? route.indexMap : indexMapOf(this.names[i]!, offset),
+      ];
+      route.pairs[offset] = pair;
+    }
+    return pair;
   }
 }

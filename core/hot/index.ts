@@ -10,7 +10,7 @@ export {
   type BucketTable,
   type BucketTableOptions,
 } from './bucket-table.ts';
-export { instantiateHot, hotFromWasm2js } from './instantiate.ts';
+export { instantiateHot, hotFromWasm2js, compileJsStringHot, readsStringsInPlace } from './instantiate.ts';
 export { createTwinHot } from './twin.ts';
 export { createDefaultHot, defaultHotKind } from './default-hot.ts';
 export { PorticoRouter } from './portico-router.ts';

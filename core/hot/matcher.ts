@@ -8,7 +8,7 @@
  * if (i >= 0) path.slice(matcher.paramStart(0), matcher.paramEnd(0)); // '42'
  */
 import { PorticoError } from '../errors.ts';
-import type { HotExports, Matcher } from './types.ts';
+import { STATUS_NOT_COPIED, type HotExports, type Matcher } from './types.ts';
 import {
   FLAG_HOSTS,
   H_FLAGS,
@@ -23,6 +23,14 @@ import {
   TABLE_VERSION,
 } from './_layout.ts';
 import { freshState, hotState, reserveOrThrow, writeHost, writeStr, type HotState } from './_hot-state.ts';
+
+/**
+ * Paths up to this many UTF-16 units go to the js-string build's matchRouteStr; longer ones are
+ * encoded. Measured on Node 24 (V8 13.6): each `wasm:js-string` charCodeAt costs about 1.5 ns
+ * on a sliced string (what a server's `url.slice` gives), while encodeInto costs about 30 ns
+ * whatever the length, so past about 32 units the in-place read is the slower one.
+ */
+const IN_PLACE_MAX_UNITS = 32;
 
 /** A route-table blob the module refuses (not from compileRouteTable, or another version). */
 export class RouteTableError extends PorticoError {
@@ -140,6 +148,8 @@ export class HotMatcher implements Matcher {
   private lastHostLen = 0;
   private readonly tablePtr: number;
   private readonly usesHost: boolean;
+  /** The js-string build's matchRouteStr (reads the path in place), or undefined. */
+  private readonly matchStr: HotExports['matchRouteStr'];
   /** Whether the params of the last success are still in the module's output area. */
   private live = false;
   /** Path and byte length of the last successful match (offsets are converted for non-ASCII). */
@@ -155,12 +165,32 @@ export class HotMatcher implements Matcher {
     this.st = hotState(hot);
     this.tablePtr = table.ptr;
     this.usesHost = table.usesHost;
+    this.matchStr = typeof hot.matchRouteStr === 'function' ? hot.matchRouteStr : undefined;
   }
 
   match(methodBit: number, host: string, path: string, from: number): number {
     const st = freshState(this.st);
     const owner = st.paramsOwner;
     if (owner !== this && owner !== undefined) owner.saveParams();
+    const matchStr = this.matchStr;
+    if (matchStr !== undefined && path.length <= IN_PLACE_MAX_UNITS) {
+      // The js-string build reads the path itself; only a path it does not take (not ASCII,
+      // longer than the scratch) goes the encoding way below.
+      const hostLen = this.usesHost ? writeHost(st, host) : 0;
+      const pathPtr = st.strPtr;
+      const r = matchStr(this.tablePtr, methodBit, pathPtr - hostLen, hostLen, pathPtr, st.strCap, path, from);
+      if (r !== STATUS_NOT_COPIED) {
+        this.lastPathLen = path.length;
+        this.lastHostLen = hostLen;
+        this.lastAscii = true;
+        return r < 0 ? -1 : this.finish(r, st);
+      }
+    }
+    return this.matchEncoded(st, methodBit, host, path, from);
+  }
+
+  /** match with the path written into the scratch by JS (charCodeAt for short ASCII, else encodeInto). */
+  private matchEncoded(st: HotState, methodBit: number, host: string, path: string, from: number): number {
     // The host first: a path too long for the scratch moves it (and drops the host). Pointers
     // are read after both writes.
     const hostLen = this.usesHost ? writeHost(st, host) : 0;
@@ -281,6 +311,22 @@ export class HotMatcher implements Matcher {
       return path.slice(st.u32[at]!, st.u32[at + 1]!);
     }
     return path.slice(this.paramStart(i), this.paramEnd(i));
+  }
+
+  /**
+   * Appends the first `count` params of the last success, as slices of `path` (the string it
+   * matched), to `out`; returns `out`. One view read for all of them.
+   */
+  sliceParams(path: string, count: number, out: string[]): string[] {
+    if (this.live && this.okAscii) {
+      const st = freshState(this.st);
+      const u32 = st.u32;
+      let at = (st.paramsPtr >>> 2) + 1;
+      for (let i = 0; i < count; i++, at += 2) out.push(path.slice(u32[at]!, u32[at + 1]!));
+      return out;
+    }
+    for (let i = 0; i < count; i++) out.push(path.slice(this.paramStart(i), this.paramEnd(i)));
+    return out;
   }
 
   paramCount(): number {

@@ -166,4 +166,25 @@ export interface HotExports {
     burst: number,
     cost: number,
   ): number;
+  /**
+   * Only in the js-string build (portico.js-string.wasm, compiled with `{ builtins:
+   * ['js-string'] }`): matchRoute over a path given as a JS string, which the module reads in
+   * place (`wasm:js-string` charCodeAt) into the scratch at `pathPtr` (at most `cap` bytes).
+   * Host at (host, hostLen) as for matchRoute. Param offsets are string offsets.
+   * @returns matchRoute's answer, or -4 when the path is not ASCII or longer than `cap`
+   *   (nothing was matched: encode it and call matchRoute).
+   */
+  readonly matchRouteStr?: (
+    table: number,
+    methodBit: number,
+    host: number,
+    hostLen: number,
+    pathPtr: number,
+    cap: number,
+    path: string,
+    from: number,
+  ) => number;
 }
+
+/** matchRouteStr's answer when it did not take the path (not ASCII, or too long). */
+export const STATUS_NOT_COPIED = -4;

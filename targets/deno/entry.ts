@@ -12,13 +12,28 @@
  */
 import compiled from 'portico:config';
 import { createGateway } from '../../core/index.ts';
-import { instantiateHot } from '../../core/hot/index.ts';
+import { compileJsStringHot, instantiateHot } from '../../core/hot/index.ts';
 import { connectionScheme, createDenoCapabilities, withScheme, type DenoServeInfo } from './capabilities.ts';
 
 /** The slice of the `Deno` namespace this file uses (no Deno types in this Node-built repo). */
 declare const Deno: { readFile(path: URL): Promise<Uint8Array<ArrayBuffer>> };
 
-const hot = instantiateHot(new WebAssembly.Module(await Deno.readFile(new URL('./portico.wasm', import.meta.url))));
+/**
+ * The hot path: the js-string build (`portico.js-string.wasm`, which reads request paths in
+ * place) where this Deno compiles it with JS String Builtins (Deno 2.9 does) and the file sits
+ * beside the bundle; otherwise the plain `portico.wasm`.
+ */
+async function loadDenoHot(): Promise<ReturnType<typeof instantiateHot>> {
+  try {
+    const module = compileJsStringHot(await Deno.readFile(new URL('./portico.js-string.wasm', import.meta.url)));
+    if (module) return instantiateHot(module);
+  } catch {
+    // Not shipped beside the bundle: the plain build.
+  }
+  return instantiateHot(new WebAssembly.Module(await Deno.readFile(new URL('./portico.wasm', import.meta.url))));
+}
+
+const hot = await loadDenoHot();
 const { capabilities, context } = await createDenoCapabilities(hot);
 const gateway = createGateway(compiled, capabilities);
 const scheme = connectionScheme();

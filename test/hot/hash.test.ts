@@ -1,7 +1,7 @@
 // The cache-key hash: XXH64 (seed 0) of the key's UTF-8 bytes, on all three implementations.
 import { describe, expect, it } from 'vitest';
 import { hashKey, hashKeyInto } from '../../core/hot/index.ts';
-import { loadImpls } from './_impls.ts';
+import { describeSkippedBuilds, loadImpls } from './_impls.ts';
 
 const impls = await loadImpls();
 
@@ -46,3 +46,5 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('hashKey on %s', 
     }
   });
 });
+
+describeSkippedBuilds('hashKey');

@@ -10,7 +10,7 @@ import type { H, RouterRoute } from 'hono/types';
 
 type HonoRoute = [H, RouterRoute];
 import { PorticoRouter } from '../../core/hot/index.ts';
-import { loadImpls } from './_impls.ts';
+import { describeSkippedBuilds, loadImpls } from './_impls.ts';
 
 const impls = await loadImpls();
 
@@ -221,3 +221,5 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('PorticoRouter on
     expect(hits).toBeGreaterThan(300);
   });
 });
+
+describeSkippedBuilds('PorticoRouter');

@@ -14,7 +14,7 @@ import {
   loadRouteTable,
 } from '../../core/hot/index.ts';
 import { PorticoError } from '../../core/errors.ts';
-import { loadImpls, type Impl } from './_impls.ts';
+import { describeSkippedBuilds, loadImpls, type Impl } from './_impls.ts';
 
 const impls = await loadImpls();
 
@@ -367,3 +367,6 @@ describe('methodBit', () => {
     }
   });
 });
+
+describeSkippedBuilds('matcher');
+describeSkippedBuilds('matchers sharing');

@@ -11,7 +11,7 @@ import {
   type HotExports,
   type TableEntry,
 } from '../../core/hot/index.ts';
-import { loadImpls } from './_impls.ts';
+import { describeSkippedBuilds, loadImpls } from './_impls.ts';
 
 const impls = await loadImpls();
 
@@ -157,3 +157,5 @@ describe.each(impls.map((impl) => [impl.name, impl.hot] as const))('request step
     expect([step.hashLo(), step.hashHi()]).toEqual(expectedHash(hot, METHOD_BITS.GET, 'h.test', `/users/${id}`));
   });
 });
+
+describeSkippedBuilds('request step');
