@@ -1,7 +1,8 @@
 /**
  * Entry of the bundled Node server, `dist/node/server.mjs` (built by `portico build --target node`).
  * The config was validated and compiled at build time and is embedded; the hot-path Wasm sits
- * next to the bundle as `portico.wasm`.
+ * next to the bundle as `portico.wasm`, and the js-string build as `portico.js-string.wasm`, used
+ * where this Node links JS String Builtins (Node 24 does; Node 20 does not).
  *
  * Environment: PORT (default 8787), HOST (default 127.0.0.1; set 0.0.0.0 in a container), and
  * the client-side bounds of NodeServerOptions in milliseconds: PORTICO_REQUEST_BODY_IDLE_MS
@@ -12,12 +13,23 @@
  */
 import { readFileSync } from 'node:fs';
 import compiled from 'portico:config';
-import { instantiateHot } from '../../core/hot/index.ts';
+import { compileJsStringHot, instantiateHot } from '../../core/hot/index.ts';
 import { startNodeServer } from './server.ts';
 
 const port = Number(process.env['PORT'] ?? 8787);
 const host = process.env['HOST'] ?? '127.0.0.1';
-const hot = instantiateHot(new WebAssembly.Module(readFileSync(new URL('./portico.wasm', import.meta.url))));
+const hot = instantiateHot(loadHotModule());
+
+/** The js-string build where this engine links it, else the plain one (a build without the file too). */
+function loadHotModule(): WebAssembly.Module {
+  try {
+    const module = compileJsStringHot(readFileSync(new URL('./portico.js-string.wasm', import.meta.url)));
+    if (module) return module;
+  } catch {
+    // Not beside the bundle: the plain build.
+  }
+  return new WebAssembly.Module(readFileSync(new URL('./portico.wasm', import.meta.url)));
+}
 
 /** A positive integer from the environment, or undefined (the option's default) when unset. */
 function envNumber(name: string): number | undefined {

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { bundleTarget } from '../bundle.ts';
 import type { TargetRecipe } from '../types.ts';
-import { copyHotWasm, writeJson } from './files.ts';
+import { copyHotWasm, copyJsStringWasm, writeJson } from './files.ts';
 
 /** Flags `deno serve` needs: outgoing fetch to origins, reading portico.wasm next to main.js. */
 export const DENO_SERVE_FLAGS = ['--allow-net', '--allow-read=.'] as const;
@@ -27,6 +27,7 @@ export const denoRecipe: TargetRecipe = {
       target: 'es2022',
     });
     await copyHotWasm(ctx.root, join(ctx.outDir, 'portico.wasm'));
+    await copyJsStringWasm(ctx.root, ctx.outDir);
     await writeJson(join(ctx.outDir, 'deno.json'), {
       // Deno KV is the KV store when it can be opened (always on Deno Deploy). no-legacy-abort:
       // request.signal aborts only when the client goes away (what core listens for), not after

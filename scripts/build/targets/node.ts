@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { bundleTarget } from '../bundle.ts';
 import type { TargetRecipe } from '../types.ts';
-import { copyHotWasm, writeJson } from './files.ts';
+import { copyHotWasm, copyJsStringWasm, writeJson } from './files.ts';
 
 /** The version of @redis/client the Node target is tested with (the repository's own). */
 const REDIS_CLIENT_VERSION = '6.3.1';
@@ -26,6 +26,7 @@ export const nodeRecipe: TargetRecipe = {
       target: 'node20',
     });
     await copyHotWasm(ctx.root, join(ctx.outDir, 'portico.wasm'));
+    await copyJsStringWasm(ctx.root, ctx.outDir);
     await writeJson(join(ctx.outDir, 'package.json'), {
       name: ctx.serviceName,
       private: true,
