@@ -397,8 +397,12 @@ function discard(response: Response): void {
   const relayed = relayedBodies.get(response);
   if (relayed) {
     relayedBodies.delete(response);
-    const native = relayed.native as { destroy?: () => void } | null;
-    if (native && typeof native.destroy === 'function') native.destroy();
+    const native = relayed.native as { destroy?: () => void; on?: (event: string, fn: () => void) => void } | null;
+    if (native && typeof native.destroy === 'function') {
+      // Destroying it emits an abort error; nobody reads this body, so nobody else listens.
+      native.on?.('error', () => {});
+      native.destroy();
+    }
   }
   if (response.body) void response.body.cancel().catch(() => {});
 }
