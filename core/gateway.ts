@@ -28,6 +28,9 @@ import { Upstreams } from './upstream/upstreams.ts';
 import { HealthChecker } from './upstream/health.ts';
 import type { GeoInfo } from './capabilities.ts';
 
+/** The origins' state (health, breakers, EWMA) as JSON; served when `observability.metrics` is on. */
+export const UPSTREAMS_PATH = '/_portico/upstreams';
+
 export interface Gateway {
   /** Handles one request. Never rejects: failures become problem+json responses. */
   fetch(request: Request, context: RequestContext): Promise<Response>;
@@ -295,6 +298,13 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       if (own) return own;
     }
     if (pathname === observer.metricsPath) return observer.serveMetrics(request, requestId);
+    // Health, breaker state and latency average per origin, as JSON, behind the admin token.
+    if (pathname === UPSTREAMS_PATH && observer.adminEndpoints) {
+      return observer.serveAdminJson(request, requestId, UPSTREAMS_PATH, () => ({
+        config: config.hash,
+        origins: upstreams.snapshot(),
+      }));
+    }
 
     const normalized = normalizePath(url.pathname);
     if (!normalized.ok) {

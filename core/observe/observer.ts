@@ -156,16 +156,15 @@ export class Observer {
     return this.exporter;
   }
 
-  /** The authenticated Prometheus exposition (GET or HEAD, `Authorization: Bearer <admin token>`). */
-  async serveMetrics(request: Request, requestId: string): Promise<Response> {
+  /**
+   * A GET or HEAD with the admin token as a bearer, or the problem that refuses it: the gate of
+   * the gateway's own read endpoints (metrics, the origins' state).
+   */
+  private async refuseAdmin(request: Request, requestId: string, path: string, what: string): Promise<Response | null> {
     const method = request.method;
     if (method !== 'GET' && method !== 'HEAD') {
       return problemResponse(
-        {
-          code: 'ERR_METHOD_NOT_ALLOWED',
-          detail: `${method} is not allowed on ${this.metricsPath}.`,
-          headers: { allow: 'GET, HEAD' },
-        },
+        { code: 'ERR_METHOD_NOT_ALLOWED', detail: `${method} is not allowed on ${path}.`, headers: { allow: 'GET, HEAD' } },
         requestId,
         method,
       );
@@ -176,13 +175,36 @@ export class Observer {
       return problemResponse(
         {
           code: 'ERR_ADMIN_UNAUTHORIZED',
-          detail: 'The metrics endpoint needs Authorization: Bearer with the admin token.',
+          detail: `${what} needs Authorization: Bearer with the admin token.`,
           headers: { 'www-authenticate': 'Bearer realm="portico-admin"' },
         },
         requestId,
         method,
       );
     }
+    return null;
+  }
+
+  /** Whether the admin read endpoints are served (the config has observability.metrics). */
+  get adminEndpoints(): boolean {
+    return this.metricsPath !== null;
+  }
+
+  /** An admin read endpoint answering JSON (`/_portico/upstreams`), behind the admin token. */
+  async serveAdminJson(request: Request, requestId: string, path: string, body: () => unknown): Promise<Response> {
+    const refused = await this.refuseAdmin(request, requestId, path, `${path}`);
+    if (refused) return refused;
+    return new Response(request.method === 'HEAD' ? null : JSON.stringify(body(), null, 2), {
+      status: 200,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-request-id': requestId },
+    });
+  }
+
+  /** The authenticated Prometheus exposition (GET or HEAD, `Authorization: Bearer <admin token>`). */
+  async serveMetrics(request: Request, requestId: string): Promise<Response> {
+    const refused = await this.refuseAdmin(request, requestId, this.metricsPath ?? '/metrics', 'The metrics endpoint');
+    if (refused) return refused;
+    const method = request.method;
     const format = negotiateFormat(request.headers.get('accept'));
     const body = this.metrics ? encodePrometheus(this.metrics.registry, format) : '';
     return new Response(method === 'HEAD' ? null : body, {
