@@ -131,6 +131,11 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     hot: caps.hot,
     log,
     fetch: caps.forward,
+    // `observer` is built just below; these run only once requests do.
+    metrics: {
+      jwksFetch: (issuer, outcome) => observer.metrics?.jwksFetches.inc([issuer, outcome]),
+      cachePurge: () => observer.metrics?.cachePurges.inc([]),
+    },
     async secret(ref, at) {
       const value = caps.secrets ? await caps.secrets(ref.env) : undefined;
       if (value === undefined || value === '') throw new SecretError(at, ref.env);

@@ -151,7 +151,7 @@ export class GatewayMetrics {
     ]);
     this.breakerTransitions = r.counter('portico_breaker_transitions', 'Circuit breaker state changes.', ['origin', 'to']);
     this.cacheRequests = r.counter('portico_cache_requests', 'Cache lookups by Cache-Status outcome.', ['route', 'status']);
-    this.cachePurges = r.counter('portico_cache_purges', 'Cache entries purged.', []);
+    this.cachePurges = r.counter('portico_cache_purges', 'Cache purges applied (by tags, URLs or all; local or fanned out).', []);
     this.cacheBytes = r.gauge('portico_cache_bytes', 'Bytes of response bodies held by the cache of this instance.', []);
     this.limitDecisions = r.counter('portico_ratelimit_decisions', 'Rate-limit decisions.', ['route', 'mode', 'decision']);
     this.limitStoreErrors = r.counter('portico_ratelimit_store_errors', 'Rate-limit decisions made without the store.', [

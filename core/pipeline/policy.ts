@@ -133,6 +133,16 @@ export interface PolicyRuntime {
    * config path and the variable when it is not set. Never log what it returns.
    */
   secret(ref: SecretRef, at: string): Promise<string>;
+  /** Counts what policies do outside a request's own record (the metrics registry, core/observe). */
+  readonly metrics?: PolicyMetrics;
+}
+
+/** The few metrics policies feed themselves; every label is a config name or a fixed word. */
+export interface PolicyMetrics {
+  /** A JWKS fetch of `issuer` (a config name) ended: `ok`, `error` or `timeout`. */
+  jwksFetch(issuer: string, outcome: 'ok' | 'error' | 'timeout'): void;
+  /** A cache purge (by tags, URLs or all; local or fanned out) was applied. */
+  cachePurge(): void;
 }
 
 /** `{ "env": "NAME" }`: a secret read from the runtime's environment at startup, never embedded. */

@@ -11,6 +11,7 @@ import { createGateway } from '../../core/gateway.ts';
 import { createTwinHot } from '../../core/hot/index.ts';
 import { encodePrometheus, parseTraceParent, Registry } from '../../core/observe/index.ts';
 import { startEchoOrigin, type EchoOrigin } from '../../scripts/demo/echo-origin.ts';
+import { DEMO_SCOPE, demoIssuers, demoJwtRoute, startDemoIdp } from '../../scripts/demo/demo-jwt.ts';
 
 const SECRET = 'hs256-secret-for-the-observe-tests-0123456789';
 let echo: EchoOrigin;
@@ -121,5 +122,47 @@ describe('timed policies', () => {
     expect(records[0]).toMatchObject({ authResult: 'ok', auth: 'jwt', sub: 'u1' });
     expect(records[1]).toMatchObject({ authResult: 'missing', code: 'ERR_AUTH_MISSING' });
     expect(JSON.stringify(records)).not.toContain(token);
+  });
+});
+
+describe('metrics the policies feed', () => {
+  it('counts JWKS fetches by issuer and outcome, and applied cache purges', async () => {
+    const idp = await startDemoIdp();
+    try {
+      const config = await compileConfig({
+        admin: { token: { env: 'ADMIN' } },
+        observability: { metrics: {} },
+        issuers: demoIssuers(idp.url),
+        origins: { eu: { url: echo.url, region: 'eu-west' } },
+        routes: [demoJwtRoute('eu'), { id: 'catalog', match: { path: '/catalog/*' }, upstream: 'eu', cache: true }],
+      });
+      const admin = 'admin-token-for-the-policy-metrics-test';
+      const gw = createGateway(config, {
+        forward: (url, init) => fetch(url, init as RequestInit),
+        now: Date.now,
+        hot: createTwinHot(),
+        secrets: (n) => (n === 'ADMIN' ? admin : undefined),
+      });
+      await gw.ready;
+      const ctx = { waitUntil() {}, clientAddress: '127.0.0.1' };
+      const token = await idp.mintDemoToken([DEMO_SCOPE]);
+      const ok = await gw.fetch(new Request('http://gw/secure/orders', { headers: { authorization: `Bearer ${token}` } }), ctx);
+      expect(ok.status).toBe(200);
+      const purge = await gw.fetch(
+        new Request('http://gw/_portico/purge', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ tags: ['catalog'] }),
+        }),
+        ctx,
+      );
+      expect(purge.status).toBe(202);
+      const scrape = await gw.fetch(new Request('http://gw/metrics', { headers: { authorization: `Bearer ${admin}` } }), ctx);
+      const text = await scrape.text();
+      expect(text).toMatch(/^portico_jwks_fetches_total\{issuer="demo",outcome="ok"\} 1$/m);
+      expect(text).toMatch(/^portico_cache_purges_total 1$/m);
+    } finally {
+      await idp.close();
+    }
   });
 });

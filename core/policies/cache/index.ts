@@ -235,6 +235,7 @@ export const cachePolicy = definePolicy({
     store.onPurge?.((text) => {
       try {
         purges.apply(JSON.parse(text) as PurgeMessage);
+        runtime.metrics?.cachePurge();
       } catch {
         runtime.log({ level: 'warn', msg: 'cache purge message ignored: not JSON' });
       }
@@ -249,7 +250,10 @@ export const cachePolicy = definePolicy({
       purgeEndpoint(
         shared.adminToken,
         runtime.now,
-        (m) => shared.purges.apply(m),
+        (m) => {
+          shared.purges.apply(m);
+          runtime.metrics?.cachePurge();
+        },
         publish ? (m) => publish.call(shared.store, JSON.stringify(m)) : undefined,
       ),
     ];

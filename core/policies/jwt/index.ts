@@ -71,6 +71,7 @@ async function buildIssuer(issuer: CompiledIssuer, runtime: PolicyRuntime): Prom
           kv: runtime.stores.kv,
           now: runtime.now,
           log: runtime.log,
+          onFetch: (outcome) => runtime.metrics?.jwksFetch(issuer.name, outcome),
         });
   return { compiled: issuer, inline, remote };
 }

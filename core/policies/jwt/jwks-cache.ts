@@ -22,6 +22,8 @@ const FIRST_BACKOFF_MS = 1000;
 
 export interface JwksSourceOptions {
   issuer: string;
+  /** Told how each network fetch of the set ended (the `portico_jwks_fetches_total` metric). */
+  onFetch?: (outcome: 'ok' | 'error' | 'timeout') => void;
   jwks: CompiledJwks;
   algorithms: readonly JwtAlgorithm[];
   fetch: ForwardFn;
@@ -170,11 +172,13 @@ export function createJwksSource(options: JwksSourceOptions): JwksSource {
       if (!adopt(document, started, ttlMs)) throw new Error('JWKS is not a key set { "keys": [...] }');
       failures = 0;
       retryAt = 0;
+      options.onFetch?.('ok');
       const stored: Stored = { fetchedAt: started, ttlMs, jwks: document };
       await kv
         .put(kvKey, JSON.stringify(stored), { ttlSeconds: Math.max(60, Math.ceil(jwks.maxStaleMs / 1000)) })
         .catch(() => {});
     } catch (err) {
+      options.onFetch?.(controller.signal.aborted ? 'timeout' : 'error');
       failures++;
       retryAt = now() + Math.min(FIRST_BACKOFF_MS * 2 ** (failures - 1), MAX_BACKOFF_MS);
       log({
