@@ -7,6 +7,8 @@ import { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
 import type { BodySource, ForwardFn } from '../../core/capabilities.ts';
 import { nodeHeaders } from './headers.ts';
+import { HeaderMap } from '../../core/http/header-map.ts';
+import { BodylessResponse } from '../../core/http/bodyless-response.ts';
 import { continueSkippingConnector } from './skip-continue.ts';
 
 export interface NodeForwardOptions {
@@ -146,22 +148,18 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
       dispatcher: agent,
     });
     const res = await untilAborted(pending, init.signal);
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(res.headers)) {
-      if (value === undefined) continue;
-      if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-      else headers.set(name, value);
-    }
+    // The origin's headers, translated once (header-map.ts): undici has parsed and checked them.
+    const headers = HeaderMap.fromRecord(res.headers);
     const noBody = init.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
     if (noBody) {
       res.body.resume();
-      return new Response(null, { status: res.statusCode, headers });
+      return new BodylessResponse(res.statusCode, headers);
     }
     // A route whose policies leave bodies alone, behind the Node server: the server writes
-    // undici's Readable itself (relay.ts), and no web stream is made.
+    // undici's Readable itself (relay.ts), and no web stream and no WHATWG Response are made.
     if (init.relay) {
       init.relay(res.body);
-      return new Response(null, { status: res.statusCode, headers });
+      return new BodylessResponse(res.statusCode, headers);
     }
     // The origin's body goes to the client as one stream, read straight from undici's
     // Readable: no Readable.toWeb, and no second stream for the idle timeout.
