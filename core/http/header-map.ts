@@ -111,7 +111,8 @@ export class HeaderMap implements Headers {
   /** An append of a name already lower-case and a value already validated (by an HTTP parser). */
   private appendTrusted(name: string, value: string): void {
     if (name === 'set-cookie') {
-      (this.cookies ??= []).push(value);
+      if (this.cookies === null) this.cookies = [value];
+      else this.cookies.push(value);
       return;
     }
     const had = this.map.get(name);
