@@ -90,13 +90,13 @@ type UndiciResponse = Awaited<ReturnType<typeof undiciRequest>>;
  * would not cover the wait for a connection. When undici dispatches it later it sees the signal
  * aborted and drops it; a response that still comes is discarded.
  */
-function untilAborted(pending: Promise<UndiciResponse>, signal: AbortSignal): Promise<UndiciResponse> {
-  if (signal.aborted) {
+function untilAborted(pending: Promise<UndiciResponse>, cancel: AbortLike): Promise<UndiciResponse> {
+  if (cancel.aborted) {
     void pending.then(
       (r) => r.body.destroy(),
       () => {},
     );
-    return Promise.reject(signal.reason);
+    return Promise.reject(cancel.reason);
   }
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
@@ -104,20 +104,42 @@ function untilAborted(pending: Promise<UndiciResponse>, signal: AbortSignal): Pr
         (r) => r.body.destroy(),
         () => {},
       );
-      reject(signal.reason);
+      reject(cancel.reason);
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    cancel.once('abort', onAbort);
     pending.then(
       (r) => {
-        signal.removeEventListener('abort', onAbort);
+        cancel.removeListener('abort', onAbort);
         resolve(r);
       },
       (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        cancel.removeListener('abort', onAbort);
         reject(err);
       },
     );
   });
+}
+
+/** What untilAborted listens on: core's Cancel, or an AbortSignal seen through an EventEmitter shape. */
+interface AbortLike {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  once(event: 'abort', listener: () => void): unknown;
+  removeListener(event: 'abort', listener: () => void): unknown;
+}
+
+/** An AbortSignal in the shape of AbortLike (a forward called without core's Cancel). */
+function signalAsAbortLike(signal: AbortSignal): AbortLike {
+  return {
+    get aborted() {
+      return signal.aborted;
+    },
+    get reason() {
+      return signal.reason;
+    },
+    once: (_event, listener) => signal.addEventListener('abort', listener, { once: true }),
+    removeListener: (_event, listener) => signal.removeEventListener('abort', listener),
+  };
 }
 
 /**
@@ -144,10 +166,11 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
           : init.body
             ? Readable.fromWeb(init.body as import('node:stream/web').ReadableStream)
             : null,
-      signal: init.signal,
+      // Core's Cancel where given (no AbortSignal is made; undici takes its EventEmitter shape).
+      signal: init.cancel ?? init.signal,
       dispatcher: agent,
     });
-    const res = await untilAborted(pending, init.signal);
+    const res = await untilAborted(pending, init.cancel ?? signalAsAbortLike(init.signal));
     // The origin's headers, translated once (header-map.ts): undici has parsed and checked them.
     const headers = HeaderMap.fromRecord(res.headers);
     const noBody = init.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
