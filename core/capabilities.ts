@@ -107,6 +107,11 @@ export interface RequestContext {
    * web stream of the response body. Left out, every body is a web stream.
    */
   nativeRelay?: boolean;
+  /**
+   * The request's URL as the adapter has parsed it already (it must be `new URL(request.url)`),
+   * so that the gateway does not parse it a second time. Left out, the gateway parses it.
+   */
+  url?: URL;
 }
 
 export interface LogRecord {

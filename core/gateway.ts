@@ -295,7 +295,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
 
   async function handle(request: Request, context: RequestContext, requestId: string): Promise<Response> {
     const started = observer.clock();
-    const url = new URL(request.url);
+    const url = context.url ?? new URL(request.url);
     const method = request.method;
     const pathname = url.pathname;
     // Only the gateway's own paths pay for the async look-up; every other request goes on at once.
