@@ -83,6 +83,19 @@ export function readableSource(body: Readable): BodySource {
 
 type UndiciResponse = Awaited<ReturnType<typeof undiciRequest>>;
 
+/** `http://host:port/path?q` as its origin and the rest; a URL without a path gets "/". */
+export function originAndPath(url: string): { origin: string; path: string } {
+  const authority = url.indexOf('//');
+  const slash = authority === -1 ? -1 : url.indexOf('/', authority + 2);
+  if (authority === -1 || slash === -1) {
+    const parsed = new URL(url);
+    return { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+  }
+  const query = url.indexOf('?', authority + 2);
+  if (query !== -1 && query < slash) return { origin: url.slice(0, query), path: `/${url.slice(query)}` };
+  return { origin: url.slice(0, slash), path: url.slice(slash) };
+}
+
 /**
  * undici's promise, rejected as soon as `signal` aborts. undici leaves a request that waits in
  * its queue for a free connection deaf to its signal until it is dispatched (measured with 7.30:
@@ -155,7 +168,13 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
     connect: continueSkippingConnector(),
   });
   const forward: ForwardFn = async (url, init) => {
-    const pending = undiciRequest(url, {
+    // Straight to the agent with the origin and path split from core's URL (which core built
+    // from a parsed origin and a normalized path): undici.request would parse it again with a
+    // WHATWG URL and copy the options, about 2-5 µs per request measured.
+    const split = originAndPath(url);
+    const pending = agent.request({
+      origin: split.origin,
+      path: split.path,
       method: init.method as 'GET',
       headers: nodeHeaders(init.headers),
       // The client's IncomingMessage when the Node adapter handed it over (init.body is then
@@ -168,8 +187,7 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
             : null,
       // Core's Cancel where given (no AbortSignal is made; undici takes its EventEmitter shape).
       signal: init.cancel ?? init.signal,
-      dispatcher: agent,
-    });
+    }) as Promise<UndiciResponse>;
     const res = await untilAborted(pending, init.cancel ?? signalAsAbortLike(init.signal));
     // The origin's headers, translated once (header-map.ts): undici has parsed and checked them.
     const headers = HeaderMap.fromRecord(res.headers);
