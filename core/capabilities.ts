@@ -34,6 +34,12 @@ export interface ForwardInit {
   /** Aborts the whole exchange (connect, headers and body): origin timeout, or the client gone. */
   signal: AbortSignal;
   /**
+   * The same cancellation without a WHATWG signal (core/upstream/cancel.ts), cheaper where the
+   * forwarder takes an EventEmitter-shaped one (undici): `aborted`, `reason`, `once('abort')`,
+   * `removeListener`. Reading `signal` makes the AbortSignal; a forwarder that uses this does not.
+   */
+  cancel?: import('./upstream/cancel.ts').Cancel;
+  /**
    * Builds the response body from the origin's chunks, with the route's idle timeout on it.
    * Optional to use: a forward that reads the origin natively (Node) calls it and puts the
    * stream it returns in its Response, and core passes that body on as it is; otherwise
@@ -101,6 +107,11 @@ export interface RequestContext {
    * web stream of the response body. Left out, every body is a web stream.
    */
   nativeRelay?: boolean;
+  /**
+   * The request's URL as the adapter has parsed it already (it must be `new URL(request.url)`),
+   * so that the gateway does not parse it a second time. Left out, the gateway parses it.
+   */
+  url?: URL;
 }
 
 export interface LogRecord {

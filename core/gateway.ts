@@ -15,6 +15,7 @@ import { HttpProblem, PorticoError, SecretError } from './errors.ts';
 import { parseCidr, type CidrRange } from './http/ip.ts';
 import { removeHopByHop, removeOverrides, removeUntrustedForwarding, requestIdFrom, resolveClient } from './http/headers.ts';
 import { normalizePath } from './http/normalize.ts';
+import { HeaderMap } from './http/header-map.ts';
 import { internalProblem, problemResponse, type ProblemInput } from './http/problem.ts';
 import { RouteExchange } from './pipeline/exchange.ts';
 import { composeRoute, initPolicies, policyDefinition, type RouteHandler } from './pipeline/compose.ts';
@@ -294,7 +295,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
 
   async function handle(request: Request, context: RequestContext, requestId: string): Promise<Response> {
     const started = observer.clock();
-    const url = new URL(request.url);
+    const url = context.url ?? new URL(request.url);
     const method = request.method;
     const pathname = url.pathname;
     // Only the gateway's own paths pay for the async look-up; every other request goes on at once.
@@ -372,7 +373,8 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     }
 
     const client = resolveClient(context.clientAddress ?? '', request.headers.get('x-forwarded-for'), trusted);
-    const headers = new Headers(request.headers);
+    // The origin's copy: a HeaderMap, edited below and by the route's policies (header-map.ts).
+    const headers = new HeaderMap(request.headers);
     removeHopByHop(headers);
     headers.delete('host');
     // Expect belongs to the hop that answers it (RFC 9110 §10.1.1): the runtime's server has sent

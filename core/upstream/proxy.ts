@@ -5,6 +5,7 @@
 import type { BodySource, ForwardFn, ForwardInit, GeoInfo, RequestContext } from '../capabilities.ts';
 import { DEFAULT_RETRY, type CompiledConfig, type CompiledOrigin, type CompiledRoute } from '../config/compile.ts';
 import { MAX_RETRY_AFTER_EJECT_MS, Upstreams, type OriginState } from './upstreams.ts';
+import { Cancel } from './cancel.ts';
 import { HttpProblem } from '../errors.ts';
 import { removeHopByHop } from '../http/headers.ts';
 
@@ -201,7 +202,7 @@ async function tryOrigins(
     const left = deadline - now();
     const timeoutMs = Math.max(1, Math.min(retry?.perTryTimeoutMs ?? route.timeoutMs ?? origin.timeoutMs, left));
     const url = origin.origin + origin.basePath + input.path + input.search;
-    const controller = new AbortController();
+    const controller = new Cancel();
     const timer = setTimeout(() => {
       controller.abort(new DOMException(`origin did not answer within ${timeoutMs} ms`, 'TimeoutError'));
     }, timeoutMs);
@@ -225,7 +226,11 @@ async function tryOrigins(
           return native === undefined || native === null ? body : request.body;
         },
         redirect: 'manual',
-        signal: controller.signal,
+        get signal() {
+          // Made only for a forwarder that asks for a WHATWG signal (fetch); see cancel.ts.
+          return controller.signal;
+        },
+        cancel: controller,
         guardBody(source) {
           const stream = guardedStream(source, timeoutMs, controller, input.onBodyError);
           guardedBodies.add(stream);
@@ -262,7 +267,7 @@ async function tryOrigins(
         if (goneWith instanceof HttpProblem) throw goneWith;
         throw new HttpProblem('ERR_CLIENT_CLOSED', 'The client closed the connection before the answer.', { cause: err });
       }
-      lastWasTimeout = controller.signal.aborted && isTimeout(controller.signal.reason);
+      lastWasTimeout = controller.aborted && isTimeout(controller.reason);
       outcome = lastWasTimeout ? 'timeout' : 'connect';
     } finally {
       stopListening();
@@ -415,7 +420,7 @@ function finishRelayed(
   upstream: Response,
   native: unknown,
   idleMs: number,
-  exchange: AbortController,
+  exchange: Cancel,
   onBodyError: ProxyInput['onBodyError'],
 ): Response {
   if (upstream.status < 200 || upstream.status > 599) {
@@ -428,7 +433,7 @@ function finishRelayed(
     idleMs,
     failed(error, timedOut) {
       if (timedOut) exchange.abort(error);
-      if (timedOut || !exchange.signal.aborted) onBodyError?.(error, timedOut);
+      if (timedOut || !exchange.aborted) onBodyError?.(error, timedOut);
     },
   });
   relayedResponses.add(upstream);
@@ -466,7 +471,7 @@ const idleError = (idleMs: number): DOMException => new DOMException(`origin sen
 function guardedStream(
   source: BodySource,
   idleMs: number,
-  exchange: AbortController,
+  exchange: Cancel,
   onBodyError: ProxyInput['onBodyError'],
 ): ReadableStream<Uint8Array> {
   let cancelled = false;
@@ -511,7 +516,7 @@ function guardedStream(
               exchange.abort(err);
               void Promise.resolve(source.cancel(err)).catch(() => {});
             }
-            if (timedOut || !exchange.signal.aborted) onBodyError?.(err, timedOut);
+            if (timedOut || !exchange.aborted) onBodyError?.(err, timedOut);
             controller.error(err);
           };
           failPending = fail;

@@ -7,6 +7,8 @@ import { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
 import type { BodySource, ForwardFn } from '../../core/capabilities.ts';
 import { nodeHeaders } from './headers.ts';
+import { HeaderMap } from '../../core/http/header-map.ts';
+import { BodylessResponse } from '../../core/http/bodyless-response.ts';
 import { continueSkippingConnector } from './skip-continue.ts';
 
 export interface NodeForwardOptions {
@@ -81,6 +83,19 @@ export function readableSource(body: Readable): BodySource {
 
 type UndiciResponse = Awaited<ReturnType<typeof undiciRequest>>;
 
+/** `http://host:port/path?q` as its origin and the rest; a URL without a path gets "/". */
+export function originAndPath(url: string): { origin: string; path: string } {
+  const authority = url.indexOf('//');
+  const slash = authority === -1 ? -1 : url.indexOf('/', authority + 2);
+  if (authority === -1 || slash === -1) {
+    const parsed = new URL(url);
+    return { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+  }
+  const query = url.indexOf('?', authority + 2);
+  if (query !== -1 && query < slash) return { origin: url.slice(0, query), path: `/${url.slice(query)}` };
+  return { origin: url.slice(0, slash), path: url.slice(slash) };
+}
+
 /**
  * undici's promise, rejected as soon as `signal` aborts. undici leaves a request that waits in
  * its queue for a free connection deaf to its signal until it is dispatched (measured with 7.30:
@@ -88,13 +103,13 @@ type UndiciResponse = Awaited<ReturnType<typeof undiciRequest>>;
  * would not cover the wait for a connection. When undici dispatches it later it sees the signal
  * aborted and drops it; a response that still comes is discarded.
  */
-function untilAborted(pending: Promise<UndiciResponse>, signal: AbortSignal): Promise<UndiciResponse> {
-  if (signal.aborted) {
+function untilAborted(pending: Promise<UndiciResponse>, cancel: AbortLike): Promise<UndiciResponse> {
+  if (cancel.aborted) {
     void pending.then(
       (r) => r.body.destroy(),
       () => {},
     );
-    return Promise.reject(signal.reason);
+    return Promise.reject(cancel.reason);
   }
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
@@ -102,20 +117,42 @@ function untilAborted(pending: Promise<UndiciResponse>, signal: AbortSignal): Pr
         (r) => r.body.destroy(),
         () => {},
       );
-      reject(signal.reason);
+      reject(cancel.reason);
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    cancel.once('abort', onAbort);
     pending.then(
       (r) => {
-        signal.removeEventListener('abort', onAbort);
+        cancel.removeListener('abort', onAbort);
         resolve(r);
       },
       (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        cancel.removeListener('abort', onAbort);
         reject(err);
       },
     );
   });
+}
+
+/** What untilAborted listens on: core's Cancel, or an AbortSignal seen through an EventEmitter shape. */
+interface AbortLike {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  once(event: 'abort', listener: () => void): unknown;
+  removeListener(event: 'abort', listener: () => void): unknown;
+}
+
+/** An AbortSignal in the shape of AbortLike (a forward called without core's Cancel). */
+function signalAsAbortLike(signal: AbortSignal): AbortLike {
+  return {
+    get aborted() {
+      return signal.aborted;
+    },
+    get reason() {
+      return signal.reason;
+    },
+    once: (_event, listener) => signal.addEventListener('abort', listener, { once: true }),
+    removeListener: (_event, listener) => signal.removeEventListener('abort', listener),
+  };
 }
 
 /**
@@ -131,7 +168,13 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
     connect: continueSkippingConnector(),
   });
   const forward: ForwardFn = async (url, init) => {
-    const pending = undiciRequest(url, {
+    // Straight to the agent with the origin and path split from core's URL (which core built
+    // from a parsed origin and a normalized path): undici.request would parse it again with a
+    // WHATWG URL and copy the options, about 2-5 µs per request measured.
+    const split = originAndPath(url);
+    const pending = agent.request({
+      origin: split.origin,
+      path: split.path,
       method: init.method as 'GET',
       headers: nodeHeaders(init.headers),
       // The client's IncomingMessage when the Node adapter handed it over (init.body is then
@@ -142,26 +185,22 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
           : init.body
             ? Readable.fromWeb(init.body as import('node:stream/web').ReadableStream)
             : null,
-      signal: init.signal,
-      dispatcher: agent,
-    });
-    const res = await untilAborted(pending, init.signal);
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(res.headers)) {
-      if (value === undefined) continue;
-      if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-      else headers.set(name, value);
-    }
+      // Core's Cancel where given (no AbortSignal is made; undici takes its EventEmitter shape).
+      signal: init.cancel ?? init.signal,
+    }) as Promise<UndiciResponse>;
+    const res = await untilAborted(pending, init.cancel ?? signalAsAbortLike(init.signal));
+    // The origin's headers, translated once (header-map.ts): undici has parsed and checked them.
+    const headers = HeaderMap.fromRecord(res.headers);
     const noBody = init.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
     if (noBody) {
       res.body.resume();
-      return new Response(null, { status: res.statusCode, headers });
+      return new BodylessResponse(res.statusCode, headers);
     }
     // A route whose policies leave bodies alone, behind the Node server: the server writes
-    // undici's Readable itself (relay.ts), and no web stream is made.
+    // undici's Readable itself (relay.ts), and no web stream and no WHATWG Response are made.
     if (init.relay) {
       init.relay(res.body);
-      return new Response(null, { status: res.statusCode, headers });
+      return new BodylessResponse(res.statusCode, headers);
     }
     // The origin's body goes to the client as one stream, read straight from undici's
     // Readable: no Readable.toWeb, and no second stream for the idle timeout.

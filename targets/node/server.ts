@@ -5,14 +5,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
-import { getRequestListener } from '@hono/node-server';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { HotExports } from '../../core/hot/index.ts';
 import { nodeCacheStore } from './redis-cache.ts';
 import { createGateway, timestampedLog, type Gateway } from '../../core/gateway.ts';
 import type { CompiledConfig } from '../../core/config/index.ts';
 import type { LogRecord } from '../../core/capabilities.ts';
-import { isRelayedResponse, relayedBody } from '../../core/upstream/index.ts';
+import { relayedBody } from '../../core/upstream/index.ts';
+import { nodeRequest, NodeRequestError, type NodeRequest } from './request.ts';
 import { createNodeForward } from './forward.ts';
 import { nodeCounterStore } from './redis-store.ts';
 import { stdoutLineLog } from './log.ts';
@@ -247,85 +246,80 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
   await gateway.ready;
   const pending = new Set<Promise<unknown>>();
 
-  const listener = getRequestListener(
-    async (request, env) => {
-      const { incoming, outgoing } = env as { incoming: IncomingMessage; outgoing: ServerResponse };
-      const response = await gateway.fetch(request, {
-        clientAddress: incoming.socket.remoteAddress ?? '',
-        // The body as Node has it: the forwarder sends it to the origin as it is, without the
-        // adapter's full Request and its two stream conversions (see forward.ts).
-        nativeBody: hasBody(incoming) ? incoming : null,
-        nativeRelay,
-        // The response closing before it finished is the client going away. Listening here
-        // instead of on `request.signal` spares the adapter a full Request per request.
-        onClientGone(listener) {
-          const onClose = (): void => {
-            if (!outgoing.writableFinished) listener();
-          };
-          outgoing.once('close', onClose);
-          const cut = cutListeners.get(outgoing);
-          cut?.add(listener);
-          return () => {
-            outgoing.off('close', onClose);
-            cut?.delete(listener);
-          };
-        },
-        waitUntil(promise) {
-          const p = promise.catch((err: unknown) => log({ level: 'error', msg: 'waitUntil task failed', cause: String(err) }));
-          pending.add(p);
-          void p.finally(() => pending.delete(p));
-        },
+  /**
+   * One request through the gateway and back to Node: the request is a NodeRequest (request.ts),
+   * made without @hono/node-server's adapter, which cost a WHATWG Headers per request.
+   */
+  const listener = async (incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> => {
+    let request: NodeRequest;
+    try {
+      request = nodeRequest(incoming, outgoing);
+    } catch (err) {
+      // A Host or request target that makes no URL: 400 problem+json, as every refusal.
+      const code = err instanceof NodeRequestError ? err.code : 'ERR_BAD_REQUEST_PATH';
+      const message = err instanceof Error ? err.message : String(err);
+      log({ level: 'info', msg: 'request', method: incoming.method, status: 400, code, cause: message });
+      outgoing.shouldKeepAlive = false;
+      const detail = code === 'ERR_BAD_HOST' ? 'The Host header is missing or malformed.' : 'The request target is malformed.';
+      return writeProblem(outgoing, { code, detail }, incoming.method);
+    }
+    const response = await gateway.fetch(request, {
+      clientAddress: incoming.socket.remoteAddress ?? '',
+      url: request.parsedUrl,
+      // The body as Node has it: the forwarder sends it to the origin as it is, without a
+      // WHATWG Request and its two stream conversions (see forward.ts).
+      nativeBody: hasBody(incoming) ? incoming : null,
+      nativeRelay,
+      // The response closing before it finished is the client going away. Listening here
+      // instead of on `request.signal` spares a full Request per request.
+      onClientGone(listener) {
+        const onClose = (): void => {
+          if (!outgoing.writableFinished) listener();
+        };
+        outgoing.once('close', onClose);
+        const cut = cutListeners.get(outgoing);
+        cut?.add(listener);
+        return () => {
+          outgoing.off('close', onClose);
+          cut?.delete(listener);
+        };
+      },
+      waitUntil(promise) {
+        const p = promise.catch((err: unknown) => log({ level: 'error', msg: 'waitUntil task failed', cause: String(err) }));
+        pending.add(p);
+        void p.finally(() => pending.delete(p));
+      },
+    });
+    const relayed = relayedBody(response);
+    if (outgoing.headersSent || outgoing.destroyed) {
+      // Answered already (408, see watchBodyIdle).
+      if (relayed) (relayed.native as Readable).destroy();
+      else void response.body?.cancel().catch(() => {});
+      return;
+    }
+    if (relayed) {
+      writeRelayed(response.status, nodeHeaders(response.headers), relayed, outgoing, {
+        writeStallMs,
+        onStall: () => logStall(request.method, incoming, response),
       });
-      // A body streaming from an origin is written here rather than by the adapter (see
-      // respond.ts), which is then told to leave it; the gateway's own responses, whose bodies
-      // are in memory, go through the adapter's fast path. A response without a body (304, 204,
-      // HEAD) is written here too: the adapter would add a Content-Type the origin never sent,
-      // which a cache then takes over for the stored response (RFC 9111 §4.3.4).
-      const relayed = relayedBody(response);
-      if (outgoing.headersSent || outgoing.destroyed) {
-        // Answered already (408, see watchBodyIdle).
-        if (relayed) (relayed.native as Readable).destroy();
-        return RESPONSE_ALREADY_SENT;
-      }
-      if (relayed) {
-        writeRelayed(response.status, nodeHeaders(response.headers), relayed, outgoing, {
-          writeStallMs,
-          onStall: () => logStall(request.method, incoming, response),
-        });
-        return RESPONSE_ALREADY_SENT;
-      }
-      if (response.body !== null && !isRelayedResponse(response)) return response;
-      // The request as the log names it (the route is on the request's access record).
-      const about = {
+      return;
+    }
+    // Every other response (streamed from an origin through a web stream, the gateway's own,
+    // a cached one, or one without a body) goes through respond.ts: a body that is all here
+    // goes out with its headers in one write.
+    const onStall = (): void => logStall(request.method, incoming, response);
+    writeResponse(response, outgoing, { writeStallMs, onStall }).catch((err: unknown) => {
+      log({
+        level: 'error',
+        msg: 'response could not be written',
         requestId: response.headers.get('x-request-id'),
         method: request.method,
         path: incoming.url?.split('?')[0] ?? '',
-      };
-      const onStall = (): void => logStall(request.method, incoming, response);
-      writeResponse(response, outgoing, { writeStallMs, onStall }).catch((err: unknown) => {
-        log({
-          level: 'error',
-          msg: 'response could not be written',
-          ...about,
-          cause: err instanceof Error ? err.message : String(err),
-        });
-        outgoing.destroy();
+        cause: err instanceof Error ? err.message : String(err),
       });
-      return RESPONSE_ALREADY_SENT;
-    },
-    {
-      // Requests Node's adapter refuses before the gateway sees them (a malformed Host or
-      // request target) still get a problem+json answer.
-      errorHandler: (err) => {
-        const message = err instanceof Error ? err.message : '';
-        const problem = /host/i.test(message)
-          ? new HttpProblem('ERR_BAD_HOST', 'The Host header is missing or malformed.')
-          : new HttpProblem('ERR_BAD_REQUEST_PATH', 'The request target is malformed.');
-        log({ level: 'info', msg: 'request refused by the Node adapter', code: problem.code, cause: message });
-        return problemResponse(problem, crypto.randomUUID());
-      },
-    },
-  );
+      outgoing.destroy();
+    });
+  };
 
   const logStall = (method: string, incoming: IncomingMessage, response: Response): void =>
     log({
