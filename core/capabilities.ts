@@ -79,6 +79,13 @@ export interface GeoInfo {
   pop?: string;
 }
 
+/**
+ * Where a client is, by its address (the one the gateway resolved: the peer, or the first
+ * untrusted hop of X-Forwarded-For behind trusted proxies); undefined when unknown. Node and Deno
+ * build one from an MMDB database (`geo.mmdb`, see core/upstream/mmdb-geo.ts).
+ */
+export type GeoLookup = (ip: string) => GeoInfo | undefined;
+
 /** One request's context from the runtime adapter. */
 export interface RequestContext {
   /** Address of the peer that connected to us (before any X-Forwarded-For processing). */
@@ -228,4 +235,9 @@ export interface Capabilities {
    * references `{ "env": "NAME" }` are resolved through it once, at startup.
    */
   secrets?(name: string): string | undefined | Promise<string | undefined>;
+  /**
+   * Client address → place, for requests whose context has no platform geo and no trusted geo
+   * header (Node and Deno with `geo.mmdb`). Left out: no lookup.
+   */
+  geo?: GeoLookup;
 }

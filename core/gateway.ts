@@ -176,7 +176,10 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       if (due) ex.context.waitUntil(due);
     }
     try {
-      const geo = ex.context.geo ?? headerGeo.get(ex.request);
+      // Precedence: platform geo, a trusted caller's geo header, then the client address (geo.mmdb),
+      // looked up only for routes with a pool (the only ones that use it).
+      const geo =
+        ex.context.geo ?? headerGeo.get(ex.request) ?? (caps.geo && ex.route.pool ? caps.geo(ex.clientAddress) : undefined);
       return await proxyRequest(config, caps.forward, {
         upstreams,
         now: caps.now,

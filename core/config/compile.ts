@@ -52,6 +52,10 @@ export interface CompiledOrigin {
   breaker?: BreakerSettings | null;
   /** Requests in flight to this origin at most, null for no limit. */
   maxConcurrent?: number | null;
+  /** Requests that may wait for a slot when maxConcurrent is reached (absent: 0, none). */
+  queue?: number;
+  /** Longest wait in that queue, in milliseconds (absent: 1000). */
+  queueTimeoutMs?: number;
   /** Active health checks, null for none. */
   healthCheck?: CompiledHealthCheck | null;
 }
@@ -870,6 +874,12 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
         message: `missing required field "region" (optional only when there is a single origin, whose region is then its name)`,
       });
     }
+    if ((o.queue !== undefined || o.queueTimeoutMs !== undefined) && o.maxConcurrent === undefined) {
+      issues.push({
+        path: formatPath([{ key: 'origins' }, { key: name }, { key: o.queue !== undefined ? 'queue' : 'queueTimeoutMs' }]),
+        message: 'an origin queue needs maxConcurrent (the queue holds requests over it)',
+      });
+    }
     const url = new URL(o.url);
     const hc = o.healthCheck;
     origins[name] = {
@@ -880,6 +890,8 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
       timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       ...(o.breaker === undefined ? {} : { breaker: o.breaker === false ? null : { ...DEFAULT_BREAKER, ...o.breaker } }),
       ...(o.maxConcurrent === undefined ? {} : { maxConcurrent: o.maxConcurrent }),
+      ...(o.queue === undefined ? {} : { queue: o.queue }),
+      ...(o.queueTimeoutMs === undefined ? {} : { queueTimeoutMs: o.queueTimeoutMs }),
       ...(hc === undefined
         ? {}
         : {

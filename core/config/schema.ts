@@ -140,6 +140,13 @@ export const OriginSchema = v.strictObject(
     breaker: v.optional(v.union([v.literal(false), BreakerSchema], 'expected a breaker block, or false')),
     /** Requests in flight to this origin at most; beyond it the next origin is tried, else 503. */
     maxConcurrent: v.optional(wholeNumber('maxConcurrent', 'requests', 1, 1_000_000)),
+    /**
+     * Requests that may wait for a slot when maxConcurrent is reached, default 0 (the next origin
+     * is tried at once). Needs maxConcurrent.
+     */
+    queue: v.optional(wholeNumber('queue', 'requests', 0, 1_000_000)),
+    /** Longest wait in the origin's queue in milliseconds (and never past the route's deadline), default 1000. */
+    queueTimeoutMs: v.optional(positiveMs('queueTimeoutMs')),
     /** Active health checks of the origin. */
     healthCheck: v.optional(HealthCheckSchema),
   },

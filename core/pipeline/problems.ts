@@ -55,6 +55,7 @@ export const PROBLEMS = {
   ERR_TARGET_UNSUPPORTED: { status: 0, title: 'Target cannot run this config', slug: 'target-unsupported' },
   ERR_ROUTE_TABLE_INVALID: { status: 0, title: 'Invalid route table', slug: 'route-table-invalid' },
   ERR_HOT_MEMORY: { status: 0, title: 'Hot-path memory exhausted', slug: 'hot-memory' },
+  ERR_GEO_DATABASE: { status: 0, title: 'Unreadable geo database', slug: 'geo-database' },
 } as const satisfies Record<string, ProblemSpec>;
 
 /** Every code a `PorticoError` can carry. */

@@ -26,22 +26,32 @@ export class ConcurrencyLimit {
     return true;
   }
 
-  /** Takes a slot, waiting in the queue when allowed; resolves false when refused or timed out. */
-  acquire(): boolean | Promise<boolean> {
+  /**
+   * Takes a slot, waiting in the queue when allowed; resolves false when refused or timed out.
+   * `maxWaitMs` shortens the wait below `queueTimeoutMs` (what is left of a deadline), and
+   * `signal` gives the place in line up when it aborts (the client went away): false too.
+   */
+  acquire(maxWaitMs = Number.POSITIVE_INFINITY, signal?: AbortSignal): boolean | Promise<boolean> {
     if (this.tryAcquire()) return true;
-    if (this.waiting.length >= this.settings.queue) return false;
+    const waitMs = Math.min(this.settings.queueTimeoutMs, maxWaitMs);
+    if (this.waiting.length >= this.settings.queue || waitMs <= 0 || signal?.aborted) return false;
     return new Promise<boolean>((resolve) => {
-      const entry = {
-        grant: () => {
-          clearTimeout(timer);
-          resolve(true);
-        },
-      };
-      const timer = setTimeout(() => {
+      const leave = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', leave);
         const at = this.waiting.indexOf(entry);
         if (at >= 0) this.waiting.splice(at, 1);
         resolve(false);
-      }, this.settings.queueTimeoutMs);
+      };
+      const entry = {
+        grant: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', leave);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(leave, waitMs);
+      signal?.addEventListener('abort', leave, { once: true });
       this.waiting.push(entry);
     });
   }

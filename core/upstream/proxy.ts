@@ -6,6 +6,7 @@ import type { BodySource, ForwardFn, ForwardInit, GeoInfo, RequestContext } from
 import { DEFAULT_RETRY, type CompiledConfig, type CompiledOrigin, type CompiledRoute } from '../config/compile.ts';
 import { MAX_RETRY_AFTER_EJECT_MS, Upstreams, type OriginState } from './upstreams.ts';
 import { Cancel } from './cancel.ts';
+import type { ConcurrencyLimit } from './concurrency-limit.ts';
 import { HttpProblem } from '../errors.ts';
 import { removeHopByHop } from '../http/headers.ts';
 
@@ -177,12 +178,20 @@ async function tryOrigins(
   let shedAll = true;
   while (state !== undefined) {
     const origin = state.origin;
-    // An origin at its concurrency limit is passed over without a try.
+    // An origin at its concurrency limit: a request waits in its bounded queue (origins[].queue,
+    // never past the deadline), then, refused or timed out there, passes it over without a try.
     if (state.limit && !state.limit.tryAcquire()) {
-      attempts.push({ origin: origin.name, region: origin.region, outcome: 'shed', ms: 0 });
-      index++;
-      state = order[index];
-      continue;
+      const waitStarted = now();
+      const admitted = state.limit.settings.queue > 0 ? await waitForSlot(state.limit, deadline - waitStarted, input) : false;
+      if (admitted === 'gone') {
+        throw new HttpProblem('ERR_CLIENT_CLOSED', 'The client closed the connection before the answer.');
+      }
+      if (!admitted) {
+        attempts.push({ origin: origin.name, region: origin.region, outcome: 'shed', ms: now() - waitStarted });
+        index++;
+        state = order[index];
+        continue;
+      }
     }
     const admission = state.breaker && plan.steered && !plan.panic ? state.breaker.admit() : 'yes';
     if (admission === 'no') {
@@ -335,6 +344,24 @@ async function tryOrigins(
     });
   }
   throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 'The origin could not be reached.', { cause: lastError });
+}
+
+/**
+ * A slot of a full origin, from its queue: true when granted, false when the queue is full or
+ * the wait ran out (its queueTimeoutMs, or `leftMs` of the deadline), 'gone' when the client went
+ * away while waiting (its place in line is given up).
+ */
+async function waitForSlot(limit: ConcurrencyLimit, leftMs: number, input: ProxyInput): Promise<boolean | 'gone'> {
+  const gone = new AbortController();
+  const stopListening = listenForClientGone(input, () => gone.abort());
+  try {
+    const granted = await limit.acquire(leftMs, gone.signal);
+    if (!gone.signal.aborted) return granted;
+    if (granted) limit.release();
+    return 'gone';
+  } finally {
+    stopListening();
+  }
 }
 
 /**

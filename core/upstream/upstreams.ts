@@ -98,7 +98,10 @@ export class Upstreams {
         breaker,
         ewmaMs: null,
         samples: 0,
-        limit: max === null ? null : new ConcurrencyLimit({ max, queue: 0, queueTimeoutMs: 1 }),
+        limit:
+          max === null
+            ? null
+            : new ConcurrencyLimit({ max, queue: origin.queue ?? 0, queueTimeoutMs: origin.queueTimeoutMs ?? 1000 }),
         healthy: true,
         healthCheckedAt: 0,
         unavailableUntil: 0,

@@ -13,6 +13,7 @@
 import compiled from 'portico:config';
 import { createGateway } from '../../core/index.ts';
 import { compileJsStringHot, instantiateHot } from '../../core/hot/index.ts';
+import { loadDenoGeo } from './geo.ts';
 import { connectionScheme, createDenoCapabilities, withScheme, type DenoServeInfo } from './capabilities.ts';
 
 /** The slice of the `Deno` namespace this file uses (no Deno types in this Node-built repo). */
@@ -35,7 +36,9 @@ async function loadDenoHot(): Promise<ReturnType<typeof instantiateHot>> {
 
 const hot = await loadDenoHot();
 const { capabilities, context } = await createDenoCapabilities(hot);
-const gateway = createGateway(compiled, capabilities);
+// geo.mmdb: read at start; a missing or corrupt file stops the module from loading.
+const geo = await loadDenoGeo(compiled);
+const gateway = createGateway(compiled, geo ? { ...capabilities, geo } : capabilities);
 const scheme = connectionScheme();
 
 export default {

@@ -20,6 +20,7 @@ import { writeRelayed } from './relay.ts';
 import { HttpProblem } from '../../core/errors.ts';
 import { problemResponse, type ProblemInput } from '../../core/http/problem.ts';
 import { nodeHeaders } from './headers.ts';
+import { loadNodeGeo } from './geo.ts';
 
 export interface NodeServerOptions {
   /** TCP port; 0 picks a free one. Default 8787. */
@@ -227,6 +228,8 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
   const lineLog = options.log === undefined ? stdoutLineLog() : undefined;
   // Every record gets its time here, the adapter's own records (refusals before the gateway) too.
   const log = timestampedLog(options.log ?? lineLog!, Date.now);
+  // The geo.mmdb database, read before anything connects: a missing or corrupt file stops the start.
+  const geo = loadNodeGeo(config);
   // Shared rate-limit counters when the config names a Redis (stores.redis); see redis-store.ts.
   const counters = await nodeCounterStore(config, options.secrets ?? ((name) => process.env[name]), log);
   // The cache's Redis store, or the memory LRU with Redis purge fan-out (cacheStore + stores.redis);
@@ -241,6 +244,7 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
     hot: options.hot,
     log,
     secrets: options.secrets ?? ((name) => process.env[name]),
+    ...(geo ? { geo } : {}),
   });
   // A missing secret or a policy that cannot start stops the server before it listens.
   await gateway.ready;
