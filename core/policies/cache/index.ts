@@ -33,6 +33,8 @@ const FLIGHT_LINGER_MS = 1000;
 const MAX_FLIGHTS = 4096;
 /** Statuses a stale entry is served in place of (RFC 5861 §4: 500, 502, 503, 504). */
 const ERROR_STATUSES = new Set([500, 502, 503, 504]);
+/** How long past its freshness an entry is served when the origin cannot be reached (it is kept that long anyway). */
+const DISCONNECTED_STALE_SECONDS = 60;
 /** Headers a 304 never replaces in the stored response (RFC 9111 §3.2). */
 const NOT_UPDATED = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'content-range', META_HEADER]);
 
@@ -456,7 +458,15 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     reqNoStore: boolean,
     lookupSeq: number,
   ): Promise<Response> {
-    if (ex.method !== 'GET') return (await forward(ex, next, primary, fwd, reqNoStore)).response;
+    if (ex.method !== 'GET') {
+      // A HEAD is never stored, so the client's own conditionals go to the origin, which
+      // answers them (a HEAD with a matching If-None-Match gets its 304).
+      for (const name of ['if-none-match', 'if-modified-since']) {
+        const value = ex.request.headers.get(name);
+        if (value !== null) ex.upstreamHeaders.set(name, value);
+      }
+      return (await forward(ex, next, primary, fwd, reqNoStore)).response;
+    }
     const t = now();
     const flight = flights.get(primary);
     // A finished flight is joined only by a lookup that began before it finished (its store read
@@ -575,10 +585,26 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       const ttl = Math.round(meta.f.life - meta.f.age0);
       return serve(ex, b.status, b.statusText, b.headers, body, meta, `fwd=${fwd}; fwd-status=304; stored; ttl=${ttl}`);
     }
-    if (ERROR_STATUSES.has(res.status) && !entry.meta.f.noCache && entry.meta.f.sie > 0 && staleness <= entry.meta.f.sie) {
+    const f = entry.meta.f;
+    if (ERROR_STATUSES.has(res.status) && !f.noCache && f.sie > 0 && staleness <= f.sie) {
       await res.body?.cancel();
       ex.logFields['cache'] = 'stale';
       return serveEntry(ex, entry, `fwd=${fwd}; fwd-status=${res.status}; ttl=${-Math.ceil(staleness)}; detail=stale-if-error`);
+    }
+    // Disconnected (§4.2.4): the gateway could not reach the origin or it timed out (the answer
+    // is the gateway's own 502/504, not the origin's). A stale entry the origin did not forbid
+    // serving stale (must-revalidate, proxy-revalidate, s-maxage, no-cache) is served then, for
+    // DISCONNECTED_STALE_SECONDS past its freshness, even without stale-if-error.
+    const code = ex.logFields['code'];
+    if (
+      (code === 'ERR_UPSTREAM_UNREACHABLE' || code === 'ERR_UPSTREAM_TIMEOUT') &&
+      !f.noCache &&
+      !f.revalidate &&
+      staleness <= DISCONNECTED_STALE_SECONDS
+    ) {
+      await res.body?.cancel();
+      ex.logFields['cache'] = 'stale';
+      return serveEntry(ex, entry, `fwd=${fwd}; fwd-status=${res.status}; ttl=${-Math.ceil(staleness)}; detail=disconnected`);
     }
     await entry.response.body?.cancel();
     // A new response: stored in place of the old one if it may be (below); if it may not, the
