@@ -112,7 +112,7 @@ export function httpDate(value: string | null, now = Date.now()): number {
     return utc(year, m[2] as string, m[1] as string, m[4] as string, m[5] as string, m[6] as string);
   }
   m = ASCTIME_DATE.exec(v);
-  if (m) return utc(Number(m[7]), m[1] as string, (m[2] as string).trim(), m[3] as string, m[4] as string, m[5] as string);
+  if (m) return utc(Number(m[6]), m[1] as string, (m[2] as string).trim(), m[3] as string, m[4] as string, m[5] as string);
   return Number.NaN;
 }
 
