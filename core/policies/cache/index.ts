@@ -320,7 +320,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     const verdict = purges.check(entry.meta.rs, entry.meta.t, entry.meta.u);
     if (verdict === 'hard') {
       await entry.response.body?.cancel();
-      void store.delete(storeKey(hot, entry.meta.k)).catch(() => false);
+      void store.delete(storeKey(hot, entry.meta.k)).then(reportBytes, () => false);
       return { kind: 'uri-miss' };
     }
     return { kind: 'found', entry, soft: verdict === 'soft' };
@@ -376,6 +376,12 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       ),
     );
     await Promise.all(writes);
+    reportBytes();
+  }
+
+  /** Feeds `portico_cache_bytes` from the store's own count (stores that cannot tell report nothing). */
+  function reportBytes(): void {
+    if (store.bytes) runtime.metrics?.cacheBytes?.(store.bytes());
   }
 
   interface Forwarded {
@@ -564,7 +570,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       if (!decision.store || body === null) {
         merged.delete(META_HEADER);
         appendStatus(merged, `fwd=${fwd}; fwd-status=304`);
-        void store.delete(storeKey(hot, entry.meta.k)).catch(() => false);
+        void store.delete(storeKey(hot, entry.meta.k)).then(reportBytes, () => false);
         return new Response(ex.method === 'HEAD' ? null : body, { status: entry.response.status, headers: merged });
       }
       const meta: Meta = {
@@ -610,7 +616,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     // A new response: stored in place of the old one if it may be (below); if it may not, the
     // old one is dropped so that it is not served after the origin changed its mind.
     const decision = decideStore(res.status, res.headers, ex.request.headers.has('authorization'), c, requestTime, responseTime);
-    if (!decision.store) void store.delete(storeKey(hot, entry.meta.k)).catch(() => false);
+    if (!decision.store) void store.delete(storeKey(hot, entry.meta.k)).then(reportBytes, () => false);
     return (await forward(ex, async () => res, primary, fwd, reqNoStore, requestTime, responseTime)).response;
   }
 
