@@ -4,7 +4,7 @@
  * failed and required-failed tests per contestant (optionally written to a Markdown file).
  *
  *   node --import tsx scripts/cache-conformance.ts --suite /path/to/cache-tests \
- *     [--compare nginx=http://127.0.0.1:8602 ...] [--out bench/results/cache-conformance.md]
+ *     [--compare nginx=http://127.0.0.1:8602 ...] [--results squid=squid.json ...] [--out FILE.md]
  *
  * The suite is not part of this repository and is never copied into it: pass the path of a
  * checkout with its dependencies installed (`npm i` there; the interim-response tests import
@@ -15,7 +15,7 @@
  * suite's own code (its test list and result rules), loaded from the checkout.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compileConfig } from '../core/config/index.ts';
@@ -27,11 +27,13 @@ interface Args {
   originPort: number;
   port: number;
   compare: [string, string][];
+  /** Results a run of the suite's CLI wrote earlier (name, JSON file), classified beside the live runs. */
+  results: [string, string][];
   out: string | null;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { suite: '', originPort: 8600, port: 8601, compare: [], out: null };
+  const args: Args = { suite: '', originPort: 8600, port: 8601, compare: [], results: [], out: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = argv[++i] ?? '';
@@ -43,6 +45,10 @@ function parseArgs(argv: string[]): Args {
       const at = value.indexOf('=');
       if (at < 1) throw new Error(`--compare takes name=url, got "${value}"`);
       args.compare.push([value.slice(0, at), value.slice(at + 1)]);
+    } else if (a === '--results') {
+      const at = value.indexOf('=');
+      if (at < 1) throw new Error(`--results takes name=file.json, got "${value}"`);
+      args.results.push([value.slice(0, at), value.slice(at + 1)]);
     } else throw new Error(`unknown argument ${a}`);
   }
   if (args.suite === '') throw new Error('--suite /path/to/cache-tests is required (a checkout of the suite)');
@@ -132,6 +138,9 @@ async function main(): Promise<void> {
     for (const [name, base] of [['portico', `http://127.0.0.1:${args.port}`], ...args.compare] as [string, string][]) {
       process.stderr.write(`running the suite through ${name} (${base})…\n`);
       rows.push([name, await classify(args.suite, await runSuite(args.suite, base))]);
+    }
+    for (const [name, file] of args.results) {
+      rows.push([name, await classify(args.suite, JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)]);
     }
   } finally {
     origin.kill();

@@ -130,4 +130,24 @@ describe('behaviours resting on the parsing', () => {
     const res = await gw.request(p, { 'if-none-match': '"v1"' }, { method: 'HEAD' });
     expect(res.status).toBe(304);
   });
+
+  it('answers a byte range from a fresh stored 200 with a 206, and sends other ranges to the origin', async () => {
+    const p = fresh();
+    origin.replies.set(p, { headers: { 'cache-control': 'max-age=100' }, body: '0123456789' });
+    await gw.request(p);
+    const part = await gw.request(p, { range: 'bytes=2-4' });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe('bytes 2-4/10');
+    expect(await part.text()).toBe('234');
+    const suffix = await gw.request(p, { range: 'bytes=-3' });
+    expect(await suffix.text()).toBe('789');
+    expect((await gw.request(p, { range: 'bytes=20-' })).status).toBe(416);
+    expect(origin.count(p)).toBe(1);
+    // Not a fresh entry to answer from: the origin gets the Range.
+    const other = fresh();
+    origin.replies.set(other, { status: 206, headers: { 'content-range': 'bytes 0-1/10' }, body: '01' });
+    const relayed = await gw.request(other, { range: 'bytes=0-1' });
+    expect(relayed.status).toBe(206);
+    expect(origin.seen.at(-1)?.headers['range']).toBe('bytes=0-1');
+  });
 });

@@ -639,6 +639,55 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     ex.context.waitUntil(task.catch(() => undefined));
   }
 
+  /** A 206 (or 416) for one byte range of a fresh stored 200; null when the entry cannot answer it. */
+  async function serveRange(ex: Exchange, entry: Entry, soft: boolean, range: string): Promise<Response | null> {
+    const f = entry.meta.f;
+    const age = currentAge(f, entry.meta.rs, now());
+    const rd = requestDirectives(ex.request.headers);
+    const m = /^bytes=(\d*)-(\d*)$/i.exec(range.trim());
+    if (
+      soft ||
+      f.noCache ||
+      age >= f.life ||
+      entry.response.status !== 200 ||
+      rd.has('no-cache') ||
+      rd.has('max-age') ||
+      rd.has('min-fresh') ||
+      !m ||
+      (m[1] === '' && m[2] === '') ||
+      ex.request.headers.has('if-range')
+    ) {
+      await entry.response.body?.cancel();
+      return null;
+    }
+    const body = await readAll(entry.response.body, Number.POSITIVE_INFINITY);
+    if (body === null) return null;
+    const size = body.byteLength;
+    let start: number;
+    let end: number;
+    if (m[1] === '') {
+      start = Math.max(0, size - Number(m[2]));
+      end = size - 1;
+    } else {
+      start = Number(m[1]);
+      end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+    }
+    const headers = new Headers(entry.response.headers);
+    headers.delete(META_HEADER);
+    headers.set('age', String(Math.floor(age)));
+    ex.logFields['cache'] = 'hit';
+    if (start >= size || start > end || (m[1] === '' && Number(m[2]) === 0)) {
+      for (const n of ['content-length', 'content-type', 'content-encoding']) headers.delete(n);
+      headers.set('content-range', `bytes */${size}`);
+      appendStatus(headers, `hit; ttl=${Math.round(f.life - age)}; detail=range`);
+      return new Response(null, { status: 416, headers });
+    }
+    headers.set('content-range', `bytes ${start}-${end}/${size}`);
+    headers.set('content-length', String(end - start + 1));
+    appendStatus(headers, `hit; ttl=${Math.round(f.life - age)}; detail=range`);
+    return new Response(ex.method === 'HEAD' ? null : body.slice(start, end + 1), { status: 206, headers });
+  }
+
   /** Invalidates after an unsafe method's success (RFC 9111 §4.4): its URL, Location, Content-Location. */
   function invalidate(ex: Exchange, res: Response): void {
     const urls = [cacheUrl(ex.host, ex.path, ex.url.search, keySettings.ignoreQuery)];
@@ -668,8 +717,18 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     }
     const reqHeaders = ex.request.headers;
     const url = cacheUrl(ex.host, ex.path, ex.url.search, keySettings.ignoreQuery);
-    const primary = reqHeaders.has('range') ? null : primaryKey(ex, keySettings, url);
-    if (primary === null) {
+    const range = reqHeaders.get('range');
+    const primary = primaryKey(ex, keySettings, url);
+    if (primary !== null && range !== null) {
+      // A Range is answered from a fresh stored 200 (one byte range, RFC 9110 §14); anything
+      // else about it goes to the origin and its answer (a 206 or not) is relayed, never stored.
+      const found = await lookup(ex, primary);
+      if (found.kind === 'found') {
+        const served = await serveRange(ex, found.entry, found.soft, range);
+        if (served !== null) return served;
+      }
+    }
+    if (primary === null || range !== null) {
       const res = await next();
       ex.logFields['cache'] = 'bypass';
       return withStatus(res, `fwd=bypass; fwd-status=${res.status}`);
