@@ -149,6 +149,8 @@ export interface CacheStore {
   publishPurge?(message: string): Promise<void>;
   /** Subscribes to the purges other instances publish; the listener gets the same text. */
   onPurge?(listener: (message: string) => void): void;
+  /** Bytes of response bodies this store holds for this instance, where it can tell (the memory LRU). */
+  bytes?(): number;
 }
 
 /** How a counter counts (see core/stores/counter-math.ts for the exact arithmetic). */

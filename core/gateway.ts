@@ -136,6 +136,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     metrics: {
       jwksFetch: (issuer, outcome) => observer.metrics?.jwksFetches.inc([issuer, outcome]),
       cachePurge: () => observer.metrics?.cachePurges.inc([]),
+      cacheBytes: (bytes) => observer.metrics?.cacheBytes.set([], bytes),
     },
     async secret(ref, at) {
       const value = caps.secrets ? await caps.secrets(ref.env) : undefined;

@@ -4,6 +4,7 @@
  * is read from an environment variable (default PORTICO_ADMIN_TOKEN), never from the command line.
  * A `--path` is resolved against `--url` (the host the entries were stored for).
  */
+import { gatewayUrl } from './gateway-url.ts';
 
 export interface PurgeOptions {
   url?: string;
@@ -30,21 +31,8 @@ export async function runPurgeCommand(
   io: PurgeIo,
   env: Record<string, string | undefined> = process.env,
 ): Promise<number> {
-  if (!options.url) {
-    io.err('--url: the gateway to talk to is required, e.g. --url https://api.example.com');
-    return 2;
-  }
-  let base: URL;
-  try {
-    base = new URL(options.url);
-  } catch {
-    io.err(`--url: expected an absolute http(s) URL, got "${options.url}"`);
-    return 2;
-  }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-    io.err(`--url: expected an http(s) URL, got "${options.url}"`);
-    return 2;
-  }
+  const base = gatewayUrl(options.url, 'talk to', (l) => io.err(l));
+  if (base === null) return 2;
   const tags = list(options.tag);
   const urls = [...list(options.purgeUrl), ...list(options.path).map((p) => new URL(p, base).toString())];
   if (!options.all && tags.length === 0 && urls.length === 0) {

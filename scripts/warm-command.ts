@@ -5,6 +5,7 @@
  * log format line (`"GET /path HTTP/1.1"`). Only GETs are replayed; duplicates are fetched once.
  * Progress goes to stderr; the summary (and the Cache-Status tally) to stdout.
  */
+import { gatewayUrl } from './gateway-url.ts';
 
 export interface WarmOptions {
   url?: string;
@@ -44,17 +45,8 @@ export function targetsFrom(text: string): string[] {
 }
 
 export async function runWarmCommand(options: WarmOptions, io: WarmIo): Promise<number> {
-  if (!options.url) {
-    io.err('--url: the gateway to warm is required, e.g. --url http://127.0.0.1:8787');
-    return 2;
-  }
-  let base: URL;
-  try {
-    base = new URL(options.url);
-  } catch {
-    io.err(`--url: expected an absolute http(s) URL, got "${options.url}"`);
-    return 2;
-  }
+  const base = gatewayUrl(options.url, 'warm', (l) => io.err(l));
+  if (base === null) return 2;
   const concurrency = options.concurrency === undefined ? 8 : Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
     io.err(`--concurrency: expected a whole number from 1 to 256, got "${options.concurrency}"`);

@@ -143,6 +143,8 @@ export interface PolicyMetrics {
   jwksFetch(issuer: string, outcome: 'ok' | 'error' | 'timeout'): void;
   /** A cache purge (by tags, URLs or all; local or fanned out) was applied. */
   cachePurge(): void;
+  /** The cache store now holds `bytes` of response bodies (`portico_cache_bytes`). */
+  cacheBytes?(bytes: number): void;
 }
 
 /** `{ "env": "NAME" }`: a secret read from the runtime's environment at startup, never embedded. */

@@ -75,5 +75,6 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): CacheStore 
     async delete(key) {
       return remove(key);
     },
+    bytes: () => bytes,
   };
 }

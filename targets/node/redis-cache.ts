@@ -11,9 +11,8 @@
 import type { CacheStore, LogRecord } from '../../core/capabilities.ts';
 import type { CompiledConfig } from '../../core/config/index.ts';
 import type { CompiledCache } from '../../core/policies/cache/index.ts';
+import { connectRedis } from './redis-connect.ts';
 import { createMemoryCache } from '../../core/stores/index.ts';
-
-const REDIS_CLIENT: string = '@redis/client';
 
 export interface RedisCacheOptions {
   /** `redis://[user:password@]host:port[/db]`. Never logged. */
@@ -29,38 +28,7 @@ export interface ClosableCacheStore extends CacheStore {
   close(): Promise<void>;
 }
 
-type RedisModule = typeof import('@redis/client');
-async function connect(options: RedisCacheOptions) {
-  let mod: RedisModule;
-  try {
-    mod = (await import(REDIS_CLIENT)) as RedisModule;
-  } catch (err) {
-    throw new Error(`stores.redis: the Redis client package is not installed next to the gateway (npm install ${REDIS_CLIENT})`, {
-      cause: err,
-    });
-  }
-  const log = options.log ?? (() => {});
-  const client = mod.createClient({
-    url: options.url,
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: options.connectTimeoutMs ?? 1000,
-      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 4), 500),
-    },
-  });
-  let reported = false;
-  client.on('error', (err: unknown) => {
-    if (!reported)
-      log({ level: 'warn', msg: 'redis cache connection error', cause: err instanceof Error ? err.message : String(err) });
-    reported = true;
-  });
-  client.on('ready', () => {
-    reported = false;
-  });
-  const connecting = client.connect().catch(() => undefined);
-  await Promise.race([connecting, new Promise((r) => setTimeout(r, options.connectTimeoutMs ?? 1000))]);
-  return { client, mod };
-}
+const connect = (options: RedisCacheOptions) => connectRedis({ ...options, what: 'cache' });
 
 /** Value layout: 4 bytes (big-endian) head length, the JSON head, then the body. */
 function encode(status: number, statusText: string, headers: [string, string][], body: Uint8Array): Buffer {

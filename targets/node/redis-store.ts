@@ -15,6 +15,7 @@
  * SCRIPT FLUSH) is answered with EVAL, which also caches it again.
  */
 import { createHash } from 'node:crypto';
+import { connectRedis } from './redis-connect.ts';
 import type { CounterStore, LogRecord, WindowTotals } from '../../core/capabilities.ts';
 import type { CompiledConfig } from '../../core/config/index.ts';
 import type { CompiledRateLimit } from '../../core/policies/ratelimit/index.ts';
@@ -98,8 +99,6 @@ local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
 return { current, previous }
 `;
 
-const REDIS_CLIENT: string = '@redis/client';
-
 const sha1 = (text: string): string => createHash('sha1').update(text).digest('hex');
 
 export interface RedisCounterOptions {
@@ -120,45 +119,7 @@ export interface RedisCounterStore extends CounterStore {
 export async function createRedisCounters(options: RedisCounterOptions): Promise<RedisCounterStore> {
   const prefix = options.keyPrefix ?? 'portico:';
   const log = options.log ?? (() => {});
-  // Loaded on first use, by a specifier the bundler cannot follow: the client (about 900 KB) stays
-  // out of the Node bundle and is read from node_modules only by a config that names a Redis
-  // (`@redis/client` is a dependency of portico, so an installed gateway has it).
-  let redisClient: typeof import('@redis/client');
-  try {
-    redisClient = (await import(REDIS_CLIENT)) as typeof import('@redis/client');
-  } catch (err) {
-    throw new Error(
-      `stores.redis: the Redis client package is not installed next to the gateway (npm install ${REDIS_CLIENT}@6.3.1)`,
-      { cause: err },
-    );
-  }
-  const { createClient } = redisClient;
-  const client = createClient({
-    url: options.url,
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: options.connectTimeoutMs ?? 1000,
-      // Keep trying, at most every 500 ms: the breaker keeps requests from waiting on it.
-      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 4), 500),
-    },
-  });
-  let reported = false;
-  // Without a listener node-redis rethrows socket errors; the guard logs the outage once.
-  client.on('error', (err: unknown) => {
-    if (!reported) log({ level: 'warn', msg: 'redis connection error', cause: err instanceof Error ? err.message : String(err) });
-    reported = true;
-  });
-  client.on('ready', () => {
-    if (reported) log({ level: 'info', msg: 'redis connection ready again' });
-    reported = false;
-  });
-  client.on('reconnecting', () => {
-    if (process.env['PORTICO_DEBUG_REDIS']) log({ level: 'debug', msg: 'redis reconnecting' });
-  });
-  // A Redis that is down at startup is an outage like any other: limits follow onStoreError
-  // while it reconnects in the background.
-  const connecting = client.connect().catch(() => undefined);
-  await Promise.race([connecting, new Promise((r) => setTimeout(r, options.connectTimeoutMs ?? 1000))]);
+  const { client } = await connectRedis(options);
 
   const consumeSha = sha1(CONSUME_SCRIPT);
   const addSha = sha1(ADD_SCRIPT);

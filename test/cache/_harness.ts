@@ -8,10 +8,8 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CacheStore, LogRecord } from '../../core/capabilities.ts';
-import { compileConfig } from '../../core/config/index.ts';
-import { createGateway, type Gateway } from '../../core/gateway.ts';
-import { createTwinHot } from '../../core/hot/index.ts';
-import { createNodeForward } from '../../targets/node/forward.ts';
+import type { Gateway } from '../../core/gateway.ts';
+import { startTestGateway } from '../_gateway.ts';
 
 export interface Reply {
   status?: number;
@@ -91,32 +89,21 @@ export async function startCacheGateway(
   config: unknown,
   options: { secrets?: Record<string, string>; cache?: CacheStore; clock?: { now: number } } = {},
 ): Promise<CacheGateway> {
-  const compiled = await compileConfig(config);
-  const clock = options.clock ?? { now: Date.parse('2026-12-01T12:00:00Z') };
-  const logs: LogRecord[] = [];
-  const forward = createNodeForward();
-  const gateway = createGateway(compiled, {
-    forward,
-    now: () => clock.now,
-    hot: createTwinHot(),
+  const base = await startTestGateway(config, {
+    clock: options.clock ?? { now: Date.parse('2026-12-01T12:00:00Z') },
+    ...(options.secrets ? { secrets: options.secrets } : {}),
     ...(options.cache ? { stores: { cache: options.cache } } : {}),
-    log: (r) => logs.push(r),
-    secrets: (name) => options.secrets?.[name],
   });
-  await gateway.ready;
   const pending: Promise<unknown>[] = [];
   return {
-    gateway,
-    logs,
-    clock,
+    gateway: base.gateway,
+    logs: base.logs,
+    clock: base.clock,
     advance: (s) => {
-      clock.now += s * 1000;
+      base.clock.now += s * 1000;
     },
     async request(path, headers = {}, init = {}) {
-      const res = await gateway.fetch(new Request(`http://gw.test${path}`, { ...init, headers }), {
-        waitUntil: (p) => pending.push(p),
-        clientAddress: '127.0.0.1',
-      });
+      const res = await base.dispatch(path, headers, init, pending);
       // The body first: a stored entry is written once the whole origin body was read.
       const body = await res.arrayBuffer();
       while (pending.length > 0) await Promise.allSettled(pending.splice(0));
@@ -126,8 +113,8 @@ export async function startCacheGateway(
         headers: res.headers,
       });
     },
-    lastLog: () => logs.filter((l) => l.msg === 'request').at(-1),
-    close: () => forward.close(),
+    lastLog: () => base.logs.filter((l) => l.msg === 'request').at(-1),
+    close: base.close,
   };
 }
 

@@ -4,7 +4,7 @@
  * Pure functions of the headers, the clock readings and the route's settings.
  */
 import type { CompiledCache } from './compile.ts';
-import { deltaSeconds, type Directives, httpDate, parseDirectives } from './directives.ts';
+import { ageSeconds, deltaSeconds, type Directives, httpDate, parseCdnCacheControl, parseDirectives } from './directives.ts';
 
 /**
  * Statuses that are heuristically cacheable (RFC 9110 §15.1): storable without explicit
@@ -13,9 +13,10 @@ import { deltaSeconds, type Directives, httpDate, parseDirectives } from './dire
 export const HEURISTIC_STATUSES: ReadonlySet<number> = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
 
 /**
- * Final statuses this cache understands (RFC 9111 §3: a cache must not store a status it does
- * not understand). 206 is left out: ranges are forwarded, never stored or assembled; 304 is a
- * validation answer, never an entry.
+ * Final statuses this cache understands. RFC 9111 §3 asks for understanding only of 206, 304 and
+ * responses with `must-understand`; any other final status may be stored given explicit
+ * freshness (a 299 with max-age, say). 206 and 304 are never stored here: ranges are answered
+ * from full entries, and a 304 is a validation answer.
  */
 const UNDERSTOOD = new Set([
   200, 201, 202, 203, 204, 205, 300, 301, 302, 303, 307, 308, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412,
@@ -61,9 +62,9 @@ export type StoreDecision =
  * Surrogate-Control's `max-age` and `no-store` taking precedence over Cache-Control's.
  */
 export function responseDirectives(headers: Headers): { d: Directives; surrogate: Directives; cdn: boolean } {
-  const cdn = parseDirectives(headers.get('cdn-cache-control'));
+  const cdn = parseCdnCacheControl(headers.get('cdn-cache-control'));
   const surrogate = parseDirectives(headers.get('surrogate-control'));
-  if (cdn.size > 0) return { d: cdn, surrogate, cdn: true };
+  if (cdn !== null && cdn.size > 0) return { d: cdn, surrogate, cdn: true };
   return { d: parseDirectives(headers.get('cache-control')), surrogate, cdn: false };
 }
 
@@ -80,9 +81,13 @@ export function decideStore(
   requestTime: number,
   responseTime: number,
 ): StoreDecision {
-  if (!UNDERSTOOD.has(status)) return { store: false, reason: 'status' };
+  if (status < 200 || status === 206 || status === 304) return { store: false, reason: 'status' };
   const { d, surrogate, cdn } = responseDirectives(headers);
-  if (d.has('no-store') || (!cdn && surrogate.has('no-store'))) return { store: false, reason: 'no-store' };
+  // must-understand (§5.2.2.3): stored only when the status is understood, and then its
+  // no-store (there for caches that do not know must-understand) is ignored.
+  const mustUnderstand = d.has('must-understand');
+  if (mustUnderstand && !UNDERSTOOD.has(status)) return { store: false, reason: 'status' };
+  if ((d.has('no-store') && !mustUnderstand) || (!cdn && surrogate.has('no-store'))) return { store: false, reason: 'no-store' };
   // A shared cache never stores a private response, qualified or not (§5.2.2.7: treating the
   // qualified form as unqualified is the safe reading for a shared cache).
   if (d.has('private')) return { store: false, reason: 'private' };
@@ -131,8 +136,7 @@ export function decideStore(
 
   // Age (§4.2.3).
   const apparentAge = Math.max(0, (responseTime - dateValue) / 1000);
-  const ageHeader = Number(headers.get('age') ?? '0');
-  const ageValue = Number.isFinite(ageHeader) && ageHeader > 0 ? ageHeader : 0;
+  const ageValue = ageSeconds(headers.get('age'));
   const correctedAgeValue = ageValue + (responseTime - requestTime) / 1000;
   const age0 = Math.max(apparentAge, correctedAgeValue);
 

@@ -33,6 +33,8 @@ const FLIGHT_LINGER_MS = 1000;
 const MAX_FLIGHTS = 4096;
 /** Statuses a stale entry is served in place of (RFC 5861 §4: 500, 502, 503, 504). */
 const ERROR_STATUSES = new Set([500, 502, 503, 504]);
+/** How long past its freshness an entry is served when the origin cannot be reached (it is kept that long anyway). */
+const DISCONNECTED_STALE_SECONDS = 60;
 /** Headers a 304 never replaces in the stored response (RFC 9111 §3.2). */
 const NOT_UPDATED = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'content-range', META_HEADER]);
 
@@ -318,7 +320,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     const verdict = purges.check(entry.meta.rs, entry.meta.t, entry.meta.u);
     if (verdict === 'hard') {
       await entry.response.body?.cancel();
-      void store.delete(storeKey(hot, entry.meta.k)).catch(() => false);
+      void store.delete(storeKey(hot, entry.meta.k)).then(reportBytes, () => false);
       return { kind: 'uri-miss' };
     }
     return { kind: 'found', entry, soft: verdict === 'soft' };
@@ -374,6 +376,12 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       ),
     );
     await Promise.all(writes);
+    reportBytes();
+  }
+
+  /** Feeds `portico_cache_bytes` from the store's own count (stores that cannot tell report nothing). */
+  function reportBytes(): void {
+    if (store.bytes) runtime.metrics?.cacheBytes?.(store.bytes());
   }
 
   interface Forwarded {
@@ -456,7 +464,15 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     reqNoStore: boolean,
     lookupSeq: number,
   ): Promise<Response> {
-    if (ex.method !== 'GET') return (await forward(ex, next, primary, fwd, reqNoStore)).response;
+    if (ex.method !== 'GET') {
+      // A HEAD is never stored, so the client's own conditionals go to the origin, which
+      // answers them (a HEAD with a matching If-None-Match gets its 304).
+      for (const name of ['if-none-match', 'if-modified-since']) {
+        const value = ex.request.headers.get(name);
+        if (value !== null) ex.upstreamHeaders.set(name, value);
+      }
+      return (await forward(ex, next, primary, fwd, reqNoStore)).response;
+    }
     const t = now();
     const flight = flights.get(primary);
     // A finished flight is joined only by a lookup that began before it finished (its store read
@@ -554,7 +570,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       if (!decision.store || body === null) {
         merged.delete(META_HEADER);
         appendStatus(merged, `fwd=${fwd}; fwd-status=304`);
-        void store.delete(storeKey(hot, entry.meta.k)).catch(() => false);
+        void store.delete(storeKey(hot, entry.meta.k)).then(reportBytes, () => false);
         return new Response(ex.method === 'HEAD' ? null : body, { status: entry.response.status, headers: merged });
       }
       const meta: Meta = {
@@ -575,16 +591,32 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       const ttl = Math.round(meta.f.life - meta.f.age0);
       return serve(ex, b.status, b.statusText, b.headers, body, meta, `fwd=${fwd}; fwd-status=304; stored; ttl=${ttl}`);
     }
-    if (ERROR_STATUSES.has(res.status) && !entry.meta.f.noCache && entry.meta.f.sie > 0 && staleness <= entry.meta.f.sie) {
+    const f = entry.meta.f;
+    if (ERROR_STATUSES.has(res.status) && !f.noCache && f.sie > 0 && staleness <= f.sie) {
       await res.body?.cancel();
       ex.logFields['cache'] = 'stale';
       return serveEntry(ex, entry, `fwd=${fwd}; fwd-status=${res.status}; ttl=${-Math.ceil(staleness)}; detail=stale-if-error`);
+    }
+    // Disconnected (§4.2.4): the gateway could not reach the origin or it timed out (the answer
+    // is the gateway's own 502/504, not the origin's). A stale entry the origin did not forbid
+    // serving stale (must-revalidate, proxy-revalidate, s-maxage, no-cache) is served then, for
+    // DISCONNECTED_STALE_SECONDS past its freshness, even without stale-if-error.
+    const code = ex.logFields['code'];
+    if (
+      (code === 'ERR_UPSTREAM_UNREACHABLE' || code === 'ERR_UPSTREAM_TIMEOUT') &&
+      !f.noCache &&
+      !f.revalidate &&
+      staleness <= DISCONNECTED_STALE_SECONDS
+    ) {
+      await res.body?.cancel();
+      ex.logFields['cache'] = 'stale';
+      return serveEntry(ex, entry, `fwd=${fwd}; fwd-status=${res.status}; ttl=${-Math.ceil(staleness)}; detail=disconnected`);
     }
     await entry.response.body?.cancel();
     // A new response: stored in place of the old one if it may be (below); if it may not, the
     // old one is dropped so that it is not served after the origin changed its mind.
     const decision = decideStore(res.status, res.headers, ex.request.headers.has('authorization'), c, requestTime, responseTime);
-    if (!decision.store) void store.delete(storeKey(hot, entry.meta.k)).catch(() => false);
+    if (!decision.store) void store.delete(storeKey(hot, entry.meta.k)).then(reportBytes, () => false);
     return (await forward(ex, async () => res, primary, fwd, reqNoStore, requestTime, responseTime)).response;
   }
 
@@ -605,6 +637,55 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       }
     })();
     ex.context.waitUntil(task.catch(() => undefined));
+  }
+
+  /** A 206 (or 416) for one byte range of a fresh stored 200; null when the entry cannot answer it. */
+  async function serveRange(ex: Exchange, entry: Entry, soft: boolean, range: string): Promise<Response | null> {
+    const f = entry.meta.f;
+    const age = currentAge(f, entry.meta.rs, now());
+    const rd = requestDirectives(ex.request.headers);
+    const m = /^bytes=(\d*)-(\d*)$/i.exec(range.trim());
+    if (
+      soft ||
+      f.noCache ||
+      age >= f.life ||
+      entry.response.status !== 200 ||
+      rd.has('no-cache') ||
+      rd.has('max-age') ||
+      rd.has('min-fresh') ||
+      !m ||
+      (m[1] === '' && m[2] === '') ||
+      ex.request.headers.has('if-range')
+    ) {
+      await entry.response.body?.cancel();
+      return null;
+    }
+    const body = await readAll(entry.response.body, Number.POSITIVE_INFINITY);
+    if (body === null) return null;
+    const size = body.byteLength;
+    let start: number;
+    let end: number;
+    if (m[1] === '') {
+      start = Math.max(0, size - Number(m[2]));
+      end = size - 1;
+    } else {
+      start = Number(m[1]);
+      end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+    }
+    const headers = new Headers(entry.response.headers);
+    headers.delete(META_HEADER);
+    headers.set('age', String(Math.floor(age)));
+    ex.logFields['cache'] = 'hit';
+    if (start >= size || start > end || (m[1] === '' && Number(m[2]) === 0)) {
+      for (const n of ['content-length', 'content-type', 'content-encoding']) headers.delete(n);
+      headers.set('content-range', `bytes */${size}`);
+      appendStatus(headers, `hit; ttl=${Math.round(f.life - age)}; detail=range`);
+      return new Response(null, { status: 416, headers });
+    }
+    headers.set('content-range', `bytes ${start}-${end}/${size}`);
+    headers.set('content-length', String(end - start + 1));
+    appendStatus(headers, `hit; ttl=${Math.round(f.life - age)}; detail=range`);
+    return new Response(ex.method === 'HEAD' ? null : body.slice(start, end + 1), { status: 206, headers });
   }
 
   /** Invalidates after an unsafe method's success (RFC 9111 §4.4): its URL, Location, Content-Location. */
@@ -636,8 +717,18 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     }
     const reqHeaders = ex.request.headers;
     const url = cacheUrl(ex.host, ex.path, ex.url.search, keySettings.ignoreQuery);
-    const primary = reqHeaders.has('range') ? null : primaryKey(ex, keySettings, url);
-    if (primary === null) {
+    const range = reqHeaders.get('range');
+    const primary = primaryKey(ex, keySettings, url);
+    if (primary !== null && range !== null) {
+      // A Range is answered from a fresh stored 200 (one byte range, RFC 9110 §14); anything
+      // else about it goes to the origin and its answer (a 206 or not) is relayed, never stored.
+      const found = await lookup(ex, primary);
+      if (found.kind === 'found') {
+        const served = await serveRange(ex, found.entry, found.soft, range);
+        if (served !== null) return served;
+      }
+    }
+    if (primary === null || range !== null) {
       const res = await next();
       ex.logFields['cache'] = 'bypass';
       return withStatus(res, `fwd=bypass; fwd-status=${res.status}`);

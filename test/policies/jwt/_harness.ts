@@ -9,12 +9,10 @@ import { KeyObject, sign } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { CompactSign, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
 import type { LogRecord } from '../../../core/capabilities.ts';
-import { compileConfig } from '../../../core/config/index.ts';
-import { createGateway, type Gateway } from '../../../core/gateway.ts';
-import { createTwinHot } from '../../../core/hot/index.ts';
+import type { Gateway } from '../../../core/gateway.ts';
 import { createMemoryKV } from '../../../core/stores/index.ts';
 import type { KVStore } from '../../../core/capabilities.ts';
-import { createNodeForward } from '../../../targets/node/forward.ts';
+import { startTestGateway } from '../../_gateway.ts';
 
 function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
@@ -105,38 +103,28 @@ export async function startGateway(
   config: unknown,
   options: { secrets?: Record<string, string>; kv?: KVStore; clock?: { now: number } } = {},
 ): Promise<TestGateway> {
-  const compiled = await compileConfig(config);
   const clock = options.clock ?? { now: Date.now() };
   const kv = options.kv ?? createMemoryKV({ now: () => clock.now });
-  const logs: LogRecord[] = [];
-  const forward = createNodeForward();
-  const gateway = createGateway(compiled, {
-    forward,
-    now: () => clock.now,
-    hot: createTwinHot(),
+  const base = await startTestGateway(config, {
+    clock,
     stores: { kv },
-    log: (r) => logs.push(r),
-    secrets: (name) => options.secrets?.[name],
+    ...(options.secrets ? { secrets: options.secrets } : {}),
   });
-  await gateway.ready;
   const pending: Promise<unknown>[] = [];
   return {
-    gateway,
-    logs,
+    gateway: base.gateway,
+    logs: base.logs,
     kv,
     clock,
     advance: (ms) => {
       clock.now += ms;
     },
     async request(path, headers = {}, init = {}) {
-      const res = await gateway.fetch(new Request(`http://gw.test${path}`, { ...init, headers }), {
-        waitUntil: (p) => pending.push(p),
-        clientAddress: '127.0.0.1',
-      });
+      const res = await base.dispatch(path, headers, init, pending);
       await Promise.allSettled(pending.splice(0));
       return res;
     },
-    close: () => forward.close(),
+    close: base.close,
   };
 }
 
