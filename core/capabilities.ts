@@ -55,6 +55,8 @@ export interface ForwardInit {
    * for the adapter to write.
    */
   relay?(native: unknown): void;
+  /** Where the forwarder hands the origin's interim (1xx) responses, when the adapter sends them on. */
+  onInformational?(status: number, headers: Record<string, string | string[]>): void;
 }
 
 /** Where guardBody reads an origin's body from: a `ReadableStreamDefaultReader` has this shape. */
@@ -119,6 +121,12 @@ export interface RequestContext {
    * so that the gateway does not parse it a second time. Left out, the gateway parses it.
    */
   url?: URL;
+  /**
+   * Sends an interim (1xx) response of the origin on to the client before the final one (RFC
+   * 9110 §15.2), when the adapter can (Node: 102 and 103). Interim responses skip the route's
+   * policies and are never stored by the cache; one sent by a try that then failed stays sent.
+   */
+  onInformational?(status: number, headers: Record<string, string | string[]>): void;
 }
 
 export interface LogRecord {

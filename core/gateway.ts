@@ -191,6 +191,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
         search: ex.upstreamSearch,
         headers: ex.upstreamHeaders,
         onClientGone: ex.context.onClientGone,
+        ...(ex.context.onInformational ? { onInformational: ex.context.onInformational } : {}),
         nativeBody: ex.context.nativeBody,
         nativeRelay: ex.context.nativeRelay === true && bodiesUntouched.has(ex.route),
         logFields: ex.logFields,

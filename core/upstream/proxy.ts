@@ -32,6 +32,8 @@ export interface ProxyInput {
   onBodyError?: (error: unknown, timedOut: boolean) => void;
   /** The adapter's way of telling that the client went away, when it has one (else `request.signal`). */
   onClientGone?: RequestContext['onClientGone'];
+  /** Where the origin's interim (1xx) responses go, when the adapter can send them (RequestContext.onInformational). */
+  onInformational?: RequestContext['onInformational'];
   /** The request body in the adapter's own form, when it has one (see RequestContext.nativeBody). */
   nativeBody?: RequestContext['nativeBody'];
   /**
@@ -247,6 +249,7 @@ async function tryOrigins(
         },
       };
       if (hasBody) init.duplex = 'half';
+      if (input.onInformational) init.onInformational = input.onInformational;
       if (native !== undefined && native !== null) init.nativeBody = native;
       let relayed: unknown;
       if (input.nativeRelay) {

@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
-import type { BodySource, ForwardFn } from '../../core/capabilities.ts';
+import type { BodySource, ForwardFn, ForwardInit } from '../../core/capabilities.ts';
 import { nodeHeaders } from './headers.ts';
 import { HeaderMap } from '../../core/http/header-map.ts';
 import { BodylessResponse } from '../../core/http/bodyless-response.ts';
@@ -82,6 +82,15 @@ export function readableSource(body: Readable): BodySource {
 }
 
 type UndiciResponse = Awaited<ReturnType<typeof undiciRequest>>;
+
+/** undici's interim responses (not 100 Continue, which is the request body's business) to core's hook. */
+function interimTo(
+  hook: NonNullable<ForwardInit['onInformational']>,
+): (info: { statusCode: number; headers: Record<string, string | string[]> }) => void {
+  return (info) => {
+    if (info.statusCode !== 100 && info.statusCode !== 101) hook(info.statusCode, info.headers);
+  };
+}
 
 /** `http://host:port/path?q` as its origin and the rest; a URL without a path gets "/". */
 export function originAndPath(url: string): { origin: string; path: string } {
@@ -187,6 +196,7 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
             : null,
       // Core's Cancel where given (no AbortSignal is made; undici takes its EventEmitter shape).
       signal: init.cancel ?? init.signal,
+      ...(init.onInformational ? { onInfo: interimTo(init.onInformational) } : {}),
     }) as Promise<UndiciResponse>;
     const res = await untilAborted(pending, init.cancel ?? signalAsAbortLike(init.signal));
     // The origin's headers, translated once (header-map.ts): undici has parsed and checked them.

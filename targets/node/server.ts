@@ -18,6 +18,7 @@ import { stdoutLineLog } from './log.ts';
 import { writeResponse } from './respond.ts';
 import { writeRelayed } from './relay.ts';
 import { HttpProblem } from '../../core/errors.ts';
+import { HOP_BY_HOP_HEADERS } from '../../core/http/headers.ts';
 import { problemResponse, type ProblemInput } from '../../core/http/problem.ts';
 import { nodeHeaders } from './headers.ts';
 import { loadNodeGeo } from './geo.ts';
@@ -211,6 +212,16 @@ async function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, log
   socket.end(head + body);
 }
 
+/** An interim response's fields without the hop-by-hop ones. */
+function interimHeaders(headers: Record<string, string | string[]>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined && !HOP_BY_HOP_HEADERS.has(name.toLowerCase())) out[name.toLowerCase()] = value;
+  }
+  return out;
+}
+
 /** Whether a request has a body (RFC 9112 §6.3: Transfer-Encoding, or a Content-Length above 0). */
 function hasBody(incoming: IncomingMessage): boolean {
   const length = incoming.headers['content-length'];
@@ -274,6 +285,13 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       // WHATWG Request and its two stream conversions (see forward.ts).
       nativeBody: hasBody(incoming) ? incoming : null,
       nativeRelay,
+      // The origin's 102 and 103 go on to the client before the final answer (other 1xx have
+      // no API in node:http and are dropped); hop-by-hop fields stay behind.
+      onInformational(status, headers) {
+        if (outgoing.headersSent || outgoing.destroyed) return;
+        if (status === 103) outgoing.writeEarlyHints(interimHeaders(headers));
+        else if (status === 102) outgoing.writeProcessing();
+      },
       // The response closing before it finished is the client going away. Listening here
       // instead of on `request.signal` spares a full Request per request.
       onClientGone(listener) {
