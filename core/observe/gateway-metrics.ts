@@ -10,14 +10,42 @@ import {
   CACHE_STATUSES,
   type ConfigNames,
   configNames,
-  methodLabel,
   NO_ROUTE,
   NONE,
   OTHER,
   oneOf,
-  statusClass,
 } from './labels.ts';
-import { type Counter, EDGE_LATENCY_BUCKETS, type Gauge, type Histogram, Registry } from './registry.ts';
+import {
+  type Counter,
+  EDGE_LATENCY_BUCKETS,
+  type Gauge,
+  type Histogram,
+  type HistogramSeries,
+  Registry,
+  type Series,
+} from './registry.ts';
+
+/** Method labels by index, `other` last (see methodLabel). */
+const METHOD_LABELS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE', OTHER] as const;
+const METHOD_INDEX = new Map<string, number>(METHOD_LABELS.slice(0, -1).map((m, i) => [m, i]));
+/** Status-class labels by index (status / 100 - 1), `other` last (see statusClass). */
+const STATUS_LABELS = ['1xx', '2xx', '3xx', '4xx', '5xx', OTHER] as const;
+/** Attempt outcomes by index, `other` last (see ATTEMPT_OUTCOMES). */
+const OUTCOME_LABELS = ['ok', 'status', 'connect', 'timeout', 'shed', 'open', OTHER] as const;
+const OUTCOME_INDEX = new Map<string, number>(OUTCOME_LABELS.map((o, i) => [o, i]));
+
+/** The request series of one label tuple (route, method, status class, region). */
+interface RequestCell {
+  requests: Series;
+  duration: HistogramSeries;
+}
+
+/** One origin's attempt series in its own region, by outcome index. */
+interface OriginCells {
+  region: string;
+  outcomes: (Series | undefined)[];
+  duration: HistogramSeries | undefined;
+}
 
 /** Numeric breaker states of `portico_breaker_state` (an alert compares with 2). */
 export const BREAKER_STATE_VALUE: Record<string, number> = { closed: 0, 'half-open': 1, open: 2 };
@@ -119,6 +147,12 @@ export class GatewayMetrics {
   readonly exports: Counter;
   readonly dropped: Counter;
   private readonly names: ConfigNames;
+  /** Region labels by index: the config's regions, then `none` and `other` (regionIndex has the config's only). */
+  private readonly regionLabels: string[];
+  private readonly regionIndex: Map<string, number>;
+  /** Request cells per route (and for requests no route took), by cellIndex. */
+  private readonly routeCells = new Map<CompiledRoute | null, (RequestCell | undefined)[]>();
+  private readonly originCells = new Map<string, OriginCells>();
 
   constructor(config: CompiledConfig, now: () => number) {
     const r = new Registry(now);
@@ -167,6 +201,62 @@ export class GatewayMetrics {
     ]);
     this.configInfo.set([config.hash, String(config.version)], 1);
     this.inFlight.set([], 0);
+    this.regionLabels = [...this.names.regions, NONE, OTHER];
+    this.regionIndex = new Map([...this.names.regions].map((r, i) => [r, i]));
+    for (const o of Object.values(config.origins)) {
+      this.originCells.set(o.name, { region: o.region, outcomes: [], duration: undefined });
+    }
+  }
+
+  /** The request series of a label tuple, made at its first request (labels from fixed lists only). */
+  private requestCell(route: CompiledRoute | null, method: string, status: number, region: unknown): RequestCell {
+    let cells = this.routeCells.get(route);
+    if (cells === undefined) {
+      cells = [];
+      this.routeCells.set(route, cells);
+    }
+    const m = METHOD_INDEX.get(method) ?? METHOD_LABELS.length - 1;
+    const c = Math.floor(status / 100) - 1;
+    const sc = c >= 0 && c < 5 ? c : STATUS_LABELS.length - 1;
+    const regions = this.regionLabels.length;
+    const ri =
+      region === undefined || region === null
+        ? regions - 2
+        : typeof region === 'string'
+          ? (this.regionIndex.get(region) ?? regions - 1)
+          : regions - 1;
+    const index = (m * STATUS_LABELS.length + sc) * regions + ri;
+    let cell = cells[index];
+    if (cell === undefined) {
+      const labels = [
+        route === null ? NO_ROUTE : route.id,
+        METHOD_LABELS[m] as string,
+        STATUS_LABELS[sc] as string,
+        this.regionLabels[ri] as string,
+      ];
+      cell = { requests: this.requests.handle(labels), duration: this.duration.handle(labels) };
+      cells[index] = cell;
+    }
+    return cell;
+  }
+
+  /** Counts one attempt: its outcome and its time (seconds). */
+  private attempt(a: Attempt, seconds: number): void {
+    const cells = this.originCells.get(a.origin);
+    if (cells === undefined || cells.region !== a.region) {
+      this.attempts.inc([a.origin, a.region, a.outcome]);
+      this.attemptDuration.observe([a.origin, a.region], seconds);
+      return;
+    }
+    const o = OUTCOME_INDEX.get(a.outcome) ?? OUTCOME_LABELS.length - 1;
+    let series = cells.outcomes[o];
+    if (series === undefined) {
+      series = this.attempts.handle([a.origin, a.region, OUTCOME_LABELS[o] as string]);
+      cells.outcomes[o] = series;
+    }
+    series.value++;
+    cells.duration ??= this.attemptDuration.handle([a.origin, a.region]);
+    this.attemptDuration.observeInto(cells.duration, seconds);
   }
 
   /** Records a breaker state change (for the upstream step's breakers). */
@@ -182,19 +272,16 @@ export class GatewayMetrics {
 
   /** Records one finished request: every family that its facts speak of. */
   record(f: RequestFacts): void {
-    const route = f.route === null ? NO_ROUTE : f.route.id;
     const fields = f.fields;
-    const region = oneOf(fields['region'], this.names.regions);
-    const labels = [route, methodLabel(f.method), statusClass(f.status), region];
-    this.requests.inc(labels);
-    this.duration.observe(labels, f.seconds);
+    const cell = this.requestCell(f.route, f.method, f.status, fields['region']);
+    cell.requests.value++;
+    this.duration.observeInto(cell.duration, f.seconds);
     if (f.route === null) return;
+    const route = f.route.id;
     const attempts = f.attempts;
     for (let i = 0; i < attempts.length; i++) {
       const a = attempts[i] as Attempt;
-      this.attempts.inc([a.origin, a.region, a.outcome]);
-      if (a.ms >= 0) this.attemptDuration.observe([a.origin, a.region], a.ms / 1000);
-      else this.attemptDuration.observe([a.origin, a.region], f.seconds);
+      this.attempt(a, a.ms >= 0 ? a.ms / 1000 : f.seconds);
       const next = attempts[i + 1];
       if (next) this.failovers.inc([route, a.region, next.region]);
       // A breaker's state as the attempts show it, where the upstream step does not report it.

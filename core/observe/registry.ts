@@ -11,10 +11,19 @@
  * Label values must come from fixed sets or from the config (route ids, origin and region
  * names): the callers map everything else to one of a few words. Series are keyed by their
  * label values joined with a separator no config name can hold.
+ *
+ * On the request path the callers hold series handles (`Counter.handle`, `Histogram.handle`)
+ * made once per label tuple and kept by small integer indexes (gateway-metrics.ts), so that a
+ * request adds to numbers and builds no key strings and no label arrays (bench/README.md,
+ * `observe.ts`).
  */
 
 /** Separator of label values in a series key (config names are `[A-Za-z0-9_.-]`). */
 const SEP = '\u0001';
+
+function keyOf(values: readonly string[]): string {
+  return values.length === 0 ? '' : values.length === 1 ? (values[0] as string) : values.join(SEP);
+}
 
 export type MetricKind = 'counter' | 'gauge' | 'histogram' | 'info';
 
@@ -50,15 +59,26 @@ export class Counter implements Family {
 
   /** Adds `by` (default 1) to the series of these label values, in the order of `labelNames`. */
   inc(values: readonly string[], by = 1): void {
-    const key = values.length === 1 ? (values[0] as string) : values.join(SEP);
-    const s = this.series.get(key);
-    if (s) s.value += by;
-    else this.series.set(key, { labels: values.slice(), value: by });
+    this.handle(values).value += by;
+  }
+
+  /**
+   * The series of these label values, made (at 0) when new: a handle to add to directly
+   * (`handle.value += 1`) where the same labels come back on every request.
+   */
+  handle(values: readonly string[]): Series {
+    const key = keyOf(values);
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels: values.slice(), value: 0 };
+      this.series.set(key, s);
+    }
+    return s;
   }
 
   /** The value of one series (0 when it has none), for tests and `explain`. */
   get(values: readonly string[]): number {
-    return this.series.get(values.join(SEP))?.value ?? 0;
+    return this.series.get(keyOf(values))?.value ?? 0;
   }
 }
 
@@ -73,21 +93,26 @@ export class Gauge implements Family {
   ) {}
 
   set(values: readonly string[], value: number): void {
-    const key = values.join(SEP);
-    const s = this.series.get(key);
-    if (s) s.value = value;
-    else this.series.set(key, { labels: values.slice(), value });
+    this.handle(values).value = value;
   }
 
   add(values: readonly string[], by: number): void {
-    const key = values.join(SEP);
-    const s = this.series.get(key);
-    if (s) s.value += by;
-    else this.series.set(key, { labels: values.slice(), value: by });
+    this.handle(values).value += by;
+  }
+
+  /** The series of these label values (made at 0 when new), to set or add to directly. */
+  handle(values: readonly string[]): Series {
+    const key = keyOf(values);
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels: values.slice(), value: 0 };
+      this.series.set(key, s);
+    }
+    return s;
   }
 
   get(values: readonly string[]): number {
-    return this.series.get(values.join(SEP))?.value ?? 0;
+    return this.series.get(keyOf(values))?.value ?? 0;
   }
 }
 
@@ -108,16 +133,31 @@ export class Histogram implements Family {
   ) {}
 
   observe(values: readonly string[], value: number): void {
-    const key = values.join(SEP);
+    this.observeInto(this.handle(values), value);
+  }
+
+  /** The series of these label values, made empty when new (see Counter.handle). */
+  handle(values: readonly string[]): HistogramSeries {
+    const key = keyOf(values);
     let s = this.series.get(key);
     if (!s) {
       s = { labels: values.slice(), counts: new Array<number>(this.bounds.length + 1).fill(0), sum: 0, count: 0 };
       this.series.set(key, s);
     }
+    return s;
+  }
+
+  /**
+   * Counts `value` into a series of this histogram. The bounds are searched from the smallest:
+   * edge latencies sit in the first few buckets, where a linear search stops sooner than a
+   * binary one would.
+   */
+  observeInto(s: HistogramSeries, value: number): void {
     const bounds = this.bounds;
+    const n = bounds.length;
     let i = 0;
-    while (i < bounds.length && value > (bounds[i] as number)) i++;
-    (s.counts as number[])[i] = (s.counts[i] as number) + 1;
+    while (i < n && value > (bounds[i] as number)) i++;
+    s.counts[i] = (s.counts[i] as number) + 1;
     s.sum += value;
     s.count++;
   }
