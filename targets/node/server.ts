@@ -212,12 +212,20 @@ async function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, log
   socket.end(head + body);
 }
 
-/** An interim response's fields without the hop-by-hop ones. */
+/** An interim response's fields without the hop-by-hop ones (and those its Connection names). */
 function interimHeaders(headers: Record<string, string | string[]>): Record<string, string | string[]> {
+  const named = new Set<string>();
+  for (const name in headers) {
+    if (name.toLowerCase() !== 'connection') continue;
+    const value = headers[name];
+    for (const token of (Array.isArray(value) ? value.join(',') : (value ?? '')).split(','))
+      named.add(token.trim().toLowerCase());
+  }
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     const value = headers[name];
-    if (value !== undefined && !HOP_BY_HOP_HEADERS.has(name.toLowerCase())) out[name.toLowerCase()] = value;
+    const lower = name.toLowerCase();
+    if (value !== undefined && !HOP_BY_HOP_HEADERS.has(lower) && !named.has(lower)) out[lower] = value;
   }
   return out;
 }
