@@ -78,8 +78,11 @@ describe('purge fan-out across two gateway processes', () => {
     // Each process has its own memory LRU: both stored, both hit now.
     const hit = async (base: string) => {
       const deadline = Date.now() + 5000;
-      let s = '';
-      while (Date.now() < deadline && !(s = await status(base)).includes('hit')) await new Promise((r) => setTimeout(r, 20));
+      let s = await status(base);
+      while (Date.now() < deadline && !s.includes('hit')) {
+        await new Promise((r) => setTimeout(r, 20));
+        s = await status(base);
+      }
       return s;
     };
     expect(await hit(two.url)).toMatch(/^portico; hit/);
