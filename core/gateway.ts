@@ -29,7 +29,7 @@ import { Upstreams } from './upstream/upstreams.ts';
 import { HealthChecker } from './upstream/health.ts';
 import type { GeoInfo } from './capabilities.ts';
 
-/** The origins' state (health, breakers, EWMA) as JSON; served when `observability.metrics` is on. */
+/** The origins' state (health, breakers, EWMA) as JSON; served with an admin token (admin block or observability.metrics). */
 export const UPSTREAMS_PATH = '/_portico/upstreams';
 
 export interface Gateway {

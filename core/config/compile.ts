@@ -198,6 +198,8 @@ export interface CompiledConfig {
   warnings: ConfigIssue[];
   /** The `observability` block, compiled; null or absent when the config has none. */
   observability?: CompiledObservability | null;
+  /** The `admin` block's token, when there is one: guards the gateway's admin endpoints. */
+  admin?: { env: string } | null;
 }
 
 /** Identity helper that gives TypeScript users completion and checking for their config. */
@@ -953,6 +955,7 @@ export async function compileConfig(input: unknown, file?: string): Promise<Comp
     table: toBase64(compileRouteTable(tableEntries)),
     warnings,
     observability,
+    admin: adminBlock?.token ? { env: adminBlock.token.env } : null,
   };
 }
 

@@ -129,8 +129,10 @@ export class Observer {
   /** Resolves the admin token and the collector's secret headers; once, before the first request. */
   async init(): Promise<void> {
     const c = this.config;
+    if (c?.metrics) this.adminToken = await this.o.secret(c.metrics.token, 'admin.token');
+    // An admin block without metrics still serves the admin read endpoints (/_portico/upstreams).
+    else if (this.gateway.admin) this.adminToken = await this.o.secret(this.gateway.admin, 'admin.token');
     if (!c) return;
-    if (c.metrics) this.adminToken = await this.o.secret(c.metrics.token, 'admin.token');
     if (c.otlp && this.metrics) {
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(c.otlp.headers)) {
@@ -185,9 +187,9 @@ export class Observer {
     return null;
   }
 
-  /** Whether the admin read endpoints are served (the config has observability.metrics). */
+  /** Whether the admin read endpoints are served (the config has an admin token, or observability.metrics). */
   get adminEndpoints(): boolean {
-    return this.metricsPath !== null;
+    return this.metricsPath !== null || this.adminToken !== null;
   }
 
   /** An admin read endpoint answering JSON (`/_portico/upstreams`), behind the admin token. */

@@ -79,3 +79,40 @@ describe('/_portico/upstreams', () => {
     expect(res.headers['allow']).toBe('GET, HEAD');
   });
 });
+
+describe('/_portico/upstreams with an admin block and no metrics', () => {
+  it('is served behind the admin token, and a config without admin has none', async () => {
+    const origin = await startEchoOrigin({ region: 'us-east' });
+    const base = {
+      origins: { live: { url: origin.url, region: 'us-east' } },
+      routes: [{ match: { path: '/*' }, upstream: 'live' }],
+    };
+    const withAdmin = await startNodeServer(
+      await compileConfig({ admin: { token: { env: 'UPSTREAMS_TEST_ADMIN' } }, ...base }, 'admin without metrics'),
+      {
+        port: 0,
+        hot: await loadNodeHot('wasm'),
+        log: () => {},
+        secrets: (name) => (name === 'UPSTREAMS_TEST_ADMIN' ? TOKEN : undefined),
+      },
+    );
+    const without = await startNodeServer(await compileConfig(base, 'no admin'), {
+      port: 0,
+      hot: await loadNodeHot('wasm'),
+      log: () => {},
+    });
+    try {
+      expect((await rawRequest(withAdmin.url, '/_portico/upstreams')).status).toBe(401);
+      const ok = await rawRequest(withAdmin.url, '/_portico/upstreams', { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(ok.status).toBe(200);
+      expect(Object.keys(JSON.parse(ok.body).origins)).toEqual(['live']);
+      // Without an admin block the path is an ordinary one: the catch-all route forwards it.
+      const plain = await rawRequest(without.url, '/_portico/upstreams', { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(plain.body).not.toContain('"origins"');
+    } finally {
+      await withAdmin.drain();
+      await without.drain();
+      await origin.close();
+    }
+  });
+});
