@@ -56,6 +56,7 @@ export const TARGET_PROVIDES: Record<TargetName, ReadonlySet<Need>> = {
 };
 
 export interface UnmetNeed {
+  /** The route's id; '' for a gateway-wide block (then `policy` names the block). */
   route: string;
   policy: string;
   need: Need;
@@ -77,10 +78,27 @@ function policyNeeds(p: CompiledConfig['routes'][number]['policies'][number], co
   return needs;
 }
 
-/** Everything the config's routes need, whatever the target. */
+/**
+ * What the config's gateway-wide blocks need: `observability` (secrets in its OTLP headers or
+ * metrics token; `waitUntil` for the OTLP push, which runs after each response) and `admin` (its
+ * token is a secret).
+ */
+function blockNeeds(compiled: CompiledConfig): Array<{ block: string; need: Need }> {
+  const out: Array<{ block: string; need: Need }> = [];
+  const o = compiled.observability;
+  if (o) {
+    if (holdsSecret(o)) out.push({ block: 'observability', need: 'secrets' });
+    if (o.otlp) out.push({ block: 'observability.otlp', need: 'waitUntil' });
+  }
+  if (compiled.admin && !o?.metrics) out.push({ block: 'admin', need: 'secrets' });
+  return out;
+}
+
+/** Everything the config's routes and gateway-wide blocks need, whatever the target. */
 export function configNeeds(compiled: CompiledConfig): Set<Need> {
   const all = new Set<Need>();
   for (const route of compiled.routes) for (const p of route.policies) for (const n of policyNeeds(p, compiled)) all.add(n);
+  for (const { need } of blockNeeds(compiled)) all.add(need);
   return all;
 }
 
@@ -93,6 +111,7 @@ export function unmetNeeds(compiled: CompiledConfig, target: TargetName): UnmetN
       for (const need of policyNeeds(p, compiled)) if (!provides.has(need)) unmet.push({ route: route.id, policy: p.name, need });
     }
   }
+  for (const { block, need } of blockNeeds(compiled)) if (!provides.has(need)) unmet.push({ route: '', policy: block, need });
   return unmet;
 }
 
@@ -111,7 +130,7 @@ export function assertNeedsMet(compiled: CompiledConfig, target: TargetName): vo
   if (unmet.length === 0) return;
   const lines = unmet.map(
     (u) =>
-      `  route "${u.route}", policy ${u.policy}: needs ${u.need.startsWith('alg:') ? `the ${u.need.slice(4)} algorithm` : (NEED_TEXT[u.need] ?? u.need)}, which ${target} cannot give`,
+      `  ${u.route === '' ? u.policy : `route "${u.route}", policy ${u.policy}`}: needs ${u.need.startsWith('alg:') ? `the ${u.need.slice(4)} algorithm` : (NEED_TEXT[u.need] ?? u.need)}, which ${target} cannot give`,
   );
   throw new PorticoError(
     'ERR_TARGET_UNSUPPORTED',

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileConfig } from '../../../core/config/index.ts';
 import { ConfigError } from '../../../core/errors.ts';
-import { unmetNeeds } from '../../../scripts/build/needs.ts';
+import { assertNeedsMet, unmetNeeds } from '../../../scripts/build/needs.ts';
 import { startGateway } from './_harness.ts';
 
 const origins = { o: { url: 'http://127.0.0.1:9', region: 'local' } };
@@ -108,6 +108,7 @@ describe('jwt config', () => {
       { route: 'ps', policy: 'jwt', need: 'secrets' },
       { route: 'rv', policy: 'jwt', need: 'kv' },
       { route: 'rv', policy: 'jwt', need: 'secrets' },
+      { route: '', policy: 'admin', need: 'secrets' },
     ]);
     expect(unmetNeeds(compiled, 'vercel')).toEqual([{ route: 'rv', policy: 'jwt', need: 'kv' }]);
     expect(unmetNeeds(compiled, 'deno')).toEqual([]);
@@ -139,5 +140,27 @@ describe('jwt config', () => {
     const short = startGateway(config, { secrets: { JWT_SECRET: 'too-short-secret' } });
     await expect(short).rejects.toThrow('issuers.h.keys[0]: the HMAC secret in JWT_SECRET is shorter than 32 bytes');
     await expect(short).rejects.not.toThrow('too-short-secret');
+  });
+});
+
+describe('what the gateway-wide blocks need of a target', () => {
+  it('names observability secrets and the OTLP push (waitUntil) where the target lacks them', async () => {
+    const compiled = await compileConfig({
+      origins,
+      admin: { token: { env: 'ADMIN' } },
+      observability: {
+        metrics: {},
+        otlp: { endpoint: 'http://127.0.0.1:4318', headers: { authorization: { env: 'OTLP_AUTH' } } },
+      },
+      routes: [{ id: 'r', match: { path: '/*' }, upstream: 'o' }],
+    });
+    expect(unmetNeeds(compiled, 'wasi')).toEqual([
+      { route: '', policy: 'observability', need: 'secrets' },
+      { route: '', policy: 'observability.otlp', need: 'waitUntil' },
+    ]);
+    expect(unmetNeeds(compiled, 'cloudflare')).toEqual([]);
+    expect(() => assertNeedsMet(compiled, 'wasi')).toThrow(
+      /observability\.otlp: needs work after the response \(waitUntil\), which wasi cannot give/,
+    );
   });
 });
