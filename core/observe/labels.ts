@@ -46,6 +46,8 @@ export interface Attempt {
   outcome: string;
   status?: number;
   ms: number;
+  /** When it began (epoch milliseconds), as the upstream step took it at the call. */
+  startMs?: number;
 }
 
 /** Names from the config: the only free text a label may carry. */
@@ -78,6 +80,7 @@ export function attemptsOf(fields: Record<string, unknown>, names: ConfigNames, 
         ms: typeof r['ms'] === 'number' && Number.isFinite(r['ms']) ? r['ms'] : 0,
       };
       if (typeof r['status'] === 'number' && Number.isInteger(r['status'])) attempt.status = r['status'];
+      if (typeof r['startMs'] === 'number' && Number.isFinite(r['startMs'])) attempt.startMs = r['startMs'];
       out.push(attempt);
     }
     return out;

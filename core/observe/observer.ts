@@ -369,12 +369,15 @@ export class Observer {
         status: STATUS_CODE.unset,
       });
       if (!upstream) continue;
-      // The attempts, in the order tried, laid end to end in the upstream step's time.
+      // The attempts, in the order tried: each starts when the upstream step began it and lasts
+      // what it measured there (kept inside the upstream span: the step's clock is Date.now's
+      // milliseconds, the span's finer). One recorded without its start is laid after the last.
       let at = s.startMs;
       for (const a of attempts) {
         const known = a.ms >= 0;
-        const startMs = known ? at : s.startMs;
-        const endMs = known ? Math.min(at + a.ms, s.endMs) : s.endMs;
+        const began = a.startMs === undefined ? at : Math.min(Math.max(a.startMs, s.startMs), s.endMs);
+        const startMs = known ? began : s.startMs;
+        const endMs = known ? Math.min(Math.max(began + a.ms, began), s.endMs) : s.endMs;
         at = endMs;
         const host = this.originHosts.get(a.origin);
         const attributes: Record<string, AttributeValue> = {

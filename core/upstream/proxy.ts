@@ -70,6 +70,8 @@ export interface Attempt {
   outcome: 'ok' | 'status' | 'connect' | 'timeout' | 'shed' | 'open';
   status?: number;
   ms: number;
+  /** When the attempt began (the `now` clock, epoch milliseconds), taken where it is made: its trace span starts here. */
+  startMs?: number;
 }
 
 /** Seconds or an HTTP date (RFC 9110 §10.2.3) to milliseconds from now; null when absent or bad. */
@@ -159,6 +161,7 @@ async function tryOrigins(
       region: s.state.origin.region,
       outcome: s.reason === 'open' ? 'open' : 'shed',
       ms: 0,
+      startMs: now(),
     });
   }
   if (plan.panic) log['breaker'] = 'panic';
@@ -189,7 +192,13 @@ async function tryOrigins(
         throw new HttpProblem('ERR_CLIENT_CLOSED', 'The client closed the connection before the answer.');
       }
       if (!admitted) {
-        attempts.push({ origin: origin.name, region: origin.region, outcome: 'shed', ms: now() - waitStarted });
+        attempts.push({
+          origin: origin.name,
+          region: origin.region,
+          outcome: 'shed',
+          ms: now() - waitStarted,
+          startMs: waitStarted,
+        });
         index++;
         state = order[index];
         continue;
@@ -200,7 +209,7 @@ async function tryOrigins(
       shedAll = false;
       // Its half-open probes are taken by other requests.
       state.limit?.release();
-      attempts.push({ origin: origin.name, region: origin.region, outcome: 'open', ms: 0 });
+      attempts.push({ origin: origin.name, region: origin.region, outcome: 'open', ms: 0, startMs: now() });
       index++;
       state = order[index];
       continue;
@@ -286,7 +295,9 @@ async function tryOrigins(
     }
     const ms = now() - tryStarted;
     state.limit?.release();
-    attempts.push({ origin: origin.name, region: origin.region, outcome, ...(status !== undefined ? { status } : {}), ms });
+    const attempt: Attempt = { origin: origin.name, region: origin.region, outcome, ms, startMs: tryStarted };
+    if (status !== undefined) attempt.status = status;
+    attempts.push(attempt);
     state.breaker?.record(outcome === 'ok', admission);
     if (outcome === 'ok' || outcome === 'status' || outcome === 'timeout') upstreams.observe(state, ms);
     if (outcome === 'ok') {

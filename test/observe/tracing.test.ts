@@ -36,6 +36,12 @@ async function start(observability: Record<string, unknown>, trustedProxies: str
       { id: 'api', match: { path: '/api/*' }, upstream: 'eu' },
       { id: 'failover', match: { path: '/fo/*' }, upstream: ['gone', 'eu'] },
       { id: 'down', match: { path: '/down/*' }, upstream: 'gone' },
+      {
+        id: 'again',
+        match: { path: '/again/*' },
+        upstream: 'gone',
+        retry: { attempts: 2, on: ['connect'], backoffMs: 300, maxBackoffMs: 300 },
+      },
     ],
     { gone: { url: `http://127.0.0.1:${await closedPort()}`, region: 'us-east' } },
   );
@@ -107,6 +113,32 @@ describe('OTLP spans', () => {
     expect(BigInt(server?.endTimeUnixNano ?? 0) >= BigInt(server?.startTimeUnixNano ?? 0)).toBe(true);
     const resource = collector.traces[0]?.resourceSpans[0]?.resource.attributes ?? [];
     expect(attr(resource, 'service.name')).toBe('portico');
+  });
+
+  it('times each attempt where it is made: a retry after a backoff starts after the pause, not at the end of the first try', async () => {
+    const r = await start({
+      tracing: { sampleRatio: 1, trustedCallers: ['127.0.0.1/32'] },
+      otlp: { endpoint: collector.url, intervalMs: 60_000, signals: ['traces'] },
+    });
+    const res = await fetch(`${r.gw.url}/again/x`, { headers: { traceparent: TRACEPARENT } });
+    expect(res.status).toBe(502);
+    await flush(r);
+    const spans = collector.spans().filter((s) => s.traceId === CALLER_TRACE);
+    const ns = (v: string | number | undefined): number => Number(BigInt(v ?? 0) / 1000n) / 1000;
+    const upstream = spans.find((s) => s.name === 'upstream');
+    const clients = spans
+      .filter((s) => s.kind === 3)
+      .map((s) => ({ start: ns(s.startTimeUnixNano), end: ns(s.endTimeUnixNano) }))
+      .sort((a, b) => a.start - b.start);
+    expect(clients).toHaveLength(2);
+    const [first, second] = clients as [{ start: number; end: number }, { start: number; end: number }];
+    const upStart = ns(upstream?.startTimeUnixNano);
+    const upEnd = ns(upstream?.endTimeUnixNano);
+    // The backoff (random, under 300 ms) lies between the two tries; the second ends with the step.
+    const pause = upEnd - upStart - (first.end - first.start) - (second.end - second.start);
+    expect(second.start - first.end).toBeGreaterThanOrEqual(pause - 3);
+    expect(upEnd - second.end).toBeLessThanOrEqual(3);
+    expect(first.start).toBeGreaterThanOrEqual(upStart - 1);
   });
 
   it('keeps no span of an unsampled success, but always the spans of a 5xx', async () => {
