@@ -4,7 +4,7 @@
  * decompress: the client gets the origin's bytes and Content-Encoding unchanged.
  */
 import { Readable } from 'node:stream';
-import { Agent, request as undiciRequest } from 'undici';
+import { Agent, type request as undiciRequest } from 'undici';
 import type { BodySource, ForwardFn, ForwardInit } from '../../core/capabilities.ts';
 import { nodeHeaders } from './headers.ts';
 import { HeaderMap } from '../../core/http/header-map.ts';

@@ -118,7 +118,6 @@ export interface RedisCounterStore extends CounterStore {
 /** @example const counters = await createRedisCounters({ url: process.env.REDIS_URL! }); */
 export async function createRedisCounters(options: RedisCounterOptions): Promise<RedisCounterStore> {
   const prefix = options.keyPrefix ?? 'portico:';
-  const log = options.log ?? (() => {});
   const { client } = await connectRedis(options);
 
   const consumeSha = sha1(CONSUME_SCRIPT);
