@@ -78,7 +78,8 @@ export interface MmdbReader {
  * GeoDatabaseError naming `geo.mmdb` and the file: no bytes, not an MMDB file, or a reader that
  * fails on its first lookups (a truncated or corrupt search tree).
  * @example
- * const geo = openMmdbGeo('country.mmdb', bytes, (b) => new Reader(Buffer.from(b)));
+ * // in targets/<runtime>/geo.ts, where the runtime's reader (mmdb-lib) is opened on the bytes
+ * const geo = openMmdbGeo('country.mmdb', bytes, openReader);
  */
 export function openMmdbGeo(file: string, bytes: Uint8Array, open: (bytes: Uint8Array) => MmdbReader): GeoLookup {
   if (bytes.byteLength === 0) throw new GeoDatabaseError(file, 'the file is empty');
