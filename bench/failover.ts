@@ -20,6 +20,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
@@ -41,6 +42,7 @@ interface Sample {
 }
 
 interface Attempts {
+  /** When the request started (its log line's time less its duration), ms from the scenario's start. */
   t: number;
   attempts: { origin: string; outcome: string }[];
 }
@@ -54,6 +56,8 @@ interface ScenarioResult {
   failedShare: number;
   /** From the fault until requests stopped trying near first (breaker open, or Retry-After), ms. */
   switchMs: number | null;
+  /** From the fault until near's breaker opened, ms (null when it never opened: a Retry-After, say). */
+  breakerOpenMs: number | null;
   /** Requests that still tried near after the switch and before the restore (half-open probes). */
   probes: number;
   /** Latency of the requests started between the fault and the switch. */
@@ -101,6 +105,8 @@ async function runScenario(
   };
   const nearPort = origins.near.port;
   const logs: Attempts[] = [];
+  // When near's breaker opened, ms from the scenario's start (its transition log line).
+  const nearOpened: number[] = [];
   let t0 = Date.now();
   const compiled = await compileConfig({
     origins: Object.fromEntries(
@@ -122,7 +128,10 @@ async function runScenario(
     hot,
     log: (r) => {
       if (r['msg'] === 'request' && Array.isArray(r['attempts']) && r['route'] === 'api') {
-        logs.push({ t: Date.now() - t0, attempts: r['attempts'] as Attempts['attempts'] });
+        // A line is written when its request ends; the switch is judged by when requests start.
+        logs.push({ t: Date.now() - t0 - Number(r['ms'] ?? 0), attempts: r['attempts'] as Attempts['attempts'] });
+      } else if (r['breaker'] === 'open' && r['origin'] === 'near') {
+        nearOpened.push(Date.now() - t0);
       }
     },
   });
@@ -143,6 +152,7 @@ async function runScenario(
   const samples: Sample[] = [];
   t0 = Date.now();
   logs.length = 0;
+  nearOpened.length = 0;
   let stop = false;
   const timers: ReturnType<typeof setTimeout>[] = [];
   const at = (ms: number, f: () => void | Promise<void>): void => {
@@ -201,7 +211,7 @@ async function runScenario(
   );
   const firstElsewhere = logs.find((l) => l.t >= faultAt && l.attempts[0]?.origin !== 'near');
   const switched = [skipped, firstElsewhere].filter((l): l is Attempts => l !== undefined);
-  const switchMs = switched.length ? Math.min(...switched.map((l) => l.t)) - faultAt : null;
+  const switchMs = switched.length ? Math.round(Math.min(...switched.map((l) => l.t)) - faultAt) : null;
   const probes = logs.filter(
     (l) =>
       l.t > faultAt + (switchMs ?? 0) &&
@@ -223,6 +233,10 @@ async function runScenario(
       failed,
       failedShare: samples.length ? failed / samples.length : 0,
       switchMs,
+      breakerOpenMs: (() => {
+        const at = nearOpened.find((t) => t >= faultAt);
+        return at === undefined ? null : at - faultAt;
+      })(),
       probes,
       duringP50: pct(during, 50),
       duringP99: pct(during, 99),
@@ -283,7 +297,7 @@ export async function cliMain(argv: string[]): Promise<void> {
     results.push(r.result);
     if (name === 'outage') ewmaOrder = r.ewmaOrder;
     process.stdout.write(
-      `${name}: ${r.result.requests} requests, ${r.result.failed} failed, switch ${r.result.switchMs} ms, recovery ${r.result.recoveryMs} ms\n`,
+      `${name}: ${r.result.requests} requests, ${r.result.failed} failed, breaker open ${r.result.breakerOpenMs} ms, switch ${r.result.switchMs} ms, recovery ${r.result.recoveryMs} ms\n`,
     );
   }
   const expectedOrder = (Object.keys(DELAYS) as RegionName[]).sort((a, b) => DELAYS[a] - DELAYS[b]);
@@ -306,20 +320,20 @@ export async function cliMain(argv: string[]): Promise<void> {
   const md = [
     '# portico bench failover',
     '',
-    `${summary.date}, Node ${summary.node}, one run on a busy shared machine (2 cores, other engineers' tests running).`,
+    `${summary.date}, Node ${summary.node}, one run on a shared machine (${os.availableParallelism()} cores).`,
     `Regions: ${summary.regions}; delays near ${DELAYS.near} ms, mid ${DELAYS.mid} ms, far ${DELAYS.far} ms; ${CONCURRENCY} closed-loop clients; the client region is near.`,
     `Breaker: 5 consecutive failures, open 1000 ms ±20%, 1 half-open probe; per-try timeout 500 ms; default retries (3 tries, budget 20% + 3/s).`,
     '',
     `Latency averages order the regions ${ewmaOrder.join(' < ')} (delays: ${expectedOrder.join(' < ')}): ${summary.ewmaOrderMatchesDelays ? 'match' : 'DO NOT match'}.`,
     '',
-    '| scenario | requests | failed | failed share | until requests skip near (ms) | p50 / p99 meanwhile (ms) | p50 after (ms) | tries of near while down | near serves again after restore (ms) | retried requests |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| scenario | requests | failed | failed share | near's breaker opens (ms) | first request to skip near starts (ms) | p50 / p99 meanwhile (ms) | p50 after (ms) | tries of near while down | near serves again after restore (ms) | retried requests |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...results.map(
       (r) =>
-        `| ${r.name} | ${r.requests} | ${r.failed} | ${(r.failedShare * 100).toFixed(2)}% | ${f(r.switchMs)} | ${f(r.duringP50)} / ${f(r.duringP99)} | ${f(r.afterP50)} | ${r.probes} | ${f(r.recoveryMs)} | ${r.retries} |`,
+        `| ${r.name} | ${r.requests} | ${r.failed} | ${(r.failedShare * 100).toFixed(2)}% | ${f(r.breakerOpenMs)} | ${f(r.switchMs)} | ${f(r.duringP50)} / ${f(r.duringP99)} | ${f(r.afterP50)} | ${r.probes} | ${f(r.recoveryMs)} | ${r.retries} |`,
     ),
     '',
-    '"Until requests skip near": from the fault to the first request that passed near over (its breaker open, or its Retry-After); "tries of near while down": the half-open probes and panic tries after that. For `flap`, near comes back through half-open between its outages. Timeline: failover.svg.',
+    `"Near's breaker opens": from the fault to near's breaker transition (none when a Retry-After, not failures, takes near out). "First request to skip near starts": from the fault to the start of the first request that passed near over (its breaker open, or its Retry-After); with ${CONCURRENCY} closed-loop clients it cannot be earlier than the end of the requests in flight at the fault, which fail over to mid; "tries of near while down": the half-open probes and panic tries after that. For \`flap\`, near comes back through half-open between its outages. Timeline: failover.svg.`,
     '',
   ].join('\n');
   writeFileSync(join(outDir, 'failover.md'), md);

@@ -424,7 +424,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       response = problemResponse(problem, requestId, method);
     }
     response.headers.set('x-request-id', requestId);
-    accessLog(exchange, response, trace);
+    accessLog(exchange, response, trace, started);
     return response;
   }
 
@@ -432,7 +432,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
    * Observes a routed request once its response is known (metrics, spans, Server-Timing, probe
    * headers) and writes its access record: fields from an allow-list (core/observe/access-log.ts).
    */
-  function accessLog(ex: Exchange, response: Response, trace: RequestTrace | null): void {
+  function accessLog(ex: Exchange, response: Response, trace: RequestTrace | null, started: number): void {
     const status = response.status;
     const record = observer.finish({
       route: ex.route,
@@ -447,6 +447,8 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       context: ex.context,
       // A 5xx of the gateway's own making (an origin unreachable, timed out) is an error to page on.
       level: status >= 500 && ex.logFields['code'] !== undefined ? 'error' : 'info',
+      // Without a trace, the duration is measured from here (a trace carries its own start).
+      startMs: started,
     });
     if (record) log(record);
   }

@@ -36,7 +36,8 @@ export type Phase = (typeof PHASES)[number];
  *   policy's compiled block; no policy needs to declare it);
  * - `alg:<JWA>`: a signature algorithm the engine can verify, e.g. `alg:ES256`.
  */
-export type Need = 'kv' | 'counters' | 'cache' | 'waitUntil' | 'geo' | 'secrets' | `alg:${string}`;
+/** `files`: a file read at start (geo.mmdb's database), which only Node and Deno can do. */
+export type Need = 'kv' | 'counters' | 'cache' | 'waitUntil' | 'geo' | 'secrets' | 'files' | `alg:${string}`;
 
 /** The identity an auth policy established for a request. */
 export interface Identity {

@@ -39,8 +39,16 @@ const WEBCRYPTO_ALGS = [
  *   PKCS#1 v1.5 and ECDSA P-256/P-384; RSA-PSS and Ed25519 are not there.
  */
 export const TARGET_PROVIDES: Record<TargetName, ReadonlySet<Need>> = {
-  node: new Set<Need>(['secrets', 'kv', 'counters', 'waitUntil', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
-  deno: new Set<Need>(['secrets', 'kv', 'counters', 'cache', 'waitUntil', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
+  node: new Set<Need>(['secrets', 'kv', 'counters', 'waitUntil', 'files', ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const)]),
+  deno: new Set<Need>([
+    'secrets',
+    'kv',
+    'counters',
+    'cache',
+    'waitUntil',
+    'files',
+    ...WEBCRYPTO_ALGS.map((a) => `alg:${a}` as const),
+  ]),
   cloudflare: new Set<Need>([
     'secrets',
     'kv',
@@ -91,6 +99,9 @@ function blockNeeds(compiled: CompiledConfig): Array<{ block: string; need: Need
     if (o.otlp) out.push({ block: 'observability.otlp', need: 'waitUntil' });
   }
   if (compiled.admin && !o?.metrics) out.push({ block: 'admin', need: 'secrets' });
+  // The edge platforms have their own geo and no file system to open a database from: a config
+  // that names one is refused there rather than silently routed by defaultRegion.
+  if (compiled.geo?.mmdb) out.push({ block: 'geo.mmdb', need: 'files' });
   return out;
 }
 
@@ -121,6 +132,7 @@ const NEED_TEXT: Record<string, string> = {
   cache: 'a response cache',
   waitUntil: 'work after the response (waitUntil)',
   geo: "the platform's geo data",
+  files: "a database file read at start (the edge targets use the platform's geo: build them from a config without geo.mmdb)",
   secrets: 'secrets from the environment ({ "env": NAME }; the wasi:http/proxy world has no environment interface)',
 };
 

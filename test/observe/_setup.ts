@@ -32,6 +32,8 @@ export async function startObserved(
     port: 0,
     hot: await loadNodeHot('wasm'),
     log: (r) => logs.push(r),
+    // Close kept-alive test connections at once when the test ends (no load balancer to warn).
+    drainGraceMs: 0,
     secrets: (name) => (name === 'PORTICO_ADMIN_TOKEN' ? ADMIN_TOKEN : undefined),
   });
   return {

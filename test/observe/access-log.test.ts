@@ -58,6 +58,22 @@ describe('access log', () => {
     expect(r).toHaveProperty('bytes');
   });
 
+  it('measures the duration on a gateway without tracing too (no observability block)', async () => {
+    const plain = await startObserved({});
+    try {
+      const res = await fetch(`${plain.gw.url}/api/slow?delay=120`);
+      expect(res.status).toBe(200);
+      await res.text();
+      const r = accessRecords(plain.logs).at(-1);
+      expect(r).toMatchObject({ route: 'api', status: 200 });
+      expect(r).not.toHaveProperty('traceId');
+      // The origin waits 120 ms before its headers; the line's duration includes that wait.
+      expect(Number(r?.['ms'])).toBeGreaterThanOrEqual(110);
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('names the limit decision of a rate-limited route: allowed, then limited', async () => {
     await fetch(`${run.gw.url}/limited`);
     expect(last('limited')).toMatchObject({ limit: 'allowed', status: 200 });

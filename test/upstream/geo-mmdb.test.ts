@@ -209,3 +209,15 @@ describe('geo.mmdb on Deno (the deno build under the real deno binary)', () => {
     await expect(started).rejects.toThrow(/geo\.mmdb: cannot use "geo\.mmdb" as a MaxMind \(MMDB\) database: no such file/);
   }, 60_000);
 });
+
+describe('portico build and geo.mmdb', () => {
+  it('refuses the edge targets, which have no file to open and use the platform geo, naming geo.mmdb', async () => {
+    const configFile = join(dir, 'edge.config.json');
+    await writeFile(configFile, JSON.stringify(geoConfig('geo.mmdb')));
+    for (const target of ['cloudflare', 'vercel', 'fastly', 'wasi'] as const) {
+      await expect(runBuild({ target, config: configFile, out: join(dir, `${target}-out`) })).rejects.toThrow(
+        new RegExp(`cannot run on ${target}[^]*geo\\.mmdb: needs a database file read at start`),
+      );
+    }
+  });
+});
