@@ -2,6 +2,9 @@
  * `portico`: dev, validate, explain, build, deploy, bench.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { cac } from 'cac';
 import { compileConfig, type CompiledConfig, type CompiledRoute } from '../core/config/index.ts';
 import { policyDefinition } from '../core/pipeline/compose.ts';
@@ -11,7 +14,7 @@ import { normalizePath } from '../core/http/normalize.ts';
 import { createRouteMatcher, findPreflightRoute } from '../core/router/index.ts';
 import { Upstreams } from '../core/upstream/upstreams.ts';
 import { findConfigFile, loadConfigFile } from './config-file.ts';
-import { DEMO_API_KEY, demoConfig } from './demo/demo-config.ts';
+import { DEMO_API_KEY, demoConfig, demoGeoDatabase } from './demo/demo-config.ts';
 import { DEMO_SCOPE, startDemoIdp, type DemoIdp } from './demo/demo-jwt.ts';
 import { startEchoOrigin, type EchoOrigin } from './demo/echo-origin.ts';
 import { loadNodeHot, type HotKind } from '../targets/node/hot.ts';
@@ -56,6 +59,7 @@ async function runDev(options: { config?: string; port?: string | number; host?:
   }
   const origins: EchoOrigin[] = [];
   let idp: DemoIdp | undefined;
+  let demoMmdb: string | undefined;
   let compiled: CompiledConfig | null;
   if (options.config) {
     compiled = await loadCompiled(options.config);
@@ -66,8 +70,11 @@ async function runDev(options: { config?: string; port?: string | number; host?:
     for (const region of ['eu-west', 'us-east', 'ap-south']) origins.push(await startEchoOrigin({ region }));
     const [eu, us, ap] = origins as [EchoOrigin, EchoOrigin, EchoOrigin];
     idp = await startDemoIdp();
+    // The demo's country database, where this machine's loopback addresses are in Singapore and Canada.
+    demoMmdb = join(mkdtempSync(join(tmpdir(), 'portico-demo-')), 'demo-country.mmdb');
+    writeFileSync(demoMmdb, demoGeoDatabase());
     compiled = await compileConfig(
-      demoConfig({ euWest: eu.url, usEast: us.url, apSouth: ap.url, idp: idp.url }),
+      demoConfig({ euWest: eu.url, usEast: us.url, apSouth: ap.url, idp: idp.url, mmdb: demoMmdb }),
       'embedded demo',
     );
   }
@@ -79,6 +86,7 @@ async function runDev(options: { config?: string; port?: string | number; host?:
   } catch (e) {
     // The demo origins would keep the process alive: close them and say what to do.
     await Promise.all([...origins.map((o) => o.close()), idp?.close()]);
+    if (demoMmdb) rmSync(dirname(demoMmdb), { recursive: true, force: true });
     const code = (e as { code?: unknown }).code;
     if (code === 'EADDRINUSE') err(`port ${port} on ${host} is already in use: stop what uses it, or pick another with --port`);
     else if (code === 'EACCES') err(`port ${port} on ${host} needs privileges: pick another with --port`);
@@ -131,6 +139,9 @@ async function runDev(options: { config?: string; port?: string | number; host?:
       `  PORTICO_ADMIN_TOKEN=${admin} npx portico purge --url ${base} --tag catalog --soft   # the same from the CLI, marking stale`,
     );
     out(`  curl -s -D - -o /dev/null ${base}/nearest/hello | grep -i x-origin-region   # ap-south answers`);
+    out(
+      `  curl -s -D - -o /dev/null ${base}/geo/hello | grep -i x-origin-region   # a pool: the demo's geo database puts 127.0.0.1 in Singapore, so ap-south answers`,
+    );
     out(`  curl -s -X POST '${ap}/_demo/down?mode=refuse'   # take ap-south down (or mode=slow&ms=5000, mode=503&retryAfter=5)`);
     out(
       `  for i in $(seq 8); do curl -s -o /dev/null -w '%{http_code} %header{x-origin-region} %{time_total}s\\n' ${base}/nearest/hello; done   # fails over; the breaker opens after 5 failures`,
@@ -158,6 +169,7 @@ async function runDev(options: { config?: string; port?: string | number; host?:
       void node.drain().then(async (r) => {
         out(r.drained ? 'drained; bye' : `drain timed out, ${r.abandoned} request(s) cut off`);
         await Promise.all([...origins.map((o) => o.close()), idp?.close()]);
+        if (demoMmdb) rmSync(dirname(demoMmdb), { recursive: true, force: true });
         resolve();
       });
     };

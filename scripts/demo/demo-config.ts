@@ -5,6 +5,7 @@
  */
 import { defineConfig, type PorticoConfig } from '../../core/config/index.ts';
 import { demoIssuers, demoJwtRoute } from './demo-jwt.ts';
+import { writeMmdb } from './mmdb-writer.ts';
 
 export interface DemoOrigins {
   euWest: string;
@@ -12,6 +13,22 @@ export interface DemoOrigins {
   apSouth: string;
   /** The demo issuer's loopback origin, which serves its JWKS (demo-jwt.ts). */
   idp: string;
+  /** The demo's country database (demoGeoDatabase, written to a temp file by `portico dev`). */
+  mmdb?: string;
+}
+
+/**
+ * The demo's MMDB country database: this machine's loopback addresses stand for a client in
+ * Singapore (127.0.0.0/8) and one in Canada (::1), so the `geo` route shows the region choice.
+ */
+export function demoGeoDatabase(): Uint8Array {
+  return writeMmdb(
+    [
+      { cidr: '127.0.0.0/8', data: { country: { iso_code: 'SG' }, continent: { code: 'AS' } } },
+      { cidr: '::1/128', data: { country: { iso_code: 'CA' }, continent: { code: 'NA' } } },
+    ],
+    'Portico-Demo-Country',
+  );
 }
 
 /** The demo's one API key (a demo value, printed in the banner; its hash is in the config). */
@@ -42,6 +59,16 @@ export function demoConfig(origins: DemoOrigins): PorticoConfig {
       serverTiming: ['catalog', 'nearest'],
       // curl from this machine counts as a synthetic monitor: it may see the routing decision.
       probes: { from: ['127.0.0.1/32'] },
+    },
+    // The client's country from the demo's MMDB database (demoGeoDatabase), for the `geo` route.
+    ...(origins.mmdb ? { geo: { mmdb: origins.mmdb } } : {}),
+    pools: {
+      world: {
+        origins: ['eu-west', 'us-east', 'ap-south'],
+        countries: { SG: 'ap-south' },
+        continents: { EU: 'eu-west', NA: 'us-east', AS: 'ap-south' },
+        defaultRegion: 'eu-west',
+      },
     },
     origins: {
       'eu-west': { url: origins.euWest, region: 'eu-west', timeoutMs: 2000 },
@@ -74,6 +101,9 @@ export function demoConfig(origins: DemoOrigins): PorticoConfig {
         upstream: ['ap-south', 'eu-west', 'us-east'],
         rewrite: { stripPrefix: '/nearest' },
       },
+      // The pool: the client's region first (its country in the demo's geo database), then the
+      // other regions by measured latency.
+      { id: 'geo', match: { path: '/geo/*', methods: ['GET'] }, upstream: 'world', rewrite: { stripPrefix: '/geo' } },
       {
         id: 'partners',
         match: { path: '/partners/*', methods: ['GET'] },

@@ -250,6 +250,9 @@ describe('portico dev', () => {
       const canary = await fetch(`${base}/api/users/42`, { headers: { 'x-canary': '1' } });
       expect(await canary.json()).toMatchObject({ region: 'us-east' });
       expect(canary.headers.get('x-portico-canary')).toBe('true');
+      // The pool route: the demo's MMDB database puts 127.0.0.1 in Singapore (default: eu-west).
+      const geo = await fetch(`${base}/geo/hello`);
+      expect(await geo.json()).toMatchObject({ region: 'ap-south', path: '/hello' });
 
       // A slow request is in flight when Ctrl-C arrives: it must still complete.
       const slow = fetch(`${base}/api/slow?delay=800`);

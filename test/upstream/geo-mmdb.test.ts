@@ -1,7 +1,7 @@
 /**
  * Client IP → country → region from a MaxMind-format database (`geo.mmdb`), on the real Node
  * server and on the real `deno` binary serving the Deno build. The database is a real MMDB file
- * written by ./_mmdb-writer.ts; the loopback client (127.0.0.1, ::1) is mapped to a country in it.
+ * written by scripts/demo/mmdb-writer.ts; the loopback client (127.0.0.1, ::1) is mapped to a country in it.
  */
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { loadNodeHot } from '../../targets/node/hot.ts';
 import { startNodeServer, type NodeServer } from '../../targets/node/server.ts';
 import { rawRequest } from '../e2e/_harness.ts';
 import { RUNTIMES, startRuntime, type RunningRuntime } from '../runtimes/_runtimes.ts';
-import { writeMmdb } from './_mmdb-writer.ts';
+import { writeMmdb } from '../../scripts/demo/mmdb-writer.ts';
 
 /** The test database: loopback IPv4 in Singapore, ::1 in Canada, documentation ranges in Europe. */
 const DB = writeMmdb([

@@ -1,5 +1,5 @@
 /**
- * A small writer of MaxMind DB files (format 2.0), for tests: it builds a real `.mmdb` from a few
+ * A small writer of MaxMind DB files (format 2.0), for the demo and the tests: it builds a real `.mmdb` from a few
  * networks so the geo lookup is tested against the same bytes a country database holds, read by
  * the same reader the gateway ships. Written from the MaxMind DB file format specification:
  *
