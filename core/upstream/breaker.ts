@@ -6,6 +6,7 @@
  * Then it lets `halfOpenProbes` requests through at a time; that many successes close it, one
  * failure opens it again. A failure is a 5xx, a timeout or a connect error (outlier ejection).
  */
+import { RequestWindow } from './request-window.ts';
 
 /** Resolved breaker settings (see BreakerOptions in the config schema for units and defaults). */
 export interface BreakerSettings {
@@ -47,9 +48,6 @@ export interface BreakerTransition {
   openMs?: number;
 }
 
-/** Number of buckets the ratio window is cut into. */
-const BUCKETS = 10;
-
 /** Whether a request may go to the origin: `probe` when it is one of the half-open probes. */
 export type Admission = 'yes' | 'probe' | 'no';
 
@@ -60,17 +58,17 @@ export class CircuitBreaker {
   consecutive = 0;
   private probing = 0;
   private probeSuccesses = 0;
-  private readonly totals = new Array<number>(BUCKETS).fill(0);
-  private readonly fails = new Array<number>(BUCKETS).fill(0);
-  /** The bucket number (time / bucket width) each slot holds. */
-  private readonly slots = new Array<number>(BUCKETS).fill(-1);
+  /** Requests and failures over the ratio window. */
+  private readonly window: RequestWindow;
 
   constructor(
     readonly settings: BreakerSettings,
     private readonly now: () => number,
     private readonly onTransition: (t: BreakerTransition) => void,
     private readonly random: () => number = Math.random,
-  ) {}
+  ) {
+    this.window = new RequestWindow(settings.windowMs, now);
+  }
 
   /** Whether the origin would be tried now, without taking a probe slot (for ordering and explain). */
   available(): boolean {
@@ -110,47 +108,31 @@ export class CircuitBreaker {
       this.probeSuccesses++;
       if (this.probeSuccesses >= this.settings.halfOpenProbes) {
         this.consecutive = 0;
-        this.clearWindow();
+        this.window.clear();
         this.move('closed', 'probes-succeeded');
       }
       return;
     }
     // Requests admitted while closed that end after the breaker opened say nothing new.
     if (this.state !== 'closed') return;
-    const slot = this.slot();
-    this.totals[slot] = (this.totals[slot] ?? 0) + 1;
+    this.window.add(1, ok ? 0 : 1);
     if (ok) {
       this.consecutive = 0;
       return;
     }
-    this.fails[slot] = (this.fails[slot] ?? 0) + 1;
     this.consecutive++;
     if (this.consecutive >= this.settings.failures) {
       this.open('consecutive');
       return;
     }
-    let total = 0;
-    let failed = 0;
-    const current = Math.floor(this.now() / this.bucketMs());
-    for (let i = 0; i < BUCKETS; i++) {
-      if (current - (this.slots[i] ?? -1) >= BUCKETS) continue;
-      total += this.totals[i] ?? 0;
-      failed += this.fails[i] ?? 0;
-    }
-    if (total >= this.settings.minRequests && failed / total >= this.settings.failureRatio) this.open('ratio');
+    const { requests, marked } = this.window.sums();
+    if (requests >= this.settings.minRequests && marked / requests >= this.settings.failureRatio) this.open('ratio');
   }
 
   /** Requests and failures in the window, for the status view. */
   windowCounts(): { requests: number; failures: number } {
-    let requests = 0;
-    let failures = 0;
-    const current = Math.floor(this.now() / this.bucketMs());
-    for (let i = 0; i < BUCKETS; i++) {
-      if (current - (this.slots[i] ?? -1) >= BUCKETS) continue;
-      requests += this.totals[i] ?? 0;
-      failures += this.fails[i] ?? 0;
-    }
-    return { requests, failures };
+    const { requests, marked } = this.window.sums();
+    return { requests, failures: marked };
   }
 
   private open(reason: string): void {
@@ -167,26 +149,5 @@ export class CircuitBreaker {
     this.state = to;
     if (to === 'half-open') this.probeSuccesses = 0;
     this.onTransition(openMs === undefined ? { from, to, reason } : { from, to, reason, openMs });
-  }
-
-  private bucketMs(): number {
-    return Math.max(1, Math.floor(this.settings.windowMs / BUCKETS));
-  }
-
-  private slot(): number {
-    const bucket = Math.floor(this.now() / this.bucketMs());
-    const i = bucket % BUCKETS;
-    if (this.slots[i] !== bucket) {
-      this.slots[i] = bucket;
-      this.totals[i] = 0;
-      this.fails[i] = 0;
-    }
-    return i;
-  }
-
-  private clearWindow(): void {
-    this.slots.fill(-1);
-    this.totals.fill(0);
-    this.fails.fill(0);
   }
 }

@@ -4,6 +4,7 @@
  * `minPerSecond` for each second of the window. An origin that fails every request therefore
  * gets at most 1 + ratio times its normal load from the gateway, never a multiple of it.
  */
+import { RequestWindow } from './request-window.ts';
 
 export interface RetryBudgetSettings {
   /** Share of requests that may be retried (0-1), default 0.2. */
@@ -14,22 +15,20 @@ export interface RetryBudgetSettings {
   windowMs: number;
 }
 
-const BUCKETS = 10;
-
 export class RetryBudget {
-  private readonly requests = new Array<number>(BUCKETS).fill(0);
-  private readonly retries = new Array<number>(BUCKETS).fill(0);
-  private readonly slots = new Array<number>(BUCKETS).fill(-1);
+  /** Requests (first tries) and the retries among them, over the window. */
+  private readonly window: RequestWindow;
 
   constructor(
     readonly settings: RetryBudgetSettings,
-    private readonly now: () => number,
-  ) {}
+    now: () => number,
+  ) {
+    this.window = new RequestWindow(settings.windowMs, now);
+  }
 
   /** Counts one request (its first try). */
   deposit(): void {
-    const i = this.slot();
-    this.requests[i] = (this.requests[i] ?? 0) + 1;
+    this.window.add(1, 0);
   }
 
   /** Takes one retry from the budget; false when it is spent. */
@@ -37,35 +36,12 @@ export class RetryBudget {
     const { requests, retries } = this.counts();
     const allowed = this.settings.ratio * requests + (this.settings.minPerSecond * this.settings.windowMs) / 1000;
     if (retries + 1 > allowed) return false;
-    const i = this.slot();
-    this.retries[i] = (this.retries[i] ?? 0) + 1;
+    this.window.add(0, 1);
     return true;
   }
 
   counts(): { requests: number; retries: number } {
-    const current = Math.floor(this.now() / this.bucketMs());
-    let requests = 0;
-    let retries = 0;
-    for (let i = 0; i < BUCKETS; i++) {
-      if (current - (this.slots[i] ?? -1) >= BUCKETS) continue;
-      requests += this.requests[i] ?? 0;
-      retries += this.retries[i] ?? 0;
-    }
-    return { requests, retries };
-  }
-
-  private bucketMs(): number {
-    return Math.max(1, Math.floor(this.settings.windowMs / BUCKETS));
-  }
-
-  private slot(): number {
-    const bucket = Math.floor(this.now() / this.bucketMs());
-    const i = bucket % BUCKETS;
-    if (this.slots[i] !== bucket) {
-      this.slots[i] = bucket;
-      this.requests[i] = 0;
-      this.retries[i] = 0;
-    }
-    return i;
+    const { requests, marked } = this.window.sums();
+    return { requests, retries: marked };
   }
 }
