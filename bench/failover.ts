@@ -2,9 +2,10 @@
  * `portico bench failover`: how fast a regional outage is survived.
  *
  * Three origins stand for three regions, `near`, `mid` and `far`, with 5, 80 and 200 ms of delay.
- * The issue asks for each origin in its own network namespace with `netem` delays; this checks
- * whether `tc qdisc … netem` works here and, where it does not (no sch_netem module on these
- * machines), falls back to loopback ports with the delay inside the origin, and says which it used.
+ * Where network namespaces can be made (root, `ip netns`), each origin runs as its own process in
+ * its own namespace, reached over a veth pair, and the delay is a `tc … netem` qdisc on its link
+ * when the kernel has netem, else inside the origin (these machines have no sch_netem). Elsewhere
+ * the origins are loopback ports in this process with the delay inside them. The report says which.
  *
  * A Node gateway serves a pool of the three (the client's region: near). Closed-loop load of
  * CONCURRENCY clients runs through it during each scenario:
@@ -12,20 +13,22 @@
  *   same port; recovery goes through the breaker's half-open probe;
  * - `503`: near answers 503 with Retry-After: 1;
  * - `slow`: near answers after 3 s (the per-try timeout is 500 ms);
- * - `flap`: near goes down and up every 400 ms.
+ * - `flap`: near goes down and up every 400 ms;
+ * - `blackhole` (namespaces only): near's link goes down, so packets vanish and connects hang
+ *   until the per-try timeout, as when a region drops off the network rather than refusing.
  * Measured per scenario: the time until requests stop trying near (from the access log's
  * attempts), p50 and p99 of the requests started meanwhile, the share that failed, p50 after the
  * failover, the time until near serves again after it returns, and whether the latency averages
  * order the regions as their delays do. Writes bench/results/failover.{json,md,svg}.
  */
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { compileConfig } from '../core/config/index.ts';
-import { startEchoOrigin, type EchoOrigin } from '../scripts/demo/echo-origin.ts';
+import { type DownMode, startEchoOrigin, type EchoOrigin } from '../scripts/demo/echo-origin.ts';
 import { loadNodeHot } from '../targets/node/hot.ts';
 import { startNodeServer, type NodeServer } from '../targets/node/server.ts';
 
@@ -77,33 +80,214 @@ function pct(values: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? null;
 }
 
-function netemWorks(): boolean {
-  try {
-    execFileSync('ip', ['link', 'add', 'pbench0', 'type', 'veth', 'peer', 'name', 'pbench1'], { stdio: 'ignore' });
+type Scenario = 'outage' | '503' | 'slow' | 'flap' | 'blackhole';
+type Network = 'netns+netem' | 'netns' | 'loopback';
+
+/** One region's origin, wherever it runs. */
+interface Region {
+  readonly url: string;
+  setDown(down: DownMode | null): Promise<void>;
+  /** It stops (its process dies, or its server closes): connections are refused. */
+  kill(): Promise<void>;
+  /** It starts again on the same address. */
+  revive(): Promise<void>;
+  /** Namespaces only: its link goes down (or back up); packets vanish, connects hang. */
+  cut?(down: boolean): void;
+  close(): Promise<void>;
+}
+
+class LoopbackRegion implements Region {
+  private constructor(
+    private origin: EchoOrigin,
+    private readonly name: RegionName,
+  ) {}
+
+  static async start(name: RegionName): Promise<LoopbackRegion> {
+    return new LoopbackRegion(await startEchoOrigin({ region: name, latencyMs: DELAYS[name] }), name);
+  }
+
+  get url(): string {
+    return this.origin.url;
+  }
+
+  async setDown(down: DownMode | null): Promise<void> {
+    this.origin.setDown(down);
+  }
+
+  kill(): Promise<void> {
+    return this.origin.close();
+  }
+
+  async revive(): Promise<void> {
+    this.origin = await startEchoOrigin({ region: this.name, latencyMs: DELAYS[this.name], port: this.origin.port });
+  }
+
+  close(): Promise<void> {
+    return this.origin.close().catch(() => {});
+  }
+}
+
+const ORIGIN_PORT = 8080;
+const ORIGIN_SCRIPT = fileURLToPath(new URL('./_failover-origin.ts', import.meta.url));
+
+/** The namespace, links and addresses of region number `i`. */
+function netnsNames(i: number): { ns: string; host: string; peer: string; hostAddr: string; nsAddr: string } {
+  return { ns: `portico-fo-${i}`, host: `pfo${i}h`, peer: `pfo${i}n`, hostAddr: `10.213.${i}.1`, nsAddr: `10.213.${i}.2` };
+}
+
+function ip(...args: string[]): void {
+  execFileSync('ip', args, { stdio: 'ignore' });
+}
+
+/** Removes the namespaces (and with them the veth pairs); safe to call twice. */
+function removeNamespaces(): void {
+  for (let i = 0; i < 3; i++) {
     try {
-      execFileSync('tc', ['qdisc', 'add', 'dev', 'pbench0', 'root', 'netem', 'delay', '5ms'], { stdio: 'ignore' });
-      return true;
-    } finally {
-      execFileSync('ip', ['link', 'del', 'pbench0'], { stdio: 'ignore' });
+      ip('netns', 'del', netnsNames(i).ns);
+    } catch {}
+    try {
+      ip('link', 'del', netnsNames(i).host);
+    } catch {}
+  }
+}
+
+/** Makes one namespace per region with a veth link to it; the netem delay on it when it can. Returns the network kind, or loopback when namespaces cannot be made. */
+function makeNamespaces(): Network {
+  removeNamespaces();
+  try {
+    for (let i = 0; i < 3; i++) {
+      const n = netnsNames(i);
+      ip('netns', 'add', n.ns);
+      ip('link', 'add', n.host, 'type', 'veth', 'peer', 'name', n.peer);
+      ip('link', 'set', n.peer, 'netns', n.ns);
+      ip('addr', 'add', `${n.hostAddr}/30`, 'dev', n.host);
+      ip('link', 'set', n.host, 'up');
+      ip('netns', 'exec', n.ns, 'ip', 'addr', 'add', `${n.nsAddr}/30`, 'dev', n.peer);
+      ip('netns', 'exec', n.ns, 'ip', 'link', 'set', n.peer, 'up');
+      ip('netns', 'exec', n.ns, 'ip', 'link', 'set', 'lo', 'up');
     }
   } catch {
-    return false;
+    removeNamespaces();
+    return 'loopback';
+  }
+  process.once('exit', removeNamespaces);
+  try {
+    (Object.keys(DELAYS) as RegionName[]).forEach((name, i) => {
+      execFileSync('tc', ['qdisc', 'add', 'dev', netnsNames(i).host, 'root', 'netem', 'delay', `${DELAYS[name]}ms`], {
+        stdio: 'ignore',
+      });
+    });
+    return 'netns+netem';
+  } catch {
+    // No sch_netem: the delay goes inside the origin.
+    return 'netns';
+  }
+}
+
+class NetnsRegion implements Region {
+  private child: ChildProcess | null = null;
+  readonly url: string;
+
+  private constructor(
+    private readonly name: RegionName,
+    private readonly index: number,
+    private readonly latencyMs: number,
+  ) {
+    this.url = `http://${netnsNames(index).nsAddr}:${ORIGIN_PORT}`;
+  }
+
+  static async start(name: RegionName, index: number, netem: boolean): Promise<NetnsRegion> {
+    const region = new NetnsRegion(name, index, netem ? 0 : DELAYS[name]);
+    await region.revive();
+    return region;
+  }
+
+  revive(): Promise<void> {
+    const n = netnsNames(this.index);
+    const child = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        n.ns,
+        process.execPath,
+        '--import',
+        'tsx',
+        ORIGIN_SCRIPT,
+        '--host',
+        n.nsAddr,
+        '--port',
+        String(ORIGIN_PORT),
+        '--region',
+        this.name,
+        '--latency',
+        String(this.latencyMs),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    this.child = child;
+    return new Promise((resolve, reject) => {
+      let out = '';
+      child.stdout?.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('ready ')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`the ${this.name} origin exited (${code}) before it was ready`)));
+    });
+  }
+
+  async setDown(down: DownMode | null): Promise<void> {
+    const query =
+      down === null
+        ? null
+        : down.mode === 'slow'
+          ? `mode=slow&ms=${down.ms}`
+          : down.mode === '503'
+            ? `mode=503&retryAfter=${down.retryAfter}`
+            : 'mode=refuse';
+    const res = await fetch(`${this.url}/_demo/${query === null ? 'up' : `down?${query}`}`, { method: 'POST' });
+    await res.arrayBuffer();
+  }
+
+  /** A crash: SIGKILL, the kernel closes its sockets and refuses new connections. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
+  cut(down: boolean): void {
+    const n = netnsNames(this.index);
+    ip('netns', 'exec', n.ns, 'ip', 'link', 'set', n.peer, down ? 'down' : 'up');
+  }
+
+  async close(): Promise<void> {
+    try {
+      this.cut(false);
+    } catch {}
+    await this.kill();
   }
 }
 
 async function runScenario(
-  name: 'outage' | '503' | 'slow' | 'flap',
+  name: Scenario,
   hot: Awaited<ReturnType<typeof loadNodeHot>>,
+  network: Network,
 ): Promise<{
   result: ScenarioResult;
   ewmaOrder: string[];
 }> {
-  const origins: Record<RegionName, EchoOrigin> = {
-    near: await startEchoOrigin({ region: 'near', latencyMs: DELAYS.near }),
-    mid: await startEchoOrigin({ region: 'mid', latencyMs: DELAYS.mid }),
-    far: await startEchoOrigin({ region: 'far', latencyMs: DELAYS.far }),
+  const start = (r: RegionName, i: number): Promise<Region> =>
+    network === 'loopback' ? LoopbackRegion.start(r) : NetnsRegion.start(r, i, network === 'netns+netem');
+  const origins: Record<RegionName, Region> = {
+    near: await start('near', 0),
+    mid: await start('mid', 1),
+    far: await start('far', 2),
   };
-  const nearPort = origins.near.port;
   const logs: Attempts[] = [];
   // When near's breaker opened, ms from the scenario's start (its transition log line).
   const nearOpened: number[] = [];
@@ -159,10 +343,11 @@ async function runScenario(
     timers.push(setTimeout(() => void f(), ms));
   };
   if (name === 'outage') {
-    at(faultAt, () => origins.near.close());
-    at(restoreAt, async () => {
-      origins.near = await startEchoOrigin({ region: 'near', latencyMs: DELAYS.near, port: nearPort });
-    });
+    at(faultAt, () => origins.near.kill());
+    at(restoreAt, () => origins.near.revive());
+  } else if (name === 'blackhole') {
+    at(faultAt, () => origins.near.cut?.(true));
+    at(restoreAt, () => origins.near.cut?.(false));
   } else if (name === '503') {
     at(faultAt, () => origins.near.setDown({ mode: '503', retryAfter: 1 }));
     at(restoreAt, () => origins.near.setDown(null));
@@ -288,23 +473,30 @@ export async function cliMain(argv: string[]): Promise<void> {
   const outAt = argv.indexOf('--out');
   const outDir =
     outAt >= 0 && argv[outAt + 1] ? (argv[outAt + 1] as string) : fileURLToPath(new URL('./results/', import.meta.url));
-  const netem = netemWorks();
+  const network: Network = argv.includes('--loopback') ? 'loopback' : makeNamespaces();
   const hot = await loadNodeHot('wasm');
   const results: ScenarioResult[] = [];
   let ewmaOrder: string[] = [];
-  for (const name of ['outage', '503', 'slow', 'flap'] as const) {
-    const r = await runScenario(name, hot);
+  const scenarios: Scenario[] = ['outage', '503', 'slow', 'flap', ...(network === 'loopback' ? [] : ['blackhole' as const])];
+  for (const name of scenarios) {
+    const r = await runScenario(name, hot, network);
     results.push(r.result);
     if (name === 'outage') ewmaOrder = r.ewmaOrder;
     process.stdout.write(
       `${name}: ${r.result.requests} requests, ${r.result.failed} failed, breaker open ${r.result.breakerOpenMs} ms, switch ${r.result.switchMs} ms, recovery ${r.result.recoveryMs} ms\n`,
     );
   }
+  if (network !== 'loopback') removeNamespaces();
   const expectedOrder = (Object.keys(DELAYS) as RegionName[]).sort((a, b) => DELAYS[a] - DELAYS[b]);
   const summary = {
     date: new Date().toISOString(),
     node: process.version,
-    regions: netem ? 'netns + netem' : 'loopback ports, delay inside the origin (tc netem is not available here)',
+    regions:
+      network === 'netns+netem'
+        ? 'one network namespace per region (its own process, over a veth pair), delay by tc netem on the link'
+        : network === 'netns'
+          ? 'one network namespace per region (its own process, over a veth pair), delay inside the origin (tc netem is not available here)'
+          : 'loopback ports in the benchmark process, delay inside the origin (no network namespaces)',
     delaysMs: DELAYS,
     concurrency: CONCURRENCY,
     ewmaOrder,

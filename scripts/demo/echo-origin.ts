@@ -34,6 +34,8 @@ export interface EchoOriginOptions {
   region: string;
   /** Port, default 0 (any free port). */
   port?: number;
+  /** Address to listen on, default 127.0.0.1 (the failover benchmark uses a network namespace's). */
+  host?: string;
   /** Fixed delay before every answer, in milliseconds (a far region), default 0. */
   latencyMs?: number;
 }
@@ -130,14 +132,15 @@ export async function startEchoOrigin(options: EchoOriginOptions): Promise<EchoO
       else send();
     });
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     region: options.region,
     setDown(value) {
       down = value;
     },
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     port,
     server,
     seen,
