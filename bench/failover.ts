@@ -33,8 +33,9 @@ import { loadNodeHot } from '../targets/node/hot.ts';
 import { startNodeServer, type NodeServer } from '../targets/node/server.ts';
 
 const CONCURRENCY = 8;
-const DELAYS = { near: 5, mid: 80, far: 200 } as const;
-type RegionName = keyof typeof DELAYS;
+type RegionName = 'near' | 'mid' | 'far';
+/** Each region's delay in milliseconds; `--delays 5,80,200` sets near, mid and far. */
+const DELAYS: Record<RegionName, number> = { near: 5, mid: 80, far: 200 };
 
 interface Sample {
   /** Start, ms from the scenario's start. */
@@ -473,6 +474,16 @@ export async function cliMain(argv: string[]): Promise<void> {
   const outAt = argv.indexOf('--out');
   const outDir =
     outAt >= 0 && argv[outAt + 1] ? (argv[outAt + 1] as string) : fileURLToPath(new URL('./results/', import.meta.url));
+  const delaysAt = argv.indexOf('--delays');
+  if (delaysAt >= 0) {
+    const given = (argv[delaysAt + 1] ?? '').split(',').map(Number);
+    if (given.length !== 3 || given.some((d) => !Number.isInteger(d) || d < 0 || d > 10_000)) {
+      throw new Error(
+        `--delays: expected three whole milliseconds for near,mid,far (e.g. 5,80,200), got "${argv[delaysAt + 1] ?? ''}"`,
+      );
+    }
+    [DELAYS.near, DELAYS.mid, DELAYS.far] = given as [number, number, number];
+  }
   const network: Network = argv.includes('--loopback') ? 'loopback' : makeNamespaces();
   const hot = await loadNodeHot('wasm');
   const results: ScenarioResult[] = [];

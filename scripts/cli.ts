@@ -382,6 +382,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--limit <n>', 'limits: requests per window (default 2000)')
     .option('--window <w>', 'limits: the window, e.g. 1m, 1h (default 1h)')
     .option('--seconds <s>', 'limits: length of each accuracy run (default 5)')
+    .option('--delays <ms,ms,ms>', "failover: the near, mid and far regions' delays (default 5,80,200)")
+    .option('--loopback', 'failover: loopback ports, even where network namespaces can be made')
     .action(
       (subject: string, options) =>
         (pending = (async () => {
