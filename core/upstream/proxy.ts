@@ -430,11 +430,6 @@ export interface RelayedBody {
 const relayedBodies = new WeakMap<Response, RelayedBody>();
 
 /**
- * The origin body beside a response of proxyRequest whose forwarder relayed it natively (its
- * `body` is then null), or undefined. Only an adapter that set RequestContext.nativeRelay gets
- * such responses, and it must write (or drop) the body.
- */
-/**
  * Drops a response that will not be sent (its try is retried elsewhere). A relayed body is the
  * forwarder's own object: a Node Readable has destroy(), which frees the origin connection now
  * rather than at the forwarder's body timeout.
@@ -453,6 +448,11 @@ function discard(response: Response): void {
   if (response.body) void response.body.cancel().catch(() => {});
 }
 
+/**
+ * The origin body beside a response of proxyRequest whose forwarder relayed it natively (its
+ * `body` is then null), or undefined. Only an adapter that set RequestContext.nativeRelay gets
+ * such responses, and it must write (or drop) the body.
+ */
 export function relayedBody(response: Response): RelayedBody | undefined {
   return relayedBodies.get(response);
 }

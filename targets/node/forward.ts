@@ -9,6 +9,7 @@ import type { BodySource, ForwardFn, ForwardInit } from '../../core/capabilities
 import { nodeHeaders } from './headers.ts';
 import { HeaderMap } from '../../core/http/header-map.ts';
 import { BodylessResponse } from '../../core/http/bodyless-response.ts';
+import { DispatchedResponse } from './dispatched-response.ts';
 import { continueSkippingConnector } from './skip-continue.ts';
 
 export interface NodeForwardOptions {
@@ -83,13 +84,21 @@ export function readableSource(body: Readable): BodySource {
 
 type UndiciResponse = Awaited<ReturnType<typeof undiciRequest>>;
 
-/** undici's interim responses (not 100 Continue, which is the request body's business) to core's hook. */
+/** Interim responses (not 100 Continue, which is the request body's business) to core's hook. */
+function interimHook(
+  hook: NonNullable<ForwardInit['onInformational']>,
+): (status: number, headers: Record<string, string | string[]>) => void {
+  return (status, headers) => {
+    if (status !== 100 && status !== 101) hook(status, headers);
+  };
+}
+
+/** The same for undici.request's onInfo. */
 function interimTo(
   hook: NonNullable<ForwardInit['onInformational']>,
 ): (info: { statusCode: number; headers: Record<string, string | string[]> }) => void {
-  return (info) => {
-    if (info.statusCode !== 100 && info.statusCode !== 101) hook(info.statusCode, info.headers);
-  };
+  const to = interimHook(hook);
+  return (info) => to(info.statusCode, info.headers);
 }
 
 /** `http://host:port/path?q` as its origin and the rest; a URL without a path gets "/". */
@@ -181,7 +190,7 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
     // from a parsed origin and a normalized path): undici.request would parse it again with a
     // WHATWG URL and copy the options, about 2-5 µs per request measured.
     const split = originAndPath(url);
-    const pending = agent.request({
+    const options = {
       origin: split.origin,
       path: split.path,
       method: init.method as 'GET',
@@ -194,6 +203,26 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
           : init.body
             ? Readable.fromWeb(init.body as import('node:stream/web').ReadableStream)
             : null,
+    };
+    // A route whose policies leave bodies alone, behind the Node server: undici's dispatch
+    // handler API, with the body going from its callbacks to the ServerResponse (relay.ts).
+    if (init.relay) {
+      const exchange = new DispatchedResponse(
+        init.cancel ?? signalAsAbortLike(init.signal),
+        init.onInformational ? interimHook(init.onInformational) : undefined,
+      );
+      agent.dispatch(options, exchange);
+      await exchange.head;
+      const headers = exchange.headers as HeaderMap;
+      if (init.method === 'HEAD' || exchange.status === 204 || exchange.status === 304) {
+        exchange.drain();
+        return new BodylessResponse(exchange.status, headers);
+      }
+      init.relay(exchange);
+      return new BodylessResponse(exchange.status, headers);
+    }
+    const pending = agent.request({
+      ...options,
       // Core's Cancel where given (no AbortSignal is made; undici takes its EventEmitter shape).
       signal: init.cancel ?? init.signal,
       ...(init.onInformational ? { onInfo: interimTo(init.onInformational) } : {}),
@@ -204,12 +233,6 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
     const noBody = init.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
     if (noBody) {
       res.body.resume();
-      return new BodylessResponse(res.statusCode, headers);
-    }
-    // A route whose policies leave bodies alone, behind the Node server: the server writes
-    // undici's Readable itself (relay.ts), and no web stream and no WHATWG Response are made.
-    if (init.relay) {
-      init.relay(res.body);
       return new BodylessResponse(res.statusCode, headers);
     }
     // The origin's body goes to the client as one stream, read straight from undici's

@@ -1,6 +1,7 @@
 /**
- * Writes an origin body that the forwarder relayed natively (ForwardInit.relay: undici's Readable,
- * no web stream) to Node's ServerResponse. Used for routes whose policies leave bodies alone; the
+ * Writes an origin body that the forwarder relayed natively (ForwardInit.relay: a
+ * DispatchedResponse fed by undici's dispatch callbacks, no stream at all) to Node's
+ * ServerResponse. Used for routes whose policies leave bodies alone; the
  * others go through respond.ts. The semantics are respond.ts's:
  * - a body that is all here already goes out with its headers in one write, with its length;
  * - otherwise the headers go out at the next turn of the event loop at the latest, so a slow
@@ -12,16 +13,9 @@
  *   drops the origin's body.
  */
 import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { RelayedBody } from '../../core/upstream/index.ts';
+import type { DispatchedResponse } from './dispatched-response.ts';
 import type { WriteOptions } from './respond.ts';
-
-/** Whether the stream has received its end (all its data may not have been read yet). */
-function endReceived(body: Readable): boolean {
-  return (body as { _readableState?: { ended?: unknown } })._readableState?.ended === true;
-}
-
-const ignore = (): void => {};
 
 const idleError = (idleMs: number): DOMException => new DOMException(`origin sent no body data for ${idleMs} ms`, 'TimeoutError');
 
@@ -37,23 +31,24 @@ export function writeRelayed(
   out: ServerResponse,
   options: WriteOptions,
 ): void {
-  const body = relayed.native as Readable;
-  // Whatever happens below, an error of the origin's body never goes unheard (it would end the process).
-  body.on('error', ignore);
+  const body = relayed.native as DispatchedResponse;
   if (out.destroyed) {
     body.destroy();
     return;
   }
   // The usual case for small bodies: undici has taken the whole body with the headers.
-  if (endReceived(body)) {
-    const whole = body.read() as Buffer | null;
-    if (body.readableLength === 0) {
-      if (whole !== null) headers['content-length'] ??= String(whole.byteLength);
-      out.writeHead(status, headers);
-      out.end(whole ?? undefined);
-      return;
-    }
-    if (whole !== null) body.unshift(whole);
+  if (body.ended) {
+    const whole = body.takeBuffered();
+    if (whole !== null) headers['content-length'] ??= String(whole.byteLength);
+    out.writeHead(status, headers);
+    out.end(whole ?? undefined);
+    return;
+  }
+  // Failed between its head and now: the response never begins as if it were whole.
+  if (body.failure !== null) {
+    relayed.failed(body.failure, false);
+    out.destroy();
+    return;
   }
   out.writeHead(status, headers);
   let written = false;
@@ -68,10 +63,6 @@ export function writeRelayed(
     done = true;
     clearTimeout(idleTimer);
     clearTimeout(stallTimer);
-    body.off('data', onData);
-    body.off('end', onEnd);
-    body.off('error', onError);
-    body.off('close', onClose);
     out.off('close', onOutClose);
     out.off('drain', onDrain);
   };
@@ -94,17 +85,21 @@ export function writeRelayed(
     lastAt = Date.now();
     body.resume();
   };
-  const onData = (chunk: Buffer): void => {
-    written = true;
-    lastAt = Date.now();
-    if (endReceived(body) && body.readableLength === 0) {
-      finish();
-      out.end(chunk);
-      return;
-    }
-    if (!out.write(chunk)) {
+  const onOutClose = (): void => {
+    if (done || out.writableFinished) return;
+    gone = true;
+    finish();
+    body.destroy();
+  };
+  out.once('close', onOutClose);
+  const hadData = body.hasBuffered();
+  body.attach({
+    data(chunk) {
+      if (done) return true;
+      written = true;
+      lastAt = Date.now();
+      if (out.write(chunk)) return true;
       paused = true;
-      body.pause();
       out.once('drain', onDrain);
       stallTimer = setTimeout(() => {
         options.onStall?.();
@@ -112,38 +107,23 @@ export function writeRelayed(
         body.destroy();
         out.destroy();
       }, options.writeStallMs);
-    }
-  };
-  const onEnd = (): void => {
-    if (done) return;
-    finish();
-    out.end();
-  };
-  const onError = (err: unknown): void => {
-    if (done) return;
-    finish();
-    // Not the origin's failure when the client went away first (the exchange is aborted then).
-    if (!gone) relayed.failed(err, false);
-    out.destroy();
-  };
-  const onClose = (): void => {
-    // Destroyed without an error and before its end: cut short all the same.
-    if (done) return;
-    onError(new Error('the origin body was closed before its end'));
-  };
-  const onOutClose = (): void => {
-    if (done || out.writableFinished) return;
-    gone = true;
-    finish();
-    body.destroy();
-  };
-  body.on('data', onData);
-  body.once('end', onEnd);
-  body.once('error', onError);
-  body.once('close', onClose);
-  out.once('close', onOutClose);
+      return false;
+    },
+    end() {
+      if (done) return;
+      finish();
+      out.end();
+    },
+    error(err) {
+      if (done) return;
+      finish();
+      // Not the origin's failure when the client went away first (the exchange is aborted then).
+      if (!gone) relayed.failed(err, false);
+      out.destroy();
+    },
+  });
   // A slow stream: its headers go at the next turn, on their own, if no data came by then.
-  if (body.readableLength === 0) {
+  if (!hadData) {
     setImmediate(() => {
       // (headersSent is true from writeHead on, before anything is written.)
       if (!written && !done && !out.destroyed) out.flushHeaders();

@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
-import type { Duplex, Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type { HotExports } from '../../core/hot/index.ts';
 import { nodeCacheStore } from './redis-cache.ts';
 import { createGateway, timestampedLog, type Gateway } from '../../core/gateway.ts';
@@ -17,6 +17,7 @@ import { nodeCounterStore } from './redis-store.ts';
 import { stdoutLineLog } from './log.ts';
 import { writeResponse } from './respond.ts';
 import { writeRelayed } from './relay.ts';
+import type { DispatchedResponse } from './dispatched-response.ts';
 import { HttpProblem } from '../../core/errors.ts';
 import { HOP_BY_HOP_HEADERS } from '../../core/http/headers.ts';
 import { problemResponse, type ProblemInput } from '../../core/http/problem.ts';
@@ -323,7 +324,7 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
     const relayed = relayedBody(response);
     if (outgoing.headersSent || outgoing.destroyed) {
       // Answered already (408, see watchBodyIdle).
-      if (relayed) (relayed.native as Readable).destroy();
+      if (relayed) (relayed.native as DispatchedResponse).destroy();
       else void response.body?.cancel().catch(() => {});
       return;
     }

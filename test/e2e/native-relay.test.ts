@@ -1,12 +1,12 @@
 /**
  * The native relay's contract, in-process with Node's undici forwarder and a real loopback
  * origin: core offers the forwarder `relay` only when the adapter says it writes relayed bodies
- * and the route's policies leave bodies alone; the body then sits beside the response as undici's
- * Readable, with the response's hop-by-hop headers gone and the route's transforms applied.
+ * and the route's policies leave bodies alone; the body then sits beside the response as the
+ * forwarder's DispatchedResponse (fed by undici's dispatch callbacks), with the response's
+ * hop-by-hop headers gone and the route's transforms applied.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestContext } from '../../core/capabilities.ts';
 import { compileConfig } from '../../core/config/index.ts';
@@ -14,6 +14,7 @@ import { createGateway, type Gateway } from '../../core/gateway.ts';
 import { createTwinHot } from '../../core/hot/index.ts';
 import { POLICIES } from '../../core/policies/index.ts';
 import { isRelayedResponse, relayedBody } from '../../core/upstream/index.ts';
+import { DispatchedResponse } from '../../targets/node/dispatched-response.ts';
 import { createNodeForward } from '../../targets/node/forward.ts';
 
 let origin: Server;
@@ -51,31 +52,32 @@ afterAll(async () => {
 
 const context = (nativeRelay: boolean): RequestContext => ({ waitUntil() {}, clientAddress: '127.0.0.1', nativeRelay });
 
-function readAll(body: Readable): Promise<string> {
+function readAll(body: DispatchedResponse): Promise<string> {
   return new Promise((resolve, reject) => {
-    let text = '';
-    body.setEncoding('utf8');
-    body.on('data', (c: string) => (text += c));
-    body.once('end', () => resolve(text));
-    body.once('error', reject);
+    const chunks: Buffer[] = [];
+    body.attach({
+      data: (c) => chunks.push(c) > 0,
+      end: () => resolve(Buffer.concat(chunks).toString('utf8')),
+      error: reject,
+    });
   });
 }
 
 describe('the native relay', () => {
-  it('hands the origin body over as a Node Readable when the adapter writes relayed bodies', async () => {
+  it("hands the origin body over as the forwarder's DispatchedResponse when the adapter writes relayed bodies", async () => {
     const response = await gateway.fetch(new Request('http://gw.test/items'), context(true));
     const relayed = relayedBody(response);
     expect(response.status).toBe(200);
     expect(response.body).toBeNull();
     expect(isRelayedResponse(response)).toBe(true);
-    expect(relayed?.native).toBeInstanceOf(Readable);
+    expect(relayed?.native).toBeInstanceOf(DispatchedResponse);
     expect(relayed?.idleMs).toBeGreaterThan(0);
-    expect(await readAll(relayed!.native as Readable)).toBe('hello portico');
+    expect(await readAll(relayed!.native as DispatchedResponse)).toBe('hello portico');
   });
 
   it('applies the route header transforms and removes hop-by-hop headers on a relayed response', async () => {
     const response = await gateway.fetch(new Request('http://gw.test/items'), context(true));
-    await readAll(relayedBody(response)!.native as Readable);
+    await readAll(relayedBody(response)!.native as DispatchedResponse);
     expect(response.headers.get('x-served-by')).toBe('portico');
     expect(response.headers.get('x-origin')).toBeNull();
     expect(response.headers.get('x-hop')).toBeNull();
