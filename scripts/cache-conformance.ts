@@ -8,6 +8,9 @@
  *     --suite /path/to/cache-tests [--caches portico,squid,nginx,varnish,apache,trafficserver] \
  *     [--no-rerun] [--compare name=http://127.0.0.1:PORT ...] [--results name=file.json ...] \
  *     [--origin-port N] [--out FILE.md]
+ *   node --import tsx scripts/cache-conformance.ts --suite /path/to/cache-tests --serve squid
+ *     (starts the origin and one cache from the same config, prints its URL and waits, to check
+ *     it by hand: PUT /config/ID a JSON list of answers, GET /test/ID, GET /state/ID)
  *
  * The suite is not part of this repository and is never copied into it: pass the path of a
  * checkout with its dependencies installed (`npm i` there; the interim-response tests import
@@ -79,10 +82,21 @@ interface Args {
   /** Results a run of the suite's CLI wrote earlier (name, JSON file), classified beside the live runs. */
   results: [string, string][];
   out: string | null;
+  /** Only start the origin and this cache, print its URL, and wait (to check it by hand with curl). */
+  serve: CacheName | null;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { suite: '', originPort: 0, caches: [...ALL_CACHES], rerun: true, compare: [], results: [], out: null };
+  const args: Args = {
+    suite: '',
+    originPort: 0,
+    caches: [...ALL_CACHES],
+    rerun: true,
+    compare: [],
+    results: [],
+    out: null,
+    serve: null,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--no-rerun') {
@@ -93,7 +107,11 @@ function parseArgs(argv: string[]): Args {
     if (a === '--suite') args.suite = value;
     else if (a === '--origin-port') args.originPort = Number(value);
     else if (a === '--out') args.out = value;
-    else if (a === '--caches') {
+    else if (a === '--serve') {
+      if (!(ALL_CACHES as readonly string[]).includes(value))
+        throw new Error(`--serve: unknown cache "${value}" (${ALL_CACHES.join(', ')})`);
+      args.serve = value as CacheName;
+    } else if (a === '--caches') {
       const names = value.split(',').filter((n) => n !== '');
       for (const n of names) {
         if (!(ALL_CACHES as readonly string[]).includes(n))
@@ -601,13 +619,14 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const lib = await loadSuiteLib(args.suite);
   const originPort = args.originPort || (await freePort());
+  const pidfile = join(tmpdir(), `portico-conformance-origin-${originPort}.pid`);
   const origin = spawn(process.execPath, [join(args.suite, 'test-engine/server/server.mjs')], {
     cwd: args.suite,
     env: {
       ...process.env,
       npm_config_protocol: 'http',
       npm_config_port: String(originPort),
-      npm_config_pidfile: join(tmpdir(), `portico-conformance-origin-${originPort}.pid`),
+      npm_config_pidfile: pidfile,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -615,6 +634,21 @@ async function main(): Promise<void> {
     origin.stdout.setEncoding('utf8').on('data', (c: string) => c.includes('Listening') && resolve());
     origin.once('exit', (code) => reject(new Error(`the suite's server exited with code ${code}`)));
   });
+  if (args.serve) {
+    const cache = await STARTERS[args.serve](originPort);
+    process.stdout.write(
+      `${args.serve} at ${cache.base}, the suite's origin at http://${HOST}:${originPort}; Ctrl-C stops both\n`,
+    );
+    const quit = async () => {
+      await cache.stop();
+      origin.kill();
+      rmSync(pidfile, { force: true });
+      process.exit(0);
+    };
+    process.once('SIGINT', quit);
+    process.once('SIGTERM', quit);
+    return;
+  }
   const startedAt = new Date();
   const stateBefore = machineState();
   const rows: Row[] = [];
@@ -638,6 +672,7 @@ async function main(): Promise<void> {
     }
   } finally {
     origin.kill();
+    rmSync(pidfile, { force: true });
   }
   const suiteVersion = (JSON.parse(readFileSync(join(args.suite, 'package.json'), 'utf8')) as { version?: string }).version;
   const lines = [
