@@ -57,7 +57,7 @@
  *   origin; the stock records.config is kept otherwise (HTTP caching on, reverse proxy on,
  *   `required_headers 2`, i.e. no heuristic freshness, negative caching off).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -252,14 +252,11 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
+/** A program's version line (nginx and varnishd print it on stderr). */
 function version(cmd: string, args: string[]): string {
-  try {
-    const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return out.split('\n').find((l) => l.trim() !== '' && !l.includes('using root directory')) ?? '';
-  } catch (err) {
-    const e = err as { stderr?: string };
-    return (e.stderr ?? '').split('\n')[0] ?? '';
-  }
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  const out = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
+  return out.split('\n').find((l) => l.trim() !== '' && !l.includes('using root directory')) ?? `${cmd}: no version`;
 }
 
 /** A temp dir the cache's unprivileged user can write (they drop root after binding). */
