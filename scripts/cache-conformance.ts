@@ -676,6 +676,12 @@ async function main(): Promise<void> {
   }
   const suiteVersion = (JSON.parse(readFileSync(join(args.suite, 'package.json'), 'utf8')) as { version?: string }).version;
   const lines = [
+    '# HTTP-caching conformance (public cache test suite, run through each cache as a reverse proxy)',
+    '',
+    'Written by `scripts/cache-conformance.ts`; its header says how each cache is configured and why. ' +
+      'Not run in CI (the suite comes from GitHub). "failed" counts every test not passed: required and ' +
+      'optional failures, and tests whose setup, harness or dependency failed (those say nothing either way).',
+    '',
     `Run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, suite http-cache-tests ${suiteVersion ?? '?'}, ` +
       `${args.rerun ? 'failures run once more alone' : 'no reruns'}. Machine before: ${stateBefore}; after: ${machineState()}.`,
     '',
