@@ -55,7 +55,8 @@
  *   through a runroot file (so nothing under /etc or /var is used), with the port bound to
  *   127.0.0.1, a 256 MB cache file in the temp dir and one `map` rule in remap.config to the
  *   origin; the stock records.config is kept otherwise (HTTP caching on, reverse proxy on,
- *   `required_headers 2`, i.e. no heuristic freshness, negative caching off).
+ *   `required_headers 2`, i.e. no heuristic freshness, negative caching off, and a client's
+ *   `max-age` ignored, `ignore_client_cc_max_age 1`, as a reverse proxy protecting its origin does).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
