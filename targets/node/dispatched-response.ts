@@ -21,6 +21,14 @@ export interface BodySink {
   error(err: Error): void;
 }
 
+/** A second reader of the body's chunks beside the sink (the cache's copy for its store). */
+export interface BodyTap {
+  chunk(chunk: Buffer): void;
+  end(): void;
+  /** The body did not arrive whole (the origin failed, or it was dropped): nothing may be kept. */
+  abort(): void;
+}
+
 /** What the response listens on for cancellation: core's Cancel, or an AbortSignal in its shape. */
 export interface CancelLike {
   readonly aborted: boolean;
@@ -61,6 +69,7 @@ export class DispatchedResponse implements Dispatcher.DispatchHandler {
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
   private sink: BodySink | null = null;
+  private tapper: BodyTap | null = null;
   /** Chunks are dropped (a body that will not be sent). */
   private discarding = false;
   private headSettled = false;
@@ -113,6 +122,7 @@ export class DispatchedResponse implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    this.tapper?.chunk(chunk);
     if (this.discarding) return true;
     if (this.sink !== null) {
       const more = this.sink.data(chunk);
@@ -129,6 +139,8 @@ export class DispatchedResponse implements Dispatcher.DispatchHandler {
   onComplete(): void {
     this.ended = true;
     this.cancel.removeListener('abort', this.onCancel);
+    this.tapper?.end();
+    this.tapper = null;
     this.sink?.end();
   }
 
@@ -136,12 +148,31 @@ export class DispatchedResponse implements Dispatcher.DispatchHandler {
     this.cancel.removeListener('abort', this.onCancel);
     if (this.ended) return;
     this.failure ??= err;
+    this.tapper?.abort();
+    this.tapper = null;
     if (!this.headSettled) {
       this.headSettled = true;
       this.rejectHead(this.failure);
       return;
     }
     this.sink?.error(this.failure);
+  }
+
+  /**
+   * Lets `tap` see every chunk too: those kept so far at once, then each as it comes, with the
+   * end or the abort. Set before the sink is attached (the sink takes the kept chunks).
+   */
+  tap(tap: BodyTap): void {
+    if (this.failure !== null) {
+      tap.abort();
+      return;
+    }
+    for (const chunk of this.buffered) tap.chunk(chunk);
+    if (this.ended) {
+      tap.end();
+      return;
+    }
+    this.tapper = tap;
   }
 
   /** Whether any of the body is kept (it arrived before a sink). */
@@ -190,6 +221,8 @@ export class DispatchedResponse implements Dispatcher.DispatchHandler {
     if (this.ended || this.failure !== null) return;
     const reason = err ?? new Error('the origin body was dropped');
     this.failure = reason;
+    this.tapper?.abort();
+    this.tapper = null;
     this.cancel.removeListener('abort', this.onCancel);
     if (!this.headSettled) {
       this.headSettled = true;
@@ -199,7 +232,10 @@ export class DispatchedResponse implements Dispatcher.DispatchHandler {
     else if (this.pausedByUs) this.resumeFn?.();
   }
 
-  /** A body that will not be sent but may be read to its end (HEAD, 204, 304): kept alive for reuse. */
+  /**
+   * A body that will not be sent but is read to its end: HEAD, 204 and 304 (so the connection
+   * is reused), or one whose tap keeps it for the cache while the client gets a 304.
+   */
   drain(): void {
     this.discarding = true;
     this.buffered = [];
