@@ -580,6 +580,8 @@ export async function cliMain(argv: string[]): Promise<void> {
     ? [{ major: 0, node: process.execPath }]
     : resolveEngines(argv);
   const outDir = out ?? (quick ? null : DEFAULT_OUT_DIR);
+  // Made first: each engine's Router-interface runs are written as soon as they are done.
+  if (outDir) mkdirSync(outDir, { recursive: true });
   const sections: string[] = [];
   const results: { major: number; result: MatcherBenchResult }[] = [];
   let failed = false;

@@ -23,6 +23,7 @@ import {
   TABLE_VERSION,
 } from './_layout.ts';
 import { freshState, hotState, reserveOrThrow, writeHost, writeStr, type HotState } from './_hot-state.ts';
+import { readStaticPaths, staticAnswer, type StaticPathRecord, type StaticPaths } from './_static-paths.ts';
 
 /**
  * Paths up to this many UTF-16 units go to the js-string build's matchRouteStr; longer ones are
@@ -155,8 +156,19 @@ export class HotMatcher implements Matcher {
   /** Path and byte length of the last successful match (offsets are converted for non-ASCII). */
   private okPath = '';
   private okAscii = true;
-  /** Copied-out params when not live: count, then (start, end) pairs in string offsets. */
-  private readonly saved = new Int32Array(1 + 2 * MAX_PARAMS);
+  /**
+   * Params when not live: count, then (start, end) pairs in string offsets. Either `ownSaved`
+   * (copied out of the module) or a static record's precomputed params (never written).
+   */
+  private saved: Int32Array;
+  private readonly ownSaved = new Int32Array(1 + 2 * MAX_PARAMS);
+  /**
+   * The table's static paths by length, where the module answers them from their record alone
+   * (see _static-paths.ts), else undefined: such a path is answered here, without a crossing.
+   */
+  private readonly staticPaths: StaticPaths | undefined;
+  /** The record of the last `match` when it was answered here (what matchNext continues), else undefined. */
+  private staticRec: StaticPathRecord | undefined = undefined;
 
   constructor(
     private readonly hot: HotExports,
@@ -166,9 +178,24 @@ export class HotMatcher implements Matcher {
     this.tablePtr = table.ptr;
     this.usesHost = table.usesHost;
     this.matchStr = typeof hot.matchRouteStr === 'function' ? hot.matchRouteStr : undefined;
+    this.saved = this.ownSaved;
+    this.staticPaths = readStaticPaths(this.st.u8, table.ptr);
   }
 
   match(methodBit: number, host: string, path: string, from: number): number {
+    const staticPaths = this.staticPaths;
+    if (staticPaths !== undefined) {
+      // A static path of the table: the module would answer from its record alone, so the
+      // record answers here (a length with no static path costs one array read).
+      const candidates = path.length < staticPaths.length ? staticPaths[path.length] : undefined;
+      if (candidates !== undefined) {
+        for (let k = 0; k < candidates.length; k++) {
+          const rec = candidates[k]!;
+          if (rec.path === path) return this.answerStatic(rec, methodBit, from);
+        }
+      }
+      this.staticRec = undefined;
+    }
     const st = freshState(this.st);
     const owner = st.paramsOwner;
     if (owner !== this && owner !== undefined) owner.saveParams();
@@ -187,6 +214,25 @@ export class HotMatcher implements Matcher {
       }
     }
     return this.matchEncoded(st, methodBit, host, path, from);
+  }
+
+  /**
+   * The answer of `match` for a static path from its record: the entry, and its precomputed
+   * params as this matcher's saved (not live) params. The module's param area is not touched,
+   * as after a miss.
+   */
+  private answerStatic(rec: StaticPathRecord, methodBit: number, from: number): number {
+    this.staticRec = rec;
+    const k = staticAnswer(rec, methodBit, from);
+    if (k < 0) return -1;
+    if (this.live) {
+      this.live = false;
+      const st = this.st;
+      if (st.paramsOwner === this) st.paramsOwner = undefined;
+    }
+    this.saved = rec.params[k]!;
+    this.okAscii = true;
+    return rec.items[2 * k]!;
   }
 
   /** match with the path written into the scratch by JS (charCodeAt for short ASCII, else encodeInto). */
@@ -224,6 +270,7 @@ export class HotMatcher implements Matcher {
     burst: number,
     cost: number,
   ): number {
+    this.staticRec = undefined;
     const st = freshState(this.st);
     if (st.paramsOwner !== this && st.paramsOwner !== undefined) st.paramsOwner.saveParams();
     const hostLen = writeHost(st, host);
@@ -260,6 +307,9 @@ export class HotMatcher implements Matcher {
    * (e.g. inside one router lookup).
    */
   matchNext(methodBit: number, from: number): number {
+    // The last match was a static path answered from its record: so is this one.
+    const rec = this.staticRec;
+    if (rec !== undefined) return this.answerStatic(rec, methodBit, from);
     const st = freshState(this.st);
     const owner = st.paramsOwner;
     if (owner !== this && owner !== undefined) owner.saveParams();
@@ -282,13 +332,14 @@ export class HotMatcher implements Matcher {
 
   /** Copies this matcher's params out of the module before another matcher overwrites them. */
   saveParams(): void {
-    const saved = this.saved;
+    const saved = this.ownSaved;
     const count = this.paramCount();
     for (let i = 0; i < count; i++) {
       saved[1 + 2 * i] = this.paramStart(i);
       saved[2 + 2 * i] = this.paramEnd(i);
     }
     saved[0] = count;
+    this.saved = saved;
     this.live = false;
     this.st.paramsOwner = undefined;
   }

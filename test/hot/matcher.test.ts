@@ -10,11 +10,13 @@ import {
   type PathSpec,
   type SegmentSpec,
   type TableEntry,
+  type HotExports,
   RouteTableError,
   loadRouteTable,
 } from '../../core/hot/index.ts';
 import { PorticoError } from '../../core/errors.ts';
 import { describeSkippedBuilds, loadImpls, type Impl } from './_impls.ts';
+import { referenceMatch } from './_reference.ts';
 
 const impls = await loadImpls();
 
@@ -274,6 +276,68 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('matcher on %s', 
     expect([m.matchNext(GET, 1), params(m, '/é/b')]).toEqual([1, ['b']]);
   });
 
+  it('answers the static paths of a table without hosts without calling the module, as the module would', () => {
+    const entries = [
+      route('/users/:id', GET),
+      route('/users/me', METHOD_BITS.GET | METHOD_BITS.POST),
+      route('/users/*', METHOD_BITS.DELETE),
+      route('/users/me'),
+      route('/health'),
+      route('/é'),
+    ];
+    const blob = compileRouteTable(entries);
+    // The module's exports, with its match calls counted.
+    const counted = { calls: 0 };
+    const count =
+      <A extends unknown[], R>(f: (...args: A) => R) =>
+      (...args: A): R => {
+        counted.calls++;
+        return f(...args);
+      };
+    // The same module's exports (bound, so that the twin's methods keep their object), its
+    // two match exports counted.
+    const src = impl.hot as unknown as Record<string, unknown>;
+    const bound = (name: string) => (src[name] as (...args: unknown[]) => unknown).bind(impl.hot);
+    const names = ['reserve', 'paramsPtr', 'hashOutPtr', 'bucketOutPtr', 'checkTable', 'hash64'];
+    names.push('bucketTableBytes', 'bucketInit', 'bucketConsume', 'requestStep');
+    const hot = {
+      get memory() {
+        return impl.hot.memory;
+      },
+      ...Object.fromEntries(names.map((n) => [n, bound(n)])),
+      matchRoute: count(bound('matchRoute')),
+      ...(impl.hot.matchRouteStr ? { matchRouteStr: count(bound('matchRouteStr')) } : {}),
+    } as unknown as HotExports;
+    const m = createMatcher(hot, blob);
+    const bits = [0, METHOD_BITS.GET, METHOD_BITS.POST, METHOD_BITS.DELETE, METHOD_BITS.PUT];
+    const answer = (bit: number, p: string, from: number): [number, string[]] => {
+      const r = referenceMatch(entries, bit, 'h', p, from);
+      return r ? [r.index, r.params.map(([a, b]) => p.slice(a, b))] : [-1, []];
+    };
+    for (const p of ['/users/me', '/health']) {
+      for (const bit of bits) {
+        for (const from of [-1, 0, 1, 2, 3, 4, 5, 9]) {
+          const before = counted.calls;
+          const got = m.match(bit, 'h', p, from);
+          expect([got, got >= 0 ? params(m, p) : []]).toEqual(answer(bit, p, from));
+          if (got >= 0) {
+            const next = m.matchNext(bit, got + 1);
+            expect([next, next >= 0 ? params(m, p) : []]).toEqual(answer(bit, p, got + 1));
+          }
+          expect(counted.calls).toBe(before);
+        }
+      }
+    }
+    // '/users/me' for GET is the param route first, its param from the precomputed record.
+    expect([m.match(GET, 'h', '/users/me', 0), params(m, '/users/me')]).toEqual([0, ['me']]);
+    // Other paths, and a non-ASCII static path, go to the module.
+    const before = counted.calls;
+    expect([m.match(GET, 'h', '/users/42', 0), params(m, '/users/42')]).toEqual([0, ['42']]);
+    const between = counted.calls;
+    expect(m.match(GET, 'h', '/é', 0)).toBe(5);
+    expect([between > before, counted.calls > between]).toEqual([true, true]);
+  });
+
   it('loads a table into the memory of one it replaces when it fits, and a refused blob changes nothing', () => {
     const first = loadRouteTable(impl.hot, compileRouteTable([route('/a/:x'), route('/b')]), { reserveBytes: 4096 });
     expect(first.capacity).toBe(4096);
@@ -343,6 +407,20 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('matchers sharing
     expect(a.match(GET, 'h', '/a/é/ü', 0)).toBe(0);
     expect(b.match(GET, 'h', '/b/x', 0)).toBe(0);
     expect(params(a, '/a/é/ü')).toEqual(['é', 'ü']);
+  });
+
+  it("keeps each matcher's params when a static path is answered between another matcher's matches", () => {
+    const a = matcherFor([route('/a/:x')]);
+    const b = matcherFor([route('/b/:id'), route('/b/me')]);
+    expect(a.match(GET, 'h', '/a/1', 0)).toBe(0);
+    expect(b.match(GET, 'h', '/b/me', 0)).toBe(0);
+    expect([params(a, '/a/1'), params(b, '/b/me')]).toEqual([['1'], ['me']]);
+    expect(b.match(GET, 'h', '/b/42', 0)).toBe(0);
+    expect(a.match(GET, 'h', '/a/2', 0)).toBe(0);
+    expect(b.match(GET, 'h', '/b/me', 0)).toBe(0);
+    expect([params(a, '/a/2'), params(b, '/b/me')]).toEqual([['2'], ['me']]);
+    expect(b.match(GET, 'h', '/b/7', 0)).toBe(0);
+    expect([params(a, '/a/2'), params(b, '/b/7')]).toEqual([['2'], ['7']]);
   });
 
   it('keeps working when linear memory grows between matches', () => {
