@@ -57,8 +57,9 @@ export function formatTraceParent(traceId: string, spanId: string, sampled: bool
  *   about 6 µs on Node 20 whatever its size, and a request needs two or three ids);
  * - each byte's two hex digits are char codes from a table, and one String.fromCharCode call
  *   with every code as an argument makes the id as one flat string. Appending two-digit strings
- *   instead built a chain of 16 cons strings per trace id, about 3.5× slower (bench/README.md,
- *   "observe").
+ *   instead built a chain of cons strings per id: a request's trace id, upstream span id and
+ *   traceparent took about 1.5 µs of CPU that way, 0.7 µs this way (Node 20, measured here; the
+ *   server span id, made only when a span is exported, is no longer among them).
  * An id whose bytes are all zero (invalid in W3C trace context; 2^-64 likely for a span id) is
  * drawn again.
  */

@@ -127,11 +127,10 @@ describe('trace and span ids', () => {
 describe('a timed step (RequestTrace.span)', () => {
   const clock = (): number => performance.timeOrigin + performance.now();
 
-  it('is recorded before the caller resumes, for a result, a rejection and a throw, and hands back the same promise', async () => {
+  it('is recorded before the caller resumes, for a result, a rejection and a throw (which becomes a rejection)', async () => {
     const trace = new RequestTrace(clock, clock(), newTraceId(), '', false, null);
     const work = new Promise<string>((r) => setTimeout(() => r('done'), 20));
     const p = trace.span('upstream', 'origin', () => work);
-    expect(p).toBe(work);
     expect(trace.steps).toHaveLength(0);
     expect(await p).toBe('done');
     expect(trace.steps.map((s) => s.name)).toEqual(['upstream']);
