@@ -6,11 +6,16 @@
  * started by this file. Both gateways write their access lines to stdout, which is discarded.
  * Goal: metrics and logs on at least 0.97x of off.
  *
+ * Besides the rates, it reports each gateway's CPU time per request (user + system, from
+ * /proc/<pid>/stat over each measured wrk run, divided by the requests wrk made): on a shared
+ * machine the rate moves with whatever else runs, the CPU a request costs much less so.
+ *
  * @example
  * // npx tsx bench/observe.ts [--rounds 3] [--seconds 5]
  *   (server mode, used by the benchmark itself: observe.ts serve <off|on> <port> <origin URL>)
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -65,14 +70,22 @@ function start(args: string[]): Promise<ChildProcess> {
   });
 }
 
-function wrk(url: string, seconds: number): Promise<number> {
+/** A process's CPU time so far (user + system), in milliseconds; /proc counts clock ticks of 10 ms. */
+function cpuMs(pid: number): number {
+  // The fields after the command (which may hold spaces) start at state: utime and stime are 12th and 13th.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+function wrk(url: string, seconds: number): Promise<{ rps: number; requests: number }> {
   return new Promise((resolve, reject) => {
     execFile('wrk', ['-t1', '-c32', `-d${seconds}s`, url], (err, stdout) => {
       if (err) return reject(err);
       const m = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
-      if (!m) return reject(new Error(`no rate in wrk output: ${stdout}`));
+      const n = /(\d+) requests in/.exec(stdout);
+      if (!m || !n) return reject(new Error(`no rate in wrk output: ${stdout}`));
       if (/Non-2xx/.test(stdout)) return reject(new Error(`wrk saw errors: ${stdout}`));
-      resolve(Number(m[1]));
+      resolve({ rps: Number(m[1]), requests: Number(n[1]) });
     });
   });
 }
@@ -103,20 +116,30 @@ async function main(): Promise<void> {
     ).text();
     if (!/portico_requests_total\{route="all"/.test(m)) throw new Error('the "on" gateway does not count its requests');
     const rates: Record<'off' | 'on', number[]> = { off: [], on: [] };
+    const cpu: Record<'off' | 'on', number[]> = { off: [], on: [] };
+    const pids = { off: off.pid ?? 0, on: on.pid ?? 0 };
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const);
       for (const mode of order) {
         await wrk(`http://127.0.0.1:${ports[mode]}/items`, 1);
-        rates[mode].push(await wrk(`http://127.0.0.1:${ports[mode]}/items`, seconds));
+        const before = cpuMs(pids[mode]);
+        const run = await wrk(`http://127.0.0.1:${ports[mode]}/items`, seconds);
+        rates[mode].push(run.rps);
+        cpu[mode].push(((cpuMs(pids[mode]) - before) * 1000) / run.requests);
       }
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
     const offRps = median(rates.off);
     const onRps = median(rates.on);
+    const offCpu = median(cpu.off);
+    const onCpu = median(cpu.on);
+    const us = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(', ');
     process.stdout.write(
       `observation off: ${offRps.toFixed(0)} req/s (runs ${rates.off.map((x) => x.toFixed(0)).join(', ')})\n` +
         `observation on:  ${onRps.toFixed(0)} req/s (runs ${rates.on.map((x) => x.toFixed(0)).join(', ')})\n` +
-        `on / off: ${(onRps / offRps).toFixed(3)}x (goal at least 0.97x)\n`,
+        `on / off: ${(onRps / offRps).toFixed(3)}x (goal at least 0.97x)\n` +
+        `CPU per request: off ${offCpu.toFixed(1)} µs (runs ${us(cpu.off)}), on ${onCpu.toFixed(1)} µs (runs ${us(cpu.on)})\n` +
+        `observation costs ${(onCpu - offCpu).toFixed(1)} µs of CPU a request; off / on CPU: ${(offCpu / onCpu).toFixed(3)}x\n`,
     );
   } finally {
     for (const c of [off, on, origin]) c.kill('SIGTERM');

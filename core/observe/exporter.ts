@@ -6,17 +6,26 @@
  * - The queue holds at most `maxQueue` spans; spans beyond are dropped and counted
  *   (`portico_telemetry_dropped_total`), never waited for.
  * - A push that fails (collector down, refused, slower than `timeoutMs`) is not retried: its
- *   batch is lost, and the next push sends the next one. So a collector that is down loses the
- *   batch in flight and what overflows the queue meanwhile, and requests never wait for it.
+ *   batch is lost. That signal then backs off (backoff.ts): no push of it for 1 s, then 2, 4…
+ *   up to 60 s, each less up to half at random, until one succeeds. Spans keep queueing
+ *   meanwhile and go out once the collector answers. So a collector that is down loses the
+ *   batch in flight and what overflows the queue meanwhile, gets a few tries a minute rather
+ *   than one per flush, and requests never wait for it.
  * - Nothing runs between requests (isolates have no timers that outlive a request): pushes ride
  *   on the requests that come. What is queued when an isolate is evicted is lost: up to
  *   `maxQueue` spans, and the metric increments since the last push.
  */
 import type { ForwardFn, BodySource } from '../capabilities.ts';
+import { Backoff, type BackoffOptions } from './backoff.ts';
 import type { GatewayMetrics } from './gateway-metrics.ts';
 import type { CompiledOtlp } from './config.ts';
 import { encodeMetrics, encodeSpans } from './otlp.ts';
 import type { AttributeValue, SpanRecord } from './span.ts';
+
+/** Back-off of a signal after a failed push: 1 s, doubling up to 60 s, up to half of it random. */
+const PUSH_BACKOFF: BackoffOptions = { firstMs: 1000, maxMs: 60_000, jitter: 0.5 };
+
+type Signal = 'traces' | 'metrics';
 
 export interface OtlpExporterOptions {
   otlp: CompiledOtlp;
@@ -46,6 +55,7 @@ export class OtlpExporter {
   private busy: Promise<void> | null = null;
   private lastSpans: number;
   private lastMetrics: number;
+  private readonly backoff: Record<Signal, Backoff> = { traces: new Backoff(PUSH_BACKOFF), metrics: new Backoff(PUSH_BACKOFF) };
   readonly resource: Record<string, AttributeValue>;
 
   constructor(private readonly o: OtlpExporterOptions) {
@@ -70,8 +80,11 @@ export class OtlpExporter {
     if (this.busy !== null) return;
     const now = this.o.now();
     const { intervalMs, maxBatch } = this.o.otlp;
-    const spans = this.queue.length > 0 && (this.queue.length >= maxBatch || now - this.lastSpans >= intervalMs);
-    const metrics = this.o.otlp.metrics && now - this.lastMetrics >= intervalMs;
+    const spans =
+      this.queue.length > 0 &&
+      (this.queue.length >= maxBatch || now - this.lastSpans >= intervalMs) &&
+      this.backoff.traces.ready(now);
+    const metrics = this.o.otlp.metrics && now - this.lastMetrics >= intervalMs && this.backoff.metrics.ready(now);
     if (!spans && !metrics) return;
     const p = this.push(spans, metrics).finally(() => {
       this.busy = null;
@@ -80,7 +93,7 @@ export class OtlpExporter {
     waitUntil(p);
   }
 
-  /** Pushes everything waiting now (tests, shutdown). */
+  /** Pushes everything waiting now, back-off or not (tests, shutdown). */
   async flush(): Promise<void> {
     if (this.busy) await this.busy;
     while (this.queue.length > 0) await this.push(true, false);
@@ -107,7 +120,7 @@ export class OtlpExporter {
     await Promise.all(sends);
   }
 
-  private async send(signal: 'traces' | 'metrics', body: string, items: number): Promise<void> {
+  private async send(signal: Signal, body: string, items: number): Promise<void> {
     const controller = new AbortController();
     const timer = setTimeout(
       () => controller.abort(new DOMException('the collector did not answer in time', 'TimeoutError')),
@@ -135,10 +148,15 @@ export class OtlpExporter {
       await response.body?.cancel().catch(() => {});
       const ok = response.status >= 200 && response.status < 300;
       this.o.metrics.exports.inc([signal, ok ? 'ok' : 'refused']);
-      if (!ok) this.o.metrics.dropped.inc([signal], items);
+      if (ok) this.backoff[signal].succeeded();
+      else {
+        this.o.metrics.dropped.inc([signal], items);
+        this.backoff[signal].failed(this.o.now());
+      }
     } catch {
       this.o.metrics.exports.inc([signal, controller.signal.aborted ? 'timeout' : 'unreachable']);
       this.o.metrics.dropped.inc([signal], items);
+      this.backoff[signal].failed(this.o.now());
     } finally {
       clearTimeout(timer);
     }

@@ -4,6 +4,11 @@
  * protobuf: every runtime has `JSON.stringify`, and a protobuf writer would be a dependency or
  * several hundred lines here. Per the OTLP spec's JSON mapping, trace and span ids are hex,
  * 64-bit integers (times, counts) are decimal strings, and enums are numbers.
+ *
+ * The tests' receiver decodes these bodies with opentelemetry-proto's own definitions and those
+ * rules (test/observe/_otlp-json.ts). The shapes here are not imported from there: the official
+ * generated types describe the protobuf message (ids as bytes, times as Long), not the JSON
+ * form, and no OpenTelemetry package exports JSON-form request types any more.
  */
 import type { Metric, Registry } from './registry.ts';
 import type { AttributeValue, SpanRecord } from './span.ts';

@@ -10,7 +10,7 @@ import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBuild } from '../../scripts/build/index.ts';
 import { startEchoOrigin, type EchoOrigin } from '../../scripts/demo/echo-origin.ts';
-import { attr, type Collector, startCollector } from './_collector.ts';
+import { attr, type Collector, hex, startCollector } from './_collector.ts';
 
 let dir: string;
 let echo: EchoOrigin;
@@ -69,13 +69,16 @@ describe('OTLP push from a Workers isolate (miniflare)', () => {
     const servers = collector.spans().filter((s) => s.kind === 2);
     expect(servers.length).toBeGreaterThanOrEqual(2);
     expect(attr(servers[0]?.attributes ?? [], 'portico.route')).toBe('api');
-    const metrics = collector.metrics.at(-1)?.resourceMetrics[0]?.scopeMetrics[0]?.metrics ?? [];
+    const metrics = collector.metrics.at(-1)?.resourceMetrics?.[0]?.scopeMetrics?.[0]?.metrics ?? [];
     const requests = metrics.find((m) => m.name === 'portico_requests');
-    const counted = requests?.sum?.dataPoints.reduce((n, p) => n + p.asDouble, 0) ?? 0;
+    const counted = requests?.sum?.dataPoints?.reduce((n, p) => n + (p.asDouble ?? 0), 0) ?? 0;
     expect(counted).toBeGreaterThanOrEqual(1);
     // The origin got the same trace as the spans name.
     const tp = echo.seen.at(-1)?.headers['traceparent'];
     expect(tp).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    const origin = echo.seen.map((r) => String(r.headers['traceparent'] ?? '').slice(3, 35));
+    for (const s of servers) expect(origin).toContain(hex(s.traceId));
+    expect(collector.rejected).toEqual([]);
   }, 30_000);
 
   it('answers at once while the receiver hangs', async () => {

@@ -4,12 +4,13 @@
  * through an in-process gateway with a real loopback origin.
  */
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compileConfig } from '../../core/config/index.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { createGateway } from '../../core/gateway.ts';
 import { createTwinHot } from '../../core/hot/index.ts';
-import { encodePrometheus, parseTraceParent, Registry } from '../../core/observe/index.ts';
+import { encodePrometheus, parseTraceParent, Registry, RequestTrace } from '../../core/observe/index.ts';
+import { newSpanId, newTraceId } from '../../core/observe/trace-context.ts';
 import { startEchoOrigin, type EchoOrigin } from '../../scripts/demo/echo-origin.ts';
 import { DEMO_SCOPE, demoIssuers, demoJwtRoute, startDemoIdp } from '../../scripts/demo/demo-jwt.ts';
 
@@ -86,6 +87,71 @@ describe('traceparent', () => {
     expect(parseTraceParent(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-01-extra`)).toBeNull();
     expect(parseTraceParent(`01-${'a'.repeat(32)}-${'b'.repeat(16)}-00-future`)?.sampled).toBe(false);
     expect(parseTraceParent(`00-${'A'.repeat(32)}-${'b'.repeat(16)}-01`)).toBeNull();
+  });
+});
+
+describe('trace and span ids', () => {
+  it('are lower-case hex of 16 and 8 random bytes, each byte value seen, none repeated', () => {
+    const traces = Array.from({ length: 2000 }, newTraceId);
+    const spans = Array.from({ length: 4000 }, newSpanId);
+    for (const t of traces) expect(t).toMatch(/^[0-9a-f]{32}$/);
+    for (const s of spans) expect(s).toMatch(/^[0-9a-f]{16}$/);
+    expect(new Set(traces).size).toBe(traces.length);
+    expect(new Set(spans).size).toBe(spans.length);
+    // Every two-digit pair at every even position: the digit table and the byte order are whole.
+    const pairs = new Set(spans.flatMap((s) => [0, 2, 4, 6, 8, 10, 12, 14].map((i) => s.slice(i, i + 2))));
+    expect(pairs.size).toBe(256);
+  });
+
+  it('are drawn again when the random source gives all-zero bytes', () => {
+    const real = crypto.getRandomValues.bind(crypto);
+    let calls = 0;
+    const spy = vi.spyOn(crypto, 'getRandomValues').mockImplementation(<T extends ArrayBufferView | null>(a: T): T => {
+      calls++;
+      return calls === 1 ? a : real(a as never);
+    });
+    try {
+      // Until the pool has been refilled twice: once with zeros (all skipped), then for real.
+      const ids: string[] = [];
+      while (calls < 2 && ids.length < 10_000) ids.push(newSpanId());
+      expect(calls).toBe(2);
+      expect(ids.at(-1)).toMatch(/^[0-9a-f]{16}$/);
+      for (const id of ids) expect(id).not.toBe('0'.repeat(16));
+      expect(newTraceId()).not.toBe('0'.repeat(32));
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
+describe('a timed step (RequestTrace.span)', () => {
+  const clock = (): number => performance.timeOrigin + performance.now();
+
+  it('is recorded before the caller resumes, for a result, a rejection and a throw (which becomes a rejection)', async () => {
+    const trace = new RequestTrace(clock, clock(), newTraceId(), '', false, null);
+    const work = new Promise<string>((r) => setTimeout(() => r('done'), 20));
+    const p = trace.span('upstream', 'origin', () => work);
+    expect(trace.steps).toHaveLength(0);
+    expect(await p).toBe('done');
+    expect(trace.steps.map((s) => s.name)).toEqual(['upstream']);
+    const step = trace.steps[0];
+    expect((step?.endMs ?? 0) - (step?.startMs ?? 0)).toBeGreaterThanOrEqual(15);
+    await expect(trace.span('cache.store', 'cache', () => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    expect(trace.steps).toHaveLength(2);
+    const thrown = trace.span('cache.store', 'cache', () => {
+      throw new Error('at once');
+    });
+    expect(trace.steps).toHaveLength(3);
+    await expect(thrown).rejects.toThrow('at once');
+  });
+
+  it('makes the server span id only when asked, once', () => {
+    const trace = new RequestTrace(clock, clock(), newTraceId(), '', true, null);
+    expect(trace.traceParent()).toBe(`00-${trace.traceId}-${trace.upstreamSpanId}-01`);
+    const id = trace.spanId;
+    expect(id).toMatch(/^[0-9a-f]{16}$/);
+    expect(trace.spanId).toBe(id);
+    expect(id).not.toBe(trace.upstreamSpanId);
   });
 });
 

@@ -5,7 +5,8 @@
  * - a fetched set is fresh for its Cache-Control max-age, bounded by min and max TTL;
  * - one fetch in flight per issuer (per isolate); concurrent requests wait for it;
  * - a kid the set does not have triggers a refetch, at most one per cooldown;
- * - a failed fetch keeps the last good set, up to the max stale age, and backs off exponentially;
+ * - a failed fetch keeps the last good set, up to the max stale age, and backs off exponentially
+ *   with jitter (the back-off the OTLP exporter uses too: 1 s doubling to 5 min, up to half random);
  * - fetches have a timeout and a body size limit;
  * - the set is shared across isolates through the KV store (JSON with its fetch time), read
  *   before fetching when this isolate has none, and before a kid-driven refetch.
@@ -14,11 +15,10 @@ import type { BodySource, ForwardFn, KVStore, LogRecord } from '../../capabiliti
 import type { CompiledJwks } from './compile.ts';
 import { type KeySet, keySetFromJwks } from './keys.ts';
 import type { JwtAlgorithm } from './schema.ts';
+import { Backoff, type BackoffOptions } from '../../observe/backoff.ts';
 
-/** Longest back-off between failed fetches, in milliseconds. */
-const MAX_BACKOFF_MS = 300_000;
-/** First back-off after a failure, in milliseconds. */
-const FIRST_BACKOFF_MS = 1000;
+/** Back-off between failed fetches: 1 s, doubling up to 5 minutes, up to half of it random. */
+const FETCH_BACKOFF: BackoffOptions = { firstMs: 1000, maxMs: 300_000, jitter: 0.5 };
 
 export interface JwksSourceOptions {
   issuer: string;
@@ -110,8 +110,7 @@ export function createJwksSource(options: JwksSourceOptions): JwksSource {
   let freshUntil = 0;
   let inflight: Promise<void> | null = null;
   let loaded: Promise<void> | null = null;
-  let failures = 0;
-  let retryAt = 0;
+  const backoff = new Backoff(FETCH_BACKOFF);
   let lastKidRefetch = Number.NEGATIVE_INFINITY;
   let fetches = 0;
 
@@ -170,8 +169,7 @@ export function createJwksSource(options: JwksSourceOptions): JwksSource {
       const maxAge = maxAgeSeconds(response.headers.get('cache-control'));
       const ttlMs = maxAge === null ? jwks.defaultTtlMs : Math.min(Math.max(maxAge * 1000, jwks.minTtlMs), jwks.maxTtlMs);
       if (!adopt(document, started, ttlMs)) throw new Error('JWKS is not a key set { "keys": [...] }');
-      failures = 0;
-      retryAt = 0;
+      backoff.succeeded();
       options.onFetch?.('ok');
       const stored: Stored = { fetchedAt: started, ttlMs, jwks: document };
       await kv
@@ -179,13 +177,12 @@ export function createJwksSource(options: JwksSourceOptions): JwksSource {
         .catch(() => {});
     } catch (err) {
       options.onFetch?.(controller.signal.aborted ? 'timeout' : 'error');
-      failures++;
-      retryAt = now() + Math.min(FIRST_BACKOFF_MS * 2 ** (failures - 1), MAX_BACKOFF_MS);
+      backoff.failed(now());
       log({
         level: 'warn',
         msg: set ? 'JWKS fetch failed; keeping the last good key set' : 'JWKS fetch failed; no key set yet',
         issuer: options.issuer,
-        failures,
+        failures: backoff.failures,
         cause: controller.signal.aborted ? 'timeout' : err instanceof Error ? err.message.slice(0, 200) : 'error',
       });
     } finally {
@@ -229,10 +226,10 @@ export function createJwksSource(options: JwksSourceOptions): JwksSource {
       if (!usable()) {
         // Nothing to serve: wait for a fetch (unless one failed just now: back off).
         if (inflight) await inflight;
-        else if (t >= retryAt) await refresh(null);
+        else if (backoff.ready(t)) await refresh(null);
         return usable();
       }
-      if (t >= freshUntil && !inflight && t >= retryAt) {
+      if (t >= freshUntil && !inflight && backoff.ready(t)) {
         // Stale but usable: serve it, and refresh in the background.
         waitUntil(refresh(null));
       }
@@ -240,7 +237,7 @@ export function createJwksSource(options: JwksSourceOptions): JwksSource {
         // Rotation: a new kid. Wait for the fetch in flight, or start one if the cooldown allows.
         t = now();
         if (inflight) await inflight;
-        else if (t - lastKidRefetch >= jwks.cooldownMs && t >= retryAt) {
+        else if (t - lastKidRefetch >= jwks.cooldownMs && backoff.ready(t)) {
           lastKidRefetch = t;
           await refresh(kid);
         }
