@@ -135,9 +135,12 @@ describe('OTLP spans', () => {
     const upStart = ns(upstream?.startTimeUnixNano);
     const upEnd = ns(upstream?.endTimeUnixNano);
     // The backoff (random, under 300 ms) lies between the two tries; the second ends with the step.
+    // What the step does before its first try (ordering the origins, taking a slot) is not the
+    // pause: on a loaded machine it can take a few milliseconds.
     const pause = upEnd - upStart - (first.end - first.start) - (second.end - second.start);
-    expect(second.start - first.end).toBeGreaterThanOrEqual(pause - 3);
-    expect(upEnd - second.end).toBeLessThanOrEqual(3);
+    const before = first.start - upStart;
+    expect(second.start - first.end).toBeGreaterThanOrEqual(pause - before - 3);
+    expect(upEnd - second.end).toBeLessThanOrEqual(10);
     expect(first.start).toBeGreaterThanOrEqual(upStart - 1);
   });
 
