@@ -17,6 +17,7 @@ import { nodeCounterStore } from './redis-store.ts';
 import { stdoutLineLog } from './log.ts';
 import { writeResponse } from './respond.ts';
 import { writeRelayed } from './relay.ts';
+import { writeStored } from './stored.ts';
 import { HttpProblem } from '../../core/errors.ts';
 import { HOP_BY_HOP_HEADERS } from '../../core/http/headers.ts';
 import { problemResponse, type ProblemInput } from '../../core/http/problem.ts';
@@ -334,6 +335,8 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       });
       return;
     }
+    // cache: a hit's stored bytes and headers, written at once (stored.ts).
+    if (writeStored(response, outgoing)) return;
     // Every other response (streamed from an origin through a web stream, the gateway's own,
     // a cached one, or one without a body) goes through respond.ts: a body that is all here
     // goes out with its headers in one write.

@@ -10,7 +10,8 @@
  * the Location and Content-Location of a success. Origin headers pass through unchanged; `Age`
  * (on answers from the store) and `Cache-Status` are the only ones added.
  */
-import type { CacheStore } from '../../capabilities.ts';
+import type { CacheStore, StoredParts } from '../../capabilities.ts';
+import { HeaderMap } from '../../http/header-map.ts';
 import { definePolicy, type Exchange, type Next, type PolicyRuntime } from '../../pipeline/policy.ts';
 import { createMemoryCache } from '../../stores/memory-cache.ts';
 import { type CompiledCache, compileCache } from './compile.ts';
@@ -20,10 +21,12 @@ import { cacheUrl, cacheUrlOf, type KeySettings, primaryKey, storeKey, variantKe
 import { PurgeLog, type PurgeMessage } from './purge.ts';
 import { purgeEndpoint } from './purge-endpoint.ts';
 import { cacheSchema, cacheStoreSchema } from './schema.ts';
+import { StoredResponse } from './stored-response.ts';
 
 export type { CompiledCache } from './compile.ts';
 export { PURGE_PATH } from './purge-endpoint.ts';
 export type { PurgeMessage } from './purge.ts';
+export { StoredResponse, storedBytes } from './stored-response.ts';
 
 /** Header carrying an entry's metadata inside the store (never sent to a client). */
 export const META_HEADER = 'x-portico-cache-meta';
@@ -56,9 +59,74 @@ interface Meta {
   m?: 1;
 }
 
-interface Entry {
-  response: Response;
-  meta: Meta;
+/** Stored parts (CacheStore.peek) read once: their metadata, and their headers as node:http takes them. */
+interface Decoded {
+  parts: StoredParts;
+  meta: Meta | null;
+  /** The stored headers without META_HEADER (lower-case names, `set-cookie` as a list). */
+  record: Record<string, string | string[]>;
+}
+
+/** Parts are never changed once stored, so each is decoded once, on its first hit. */
+const decodedParts = new WeakMap<StoredParts, Decoded>();
+
+function decode(parts: StoredParts): Decoded {
+  const known = decodedParts.get(parts);
+  if (known) return known;
+  let meta: Meta | null = null;
+  const record: Record<string, string | string[]> = {};
+  for (const [name, value] of parts.headers) {
+    if (name === META_HEADER) {
+      try {
+        meta = JSON.parse(value) as Meta;
+      } catch {
+        meta = null;
+      }
+    } else if (name === 'set-cookie') {
+      const had = record[name];
+      record[name] = Array.isArray(had) ? [...had, value] : [value];
+    } else {
+      const had = record[name];
+      record[name] = had === undefined ? value : `${had as string}, ${value}`;
+    }
+  }
+  const d: Decoded = { parts, meta, record };
+  decodedParts.set(parts, d);
+  return d;
+}
+
+/**
+ * A stored entry found: its metadata, and its response as the store gave it, a Response, or as
+ * parts (CacheStore.peek), from which a Response is made only when one is needed (validation, a
+ * range, a refresh): a plain hit is served from the parts.
+ */
+class Entry {
+  #response: Response | null;
+
+  constructor(
+    readonly meta: Meta,
+    readonly decoded: Decoded | null,
+    response: Response | null,
+  ) {
+    this.#response = response;
+  }
+
+  get response(): Response {
+    if (this.#response === null) {
+      const p = (this.decoded as Decoded).parts;
+      this.#response = new Response(p.body.slice(), {
+        status: p.status,
+        statusText: p.statusText,
+        headers: p.headers as [string, string][],
+      });
+    }
+    return this.#response;
+  }
+
+  /** Lets go of the entry's body (a Response's stream; parts need nothing). */
+  async drop(): Promise<void> {
+    await this.#response?.body?.cancel();
+  }
 }
 
 /** A response a leader read in full, for its followers. */
@@ -149,11 +217,14 @@ function notModified(req: Headers, res: Headers): boolean {
   return !Number.isNaN(lm) && lm <= ims;
 }
 
-/** A 304 for a client whose conditional matched, with the headers a 200 would have carried. */
-function notModifiedResponse(headers: Headers): Response {
-  const h = new Headers(headers);
+/**
+ * A 304 for a client whose conditional matched, with the headers a 200 would have carried; a
+ * StoredResponse for an adapter that writes core's own forms (`native`), else a Response.
+ */
+function notModifiedResponse(headers: Headers, native = false): Response {
+  const h = new HeaderMap(headers);
   for (const n of ['content-length', 'content-type', 'content-encoding', 'transfer-encoding']) h.delete(n);
-  return new Response(null, { status: 304, headers: h });
+  return native ? new StoredResponse(304, h, null) : new Response(null, { status: 304, headers: h });
 }
 
 function tagsOf(headers: Headers, names: readonly string[]): string[] {
@@ -280,6 +351,12 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
   async function read(full: string): Promise<Entry | null | 'collision'> {
     let response: Response | null;
     try {
+      if (store.peek) {
+        const parts = store.peek(storeKey(hot, full));
+        if (parts === null) return null;
+        const d = decode(parts);
+        return d.meta === null || d.meta.k !== full ? 'collision' : new Entry(d.meta, d, null);
+      }
       response = await store.get(storeKey(hot, full));
     } catch (err) {
       // A store that fails is a miss, never a 5xx: the origin answers, and the write may work.
@@ -301,7 +378,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       await response.body?.cancel();
       return 'collision';
     }
-    return { response, meta };
+    return new Entry(meta, null, response);
   }
 
   type Lookup = { kind: 'found'; entry: Entry; soft: boolean } | { kind: 'uri-miss' | 'vary-miss' | 'miss' };
@@ -312,42 +389,65 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     if (first === 'collision') return { kind: 'miss' };
     let entry = first;
     if (first.meta.m === 1) {
-      await first.response.body?.cancel();
+      await first.drop();
       const second = await read(variantKey(primary, first.meta.vh, ex.request.headers));
       if (second === null || second === 'collision') return { kind: 'vary-miss' };
       entry = second;
     }
     const verdict = purges.check(entry.meta.rs, entry.meta.t, entry.meta.u);
     if (verdict === 'hard') {
-      await entry.response.body?.cancel();
+      await entry.drop();
       void store.delete(storeKey(hot, entry.meta.k)).then(reportBytes, () => false);
       return { kind: 'uri-miss' };
     }
     return { kind: 'found', entry, soft: verdict === 'soft' };
   }
 
-  /** A client's response from a stored entry (or a leader's buffer). */
+  /**
+   * A client's response from a stored entry (or a leader's buffer). Where the adapter writes
+   * core's own response forms (RequestContext.nativeRelay: the Node target), bytes in hand are
+   * answered as a StoredResponse, with no WHATWG Response, Headers or stream; elsewhere as a
+   * Response. Either way: Age from now, Cache-Status appended, the client's conditional answered.
+   */
   function serve(
     ex: Exchange,
     status: number,
     statusText: string,
-    stored: Headers | [string, string][],
-    body: BodyInit | null,
+    stored: Headers | readonly (readonly [string, string])[] | Record<string, string | string[]>,
+    body: Bytes | ReadableStream<Uint8Array> | null,
     meta: Meta,
     cacheStatus: string,
   ): Response {
-    const headers = new Headers(stored);
+    const native = ex.context.nativeRelay === true;
+    // A record comes from decode(): validated by the store's writer already, without META_HEADER.
+    const headers =
+      Array.isArray(stored) || stored instanceof Headers
+        ? new HeaderMap(stored as HeadersInit)
+        : HeaderMap.fromRecord(stored as Record<string, string | string[]>);
     headers.delete(META_HEADER);
     const age = currentAge(meta.f, meta.rs, now());
     headers.set('age', String(Math.floor(age)));
     appendStatus(headers, cacheStatus);
-    if (status === 200 && notModified(ex.request.headers, headers)) return notModifiedResponse(headers);
-    return new Response(ex.method === 'HEAD' ? null : body, { status, statusText, headers });
+    const head = ex.method === 'HEAD';
+    if (status === 200 && notModified(ex.request.headers, headers)) {
+      if (body instanceof ReadableStream) void body.cancel();
+      return notModifiedResponse(headers, native);
+    }
+    if (head && body instanceof ReadableStream) void body.cancel();
+    // A HEAD gets the length a GET's body would have (RFC 9110 §9.3.2), as the Node writer adds
+    // it to the GET (targets/node/stored.ts); other runtimes' servers decide that themselves.
+    if (native && head && body instanceof Uint8Array && !headers.has('content-length'))
+      headers.set('content-length', String(body.byteLength));
+    const out = head ? null : body;
+    if (native && !(out instanceof ReadableStream)) return new StoredResponse(status, headers, out, statusText);
+    // A Response copies bytes given to it: the stored ones stay untouched.
+    return new Response(out, { status, statusText, headers });
   }
 
   function serveEntry(ex: Exchange, entry: Entry, cacheStatus: string): Response {
+    const d = entry.decoded;
+    if (d !== null) return serve(ex, d.parts.status, d.parts.statusText, d.record, d.parts.body, entry.meta, cacheStatus);
     const r = entry.response;
-    if (ex.method === 'HEAD') void r.body?.cancel();
     return serve(ex, r.status, r.statusText, r.headers, r.body, entry.meta, cacheStatus);
   }
 
@@ -492,7 +592,8 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
           got.status,
           got.statusText,
           got.headers,
-          got.body.slice(),
+          // Shared as it is: serve() never changes it, and a Response copies it.
+          got.body,
           got.meta,
           `hit; ttl=${ttl}; detail=coalesced`,
         );
@@ -547,7 +648,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     try {
       res = await next();
     } catch (err) {
-      await entry.response.body?.cancel();
+      await entry.drop();
       throw err;
     }
     const responseTime = now();
@@ -612,7 +713,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       ex.logFields['cache'] = 'stale';
       return serveEntry(ex, entry, `fwd=${fwd}; fwd-status=${res.status}; ttl=${-Math.ceil(staleness)}; detail=disconnected`);
     }
-    await entry.response.body?.cancel();
+    await entry.drop();
     // A new response: stored in place of the old one if it may be (below); if it may not, the
     // old one is dropped so that it is not served after the origin changed its mind.
     const decision = decideStore(res.status, res.headers, ex.request.headers.has('authorization'), c, requestTime, responseTime);
@@ -624,7 +725,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
   function refresh(ex: Exchange, next: Next, primary: string, entry: Entry): void {
     const k = entry.meta.k;
     if (refreshing.has(k)) {
-      void entry.response.body?.cancel();
+      void entry.drop();
       return;
     }
     refreshing.add(k);
@@ -657,7 +758,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       (m[1] === '' && m[2] === '') ||
       ex.request.headers.has('if-range')
     ) {
-      await entry.response.body?.cancel();
+      await entry.drop();
       return null;
     }
     const body = await readAll(entry.response.body, Number.POSITIVE_INFINITY);
@@ -774,7 +875,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       return serveEntry(ex, entry, `hit; ttl=${ttl}`);
     }
     if (rd.has('only-if-cached')) {
-      await entry.response.body?.cancel();
+      await entry.drop();
       ex.logFields['cache'] = 'miss';
       const refused = ex.refuse(
         'ERR_CACHE_ONLY_IF_CACHED',
@@ -785,10 +886,11 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     if (fresh) reason = 'request';
     // stale-while-revalidate: the stale answer now, one refresh in the background.
     if (!fresh && !f.noCache && !rd.has('no-cache') && maxAge === undefined && f.swr > 0 && staleness <= f.swr) {
-      const copy = entry.response.clone();
+      // Parts are served as they are; a Response's body is cloned for the refresh to read.
+      const copy = entry.decoded !== null ? entry : new Entry(entry.meta, null, entry.response.clone());
       refresh(ex, next, primary, entry);
       ex.logFields['cache'] = 'stale';
-      return serveEntry(ex, { response: copy, meta: entry.meta }, `hit; ttl=${ttl}; detail=stale-while-revalidate`);
+      return serveEntry(ex, copy, `hit; ttl=${ttl}; detail=stale-while-revalidate`);
     }
     return validate(ex, next, primary, entry, reason, reqNoStore, staleness);
   };
