@@ -18,6 +18,7 @@ import { stdoutLineLog } from './log.ts';
 import { writeResponse } from './respond.ts';
 import { writeRelayed } from './relay.ts';
 import { writeStored } from './stored.ts';
+import { tapCachedBody } from './cache-tap.ts';
 import { HttpProblem } from '../../core/errors.ts';
 import { HOP_BY_HOP_HEADERS } from '../../core/http/headers.ts';
 import { problemResponse, type ProblemInput } from '../../core/http/problem.ts';
@@ -322,6 +323,8 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       },
     });
     const relayed = relayedBody(response);
+    // cache: a miss's relayed body is collected for the store as it is written (cache-tap.ts).
+    tapCachedBody(response);
     if (outgoing.headersSent || outgoing.destroyed) {
       // Answered already (408, see watchBodyIdle).
       if (relayed) (relayed.native as Readable).destroy();

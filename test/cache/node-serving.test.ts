@@ -56,6 +56,7 @@ beforeAll(async () => {
     routes: [
       { match: { path: '/c/*' }, upstream: 'o', cache: { maxObjectBytes: 4000 } },
       { match: { path: '/k/*' }, upstream: 'o', apiKey: {}, cache: true },
+      { match: { path: '/s/*' }, upstream: 'o', cache: true },
     ],
   };
   gw = await startNodeServer(await compileConfig(config), { port: 0, hot: await loadNodeHot('wasm'), log: () => {} });
@@ -176,6 +177,75 @@ describe('cache misses on the Node server', () => {
     const all = await Promise.all(Array.from({ length: 100 }, () => get(p)));
     expect(all.every((g) => g.status === 200 && g.body === body)).toBe(true);
     expect(origin.count(p)).toBe(1);
+  });
+
+  it("answers the client's matching If-None-Match on a miss with 304, and still stores the full body", async () => {
+    const p = fresh();
+    origin.replies.set(p, { headers: { 'cache-control': 'max-age=60', etag: '"m1"' }, body: 'full body' });
+    const first = await get(p, { 'if-none-match': '"m1"' });
+    expect(first.status).toBe(304);
+    expect(first.body).toBe('');
+    expect(origin.seen.at(-1)?.headers['if-none-match']).toBeUndefined();
+    const later = await hit(p);
+    expect(later.status).toBe(200);
+    expect(later.body).toBe('full body');
+    expect(origin.count(p)).toBe(1);
+  });
+
+  it('refreshes a stale entry in the background (stale-while-revalidate) and stores the new body', async () => {
+    const p = fresh('/s/');
+    let i = 0;
+    origin.replies.set(p, () => ({ headers: { 'cache-control': 'max-age=1, stale-while-revalidate=60' }, body: `v${++i}` }));
+    expect((await get(p)).body).toBe('v1');
+    await new Promise((r) => setTimeout(r, 2100));
+    const stale = await get(p);
+    expect(stale.body).toBe('v1');
+    expect(stale.headers['cache-status']).toMatch(/detail=stale-while-revalidate/);
+    let after = await get(p);
+    for (let t = 0; t < 50 && after.body !== 'v2'; t++) {
+      await new Promise((r) => setTimeout(r, 10));
+      after = await get(p);
+    }
+    expect(after.body).toBe('v2');
+    expect(after.headers['cache-status']).toMatch(/^portico; hit/);
+    expect(origin.count(p)).toBe(2);
+  });
+
+  it('stores nothing when the origin body breaks mid-way, and the client connection is broken', async () => {
+    const { createServer } = await import('node:http');
+    let served = 0;
+    const cut = createServer((_req, res) => {
+      served++;
+      res.writeHead(200, { 'cache-control': 'max-age=60', 'content-length': '1000' });
+      res.write('a'.repeat(100));
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    await new Promise<void>((r) => cut.listen(0, '127.0.0.1', r));
+    const cutGw = await startNodeServer(
+      await compileConfig({
+        origins: { o: { url: `http://127.0.0.1:${(cut.address() as { port: number }).port}`, region: 'local' } },
+        routes: [{ match: { path: '/c/*' }, upstream: 'o', cache: true }],
+      }),
+      { port: 0, hot: await loadNodeHot('wasm'), log: () => {} },
+    );
+    const once = () =>
+      new Promise<string>((resolve) => {
+        const r = httpRequest(`${cutGw.url}/c/cut`, { agent: false }, (res) => {
+          res.on('data', () => {});
+          res.on('end', () => resolve(`ended ${res.headers['cache-status']}`));
+          res.on('error', () => resolve('broken'));
+          res.on('aborted', () => resolve('broken'));
+        });
+        r.on('error', () => resolve('broken'));
+        r.end();
+      });
+    expect(await once()).toBe('broken');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await once()).toBe('broken');
+    expect(served).toBe(2);
+    await cutGw.drain();
+    cut.closeAllConnections();
+    cut.close();
   });
 
   it('relays a body larger than maxObjectBytes whole and stores none of it', async () => {

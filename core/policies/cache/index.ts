@@ -22,11 +22,14 @@ import { PurgeLog, type PurgeMessage } from './purge.ts';
 import { purgeEndpoint } from './purge-endpoint.ts';
 import { cacheSchema, cacheStoreSchema } from './schema.ts';
 import { StoredResponse } from './stored-response.ts';
+import { dropBody, tapBody } from './body-tap.ts';
+import type { RelayedBody } from '../../upstream/index.ts';
 
 export type { CompiledCache } from './compile.ts';
 export { PURGE_PATH } from './purge-endpoint.ts';
 export type { PurgeMessage } from './purge.ts';
 export { StoredResponse, storedBytes } from './stored-response.ts';
+export { type BodyTap, takeBodyTap } from './body-tap.ts';
 
 /** Header carrying an entry's metadata inside the store (never sent to a client). */
 export const META_HEADER = 'x-portico-cache-meta';
@@ -151,6 +154,8 @@ interface Flight {
 
 export interface CacheShared {
   store: CacheStore;
+  /** core/upstream's relayedBody, loaded in init (see there). */
+  relayedBody: (response: Response) => RelayedBody | undefined;
   purges: PurgeLog;
   flights: Map<string, Flight>;
   refreshing: Set<string>;
@@ -280,8 +285,11 @@ function headerList(headers: Headers): [string, string][] {
 export const cachePolicy = definePolicy({
   name: 'cache',
   phase: 'cache',
-  // It reads the origin's body to store it (and hands stored bodies out): such routes take the web path.
-  bodies: 'read',
+  // 'none': it never reads a body itself where bodies are relayed natively. A miss returns the
+  // very response next() gave, its headers edited in place, and the adapter hands the body it
+  // relays to the cache's tap (body-tap.ts); a hit is its own response. Where bodies are web
+  // streams (other runtimes, or a route with a body-rewriting policy) it tees them as before.
+  bodies: 'none',
   defaultable: true,
   schema: cacheSchema,
   blocks: { cacheStore: cacheStoreSchema },
@@ -314,7 +322,11 @@ export const cachePolicy = definePolicy({
       }
     });
     const adminToken = first?.admin ? await runtime.secret(first.admin, 'admin.token') : null;
-    return { store, purges, flights: new Map(), refreshing: new Set(), adminToken, finished: { count: 0 } };
+    // Loaded here, not imported at the top: core/upstream imports the config, whose schema lists
+    // the policies, this one among them; a static import made that a cycle that left the
+    // policy list unset in bundles (the Node build failed to start).
+    const { relayedBody } = await import('../../upstream/index.ts');
+    return { store, relayedBody, purges, flights: new Map(), refreshing: new Set(), adminToken, finished: { count: 0 } };
   },
   endpoints(runtime, shared) {
     if (shared.adminToken === null) return [];
@@ -337,7 +349,7 @@ export const cachePolicy = definePolicy({
 });
 
 function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: CacheShared) {
-  const { store, purges, flights, refreshing } = shared;
+  const { store, purges, flights, refreshing, relayedBody } = shared;
   const now = runtime.now;
   const hot = runtime.hot;
   const keySettings: KeySettings = {
@@ -456,9 +468,28 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
    * marker under the primary key naming the Vary headers.
    */
   async function put(primary: string, buffered: Buffered): Promise<void> {
+    const ttlSeconds = buffered.meta.f.keep;
+    if (store.putParts) {
+      // Core's LRU keeps the parts as they are: no Response, no Headers.
+      if (buffered.meta.vh.length > 0) {
+        const marker: Meta = { ...buffered.meta, k: primary, m: 1 };
+        store.putParts(
+          storeKey(hot, primary),
+          { status: 200, statusText: '', headers: [[META_HEADER, JSON.stringify(marker)]], body: new Uint8Array(0) },
+          { ttlSeconds },
+        );
+      }
+      const headers: [string, string][] = [...buffered.headers, [META_HEADER, JSON.stringify(buffered.meta)]];
+      store.putParts(
+        storeKey(hot, buffered.meta.k),
+        { status: buffered.status, statusText: buffered.statusText, headers, body: buffered.body },
+        { ttlSeconds },
+      );
+      reportBytes();
+      return;
+    }
     const headers = new Headers(buffered.headers);
     headers.set(META_HEADER, JSON.stringify(buffered.meta));
-    const ttlSeconds = buffered.meta.f.keep;
     const writes: Promise<void>[] = [];
     if (buffered.meta.vh.length > 0) {
       const marker: Meta = { ...buffered.meta, k: primary, m: 1 };
@@ -531,6 +562,36 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       vh: names,
     };
     const headers = headerList(res.headers);
+    const ttl = Math.round(meta.f.life - meta.f.age0);
+    const relayed = relayedBody(res);
+    if (relayed) {
+      // Relayed natively (the Node target): the very response goes to the client, its headers
+      // edited in place, and the adapter feeds the body it relays to a tap (body-tap.ts).
+      const conditional = res.status === 200 && notModified(ex.request.headers, res.headers);
+      appendStatus(res.headers, `fwd=${fwd}; fwd-status=${res.status}; stored; ttl=${ttl}`);
+      // The client's own conditional matched: it gets a 304, and the body is read for the store alone.
+      const response = conditional ? notModifiedResponse(res.headers, true) : res;
+      const buffered = new Promise<Buffered | null>((resolve) => {
+        tapBody(response, relayed.native, c.maxObjectBytes, conditional, (body) => {
+          if (body === null) return resolve(null);
+          const b: Buffered = { status: res.status, statusText: res.statusText, headers, body, meta };
+          put(primary, b).then(
+            () => resolve(b),
+            (err: unknown) => {
+              runtime.log({
+                level: 'warn',
+                msg: 'cache store write failed',
+                cause: err instanceof Error ? err.message : String(err),
+              });
+              resolve(b);
+            },
+          );
+        });
+      });
+      ex.context.waitUntil(buffered);
+      ex.logFields['cache'] = 'miss';
+      return { response, buffered };
+    }
     const [toClient, toStore] = res.body ? res.body.tee() : [null, null];
     const buffered = (async (): Promise<Buffered | null> => {
       const body = await readAll(toStore, c.maxObjectBytes);
@@ -545,7 +606,6 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     })();
     ex.context.waitUntil(buffered);
     ex.logFields['cache'] = 'miss';
-    const ttl = Math.round(meta.f.life - meta.f.age0);
     const out = new Response(toClient, { status: res.status, statusText: res.statusText, headers: res.headers });
     appendStatus(out.headers, `fwd=${fwd}; fwd-status=${res.status}; stored; ttl=${ttl}`);
     if (res.status === 200 && notModified(ex.request.headers, out.headers)) {
@@ -653,7 +713,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     }
     const responseTime = now();
     if (res.status === 304 && (etag !== null || lastModified !== null)) {
-      await res.body?.cancel();
+      dropBody(res, relayedBody(res)?.native);
       const merged = new Headers(stored);
       res.headers.forEach((value, name) => {
         if (!NOT_UPDATED.has(name)) merged.set(name, value);
@@ -694,7 +754,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     }
     const f = entry.meta.f;
     if (ERROR_STATUSES.has(res.status) && !f.noCache && f.sie > 0 && staleness <= f.sie) {
-      await res.body?.cancel();
+      dropBody(res, relayedBody(res)?.native);
       ex.logFields['cache'] = 'stale';
       return serveEntry(ex, entry, `fwd=${fwd}; fwd-status=${res.status}; ttl=${-Math.ceil(staleness)}; detail=stale-if-error`);
     }
@@ -709,7 +769,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       !f.revalidate &&
       staleness <= DISCONNECTED_STALE_SECONDS
     ) {
-      await res.body?.cancel();
+      dropBody(res, relayedBody(res)?.native);
       ex.logFields['cache'] = 'stale';
       return serveEntry(ex, entry, `fwd=${fwd}; fwd-status=${res.status}; ttl=${-Math.ceil(staleness)}; detail=disconnected`);
     }
@@ -729,6 +789,9 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       return;
     }
     refreshing.add(k);
+    // Nobody writes a background refresh's answer, so its origin body must not be relayed
+    // natively: from here on this exchange (whose client has its stale answer) takes web bodies.
+    if (ex.context.nativeRelay === true) (ex as { context: Exchange['context'] }).context = { ...ex.context, nativeRelay: false };
     const task = (async () => {
       try {
         const res = await validate(ex, next, primary, entry, 'stale', false, Number.POSITIVE_INFINITY);
@@ -886,11 +949,13 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     if (fresh) reason = 'request';
     // stale-while-revalidate: the stale answer now, one refresh in the background.
     if (!fresh && !f.noCache && !rd.has('no-cache') && maxAge === undefined && f.swr > 0 && staleness <= f.swr) {
-      // Parts are served as they are; a Response's body is cloned for the refresh to read.
+      // Parts are served as they are; a Response's body is cloned for the refresh to read. The
+      // answer is made before the refresh starts (which turns this exchange's native relay off).
       const copy = entry.decoded !== null ? entry : new Entry(entry.meta, null, entry.response.clone());
-      refresh(ex, next, primary, entry);
       ex.logFields['cache'] = 'stale';
-      return serveEntry(ex, copy, `hit; ttl=${ttl}; detail=stale-while-revalidate`);
+      const answer = serveEntry(ex, copy, `hit; ttl=${ttl}; detail=stale-while-revalidate`);
+      refresh(ex, next, primary, entry);
+      return answer;
     }
     return validate(ex, next, primary, entry, reason, reqNoStore, staleness);
   };
