@@ -65,7 +65,8 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): CacheStore 
       if (entry === null) return null;
       const p = entry.parts;
       // A new Response each time: bodies are single-use.
-      return new Response(p.body.slice(), {
+      // A 204 or 205 takes no body, not even an empty one (the Response constructor throws).
+      return new Response(p.status === 204 || p.status === 205 ? null : p.body.slice(), {
         status: p.status,
         statusText: p.statusText,
         headers: p.headers as [string, string][],

@@ -18,6 +18,7 @@ export function writeStored(response: Response, out: ServerResponse): boolean {
   if (bytes === undefined) return false;
   const headers = nodeHeaders(response.headers);
   // As respond.ts does for a body that is all here: its length, unless the stored headers say it.
+  // (Never on a 204 or 304, which carry no body: core hands those over with bytes null.)
   if (bytes !== null) headers['content-length'] ??= String(bytes.byteLength);
   out.writeHead(response.status, headers);
   out.end(bytes ?? undefined);

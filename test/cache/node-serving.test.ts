@@ -160,6 +160,28 @@ describe('cache hits on the Node server', () => {
     expect(origin.count(p)).toBe(2);
   });
 
+  it('answers a stored 204 with no body and no Content-Length, and validates it once stale', async () => {
+    const p = fresh();
+    const lastModified = new Date(Date.now() - 100_000).toUTCString();
+    origin.replies.set(p, { status: 204, headers: { 'cache-control': 'max-age=60', 'last-modified': lastModified } });
+    await get(p);
+    const fresh204 = await hit(p);
+    expect(fresh204.status).toBe(204);
+    expect(fresh204.body).toBe('');
+    expect(fresh204.headers['content-length']).toBeUndefined();
+    const q = fresh();
+    origin.replies.set(q, {
+      status: 204,
+      headers: { expires: new Date(Date.now() - 5000).toUTCString(), 'last-modified': lastModified },
+    });
+    await get(q);
+    await new Promise((r) => setTimeout(r, 30));
+    const stale = await get(q);
+    expect(stale.status).toBe(204);
+    expect(stale.headers['cache-status']).toMatch(/fwd=stale/);
+    expect(origin.count(q)).toBe(2);
+  });
+
   it('keeps each Set-Cookie of a public response apart on a hit', async () => {
     const p = fresh();
     origin.replies.set(p, { headers: { 'cache-control': 'public, max-age=60', 'set-cookie': ['a=1', 'b=2'] }, body: 'c' });

@@ -6,7 +6,11 @@
  * refreshes it (stale-while-revalidate), validated with the origin (ETag, Last-Modified; a 304
  * updates the stored headers), or served when the origin fails (stale-if-error). Misses for one
  * key are coalesced into one origin request. Responses are stored only once their whole body has
- * been read from the origin, whatever the client does. Unsafe methods invalidate their URL and
+ * been read from the origin: where bodies are web streams, the store's branch of the body is read
+ * whatever the client does; where the adapter relays them natively (Node), the body is collected
+ * as it is relayed (body-tap.ts), and a client that leaves mid-body leaves nothing stored (the
+ * requests waiting on it then go to the origin themselves). On Node a hit is written from the
+ * stored bytes (stored-response.ts). Unsafe methods invalidate their URL and
  * the Location and Content-Location of a success. Origin headers pass through unchanged; `Age`
  * (on answers from the store) and `Cache-Status` are the only ones added.
  */
@@ -117,7 +121,8 @@ class Entry {
   get response(): Response {
     if (this.#response === null) {
       const p = (this.decoded as Decoded).parts;
-      this.#response = new Response(p.body.slice(), {
+      // A 204 or 205 takes no body, not even an empty one (the Response constructor throws).
+      this.#response = new Response(p.status === 204 || p.status === 205 ? null : p.body.slice(), {
         status: p.status,
         statusText: p.statusText,
         headers: p.headers as [string, string][],
@@ -450,7 +455,8 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     // it to the GET (targets/node/stored.ts); other runtimes' servers decide that themselves.
     if (native && head && body instanceof Uint8Array && !headers.has('content-length'))
       headers.set('content-length', String(body.byteLength));
-    const out = head ? null : body;
+    // No body at all for a HEAD, and for a 204 or 205 (a Response would refuse even an empty one).
+    const out = head || status === 204 || status === 205 ? null : body;
     if (native && !(out instanceof ReadableStream)) return new StoredResponse(status, headers, out, statusText);
     // A Response copies bytes given to it: the stored ones stay untouched.
     return new Response(out, { status, statusText, headers });
