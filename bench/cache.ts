@@ -12,8 +12,9 @@
  * counting requests per path. Inputs are checked before timing: a hit must say
  * `Cache-Status: portico; hit`, nginx's `X-Cache-Status: HIT`.
  * Run: `portico bench cache [--seconds S] [--runs N] [--node PATH]`; writes bench/results/cache.md.
- * With `--runs N` every workload is measured N times, round-robin (so that a burst of other work
- * on the machine falls on all of them alike), and the medians are reported; `--node PATH` runs
+ * With `--runs N` every workload is measured N times, round-robin, each run starting one workload
+ * further on (so that a burst of other work on the machine, or coming right after another
+ * workload, falls on all of them alike), and the medians are reported; `--node PATH` runs
  * the portico server on that Node binary (e.g. Node 24) while the rest stays on this one.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -250,7 +251,10 @@ export async function runCacheBench(options: CacheBenchOptions = {}): Promise<st
     ] as const;
     const samples = new Map<string, Sample[]>(workloads.map(([name]) => [name, []]));
     for (let run = 0; run < runs; run++) {
-      for (const [name, url, script] of workloads) {
+      // Each run starts one workload further on: no workload always comes first (the first
+      // one measured came out systematically low: it follows the previous run's misses).
+      const order = workloads.map((_, i) => workloads[(i + run) % workloads.length] as (typeof workloads)[number]);
+      for (const [name, url, script] of order) {
         await wrk(url, 1, script);
         samples.get(name)?.push(await wrk(url, seconds, script));
       }
