@@ -3,14 +3,19 @@
  * - **hits**: requests/s of cache hits through portico's Node target (`cache: { ttl }` route),
  *   against plain forwarding through the same portico (no cache) and against nginx
  *   `proxy_cache` serving hits (nginx from Debian, started here with a config in a temp dir);
- * - **misses**: every request a new key (wrk's Lua makes the path), against plain forwarding;
+ * - **misses**: every request a new key (wrk's Lua makes the path), against plain forwarding, and
+ *   against plain forwarding driven by the same Lua (a new path each: like for like);
  * - **stampede**: 1,000 concurrent clients on one cold key; the origin counts its requests
  *   (exactly 1 is the goal).
  * The origin is a node:http server in this process that answers a 1 KiB JSON body (no
  * Cache-Control: the route's forced TTL makes it cacheable, and nginx's `proxy_cache_valid`),
  * counting requests per path. Inputs are checked before timing: a hit must say
  * `Cache-Status: portico; hit`, nginx's `X-Cache-Status: HIT`.
- * Run: `portico bench cache [--seconds S]`; writes bench/results/cache.md.
+ * Run: `portico bench cache [--seconds S] [--runs N] [--node PATH]`; writes bench/results/cache.md.
+ * With `--runs N` every workload is measured N times, round-robin, each run starting one workload
+ * further on (so that a burst of other work on the machine, or coming right after another
+ * workload, falls on all of them alike), and the medians are reported; `--node PATH` runs
+ * the portico server on that Node binary (e.g. Node 24) while the rest stays on this one.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -48,25 +53,28 @@ async function serve(port: number, origin: string): Promise<void> {
     ],
   });
   await startNodeServer(config, { port, host: HOST, hot: await loadNodeHot('wasm'), log: () => {} });
-  process.stdout.write(`ready ${port}\n`);
+  // A clean exit on SIGINT, so that `node --cpu-prof` writes its profile of the server.
+  process.once('SIGINT', () => process.exit(0));
+  process.stdout.write(`ready ${port} ${process.versions.node}\n`);
 }
 
-async function startPortico(origin: string): Promise<{ url: string; child: ChildProcess }> {
+async function startPortico(origin: string, node: string): Promise<{ url: string; child: ChildProcess; version: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--serve', String(port), origin], {
+  const child = spawn(node, ['--import', 'tsx', SELF, '--serve', String(port), origin], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  await new Promise<void>((resolve, reject) => {
+  const version = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('portico did not start within 20 s')), 20_000);
     child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      if (c.includes(`ready ${port}`)) {
+      const m = new RegExp(`ready ${port} (\\S+)`).exec(c);
+      if (m) {
         clearTimeout(timer);
-        resolve();
+        resolve(m[1] as string);
       }
     });
     child.once('exit', (code) => reject(new Error(`portico exited with code ${code}`)));
   });
-  return { url: `http://${HOST}:${port}`, child };
+  return { url: `http://${HOST}:${port}`, child, version };
 }
 
 async function startNginx(origin: string): Promise<{ url: string; child: ChildProcess; dir: string }> {
@@ -124,11 +132,12 @@ http {
   return { url: `http://${HOST}:${port}`, child, dir };
 }
 
-function stop(child: ChildProcess): Promise<void> {
+/** Stops a child; nginx gets SIGTERM, so that its master stops its workers (SIGKILL would leave them running). */
+function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve();
     child.once('exit', () => resolve());
-    child.kill('SIGKILL');
+    child.kill(signal);
   });
 }
 
@@ -169,8 +178,25 @@ function wrk(url: string, seconds: number, script?: string): Promise<Sample> {
   });
 }
 
-export async function runCacheBench(options: { seconds?: number; outDir?: string } = {}): Promise<string> {
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+export interface CacheBenchOptions {
+  /** Seconds per measured workload, default 5. */
+  seconds?: number;
+  /** Measurements per workload (medians reported), default 1. */
+  runs?: number;
+  /** Node binary of the portico server, default this process's. */
+  node?: string;
+  outDir?: string;
+}
+
+export async function runCacheBench(options: CacheBenchOptions = {}): Promise<string> {
   const seconds = options.seconds ?? 5;
+  const runs = Math.max(1, Math.floor(options.runs ?? 1));
   const counts = new Map<string, number>();
   const body = JSON.stringify({ items: Array.from({ length: 16 }, (_, i) => ({ id: i, name: `item-${i}` })) }).padEnd(1024, ' ');
   const origin = createServer((req, res) => {
@@ -189,13 +215,21 @@ export async function runCacheBench(options: { seconds?: number; outDir?: string
   origin.keepAliveTimeout = 5000;
   await new Promise<void>((r) => origin.listen(0, HOST, r));
   const originUrl = `http://${HOST}:${(origin.address() as { port: number }).port}`;
-  const portico = await startPortico(originUrl);
+  const portico = await startPortico(originUrl, options.node ?? process.execPath);
   const nginx = await startNginx(originUrl);
   const dir = mkdtempSync(join(tmpdir(), 'portico-wrk-'));
   const missLua = join(dir, 'miss.lua');
   writeFileSync(
     missLua,
     'local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("GET", "/miss/" .. n .. "-" .. math.random(1e9))\nend\n',
+  );
+  // The same new-path-each script on the plain route: the misses' like-for-like baseline (wrk's
+  // Lua request function costs the client CPU on these shared cores, and the origin sees a new
+  // path each time, as for the misses).
+  const plainLua = join(dir, 'plain.lua');
+  writeFileSync(
+    plainLua,
+    'local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("GET", "/plain/" .. n .. "-" .. math.random(1e9))\nend\n',
   );
   try {
     // Inputs checked before timing.
@@ -208,16 +242,40 @@ export async function runCacheBench(options: { seconds?: number; outDir?: string
     if (nhit.headers['x-cache-status'] !== 'HIT') throw new Error(`nginx did not hit: ${nhit.headers['x-cache-status']}`);
     if ((await get(`${portico.url}/plain/item`)).body !== body) throw new Error('plain forwarding gave another body');
 
-    const rows: [string, Sample][] = [];
-    for (const [name, url, script] of [
+    const workloads = [
       ['portico, plain forwarding', `${portico.url}/plain/item`, undefined],
       ['portico, cache hits', `${portico.url}/cached/item`, undefined],
       ['nginx proxy_cache, hits', `${nginx.url}/cached/item`, undefined],
       ['portico, cache misses (new key each)', `${portico.url}/`, missLua],
-    ] as const) {
-      await wrk(url, 1, script);
-      rows.push([name, await wrk(url, seconds, script)]);
+      ['portico, plain forwarding (new path each)', `${portico.url}/`, plainLua],
+    ] as const;
+    const samples = new Map<string, Sample[]>(workloads.map(([name]) => [name, []]));
+    for (let run = 0; run < runs; run++) {
+      // Each run starts one workload further on: no workload always comes first (the first
+      // one measured came out systematically low: it follows the previous run's misses).
+      const order = workloads.map((_, i) => workloads[(i + run) % workloads.length] as (typeof workloads)[number]);
+      for (const [name, url, script] of order) {
+        await wrk(url, 1, script);
+        samples.get(name)?.push(await wrk(url, seconds, script));
+      }
     }
+    const rows: [string, Sample][] = workloads.map(([name]) => {
+      const got = samples.get(name) ?? [];
+      return [
+        name,
+        {
+          rps: median(got.map((s) => s.rps)),
+          p99Ms: median(got.map((s) => s.p99Ms)),
+          errors: got.reduce((a, s) => a + s.errors, 0),
+        },
+      ];
+    });
+    // Each run's ratios, to show the noise beside the medians.
+    const perRun = Array.from({ length: runs }, (_, i) => {
+      const at = (name: string) => samples.get(name)?.[i]?.rps ?? Number.NaN;
+      const plainRun = at('portico, plain forwarding');
+      return `hits ${(at('portico, cache hits') / plainRun).toFixed(2)}×, misses ${(at('portico, cache misses (new key each)') / plainRun).toFixed(2)}× (${(at('portico, cache misses (new key each)') / at('portico, plain forwarding (new path each)')).toFixed(2)}× like for like)`;
+    });
 
     // Stampede: 1,000 clients at once on a cold key, each on its own connection.
     const cold = `/cold/key-${Date.now()}`;
@@ -230,7 +288,7 @@ export async function runCacheBench(options: { seconds?: number; outDir?: string
     const md = [
       '# Cache benchmark',
       '',
-      `${new Date().toISOString()} · Node ${process.versions.node} · one run · wrk -t1 -c32 -d${seconds}s per workload · load ${loadavg()
+      `${new Date().toISOString()} · portico on Node ${portico.version} · ${runs === 1 ? 'one run' : `medians of ${runs} runs`} · wrk -t1 -c32 -d${seconds}s per workload · load ${loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')}`,
       '',
@@ -243,8 +301,9 @@ export async function runCacheBench(options: { seconds?: number; outDir?: string
           `| ${name} | ${Math.round(s.rps)} | ${(s.rps / plain).toFixed(2)}× | ${s.p99Ms.toFixed(1)} | ${s.errors} |`,
       ),
       '',
-      `Hits vs nginx proxy_cache hits: ${(rps('portico, cache hits') / rps('nginx proxy_cache, hits')).toFixed(2)}×. Goals: hits ≥ 1.5× plain forwarding (${(rps('portico, cache hits') / plain).toFixed(2)}×), misses ≥ 0.9× (${(rps('portico, cache misses (new key each)') / plain).toFixed(2)}×).`,
+      `Hits vs nginx proxy_cache hits: ${(rps('portico, cache hits') / rps('nginx proxy_cache, hits')).toFixed(2)}×. Goals: hits ≥ 1.5× plain forwarding (${(rps('portico, cache hits') / plain).toFixed(2)}×), misses ≥ 0.9× (${(rps('portico, cache misses (new key each)') / plain).toFixed(2)}×; against plain forwarding with the same new-path-each script ${(rps('portico, cache misses (new key each)') / rps('portico, plain forwarding (new path each)')).toFixed(2)}×).`,
       '',
+      ...(runs > 1 ? [`Per run (vs that run's plain forwarding): ${perRun.join('; ')}.`, ''] : []),
       `Stampede: 1,000 concurrent clients on one cold key → **${originRequests} origin request(s)** (goal: exactly 1); ${ok} of 1,000 clients got the full body.`,
       '',
     ].join('\n');
@@ -254,7 +313,7 @@ export async function runCacheBench(options: { seconds?: number; outDir?: string
     return md;
   } finally {
     await stop(portico.child);
-    await stop(nginx.child);
+    await stop(nginx.child, 'SIGTERM');
     origin.closeAllConnections();
     origin.close();
   }
@@ -264,6 +323,8 @@ export async function cliMain(argv: string[]): Promise<void> {
   const value = (name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
   const md = await runCacheBench({
     seconds: value('--seconds') !== undefined ? Number(value('--seconds')) : 5,
+    runs: value('--runs') !== undefined ? Number(value('--runs')) : 1,
+    ...(value('--node') ? { node: value('--node') as string } : {}),
     ...(value('--out') ? { outDir: value('--out') as string } : {}),
   });
   process.stdout.write(md);

@@ -146,8 +146,16 @@ export interface KVStore {
 export interface CacheStore {
   /** A fresh copy of the stored response, or null when missing or expired. */
   get(key: string): Promise<Response | null>;
+  /**
+   * Where the store holds its entries in this process's memory (core's LRU): the stored parts
+   * themselves, without a Response, by the same rules as `get` (expiry, recency). The same
+   * object is returned until the entry is replaced or removed; it must not be changed.
+   */
+  peek?(key: string): StoredParts | null;
   /** Stores the response's status, headers and body (consuming the body) for `ttlSeconds`. */
   put(key: string, response: Response, options: { ttlSeconds: number }): Promise<void>;
+  /** `put` of parts already in hand (the store keeps `parts` as it is), beside `peek`. */
+  putParts?(key: string, parts: StoredParts, options: { ttlSeconds: number }): void;
   /** Removes the entry; true when there was one (where the platform can tell). */
   delete(key: string): Promise<boolean>;
   /**
@@ -159,6 +167,15 @@ export interface CacheStore {
   onPurge?(listener: (message: string) => void): void;
   /** Bytes of response bodies this store holds for this instance, where it can tell (the memory LRU). */
   bytes?(): number;
+}
+
+/** A stored response as its parts (CacheStore.peek and putParts); never changed once stored. */
+export interface StoredParts {
+  readonly status: number;
+  readonly statusText: string;
+  /** Lower-case names, in order, `set-cookie` once per cookie. */
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body: Uint8Array<ArrayBuffer>;
 }
 
 /** How a counter counts (see core/stores/counter-math.ts for the exact arithmetic). */

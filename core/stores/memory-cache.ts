@@ -2,7 +2,7 @@
  * The in-memory response cache: the fallback where a platform has no cache API of its own. Bounded
  * by entries and bytes, least recently used evicted first.
  */
-import type { CacheStore } from '../capabilities.ts';
+import type { CacheStore, StoredParts } from '../capabilities.ts';
 
 export interface MemoryCacheOptions {
   /** Milliseconds since the epoch, default Date.now. */
@@ -14,10 +14,7 @@ export interface MemoryCacheOptions {
 }
 
 interface Entry {
-  status: number;
-  statusText: string;
-  headers: [string, string][];
-  body: Uint8Array;
+  parts: StoredParts;
   expires: number;
 }
 
@@ -33,44 +30,61 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): CacheStore 
     const entry = entries.get(key);
     if (!entry) return false;
     entries.delete(key);
-    bytes -= entry.body.byteLength;
+    bytes -= entry.parts.body.byteLength;
     return true;
+  };
+
+  /** The live entry under `key`, made the most recently used; null when missing or expired. */
+  const touch = (key: string): Entry | null => {
+    const entry = entries.get(key);
+    if (!entry) return null;
+    if (entry.expires <= now()) {
+      remove(key);
+      return null;
+    }
+    entries.delete(key);
+    entries.set(key, entry);
+    return entry;
+  };
+
+  const store = (key: string, parts: StoredParts, ttlSeconds: number): void => {
+    remove(key);
+    if (ttlSeconds <= 0 || parts.body.byteLength > maxBytes) return;
+    entries.set(key, { parts, expires: now() + ttlSeconds * 1000 });
+    bytes += parts.body.byteLength;
+    while (entries.size > maxEntries || bytes > maxBytes) {
+      const oldest = entries.keys().next().value;
+      if (oldest === undefined) break;
+      remove(oldest);
+    }
   };
 
   return {
     async get(key) {
-      const entry = entries.get(key);
-      if (!entry) return null;
-      if (entry.expires <= now()) {
-        remove(key);
-        return null;
-      }
-      entries.delete(key);
-      entries.set(key, entry);
+      const entry = touch(key);
+      if (entry === null) return null;
+      const p = entry.parts;
       // A new Response each time: bodies are single-use.
-      return new Response(entry.body.slice(), { status: entry.status, statusText: entry.statusText, headers: entry.headers });
+      // A 204 or 205 takes no body, not even an empty one (the Response constructor throws).
+      return new Response(p.status === 204 || p.status === 205 ? null : p.body.slice(), {
+        status: p.status,
+        statusText: p.statusText,
+        headers: p.headers as [string, string][],
+      });
+    },
+    peek(key) {
+      return touch(key)?.parts ?? null;
     },
     async put(key, response, { ttlSeconds }) {
       const body = new Uint8Array(await response.arrayBuffer());
-      remove(key);
-      if (ttlSeconds <= 0 || body.byteLength > maxBytes) return;
       const headers: [string, string][] = [];
       response.headers.forEach((value, name) => {
         headers.push([name, value]);
       });
-      entries.set(key, {
-        status: response.status,
-        statusText: response.statusText,
-        headers,
-        body,
-        expires: now() + ttlSeconds * 1000,
-      });
-      bytes += body.byteLength;
-      while (entries.size > maxEntries || bytes > maxBytes) {
-        const oldest = entries.keys().next().value;
-        if (oldest === undefined) break;
-        remove(oldest);
-      }
+      store(key, { status: response.status, statusText: response.statusText, headers, body }, ttlSeconds);
+    },
+    putParts(key, parts, { ttlSeconds }) {
+      store(key, parts, ttlSeconds);
     },
     async delete(key) {
       return remove(key);

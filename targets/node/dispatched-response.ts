@@ -22,7 +22,7 @@ export interface BodySink {
 }
 
 /** A second reader of the body's chunks beside the sink (the cache's copy for its store). */
-export interface BodyTap {
+export interface ChunkTap {
   chunk(chunk: Buffer): void;
   end(): void;
   /** The body did not arrive whole (the origin failed, or it was dropped): nothing may be kept. */
@@ -69,7 +69,7 @@ export class DispatchedResponse implements Dispatcher.DispatchHandler {
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
   private sink: BodySink | null = null;
-  private tapper: BodyTap | null = null;
+  private tapper: ChunkTap | null = null;
   /** Chunks are dropped (a body that will not be sent). */
   private discarding = false;
   private headSettled = false;
@@ -162,7 +162,7 @@ export class DispatchedResponse implements Dispatcher.DispatchHandler {
    * Lets `tap` see every chunk too: those kept so far at once, then each as it comes, with the
    * end or the abort. Set before the sink is attached (the sink takes the kept chunks).
    */
-  tap(tap: BodyTap): void {
+  tap(tap: ChunkTap): void {
     if (this.failure !== null) {
       tap.abort();
       return;

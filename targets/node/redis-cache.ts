@@ -122,6 +122,9 @@ export async function withRedisPurgeFanOut(store: CacheStore, options: RedisCach
   return {
     get: (k) => store.get(k),
     put: (k, r, o) => store.put(k, r, o),
+    // The memory LRU's parts, so that a hit is served without a Response here too.
+    ...(store.peek ? { peek: store.peek.bind(store) } : {}),
+    ...(store.putParts ? { putParts: store.putParts.bind(store) } : {}),
     delete: (k) => store.delete(k),
     publishPurge: channel.publish,
     onPurge: channel.subscribe,

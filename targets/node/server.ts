@@ -18,6 +18,8 @@ import { stdoutLineLog } from './log.ts';
 import { writeResponse } from './respond.ts';
 import { writeRelayed } from './relay.ts';
 import type { DispatchedResponse } from './dispatched-response.ts';
+import { writeStored } from './stored.ts';
+import { tapCachedBody } from './cache-tap.ts';
 import { HttpProblem } from '../../core/errors.ts';
 import { HOP_BY_HOP_HEADERS } from '../../core/http/headers.ts';
 import { problemResponse, type ProblemInput } from '../../core/http/problem.ts';
@@ -322,6 +324,8 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       },
     });
     const relayed = relayedBody(response);
+    // cache: a miss's relayed body is collected for the store as it is written (cache-tap.ts).
+    tapCachedBody(response);
     if (outgoing.headersSent || outgoing.destroyed) {
       // Answered already (408, see watchBodyIdle).
       if (relayed) (relayed.native as DispatchedResponse).destroy();
@@ -335,6 +339,8 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       });
       return;
     }
+    // cache: a hit's stored bytes and headers, written at once (stored.ts).
+    if (writeStored(response, outgoing)) return;
     // Every other response (streamed from an origin through a web stream, the gateway's own,
     // a cached one, or one without a body) goes through respond.ts: a body that is all here
     // goes out with its headers in one write.

@@ -6,11 +6,16 @@
  * refreshes it (stale-while-revalidate), validated with the origin (ETag, Last-Modified; a 304
  * updates the stored headers), or served when the origin fails (stale-if-error). Misses for one
  * key are coalesced into one origin request. Responses are stored only once their whole body has
- * been read from the origin, whatever the client does. Unsafe methods invalidate their URL and
+ * been read from the origin: where bodies are web streams, the store's branch of the body is read
+ * whatever the client does; where the adapter relays them natively (Node), the body is collected
+ * as it is relayed (body-tap.ts), and a client that leaves mid-body leaves nothing stored (the
+ * requests waiting on it then go to the origin themselves). On Node a hit is written from the
+ * stored bytes (stored-response.ts). Unsafe methods invalidate their URL and
  * the Location and Content-Location of a success. Origin headers pass through unchanged; `Age`
  * (on answers from the store) and `Cache-Status` are the only ones added.
  */
-import type { CacheStore } from '../../capabilities.ts';
+import type { CacheStore, StoredParts } from '../../capabilities.ts';
+import { HeaderMap } from '../../http/header-map.ts';
 import { definePolicy, type Exchange, type Next, type PolicyRuntime } from '../../pipeline/policy.ts';
 import { createMemoryCache } from '../../stores/memory-cache.ts';
 import { type CompiledCache, compileCache } from './compile.ts';
@@ -20,10 +25,15 @@ import { cacheUrl, cacheUrlOf, type KeySettings, primaryKey, storeKey, variantKe
 import { PurgeLog, type PurgeMessage } from './purge.ts';
 import { purgeEndpoint } from './purge-endpoint.ts';
 import { cacheSchema, cacheStoreSchema } from './schema.ts';
+import { StoredResponse } from './stored-response.ts';
+import { dropBody, tapBody } from './body-tap.ts';
+import type { RelayedBody } from '../../upstream/index.ts';
 
 export type { CompiledCache } from './compile.ts';
 export { PURGE_PATH } from './purge-endpoint.ts';
 export type { PurgeMessage } from './purge.ts';
+export { StoredResponse, storedBytes } from './stored-response.ts';
+export { type BodyTap, takeBodyTap } from './body-tap.ts';
 
 /** Header carrying an entry's metadata inside the store (never sent to a client). */
 export const META_HEADER = 'x-portico-cache-meta';
@@ -56,9 +66,75 @@ interface Meta {
   m?: 1;
 }
 
-interface Entry {
-  response: Response;
-  meta: Meta;
+/** Stored parts (CacheStore.peek) read once: their metadata, and their headers as node:http takes them. */
+interface Decoded {
+  parts: StoredParts;
+  meta: Meta | null;
+  /** The stored headers without META_HEADER (lower-case names, `set-cookie` as a list). */
+  record: Record<string, string | string[]>;
+}
+
+/** Parts are never changed once stored, so each is decoded once, on its first hit. */
+const decodedParts = new WeakMap<StoredParts, Decoded>();
+
+function decode(parts: StoredParts): Decoded {
+  const known = decodedParts.get(parts);
+  if (known) return known;
+  let meta: Meta | null = null;
+  const record: Record<string, string | string[]> = {};
+  for (const [name, value] of parts.headers) {
+    if (name === META_HEADER) {
+      try {
+        meta = JSON.parse(value) as Meta;
+      } catch {
+        meta = null;
+      }
+    } else if (name === 'set-cookie') {
+      const had = record[name];
+      record[name] = Array.isArray(had) ? [...had, value] : [value];
+    } else {
+      const had = record[name];
+      record[name] = had === undefined ? value : `${had as string}, ${value}`;
+    }
+  }
+  const d: Decoded = { parts, meta, record };
+  decodedParts.set(parts, d);
+  return d;
+}
+
+/**
+ * A stored entry found: its metadata, and its response as the store gave it, a Response, or as
+ * parts (CacheStore.peek), from which a Response is made only when one is needed (validation, a
+ * range, a refresh): a plain hit is served from the parts.
+ */
+class Entry {
+  #response: Response | null;
+
+  constructor(
+    readonly meta: Meta,
+    readonly decoded: Decoded | null,
+    response: Response | null,
+  ) {
+    this.#response = response;
+  }
+
+  get response(): Response {
+    if (this.#response === null) {
+      const p = (this.decoded as Decoded).parts;
+      // A 204 or 205 takes no body, not even an empty one (the Response constructor throws).
+      this.#response = new Response(p.status === 204 || p.status === 205 ? null : p.body.slice(), {
+        status: p.status,
+        statusText: p.statusText,
+        headers: p.headers as [string, string][],
+      });
+    }
+    return this.#response;
+  }
+
+  /** Lets go of the entry's body (a Response's stream; parts need nothing). */
+  async drop(): Promise<void> {
+    await this.#response?.body?.cancel();
+  }
 }
 
 /** A response a leader read in full, for its followers. */
@@ -83,6 +159,8 @@ interface Flight {
 
 export interface CacheShared {
   store: CacheStore;
+  /** core/upstream's relayedBody, loaded in init (see there). */
+  relayedBody: (response: Response) => RelayedBody | undefined;
   purges: PurgeLog;
   flights: Map<string, Flight>;
   refreshing: Set<string>;
@@ -149,11 +227,14 @@ function notModified(req: Headers, res: Headers): boolean {
   return !Number.isNaN(lm) && lm <= ims;
 }
 
-/** A 304 for a client whose conditional matched, with the headers a 200 would have carried. */
-function notModifiedResponse(headers: Headers): Response {
-  const h = new Headers(headers);
+/**
+ * A 304 for a client whose conditional matched, with the headers a 200 would have carried; a
+ * StoredResponse for an adapter that writes core's own forms (`native`), else a Response.
+ */
+function notModifiedResponse(headers: Headers, native = false): Response {
+  const h = new HeaderMap(headers);
   for (const n of ['content-length', 'content-type', 'content-encoding', 'transfer-encoding']) h.delete(n);
-  return new Response(null, { status: 304, headers: h });
+  return native ? new StoredResponse(304, h, null) : new Response(null, { status: 304, headers: h });
 }
 
 function tagsOf(headers: Headers, names: readonly string[]): string[] {
@@ -209,8 +290,11 @@ function headerList(headers: Headers): [string, string][] {
 export const cachePolicy = definePolicy({
   name: 'cache',
   phase: 'cache',
-  // It reads the origin's body to store it (and hands stored bodies out): such routes take the web path.
-  bodies: 'read',
+  // 'none': it never reads a body itself where bodies are relayed natively. A miss returns the
+  // very response next() gave, its headers edited in place, and the adapter hands the body it
+  // relays to the cache's tap (body-tap.ts); a hit is its own response. Where bodies are web
+  // streams (other runtimes, or a route with a body-rewriting policy) it tees them as before.
+  bodies: 'none',
   defaultable: true,
   schema: cacheSchema,
   blocks: { cacheStore: cacheStoreSchema },
@@ -243,7 +327,11 @@ export const cachePolicy = definePolicy({
       }
     });
     const adminToken = first?.admin ? await runtime.secret(first.admin, 'admin.token') : null;
-    return { store, purges, flights: new Map(), refreshing: new Set(), adminToken, finished: { count: 0 } };
+    // Loaded here, not imported at the top: core/upstream imports the config, whose schema lists
+    // the policies, this one among them; a static import made that a cycle that left the
+    // policy list unset in bundles (the Node build failed to start).
+    const { relayedBody } = await import('../../upstream/index.ts');
+    return { store, relayedBody, purges, flights: new Map(), refreshing: new Set(), adminToken, finished: { count: 0 } };
   },
   endpoints(runtime, shared) {
     if (shared.adminToken === null) return [];
@@ -266,7 +354,7 @@ export const cachePolicy = definePolicy({
 });
 
 function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: CacheShared) {
-  const { store, purges, flights, refreshing } = shared;
+  const { store, purges, flights, refreshing, relayedBody } = shared;
   const now = runtime.now;
   const hot = runtime.hot;
   const keySettings: KeySettings = {
@@ -280,6 +368,12 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
   async function read(full: string): Promise<Entry | null | 'collision'> {
     let response: Response | null;
     try {
+      if (store.peek) {
+        const parts = store.peek(storeKey(hot, full));
+        if (parts === null) return null;
+        const d = decode(parts);
+        return d.meta === null || d.meta.k !== full ? 'collision' : new Entry(d.meta, d, null);
+      }
       response = await store.get(storeKey(hot, full));
     } catch (err) {
       // A store that fails is a miss, never a 5xx: the origin answers, and the write may work.
@@ -301,7 +395,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       await response.body?.cancel();
       return 'collision';
     }
-    return { response, meta };
+    return new Entry(meta, null, response);
   }
 
   type Lookup = { kind: 'found'; entry: Entry; soft: boolean } | { kind: 'uri-miss' | 'vary-miss' | 'miss' };
@@ -312,42 +406,66 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     if (first === 'collision') return { kind: 'miss' };
     let entry = first;
     if (first.meta.m === 1) {
-      await first.response.body?.cancel();
+      await first.drop();
       const second = await read(variantKey(primary, first.meta.vh, ex.request.headers));
       if (second === null || second === 'collision') return { kind: 'vary-miss' };
       entry = second;
     }
     const verdict = purges.check(entry.meta.rs, entry.meta.t, entry.meta.u);
     if (verdict === 'hard') {
-      await entry.response.body?.cancel();
+      await entry.drop();
       void store.delete(storeKey(hot, entry.meta.k)).then(reportBytes, () => false);
       return { kind: 'uri-miss' };
     }
     return { kind: 'found', entry, soft: verdict === 'soft' };
   }
 
-  /** A client's response from a stored entry (or a leader's buffer). */
+  /**
+   * A client's response from a stored entry (or a leader's buffer). Where the adapter writes
+   * core's own response forms (RequestContext.nativeRelay: the Node target), bytes in hand are
+   * answered as a StoredResponse, with no WHATWG Response, Headers or stream; elsewhere as a
+   * Response. Either way: Age from now, Cache-Status appended, the client's conditional answered.
+   */
   function serve(
     ex: Exchange,
     status: number,
     statusText: string,
-    stored: Headers | [string, string][],
-    body: BodyInit | null,
+    stored: Headers | readonly (readonly [string, string])[] | Record<string, string | string[]>,
+    body: Bytes | ReadableStream<Uint8Array> | null,
     meta: Meta,
     cacheStatus: string,
   ): Response {
-    const headers = new Headers(stored);
+    const native = ex.context.nativeRelay === true;
+    // A record comes from decode(): validated by the store's writer already, without META_HEADER.
+    const headers =
+      Array.isArray(stored) || stored instanceof Headers
+        ? new HeaderMap(stored as HeadersInit)
+        : HeaderMap.fromRecord(stored as Record<string, string | string[]>);
     headers.delete(META_HEADER);
     const age = currentAge(meta.f, meta.rs, now());
     headers.set('age', String(Math.floor(age)));
     appendStatus(headers, cacheStatus);
-    if (status === 200 && notModified(ex.request.headers, headers)) return notModifiedResponse(headers);
-    return new Response(ex.method === 'HEAD' ? null : body, { status, statusText, headers });
+    const head = ex.method === 'HEAD';
+    if (status === 200 && notModified(ex.request.headers, headers)) {
+      if (body instanceof ReadableStream) void body.cancel();
+      return notModifiedResponse(headers, native);
+    }
+    if (head && body instanceof ReadableStream) void body.cancel();
+    // A HEAD gets the length a GET's body would have (RFC 9110 §9.3.2), as the Node writer adds
+    // it to the GET (targets/node/stored.ts); other runtimes' servers decide that themselves.
+    if (native && head && body instanceof Uint8Array && !headers.has('content-length'))
+      headers.set('content-length', String(body.byteLength));
+    // No body at all for a HEAD, and for a 204 or 205 (a Response would refuse even an empty one).
+    const out = head || status === 204 || status === 205 ? null : body;
+    if (native && !(out instanceof ReadableStream)) return new StoredResponse(status, headers, out, statusText);
+    // A Response copies bytes given to it: the stored ones stay untouched.
+    return new Response(out, { status, statusText, headers });
   }
 
   function serveEntry(ex: Exchange, entry: Entry, cacheStatus: string): Response {
+    const d = entry.decoded;
+    if (d !== null) return serve(ex, d.parts.status, d.parts.statusText, d.record, d.parts.body, entry.meta, cacheStatus);
     const r = entry.response;
-    if (ex.method === 'HEAD') void r.body?.cancel();
     return serve(ex, r.status, r.statusText, r.headers, r.body, entry.meta, cacheStatus);
   }
 
@@ -356,9 +474,28 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
    * marker under the primary key naming the Vary headers.
    */
   async function put(primary: string, buffered: Buffered): Promise<void> {
+    const ttlSeconds = buffered.meta.f.keep;
+    if (store.putParts) {
+      // Core's LRU keeps the parts as they are: no Response, no Headers.
+      if (buffered.meta.vh.length > 0) {
+        const marker: Meta = { ...buffered.meta, k: primary, m: 1 };
+        store.putParts(
+          storeKey(hot, primary),
+          { status: 200, statusText: '', headers: [[META_HEADER, JSON.stringify(marker)]], body: new Uint8Array(0) },
+          { ttlSeconds },
+        );
+      }
+      const headers: [string, string][] = [...buffered.headers, [META_HEADER, JSON.stringify(buffered.meta)]];
+      store.putParts(
+        storeKey(hot, buffered.meta.k),
+        { status: buffered.status, statusText: buffered.statusText, headers, body: buffered.body },
+        { ttlSeconds },
+      );
+      reportBytes();
+      return;
+    }
     const headers = new Headers(buffered.headers);
     headers.set(META_HEADER, JSON.stringify(buffered.meta));
-    const ttlSeconds = buffered.meta.f.keep;
     const writes: Promise<void>[] = [];
     if (buffered.meta.vh.length > 0) {
       const marker: Meta = { ...buffered.meta, k: primary, m: 1 };
@@ -431,6 +568,36 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       vh: names,
     };
     const headers = headerList(res.headers);
+    const ttl = Math.round(meta.f.life - meta.f.age0);
+    const relayed = relayedBody(res);
+    if (relayed) {
+      // Relayed natively (the Node target): the very response goes to the client, its headers
+      // edited in place, and the adapter feeds the body it relays to a tap (body-tap.ts).
+      const conditional = res.status === 200 && notModified(ex.request.headers, res.headers);
+      appendStatus(res.headers, `fwd=${fwd}; fwd-status=${res.status}; stored; ttl=${ttl}`);
+      // The client's own conditional matched: it gets a 304, and the body is read for the store alone.
+      const response = conditional ? notModifiedResponse(res.headers, true) : res;
+      const buffered = new Promise<Buffered | null>((resolve) => {
+        tapBody(response, relayed.native, c.maxObjectBytes, conditional, (body) => {
+          if (body === null) return resolve(null);
+          const b: Buffered = { status: res.status, statusText: res.statusText, headers, body, meta };
+          put(primary, b).then(
+            () => resolve(b),
+            (err: unknown) => {
+              runtime.log({
+                level: 'warn',
+                msg: 'cache store write failed',
+                cause: err instanceof Error ? err.message : String(err),
+              });
+              resolve(b);
+            },
+          );
+        });
+      });
+      ex.context.waitUntil(buffered);
+      ex.logFields['cache'] = 'miss';
+      return { response, buffered };
+    }
     const [toClient, toStore] = res.body ? res.body.tee() : [null, null];
     const buffered = (async (): Promise<Buffered | null> => {
       const body = await readAll(toStore, c.maxObjectBytes);
@@ -445,7 +612,6 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     })();
     ex.context.waitUntil(buffered);
     ex.logFields['cache'] = 'miss';
-    const ttl = Math.round(meta.f.life - meta.f.age0);
     const out = new Response(toClient, { status: res.status, statusText: res.statusText, headers: res.headers });
     appendStatus(out.headers, `fwd=${fwd}; fwd-status=${res.status}; stored; ttl=${ttl}`);
     if (res.status === 200 && notModified(ex.request.headers, out.headers)) {
@@ -492,7 +658,8 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
           got.status,
           got.statusText,
           got.headers,
-          got.body.slice(),
+          // Shared as it is: serve() never changes it, and a Response copies it.
+          got.body,
           got.meta,
           `hit; ttl=${ttl}; detail=coalesced`,
         );
@@ -547,12 +714,12 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     try {
       res = await next();
     } catch (err) {
-      await entry.response.body?.cancel();
+      await entry.drop();
       throw err;
     }
     const responseTime = now();
     if (res.status === 304 && (etag !== null || lastModified !== null)) {
-      await res.body?.cancel();
+      dropBody(res, relayedBody(res)?.native);
       const merged = new Headers(stored);
       res.headers.forEach((value, name) => {
         if (!NOT_UPDATED.has(name)) merged.set(name, value);
@@ -593,7 +760,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     }
     const f = entry.meta.f;
     if (ERROR_STATUSES.has(res.status) && !f.noCache && f.sie > 0 && staleness <= f.sie) {
-      await res.body?.cancel();
+      dropBody(res, relayedBody(res)?.native);
       ex.logFields['cache'] = 'stale';
       return serveEntry(ex, entry, `fwd=${fwd}; fwd-status=${res.status}; ttl=${-Math.ceil(staleness)}; detail=stale-if-error`);
     }
@@ -608,11 +775,11 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       !f.revalidate &&
       staleness <= DISCONNECTED_STALE_SECONDS
     ) {
-      await res.body?.cancel();
+      dropBody(res, relayedBody(res)?.native);
       ex.logFields['cache'] = 'stale';
       return serveEntry(ex, entry, `fwd=${fwd}; fwd-status=${res.status}; ttl=${-Math.ceil(staleness)}; detail=disconnected`);
     }
-    await entry.response.body?.cancel();
+    await entry.drop();
     // A new response: stored in place of the old one if it may be (below); if it may not, the
     // old one is dropped so that it is not served after the origin changed its mind.
     const decision = decideStore(res.status, res.headers, ex.request.headers.has('authorization'), c, requestTime, responseTime);
@@ -624,10 +791,13 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
   function refresh(ex: Exchange, next: Next, primary: string, entry: Entry): void {
     const k = entry.meta.k;
     if (refreshing.has(k)) {
-      void entry.response.body?.cancel();
+      void entry.drop();
       return;
     }
     refreshing.add(k);
+    // Nobody writes a background refresh's answer, so its origin body must not be relayed
+    // natively: from here on this exchange (whose client has its stale answer) takes web bodies.
+    if (ex.context.nativeRelay === true) (ex as { context: Exchange['context'] }).context = { ...ex.context, nativeRelay: false };
     const task = (async () => {
       try {
         const res = await validate(ex, next, primary, entry, 'stale', false, Number.POSITIVE_INFINITY);
@@ -657,7 +827,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       (m[1] === '' && m[2] === '') ||
       ex.request.headers.has('if-range')
     ) {
-      await entry.response.body?.cancel();
+      await entry.drop();
       return null;
     }
     const body = await readAll(entry.response.body, Number.POSITIVE_INFINITY);
@@ -774,7 +944,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       return serveEntry(ex, entry, `hit; ttl=${ttl}`);
     }
     if (rd.has('only-if-cached')) {
-      await entry.response.body?.cancel();
+      await entry.drop();
       ex.logFields['cache'] = 'miss';
       const refused = ex.refuse(
         'ERR_CACHE_ONLY_IF_CACHED',
@@ -785,10 +955,13 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     if (fresh) reason = 'request';
     // stale-while-revalidate: the stale answer now, one refresh in the background.
     if (!fresh && !f.noCache && !rd.has('no-cache') && maxAge === undefined && f.swr > 0 && staleness <= f.swr) {
-      const copy = entry.response.clone();
-      refresh(ex, next, primary, entry);
+      // Parts are served as they are; a Response's body is cloned for the refresh to read. The
+      // answer is made before the refresh starts (which turns this exchange's native relay off).
+      const copy = entry.decoded !== null ? entry : new Entry(entry.meta, null, entry.response.clone());
       ex.logFields['cache'] = 'stale';
-      return serveEntry(ex, { response: copy, meta: entry.meta }, `hit; ttl=${ttl}; detail=stale-while-revalidate`);
+      const answer = serveEntry(ex, copy, `hit; ttl=${ttl}; detail=stale-while-revalidate`);
+      refresh(ex, next, primary, entry);
+      return answer;
     }
     return validate(ex, next, primary, entry, reason, reqNoStore, staleness);
   };

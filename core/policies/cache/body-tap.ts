@@ -1,0 +1,103 @@
+/**
+ * How the cache stores an origin body it does not read itself: on a route whose body the adapter
+ * relays natively (ForwardInit.relay; the Node target), the origin's body goes to the client
+ * without a web stream, and the adapter hands each chunk it relays to a tap kept beside the
+ * response. The tap collects up to the entry's byte bound; only a body seen to its end is given
+ * to the store. A body that fails, is cut, or whose client goes away mid-way ends in `abort`:
+ * nothing is stored (and the requests waiting on it go to the origin themselves).
+ *
+ * Core never touches the runtime's body object: `native` is what the forwarder gave
+ * (RelayedBody.native), and the adapter that made it also reads it (targets/node/cache-tap.ts).
+ */
+
+/** What an adapter feeds with a relayed body's chunks; exactly one of `end` and `abort` is called, once. */
+export interface BodyTap {
+  /** The forwarder's own body object (Node: its DispatchedResponse). */
+  readonly native: unknown;
+  /**
+   * True when the client's answer does not carry this body (the cache answered it 304 from the
+   * full response): the adapter reads the body to its end for the store, writing it nowhere.
+   */
+  readonly drain: boolean;
+  /** One chunk, as relayed (never kept: copied when the body ends). */
+  chunk(bytes: Uint8Array): void;
+  /** The body's end has been read. */
+  end(): void;
+  /** The body stopped before its end (failed, destroyed, the client went away). */
+  abort(): void;
+}
+
+const taps = new WeakMap<Response, BodyTap>();
+
+/**
+ * The tap beside `response`, taken (a second call gives undefined), for the adapter to feed
+ * while it writes the relayed body. Adapters that relay natively call it for every response.
+ */
+export function takeBodyTap(response: Response): BodyTap | undefined {
+  const tap = taps.get(response);
+  if (tap) taps.delete(response);
+  return tap;
+}
+
+/**
+ * Puts a tap beside `response`, collecting at most `limit` bytes: `done` gets the whole body, or
+ * null when it was longer than `limit` or stopped before its end.
+ */
+export function tapBody(
+  response: Response,
+  native: unknown,
+  limit: number,
+  drain: boolean,
+  done: (body: Uint8Array<ArrayBuffer> | null) => void,
+): void {
+  let chunks: Uint8Array[] | null = [];
+  let size = 0;
+  let settled = false;
+  taps.set(response, {
+    native,
+    drain,
+    chunk(bytes) {
+      if (chunks === null) return;
+      size += bytes.byteLength;
+      if (size > limit) chunks = null;
+      else chunks.push(bytes);
+    },
+    end() {
+      if (settled) return;
+      settled = true;
+      if (chunks === null) return done(null);
+      // A copy of its own: a relayed chunk may be a view into a larger buffer of the runtime's.
+      const body = new Uint8Array(size);
+      let at = 0;
+      for (const c of chunks) {
+        body.set(c, at);
+        at += c.byteLength;
+      }
+      chunks = null;
+      done(body);
+    },
+    abort() {
+      if (settled) return;
+      settled = true;
+      chunks = null;
+      done(null);
+    },
+  });
+}
+
+/**
+ * Drops the origin body of a response that will not be sent (a stale entry served in its place):
+ * its web stream cancelled, or a relayed body destroyed when the runtime's object can be (a Node
+ * Readable), which frees the origin connection now.
+ */
+export function dropBody(response: Response, native: unknown): void {
+  if (native !== undefined && native !== null) {
+    const n = native as { destroy?: () => void; on?: (event: string, fn: () => void) => void };
+    if (typeof n.destroy === 'function') {
+      // Destroying emits an abort error; nobody else reads this body.
+      n.on?.('error', () => {});
+      n.destroy();
+    }
+  }
+  void response.body?.cancel().catch(() => {});
+}
