@@ -21,6 +21,12 @@
  * minified) and observation (core/observe: metrics registry, Prometheus and OTLP encoders,
  * tracing, the access record) and resilience (breakers, retries, shedding, health, pools): edge
  * bundles 340000 → 440000. With all three, measured 401 KB cloudflare on the conformance config.
+ *
+ * Raised with the Node cache paths (stored responses, the body tap), the OTLP back-off, the
+ * cheaper trace ids and the matcher's static-path records: the SpiderMonkey images 18 → 19 MB.
+ * Measured on the conformance config: the wasi bundle 419,958 → 433,234 bytes and gateway.wasm
+ * 17,809,155 → 18,349,927 bytes (Fastly's main.wasm 18,338,204); the image grows about 40 bytes
+ * per byte of bundle. The edge bundles are now within 7 KB of their 440000 budget.
  */
 import type { TargetName } from './types.ts';
 
@@ -33,7 +39,7 @@ export const SIZE_BUDGETS: Record<TargetName, number> = {
   wasi: 440_000,
 };
 
-/** Fastly's compiled `bin/main.wasm` (SpiderMonkey + bundle, ~12.8 MB) must stay under this. */
-export const FASTLY_WASM_BUDGET = 18_000_000;
-/** The WASI component `gateway.wasm` (StarlingMonkey + bundle, ~13.1 MB) must stay under this. */
-export const WASI_COMPONENT_BUDGET = 18_000_000;
+/** Fastly's compiled `bin/main.wasm` (SpiderMonkey + bundle, ~18.3 MB) must stay under this. */
+export const FASTLY_WASM_BUDGET = 19_000_000;
+/** The WASI component `gateway.wasm` (StarlingMonkey + bundle, ~18.3 MB) must stay under this. */
+export const WASI_COMPONENT_BUDGET = 19_000_000;
