@@ -145,6 +145,9 @@ describe('rateLimit, shared modes on a real redis-server', () => {
   let a: NodeServer;
   let b: NodeServer;
   const sharedLogs: Record<string, unknown>[] = [];
+  // Instance a's own lines: b syncs its approximate counts in the background too, so it may
+  // or may not meet the dead store in this window (its line is its own, once).
+  const aLogs: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
     redis = await startRedisServer();
@@ -180,7 +183,15 @@ describe('rateLimit, shared modes on a real redis-server', () => {
       ],
     });
     const secrets = (name: string) => (name === 'TEST_REDIS_URL' ? redis.url : undefined);
-    a = await startNodeServer(config, { port: 0, hot: await loadNodeHot('wasm'), secrets, log: (r) => sharedLogs.push(r) });
+    a = await startNodeServer(config, {
+      port: 0,
+      hot: await loadNodeHot('wasm'),
+      secrets,
+      log: (r) => {
+        sharedLogs.push(r);
+        aLogs.push(r);
+      },
+    });
     b = await startNodeServer(config, { port: 0, hot: await loadNodeHot('wasm'), secrets, log: (r) => sharedLogs.push(r) });
   });
 
@@ -235,9 +246,8 @@ describe('rateLimit, shared modes on a real redis-server', () => {
     expect(closed.json()).toMatchObject({ title: 'Service Unavailable' });
     // Timeout 100 ms: nothing is held much longer than that (the breaker then answers at once).
     expect(Math.max(...times)).toBeLessThan(400);
-    expect(
-      sharedLogs.filter((r) => r['msg'] === 'counter store unreachable; limits use their onStoreError behaviour').length,
-    ).toBe(1);
+    // Once for the outage, not once per request.
+    expect(aLogs.filter((r) => r['msg'] === 'counter store unreachable; limits use their onStoreError behaviour').length).toBe(1);
 
     await redis.start();
     const deadline = Date.now() + 8000;
