@@ -4,6 +4,7 @@
  * when the cache is full, the oldest goes first (so size it above the requests an origin takes in
  * one window: a nonce pushed out early could be replayed until its window closes).
  */
+import { Lru } from '../stores/lru.ts';
 
 export interface NonceCache {
   /**
@@ -23,22 +24,18 @@ export interface NonceCacheOptions {
 /** @example const nonces = createNonceCache({ maxEntries: 50_000 }); */
 export function createNonceCache(options: NonceCacheOptions = {}): NonceCache {
   const maxEntries = options.maxEntries ?? 100_000;
-  const expiries = new Map<string, number>();
+  // Insertion order, not use: a nonce is written once (a replay is refused, not re-inserted).
+  const expiries = new Lru<string, number>(maxEntries);
   return {
     remember(nonce, expiresAtMs, nowMs) {
       // Insertion order is close to expiry order (same window for every entry): sweep from the front.
-      for (const [n, at] of expiries) {
+      for (const [n, at] of expiries.entries()) {
         if (at > nowMs) break;
         expiries.delete(n);
       }
-      const known = expiries.get(nonce);
+      const known = expiries.peek(nonce);
       if (known !== undefined && known > nowMs) return false;
       expiries.set(nonce, expiresAtMs);
-      while (expiries.size > maxEntries) {
-        const oldest = expiries.keys().next().value;
-        if (oldest === undefined) break;
-        expiries.delete(oldest);
-      }
       return true;
     },
     get size() {

@@ -11,3 +11,4 @@ export type { CounterStep } from './counter-math.ts';
 export { guardCounterStore, CounterStoreUnavailable } from './guarded-counters.ts';
 export type { GuardOptions, GuardedCounterStore } from './guarded-counters.ts';
 export { createFallbackCacheStore } from './fallback-cache-store.ts';
+export { Lru } from './lru.ts';

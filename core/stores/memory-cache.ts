@@ -3,6 +3,7 @@
  * by entries and bytes, least recently used evicted first.
  */
 import type { CacheStore, StoredParts } from '../capabilities.ts';
+import { Lru } from './lru.ts';
 
 export interface MemoryCacheOptions {
   /** Milliseconds since the epoch, default Date.now. */
@@ -23,11 +24,12 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): CacheStore 
   const now = options.now ?? Date.now;
   const maxEntries = options.maxEntries ?? 1000;
   const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
-  const entries = new Map<string, Entry>();
+  // Evicted by `store` below (entries and bytes together), not by the Lru's own bound.
+  const entries = new Lru<string, Entry>(Number.POSITIVE_INFINITY);
   let bytes = 0;
 
   const remove = (key: string): boolean => {
-    const entry = entries.get(key);
+    const entry = entries.peek(key);
     if (!entry) return false;
     entries.delete(key);
     bytes -= entry.parts.body.byteLength;
@@ -42,8 +44,6 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): CacheStore 
       remove(key);
       return null;
     }
-    entries.delete(key);
-    entries.set(key, entry);
     return entry;
   };
 
@@ -53,9 +53,9 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): CacheStore 
     entries.set(key, { parts, expires: now() + ttlSeconds * 1000 });
     bytes += parts.body.byteLength;
     while (entries.size > maxEntries || bytes > maxBytes) {
-      const oldest = entries.keys().next().value;
+      const oldest = entries.shift();
       if (oldest === undefined) break;
-      remove(oldest);
+      bytes -= oldest[1].parts.body.byteLength;
     }
   };
 

@@ -6,6 +6,7 @@
  */
 import type { CounterStore, WindowTotals } from '../capabilities.ts';
 import { stepCounter } from './counter-math.ts';
+import { Lru } from './lru.ts';
 
 export interface MemoryCounterOptions {
   /** Milliseconds since the epoch, for expiry only (decisions use the caller's `nowMs`). Default Date.now. */
@@ -23,23 +24,19 @@ interface Entry {
 export function createMemoryCounters(options: MemoryCounterOptions = {}): CounterStore {
   const now = options.now ?? Date.now;
   const maxEntries = options.maxEntries ?? 100_000;
-  const entries = new Map<string, Entry>();
+  const entries = new Lru<string, Entry>(maxEntries);
 
   const read = (key: string): number[] | null => {
-    const entry = entries.get(key);
+    const entry = entries.peek(key);
     if (!entry) return null;
-    entries.delete(key);
-    if (entry.expires <= now()) return null;
+    if (entry.expires <= now()) {
+      entries.delete(key);
+      return null;
+    }
     return entry.state;
   };
   const write = (key: string, state: number[], ttlMs: number): void => {
-    entries.delete(key);
     entries.set(key, { state, expires: now() + ttlMs });
-    while (entries.size > maxEntries) {
-      const oldest = entries.keys().next().value;
-      if (oldest === undefined) break;
-      entries.delete(oldest);
-    }
   };
 
   return {
@@ -52,7 +49,7 @@ export function createMemoryCounters(options: MemoryCounterOptions = {}): Counte
       const currentKey = `${key}#${window}`;
       const current = (read(currentKey)?.[0] ?? 0) + delta;
       write(currentKey, [current], 2 * windowMs);
-      const before = entries.get(`${key}#${window - 1}`);
+      const before = entries.peek(`${key}#${window - 1}`);
       return { current, previous: before && before.expires > now() ? (before.state[0] ?? 0) : 0 };
     },
   };

@@ -3,6 +3,7 @@
  * Edge, WASI). It lives in one process or isolate; state is not shared across instances.
  */
 import type { KVStore } from '../capabilities.ts';
+import { Lru } from './lru.ts';
 
 export interface MemoryKVOptions {
   /** Milliseconds since the epoch, default Date.now. */
@@ -15,8 +16,7 @@ export interface MemoryKVOptions {
 export function createMemoryKV(options: MemoryKVOptions = {}): KVStore {
   const now = options.now ?? Date.now;
   const maxEntries = options.maxEntries ?? 10_000;
-  // A Map keeps insertion order: re-inserting on read makes it an LRU.
-  const entries = new Map<string, { value: string; expires: number }>();
+  const entries = new Lru<string, { value: string; expires: number }>(maxEntries);
   return {
     async get(key) {
       const entry = entries.get(key);
@@ -25,19 +25,11 @@ export function createMemoryKV(options: MemoryKVOptions = {}): KVStore {
         entries.delete(key);
         return null;
       }
-      entries.delete(key);
-      entries.set(key, entry);
       return entry.value;
     },
     async put(key, value, opts) {
       const ttl = opts?.ttlSeconds;
-      entries.delete(key);
       entries.set(key, { value, expires: ttl === undefined ? Number.POSITIVE_INFINITY : now() + ttl * 1000 });
-      while (entries.size > maxEntries) {
-        const oldest = entries.keys().next().value;
-        if (oldest === undefined) break;
-        entries.delete(oldest);
-      }
     },
     async delete(key) {
       entries.delete(key);

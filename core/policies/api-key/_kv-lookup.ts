@@ -9,6 +9,7 @@
  */
 import * as v from 'valibot';
 import type { KVStore } from '../../capabilities.ts';
+import { Lru } from '../../stores/lru.ts';
 import type { Identity } from '../../pipeline/policy.ts';
 import { consumerIdentity, KvConsumerSchema } from './_consumer.ts';
 
@@ -30,7 +31,8 @@ export interface KvKeyLookup {
 }
 
 export function createKvKeyLookup(kv: KVStore, now: () => number): KvKeyLookup {
-  const cache = new Map<string, { at: number; answer: KvAnswer }>();
+  // Insertion order: an answer is re-inserted when it is read again from the store.
+  const cache = new Lru<string, { at: number; answer: KvAnswer }>(MAX_CACHED);
   const inFlight = new Map<string, Promise<KvAnswer>>();
 
   async function read(digestHex: string): Promise<KvAnswer> {
@@ -54,7 +56,7 @@ export function createKvKeyLookup(kv: KVStore, now: () => number): KvKeyLookup {
 
   return {
     async lookup(digestHex, maxAgeMs) {
-      const cached = cache.get(digestHex);
+      const cached = cache.peek(digestHex);
       if (cached && now() - cached.at < maxAgeMs) return cached.answer;
       const pending = inFlight.get(digestHex);
       if (pending) return pending;
@@ -62,13 +64,7 @@ export function createKvKeyLookup(kv: KVStore, now: () => number): KvKeyLookup {
         (answer) => {
           inFlight.delete(digestHex);
           cache.delete(digestHex);
-          if (maxAgeMs > 0) {
-            cache.set(digestHex, { at: now(), answer });
-            if (cache.size > MAX_CACHED) {
-              const oldest = cache.keys().next().value;
-              if (oldest !== undefined) cache.delete(oldest);
-            }
-          }
+          if (maxAgeMs > 0) cache.set(digestHex, { at: now(), answer });
           return answer;
         },
         (err: unknown) => {

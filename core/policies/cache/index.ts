@@ -163,6 +163,8 @@ export interface CacheShared {
   relayedBody: (response: Response) => RelayedBody | undefined;
   purges: PurgeLog;
   flights: Map<string, Flight>;
+  /** The size of `flights` at which the next sweep runs: twice what the last sweep left, at least MAX_FLIGHTS. */
+  sweepAt: { size: number };
   refreshing: Set<string>;
   adminToken: string | null;
   /** Finished flights so far: a lookup that began before a flight finished may join it. */
@@ -331,7 +333,7 @@ export const cachePolicy = definePolicy({
     // the policies, this one among them; a static import made that a cycle that left the
     // policy list unset in bundles (the Node build failed to start).
     const { relayedBody } = await import('../../upstream/index.ts');
-    return { store, relayedBody, purges, flights: new Map(), refreshing: new Set(), adminToken, finished: { count: 0 } };
+    return { store, relayedBody, purges, flights: new Map(), sweepAt: { size: MAX_FLIGHTS }, refreshing: new Set(), adminToken, finished: { count: 0 } };
   },
   endpoints(runtime, shared) {
     if (shared.adminToken === null) return [];
@@ -670,7 +672,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     let settle: (b: Buffered | null) => void = () => {};
     const mine: Flight = { done: new Promise((r) => (settle = r)), finishedAt: 0, finishSeq: 0 };
     flights.set(primary, mine);
-    if (flights.size > MAX_FLIGHTS) sweepFlights(t);
+    if (flights.size > shared.sweepAt.size) sweepFlights(t);
     const finish = (b: Buffered | null) => {
       settle(b);
       if (b === null) {
@@ -692,6 +694,9 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
 
   function sweepFlights(t: number): void {
     for (const [k, f] of flights) if (f.finishedAt !== 0 && t - f.finishedAt >= FLIGHT_LINGER_MS) flights.delete(k);
+    // A sweep walks every flight: with more of them in their linger than MAX_FLIGHTS (misses
+    // faster than MAX_FLIGHTS a second), sweeping again on the next miss would find nothing.
+    shared.sweepAt.size = Math.max(MAX_FLIGHTS, 2 * flights.size);
   }
 
   /** Validates a stored entry with the origin: its validators as conditionals, a 304 refreshing it. */

@@ -2,6 +2,7 @@
  * Tokens already verified, per isolate: a token is not verified again before its `exp`. Keyed by
  * the SHA-256 of the token (the cache holds no token), bounded, least recently used first out.
  */
+import { Lru } from '../../stores/lru.ts';
 import { sha256Ascii } from './sha256.ts';
 
 export interface VerifiedEntry {
@@ -22,8 +23,7 @@ export interface VerifiedCache {
 export const DEFAULT_VERIFIED_CACHE_SIZE = 10_000;
 
 export function createVerifiedCache(maxEntries = DEFAULT_VERIFIED_CACHE_SIZE): VerifiedCache {
-  // A Map keeps insertion order: re-inserting on a hit makes it an LRU.
-  const entries = new Map<string, VerifiedEntry>();
+  const entries = new Lru<string, VerifiedEntry>(maxEntries);
   return {
     get size() {
       return entries.size;
@@ -31,15 +31,14 @@ export function createVerifiedCache(maxEntries = DEFAULT_VERIFIED_CACHE_SIZE): V
     get(key, now) {
       const entry = entries.get(key);
       if (!entry) return undefined;
-      entries.delete(key);
-      if (entry.expiresAt <= now) return undefined;
-      entries.set(key, entry);
+      if (entry.expiresAt <= now) {
+        entries.delete(key);
+        return undefined;
+      }
       return entry;
     },
     set(key, entry) {
-      entries.delete(key);
       entries.set(key, entry);
-      if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
     },
   };
 }

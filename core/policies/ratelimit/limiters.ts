@@ -10,6 +10,7 @@
 import type { CounterConsume, CounterDecision, CounterStore, LogRecord, RequestContext } from '../../capabilities.ts';
 import { consumeBucketWords, hashKeyInto, type BucketTable, type HotExports } from '../../hot/index.ts';
 import { stepCounter } from '../../stores/counter-math.ts';
+import { Lru } from '../../stores/lru.ts';
 import { CounterStoreUnavailable, type GuardedCounterStore } from '../../stores/guarded-counters.ts';
 import type { CompiledLimit } from './compile.ts';
 
@@ -53,18 +54,15 @@ export class LocalBucket {
  * eviction can only make a limit more lenient).
  */
 export class LocalWindows {
-  private readonly entries = new Map<string, number[]>();
-  constructor(private readonly maxKeys: number) {}
+  private readonly entries: Lru<string, number[]>;
+  constructor(maxKeys: number) {
+    this.entries = new Lru(maxKeys);
+  }
 
   consume(c: CounterConsume): CounterDecision {
-    const state = this.entries.get(c.key) ?? null;
+    const state = this.entries.peek(c.key) ?? null;
     const step = stepCounter(state, c);
-    this.entries.delete(c.key);
     this.entries.set(c.key, step.state);
-    if (this.entries.size > this.maxKeys) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
     return step.decision;
   }
 }
@@ -165,7 +163,8 @@ export function createApproximateLimiter(
   log: (record: LogRecord) => void,
   now: () => number,
 ): Limiter {
-  const entries = new Map<string, ApproxEntry>();
+  // Evicted below, and only when the oldest key has nothing left to sync.
+  const entries = new Lru<string, ApproxEntry>(Number.POSITIVE_INFINITY);
   const dirty = new Set<string>();
   let scheduled = false;
   const W = limit.windowMs;
@@ -211,7 +210,7 @@ export function createApproximateLimiter(
   async function syncKeys(keys: string[]): Promise<void> {
     await Promise.all(
       keys.map(async (key) => {
-        const e = entries.get(key);
+        const e = entries.peek(key);
         if (!e) return;
         const window = e.window;
         const delta = e.pending;
@@ -279,15 +278,14 @@ export function createApproximateLimiter(
         return fallback.consume(key, cost, nowMs, background);
       }
       const window = Math.floor(nowMs / W);
-      let e = entries.get(key);
+      let e = entries.peek(key);
       if (e === undefined) {
         e = { window, current: 0, previous: 0, pending: 0, inFlight: 0 };
         if (entries.size >= maxKeys) {
-          const oldest = entries.keys().next().value;
+          const oldest = entries.oldest();
           if (oldest !== undefined && !dirty.has(oldest)) entries.delete(oldest);
         }
       } else {
-        entries.delete(key);
         if (e.window !== window) {
           // Unsent counts of the old window are sent under it by the next sync.
           const carried = e.current + e.inFlight + e.pending;
