@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { compileConfig } from '../core/config/index.ts';
 import { loadNodeHot } from '../targets/node/hot.ts';
 import { startNodeServer } from '../targets/node/server.ts';
+import { TS_LOADER } from './_loader.ts';
 
 const HOST = '127.0.0.1';
 const SELF = fileURLToPath(import.meta.url);
@@ -60,7 +61,7 @@ async function serve(port: number, origin: string): Promise<void> {
 
 async function startPortico(origin: string, node: string): Promise<{ url: string; child: ChildProcess; version: string }> {
   const port = await freePort();
-  const child = spawn(node, ['--import', 'tsx', SELF, '--serve', String(port), origin], {
+  const child = spawn(node, ['--import', TS_LOADER, SELF, '--serve', String(port), origin], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const version = await new Promise<string>((resolve, reject) => {

@@ -31,6 +31,7 @@ import { compileConfig } from '../core/config/index.ts';
 import { type DownMode, startEchoOrigin, type EchoOrigin } from '../scripts/demo/echo-origin.ts';
 import { loadNodeHot } from '../targets/node/hot.ts';
 import { startNodeServer, type NodeServer } from '../targets/node/server.ts';
+import { TS_LOADER } from './_loader.ts';
 
 const CONCURRENCY = 8;
 type RegionName = 'near' | 'mid' | 'far';
@@ -213,7 +214,7 @@ class NetnsRegion implements Region {
         n.ns,
         process.execPath,
         '--import',
-        'tsx',
+        TS_LOADER,
         ORIGIN_SCRIPT,
         '--host',
         n.nsAddr,

@@ -26,6 +26,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { TS_LOADER } from './_loader.ts';
 
 const SERVERS = fileURLToPath(new URL('./_forwarding-servers.ts', import.meta.url));
 const CONTESTANTS = [
@@ -150,7 +151,7 @@ async function startServer(node: string, kind: string, origin = '', env: Record<
   if (kind === 'nginx') return startNginx(origin);
   if (kind === 'caddy') return startCaddy(origin);
   const port = await freePort();
-  const child = spawn(node, ['--import', 'tsx', SERVERS, kind, String(port), origin], {
+  const child = spawn(node, ['--import', TS_LOADER, SERVERS, kind, String(port), origin], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   });

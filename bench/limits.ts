@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { startEchoOrigin, type EchoOrigin } from '../scripts/demo/echo-origin.ts';
 import { startRedisServer, type RedisServer } from '../test/stores/_redis.ts';
+import { TS_LOADER } from './_loader.ts';
 
 interface Options {
   procs: number;
@@ -66,7 +67,7 @@ interface Gateway {
 }
 
 async function startGateway(config: unknown, redisUrl: string): Promise<Gateway> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('bench/_limits-gateway.ts', ROOT))], {
+  const child = spawn(process.execPath, ['--import', TS_LOADER, fileURLToPath(new URL('bench/_limits-gateway.ts', ROOT))], {
     cwd: fileURLToPath(ROOT),
     env: { ...process.env, PORTICO_BENCH_CONFIG: JSON.stringify(config), PORTICO_BENCH_REDIS: redisUrl },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -294,7 +295,14 @@ function memoryRun(keys: number, capacity: number): Promise<Record<string, numbe
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('bench/_limits-memory.ts', ROOT)), String(keys), String(capacity)],
+      [
+        '--expose-gc',
+        '--import',
+        TS_LOADER,
+        fileURLToPath(new URL('bench/_limits-memory.ts', ROOT)),
+        String(keys),
+        String(capacity),
+      ],
       { cwd: fileURLToPath(ROOT), stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';

@@ -43,6 +43,7 @@ import { MODES, URL_COUNT, collectGarbage, timeCell, timedFunction, type Mode, p
 
 export type { MatcherBenchResult } from './_report.ts';
 import { renderRouterTables, routerGoals, type RouterBenchResult } from './hono-router.ts';
+import { TS_LOADER } from './_loader.ts';
 
 export interface MatcherBenchOptions {
   /** Independent runs, each in its own Node process; default 5 (1 in quick mode). */
@@ -291,7 +292,7 @@ function spawnRun(run: number, table: string, options: ResolvedOptions): Promise
   const args = [
     '--expose-gc',
     '--import',
-    import.meta.resolve('tsx'),
+    TS_LOADER,
     fileURLToPath(import.meta.url),
     '--worker',
     String(run),
@@ -536,7 +537,7 @@ const ROUTER_MARK = '@@router-run ';
 function spawnRouterRun(node: string, log: (line: string) => void): Promise<RouterBenchResult> {
   const script = fileURLToPath(new URL('./hono-router.ts', import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(node, ['--import', import.meta.resolve('tsx'), script, '--json', '--rounds', '5'], {
+    const child = spawn(node, ['--import', TS_LOADER, script, '--json', '--rounds', '5'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -18,6 +18,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { TS_LOADER } from './_loader.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const SERVERS = fileURLToPath(new URL('./_forwarding-servers.ts', import.meta.url));
@@ -39,6 +40,8 @@ async function serve(mode: string, port: number, origin: string): Promise<void> 
     hot: await loadNodeHot('wasm'),
     secrets: (n) => (n === 'BENCH_ADMIN' ? ADMIN : undefined),
   });
+  // A clean exit on SIGINT, so that `node --cpu-prof` writes its profile of the server.
+  process.once('SIGINT', () => process.exit(0));
   process.stdout.write(`ready ${port}\n`);
 }
 
@@ -54,7 +57,7 @@ function freePort(): Promise<number> {
 
 function start(args: string[]): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', TS_LOADER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let seen = '';
     const onData = (c: Buffer): void => {
       seen += c.toString();

@@ -36,6 +36,7 @@ import {
   type RouteTable,
 } from './_tables.ts';
 import { collectGarbage, prewarm, timeCell, timedFunction } from './_timing.ts';
+import { TS_LOADER } from './_loader.ts';
 
 const CASES = ['static', 'param1', 'param3', 'mixed'] as const;
 /** Large enough that (almost) every call is allowed, as in production. */
@@ -283,7 +284,7 @@ function asContestant(row: Row): Contestant {
 }
 
 function spawnRun(run: number): Promise<Record<string, number>> {
-  const args = ['--expose-gc', '--import', import.meta.resolve('tsx'), fileURLToPath(import.meta.url), '--worker', String(run)];
+  const args = ['--expose-gc', '--import', TS_LOADER, fileURLToPath(import.meta.url), '--worker', String(run)];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

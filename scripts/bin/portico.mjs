@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// The portico CLI. Sources are TypeScript; tsx loads them without a separate compile step.
-import { register } from 'tsx/esm/api';
+// The portico CLI. Sources are TypeScript, loaded without a separate compile step (register.mjs).
+import './register.mjs';
 
-register();
 const { main } = await import('../cli.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -333,7 +333,16 @@ export const cachePolicy = definePolicy({
     // the policies, this one among them; a static import made that a cycle that left the
     // policy list unset in bundles (the Node build failed to start).
     const { relayedBody } = await import('../../upstream/index.ts');
-    return { store, relayedBody, purges, flights: new Map(), sweepAt: { size: MAX_FLIGHTS }, refreshing: new Set(), adminToken, finished: { count: 0 } };
+    return {
+      store,
+      relayedBody,
+      purges,
+      flights: new Map(),
+      sweepAt: { size: MAX_FLIGHTS },
+      refreshing: new Set(),
+      adminToken,
+      finished: { count: 0 },
+    };
   },
   endpoints(runtime, shared) {
     if (shared.adminToken === null) return [];
