@@ -34,6 +34,9 @@ const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-e
 /** The origin's bodies by path: 1 KiB JSON for every path but these two. */
 const LARGE: Record<string, number> = { '/64k': 64 * 1024, '/1m': 1024 * 1024 };
 
+// A clean exit on SIGINT, so that `node --cpu-prof` writes a profile of the server.
+process.once('SIGINT', () => process.exit(0));
+
 if (kind === 'origin') {
   const body = JSON.stringify({
     items: Array.from({ length: 16 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b', 'c'] })),
