@@ -5,3 +5,4 @@ export type { ClientInfo } from './headers.ts';
 export { parseIp, parseCidr, cidrContains, formatIp } from './ip.ts';
 export type { CidrRange } from './ip.ts';
 export { problemResponse, internalProblem, PROBLEM_TYPE_BASE } from './problem.ts';
+export { readBody } from './read-body.ts';

@@ -36,12 +36,15 @@ export class Backoff {
     return now >= this.until;
   }
 
-  /** Records a failure at `now`; returns the pause before the next try, in milliseconds. */
-  failed(now: number): number {
+  /**
+   * Records a failure at `now`; returns the pause before the next try, in milliseconds.
+   * @param atLeastMs the service's own ask (a Retry-After), when longer than the back-off
+   */
+  failed(now: number, atLeastMs = 0): number {
     this.failures++;
     // 2^(n-1) stops growing once past the cap, so a long outage cannot overflow it.
     const base = Math.min(this.o.firstMs * 2 ** Math.min(this.failures - 1, 52), this.o.maxMs);
-    const pause = base * (1 - this.o.jitter * this.random());
+    const pause = Math.max(base * (1 - this.o.jitter * this.random()), atLeastMs);
     this.until = now + pause;
     return pause;
   }

@@ -11,6 +11,10 @@
  *   meanwhile and go out once the collector answers. So a collector that is down loses the
  *   batch in flight and what overflows the queue meanwhile, gets a few tries a minute rather
  *   than one per flush, and requests never wait for it.
+ * - A collector that throttles (429, 502, 503 or 504, the statuses OTLP/HTTP calls retryable)
+ *   with a Retry-After gets at least that long, up to MAX_RETRY_AFTER_MS, before the next push.
+ * - A push answered 2xx with a `partialSuccess` counts the spans or points the collector
+ *   rejected as dropped.
  * - Nothing runs between requests (isolates have no timers that outlive a request): pushes ride
  *   on the requests that come. What is queued when an isolate is evicted is lost: up to
  *   `maxQueue` spans, and the metric increments since the last push.
@@ -21,9 +25,17 @@ import type { GatewayMetrics } from './gateway-metrics.ts';
 import type { CompiledOtlp } from './config.ts';
 import { encodeMetrics, encodeSpans } from './otlp.ts';
 import type { AttributeValue, SpanRecord } from './span.ts';
+import { readBody } from '../http/read-body.ts';
+import { retryAfterMs } from '../upstream/retry-after.ts';
 
 /** Back-off of a signal after a failed push: 1 s, doubling up to 60 s, up to half of it random. */
 const PUSH_BACKOFF: BackoffOptions = { firstMs: 1000, maxMs: 60_000, jitter: 0.5 };
+/** Longest Retry-After honoured, in milliseconds: a collector cannot silence a signal for longer than 5 minutes at a time. */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+/** Statuses after which OTLP/HTTP lets a client try again (and honours Retry-After). */
+const THROTTLED = new Set([429, 502, 503, 504]);
+/** Most bytes of a collector's 2xx answer read for its partialSuccess. */
+const MAX_ANSWER_BYTES = 64 * 1024;
 
 type Signal = 'traces' | 'metrics';
 
@@ -48,6 +60,23 @@ function streamOf(source: BodySource): ReadableStream<Uint8Array> {
     },
     cancel: (reason) => source.cancel(reason),
   });
+}
+
+/**
+ * What a collector's 2xx JSON answer says it rejected (ExportTraceServiceResponse.partialSuccess
+ * .rejectedSpans, ExportMetricsServiceResponse.partialSuccess.rejectedDataPoints: int64, so a
+ * string or a number in OTLP/JSON); 0 when it says nothing, or is not JSON.
+ */
+function rejectedItems(signal: Signal, contentType: string | null, body: Uint8Array | null): number {
+  if (body === null || body.byteLength === 0 || !contentType?.toLowerCase().includes('json')) return 0;
+  try {
+    const answer = JSON.parse(new TextDecoder().decode(body)) as { partialSuccess?: Record<string, unknown> } | null;
+    const value = answer?.partialSuccess?.[signal === 'traces' ? 'rejectedSpans' : 'rejectedDataPoints'];
+    const n = typeof value === 'string' || typeof value === 'number' ? Number(value) : 0;
+    return Number.isSafeInteger(n) && n > 0 ? n : 0;
+  } catch {
+    return 0;
+  }
 }
 
 export class OtlpExporter {
@@ -145,13 +174,22 @@ export class OtlpExporter {
         signal: controller.signal,
         guardBody: streamOf,
       });
-      await response.body?.cancel().catch(() => {});
       const ok = response.status >= 200 && response.status < 300;
       this.o.metrics.exports.inc([signal, ok ? 'ok' : 'refused']);
-      if (ok) this.backoff[signal].succeeded();
-      else {
+      if (ok) {
+        this.backoff[signal].succeeded();
+        const rejected = rejectedItems(
+          signal,
+          response.headers.get('content-type'),
+          await readBody(response.body, MAX_ANSWER_BYTES),
+        );
+        if (rejected > 0) this.o.metrics.dropped.inc([signal], Math.min(rejected, items));
+      } else {
+        await response.body?.cancel().catch(() => {});
         this.o.metrics.dropped.inc([signal], items);
-        this.backoff[signal].failed(this.o.now());
+        const now = this.o.now();
+        const asked = THROTTLED.has(response.status) ? retryAfterMs(response.headers.get('retry-after'), now) : null;
+        this.backoff[signal].failed(now, Math.min(asked ?? 0, MAX_RETRY_AFTER_MS));
       }
     } catch {
       this.o.metrics.exports.inc([signal, controller.signal.aborted ? 'timeout' : 'unreachable']);

@@ -1,4 +1,5 @@
-export { proxyRequest, isRelayedResponse, relayedBody, retryAfterMs } from './proxy.ts';
+export { proxyRequest, isRelayedResponse, relayedBody } from './proxy.ts';
+export { retryAfterMs } from './retry-after.ts';
 export type { ProxyInput, Attempt, RelayedBody } from './proxy.ts';
 export { Upstreams, regionFor } from './upstreams.ts';
 export type { OriginPlan, OriginSnapshot, OriginState } from './upstreams.ts';

@@ -9,6 +9,7 @@ import { Cancel } from './cancel.ts';
 import type { ConcurrencyLimit } from './concurrency-limit.ts';
 import { HttpProblem } from '../errors.ts';
 import { removeHopByHop } from '../http/headers.ts';
+import { retryAfterMs } from './retry-after.ts';
 
 /** Statuses whose responses never have a body (RFC 9110 §6.4.1). */
 function bodyless(status: number, method: string): boolean {
@@ -72,15 +73,6 @@ export interface Attempt {
   ms: number;
   /** When the attempt began (the `now` clock, epoch milliseconds), taken where it is made: its trace span starts here. */
   startMs?: number;
-}
-
-/** Seconds or an HTTP date (RFC 9110 §10.2.3) to milliseconds from now; null when absent or bad. */
-export function retryAfterMs(value: string | null, now: number): number | null {
-  if (value === null) return null;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

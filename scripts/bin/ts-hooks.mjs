@@ -11,9 +11,10 @@
  * on a forwarded GET and 11 µs on a cache miss (Node 20). Compiling one file at a time, esbuild
  * renames nothing, so names stay right without the helper.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { transform } from 'esbuild';
+import { transform, transformSync } from 'esbuild';
 
 const ROOT = new URL('../../', import.meta.url).href;
 const OPTIONS = {
@@ -25,10 +26,23 @@ const OPTIONS = {
   tsconfigRaw: { compilerOptions: { target: 'ES2022', verbatimModuleSyntax: true } },
 };
 
-/** @type {import('node:module').LoadHook} */
+const ours = (url) => url.startsWith(ROOT) && url.endsWith('.ts') && !url.includes('/node_modules/');
+
+/** For module.register (Node 20): the hooks run on the loader thread. */
 export async function load(url, context, next) {
-  if (!url.startsWith(ROOT) || !url.endsWith('.ts') || url.includes('/node_modules/')) return next(url, context);
+  if (!ours(url)) return next(url, context);
   const path = fileURLToPath(url);
   const { code } = await transform(await readFile(path, 'utf8'), { ...OPTIONS, sourcefile: path });
+  return { format: 'module', source: code, shortCircuit: true };
+}
+
+/**
+ * For module.registerHooks (Node 22.15+ and 24), where tsx registers its own hooks in-thread too:
+ * hooks of that kind run before module.register's, so ours must be of that kind to come first.
+ */
+export function loadSync(url, context, next) {
+  if (!ours(url)) return next(url, context);
+  const path = fileURLToPath(url);
+  const { code } = transformSync(readFileSync(path, 'utf8'), { ...OPTIONS, sourcefile: path });
   return { format: 'module', source: code, shortCircuit: true };
 }

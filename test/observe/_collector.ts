@@ -28,7 +28,10 @@ export interface Collector {
   readonly metrics: ExportMetricsRequest[];
   /** Bodies refused as undecodable, with the fault. */
   readonly rejected: string[];
-  mode: 'ok' | 'refuse' | 'hang';
+  /** `throttle`: 429 with `retryAfter` as Retry-After; `partial`: 200 whose partialSuccess rejects `rejectItems`. */
+  mode: 'ok' | 'refuse' | 'hang' | 'throttle' | 'partial';
+  retryAfter: string;
+  rejectItems: number;
   /** Requests that arrived, answered or not. */
   arrived: number;
   /** When each request arrived (performance.now(), milliseconds). */
@@ -59,6 +62,8 @@ export async function startCollector(): Promise<Collector> {
     },
     rejected,
     mode: 'ok',
+    retryAfter: '1',
+    rejectItems: 0,
     arrived: 0,
     arrivals,
     spans: () =>
@@ -70,6 +75,8 @@ export async function startCollector(): Promise<Collector> {
       arrivals.length = 0;
       c.arrived = 0;
       c.mode = 'ok';
+      c.retryAfter = '1';
+      c.rejectItems = 0;
     },
     close: () =>
       new Promise<void>((r) => {
@@ -86,6 +93,7 @@ export async function startCollector(): Promise<Collector> {
     req.on('end', () => {
       if (c.mode === 'hang') return void hanging.add(res);
       if (c.mode === 'refuse') return void res.writeHead(503).end();
+      if (c.mode === 'throttle') return void res.writeHead(429, { 'retry-after': c.retryAfter }).end();
       const type = req.url === '/v1/traces' ? TRACE_REQUEST : req.url === '/v1/metrics' ? METRICS_REQUEST : undefined;
       if (!type) return void res.writeHead(404).end();
       if (req.headers['content-type']?.split(';')[0]?.trim() !== 'application/json') {
@@ -101,7 +109,12 @@ export async function startCollector(): Promise<Collector> {
         rejected.push(`${req.url}: ${fault}`);
         return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 3, message: fault }));
       }
-      const answer: IExportTraceServiceResponse = {};
+      // int64 fields are strings in OTLP/JSON.
+      const rejectedField = type === TRACE_REQUEST ? 'rejectedSpans' : 'rejectedDataPoints';
+      const answer: IExportTraceServiceResponse | Record<string, unknown> =
+        c.mode === 'partial'
+          ? { partialSuccess: { [rejectedField]: String(c.rejectItems), errorMessage: 'rejected by the test' } }
+          : {};
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
     });
   });

@@ -122,6 +122,42 @@ describe('OTLP push back-off', () => {
   }, 20_000);
 });
 
+describe('OTLP push against a throttling collector', () => {
+  it("holds the signal for the collector's Retry-After, longer than the back-off's own first pause", async () => {
+    const r = await start({});
+    const before = await exporterCounts(r);
+    collector.mode = 'throttle';
+    collector.retryAfter = '2';
+    // The back-off alone would try again 0.5–1 s after the first refusal; the 429 asks for 2 s.
+    await steady(r, 1700);
+    expect(collector.arrived).toBe(1);
+    collector.mode = 'ok';
+    await steady(r, 4000, () => collector.traces.length > 0);
+    expect(collector.traces.length).toBeGreaterThan(0);
+    const [first, second] = collector.arrivals as [number, number];
+    expect(second - first).toBeGreaterThanOrEqual(2000);
+    await r.gw.gateway.observer.otlp?.flush();
+    const counts = await exporterCounts(r);
+    expect(counts.refused - before.refused).toBe(1);
+    expect(counts.dropped - before.dropped).toBe(1);
+  }, 20_000);
+
+  it("counts what a collector's partialSuccess rejected as dropped, and keeps pushing at once", async () => {
+    const r = await start({ maxBatch: 4 });
+    const before = await exporterCounts(r);
+    collector.mode = 'partial';
+    collector.rejectItems = 1;
+    // Pushes go out as requests come (intervalMs 1), each answered 200 with one span rejected.
+    const sent = await steady(r, 600);
+    await r.gw.gateway.observer.otlp?.flush();
+    const pushes = collector.arrived;
+    expect(pushes).toBeGreaterThanOrEqual(sent.sent / 4);
+    const counts = await exporterCounts(r);
+    expect(counts.ok - before.ok).toBe(pushes);
+    expect(counts.dropped - before.dropped).toBe(pushes);
+  }, 20_000);
+});
+
 describe('Backoff', () => {
   it('doubles from the first pause up to the cap, takes up to the jitter share off at random, and resets on success', () => {
     let r = 0;
@@ -142,5 +178,14 @@ describe('Backoff', () => {
     // A long outage stays at the cap rather than overflowing.
     for (let i = 0; i < 2000; i++) b.failed(0);
     expect(b.failed(0)).toBeCloseTo(60_000 * (1 - 0.5 * 0.999), 5);
+  });
+
+  it("waits at least the service's own ask when it is longer than the back-off, and no longer when it is shorter", () => {
+    const b = new Backoff({ firstMs: 1000, maxMs: 60_000, jitter: 0.5, random: () => 0 });
+    expect(b.failed(0, 7000)).toBe(7000);
+    expect(b.ready(6999)).toBe(false);
+    expect(b.ready(7000)).toBe(true);
+    // The second failure's back-off (2 s) is longer than a 500 ms ask.
+    expect(b.failed(10_000, 500)).toBe(2000);
   });
 });

@@ -16,6 +16,7 @@
  */
 import type { CacheStore, StoredParts } from '../../capabilities.ts';
 import { HeaderMap } from '../../http/header-map.ts';
+import { readBody } from '../../http/read-body.ts';
 import { definePolicy, type Exchange, type Next, type PolicyRuntime } from '../../pipeline/policy.ts';
 import { createMemoryCache } from '../../stores/memory-cache.ts';
 import { type CompiledCache, compileCache } from './compile.ts';
@@ -247,36 +248,6 @@ function tagsOf(headers: Headers, names: readonly string[]): string[] {
     for (const t of value.split(/[\s,]+/)) if (t !== '') tags.push(t);
   }
   return tags;
-}
-
-/** Reads a body to its end, up to `limit` bytes; null when it is longer or fails. */
-async function readAll(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Bytes | null> {
-  if (body === null) return new Uint8Array(0);
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel();
-        return null;
-      }
-      chunks.push(value);
-    }
-  } catch {
-    return null;
-  }
-  if (chunks.length === 1) return chunks[0] as Bytes;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
 
 function headerList(headers: Headers): [string, string][] {
@@ -611,7 +582,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     }
     const [toClient, toStore] = res.body ? res.body.tee() : [null, null];
     const buffered = (async (): Promise<Buffered | null> => {
-      const body = await readAll(toStore, c.maxObjectBytes);
+      const body = await readBody(toStore, c.maxObjectBytes);
       if (body === null) return null;
       const b: Buffered = { status: res.status, statusText: res.statusText, headers, body, meta };
       try {
@@ -738,7 +709,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       res.headers.forEach((value, name) => {
         if (!NOT_UPDATED.has(name)) merged.set(name, value);
       });
-      const body = await readAll(entry.response.body, Number.POSITIVE_INFINITY);
+      const body = await readBody(entry.response.body, Number.POSITIVE_INFINITY);
       const decision = decideStore(
         entry.response.status,
         merged,
@@ -844,7 +815,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       await entry.drop();
       return null;
     }
-    const body = await readAll(entry.response.body, Number.POSITIVE_INFINITY);
+    const body = await readBody(entry.response.body, Number.POSITIVE_INFINITY);
     if (body === null) return null;
     const size = body.byteLength;
     let start: number;
