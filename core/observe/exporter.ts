@@ -13,8 +13,6 @@
  *   than one per flush, and requests never wait for it.
  * - A collector that throttles (429, 502, 503 or 504, the statuses OTLP/HTTP calls retryable)
  *   with a Retry-After gets at least that long, up to MAX_RETRY_AFTER_MS, before the next push.
- * - A push answered 2xx with a `partialSuccess` counts the spans or points the collector
- *   rejected as dropped.
  * - Nothing runs between requests (isolates have no timers that outlive a request): pushes ride
  *   on the requests that come. What is queued when an isolate is evicted is lost: up to
  *   `maxQueue` spans, and the metric increments since the last push.
@@ -25,7 +23,6 @@ import type { GatewayMetrics } from './gateway-metrics.ts';
 import type { CompiledOtlp } from './config.ts';
 import { encodeMetrics, encodeSpans } from './otlp.ts';
 import type { AttributeValue, SpanRecord } from './span.ts';
-import { readBody } from '../http/read-body.ts';
 import { retryAfterMs } from '../upstream/retry-after.ts';
 
 /** Back-off of a signal after a failed push: 1 s, doubling up to 60 s, up to half of it random. */
@@ -34,8 +31,6 @@ const PUSH_BACKOFF: BackoffOptions = { firstMs: 1000, maxMs: 60_000, jitter: 0.5
 export const MAX_RETRY_AFTER_MS = 5 * 60_000;
 /** Statuses after which OTLP/HTTP lets a client try again (and honours Retry-After). */
 const THROTTLED = new Set([429, 502, 503, 504]);
-/** Most bytes of a collector's 2xx answer read for its partialSuccess. */
-const MAX_ANSWER_BYTES = 64 * 1024;
 
 type Signal = 'traces' | 'metrics';
 
@@ -60,23 +55,6 @@ function streamOf(source: BodySource): ReadableStream<Uint8Array> {
     },
     cancel: (reason) => source.cancel(reason),
   });
-}
-
-/**
- * What a collector's 2xx JSON answer says it rejected (ExportTraceServiceResponse.partialSuccess
- * .rejectedSpans, ExportMetricsServiceResponse.partialSuccess.rejectedDataPoints: int64, so a
- * string or a number in OTLP/JSON); 0 when it says nothing, or is not JSON.
- */
-function rejectedItems(signal: Signal, contentType: string | null, body: Uint8Array | null): number {
-  if (body === null || body.byteLength === 0 || !contentType?.toLowerCase().includes('json')) return 0;
-  try {
-    const answer = JSON.parse(new TextDecoder().decode(body)) as { partialSuccess?: Record<string, unknown> } | null;
-    const value = answer?.partialSuccess?.[signal === 'traces' ? 'rejectedSpans' : 'rejectedDataPoints'];
-    const n = typeof value === 'string' || typeof value === 'number' ? Number(value) : 0;
-    return Number.isSafeInteger(n) && n > 0 ? n : 0;
-  } catch {
-    return 0;
-  }
 }
 
 export class OtlpExporter {
@@ -178,12 +156,7 @@ export class OtlpExporter {
       this.o.metrics.exports.inc([signal, ok ? 'ok' : 'refused']);
       if (ok) {
         this.backoff[signal].succeeded();
-        const rejected = rejectedItems(
-          signal,
-          response.headers.get('content-type'),
-          await readBody(response.body, MAX_ANSWER_BYTES),
-        );
-        if (rejected > 0) this.o.metrics.dropped.inc([signal], Math.min(rejected, items));
+        await response.body?.cancel().catch(() => {});
       } else {
         await response.body?.cancel().catch(() => {});
         this.o.metrics.dropped.inc([signal], items);
