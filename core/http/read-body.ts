@@ -1,7 +1,6 @@
 /**
  * Reads a body to its end, up to `limit` bytes: the whole body as one array, or null when it is
- * longer (then cancelled) or fails. Used by the cache (an origin body to store) and the OTLP
- * exporter (a collector's answer).
+ * longer (then cancelled) or fails: what the cache reads of an origin body to store.
  * @example const bytes = await readBody(response.body, 64 * 1024);
  */
 export async function readBody(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array<ArrayBuffer> | null> {

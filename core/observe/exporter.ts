@@ -152,13 +152,11 @@ export class OtlpExporter {
         signal: controller.signal,
         guardBody: streamOf,
       });
+      await response.body?.cancel().catch(() => {});
       const ok = response.status >= 200 && response.status < 300;
       this.o.metrics.exports.inc([signal, ok ? 'ok' : 'refused']);
-      if (ok) {
-        this.backoff[signal].succeeded();
-        await response.body?.cancel().catch(() => {});
-      } else {
-        await response.body?.cancel().catch(() => {});
+      if (ok) this.backoff[signal].succeeded();
+      else {
         this.o.metrics.dropped.inc([signal], items);
         const now = this.o.now();
         const asked = THROTTLED.has(response.status) ? retryAfterMs(response.headers.get('retry-after'), now) : null;

@@ -36,13 +36,9 @@ export class Lru<K, V> {
 
   /**
    * @param maxEntries most entries kept: `set` evicts the least recently used beyond it
-   *   (Infinity: the owner evicts with `shift`).
-   * @param onEvict called with each entry that `set` evicts (not for `delete` or `shift`).
+   *   (Infinity: the owner evicts with `shift`, as the byte-bounded cache does).
    */
-  constructor(
-    readonly maxEntries: number,
-    private readonly onEvict?: (key: K, value: V) => void,
-  ) {}
+  constructor(readonly maxEntries: number) {}
 
   get size(): number {
     return this.nodes.size;
@@ -61,10 +57,6 @@ export class Lru<K, V> {
     return this.nodes.get(key)?.value;
   }
 
-  has(key: K): boolean {
-    return this.nodes.has(key);
-  }
-
   /** Puts `value` under `key` as the most recently used, then evicts beyond `maxEntries`. */
   set(key: K, value: V): void {
     const node = this.nodes.get(key);
@@ -78,11 +70,7 @@ export class Lru<K, V> {
     else this.oldestNode = added;
     this.newestNode = added;
     this.nodes.set(key, added);
-    while (this.nodes.size > this.maxEntries) {
-      const evicted = this.shift();
-      if (evicted === undefined) break;
-      this.onEvict?.(evicted[0], evicted[1]);
-    }
+    while (this.nodes.size > this.maxEntries && this.shift() !== undefined);
   }
 
   /** Removes `key`; true when it was there. */
@@ -115,12 +103,6 @@ export class Lru<K, V> {
       yield [node.key, node.value];
       node = newer;
     }
-  }
-
-  clear(): void {
-    this.nodes.clear();
-    this.oldestNode = null;
-    this.newestNode = null;
   }
 
   private toNewest(node: Node<K, V>): void {

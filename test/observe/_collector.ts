@@ -28,10 +28,9 @@ export interface Collector {
   readonly metrics: ExportMetricsRequest[];
   /** Bodies refused as undecodable, with the fault. */
   readonly rejected: string[];
-  /** `throttle`: 429 with `retryAfter` as Retry-After; `partial`: 200 whose partialSuccess rejects `rejectItems`. */
-  mode: 'ok' | 'refuse' | 'hang' | 'throttle' | 'partial';
+  /** `throttle`: 429 with `retryAfter` as Retry-After. */
+  mode: 'ok' | 'refuse' | 'hang' | 'throttle';
   retryAfter: string;
-  rejectItems: number;
   /** Requests that arrived, answered or not. */
   arrived: number;
   /** When each request arrived (performance.now(), milliseconds). */
@@ -63,7 +62,6 @@ export async function startCollector(): Promise<Collector> {
     rejected,
     mode: 'ok',
     retryAfter: '1',
-    rejectItems: 0,
     arrived: 0,
     arrivals,
     spans: () =>
@@ -76,7 +74,6 @@ export async function startCollector(): Promise<Collector> {
       c.arrived = 0;
       c.mode = 'ok';
       c.retryAfter = '1';
-      c.rejectItems = 0;
     },
     close: () =>
       new Promise<void>((r) => {
@@ -109,12 +106,7 @@ export async function startCollector(): Promise<Collector> {
         rejected.push(`${req.url}: ${fault}`);
         return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 3, message: fault }));
       }
-      // int64 fields are strings in OTLP/JSON.
-      const rejectedField = type === TRACE_REQUEST ? 'rejectedSpans' : 'rejectedDataPoints';
-      const answer: IExportTraceServiceResponse | Record<string, unknown> =
-        c.mode === 'partial'
-          ? { partialSuccess: { [rejectedField]: String(c.rejectItems), errorMessage: 'rejected by the test' } }
-          : {};
+      const answer: IExportTraceServiceResponse = {};
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
     });
   });
