@@ -28,7 +28,9 @@ function requestLog(id: string): Record<string, unknown> | undefined {
 async function config(): Promise<PorticoConfig> {
   const dead = await closedPort();
   const hangUrl = `http://127.0.0.1:${(hang.address() as AddressInfo).port}`;
-  const quickBreaker = { failures: 3, openMs: 300, jitter: 0 };
+  // The dead origins never come back, so their breakers stay open for the whole file: with a short
+  // open time, a slow CI run half-opened them between two requests and logged a second opening.
+  const deadBreaker = { failures: 3, openMs: 60_000, jitter: 0 };
   return {
     trustedProxies: ['127.0.0.1'],
     geo: { countryHeader: 'x-client-country' },
@@ -36,11 +38,11 @@ async function config(): Promise<PorticoConfig> {
       eu: { url: eu.url, region: 'eu-west', timeoutMs: 2000 },
       us: { url: us.url, region: 'us-east', timeoutMs: 2000 },
       ap: { url: ap.url, region: 'ap-south', timeoutMs: 2000 },
-      dead: { url: `http://127.0.0.1:${dead}`, region: 'eu-west', timeoutMs: 2000, breaker: quickBreaker },
-      dead2: { url: `http://127.0.0.1:${dead}`, region: 'us-east', timeoutMs: 2000, breaker: quickBreaker },
+      dead: { url: `http://127.0.0.1:${dead}`, region: 'eu-west', timeoutMs: 2000, breaker: deadBreaker },
+      dead2: { url: `http://127.0.0.1:${dead}`, region: 'us-east', timeoutMs: 2000, breaker: deadBreaker },
       hang: { url: hangUrl, region: 'eu-west', timeoutMs: 400, breaker: false },
       hangLimited: { url: hangUrl, region: 'eu-west', timeoutMs: 3000, maxConcurrent: 1, breaker: false },
-      flaky: { url: flaky.url, region: 'eu-west', timeoutMs: 2000, breaker: { failures: 2, openMs: 400, jitter: 0 } },
+      flaky: { url: flaky.url, region: 'eu-west', timeoutMs: 2000, breaker: { failures: 2, openMs: 1500, jitter: 0 } },
       // The same origin without a breaker, for the retry rules alone.
       steady: { url: flaky.url, region: 'eu-west', timeoutMs: 2000, breaker: false },
       steady2: { url: flaky.url, region: 'eu-west', timeoutMs: 2000, breaker: false },
@@ -210,7 +212,7 @@ describe('circuit breaker', () => {
     for (let i = 0; i < 2; i++) await rawRequest(gw.url, '/f503');
     expect(gw.gateway.upstreams.snapshot()['flaky']?.breaker).toBe('open');
     flaky.setDown(null);
-    await new Promise((r) => setTimeout(r, 600));
+    await new Promise((r) => setTimeout(r, 1700));
     const res = await rawRequest(gw.url, '/f503', { headers: { 'x-request-id': 'probe-1' } });
     expect(res.json()).toMatchObject({ region: 'eu-flaky' });
     expect(requestLog('probe-1')?.['breaker']).toBe('probe');
