@@ -246,12 +246,16 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     for (const [name, state] of shared) {
       for (const endpoint of policyDefinition(name)?.endpoints?.(runtime, state) ?? []) endpoints.set(endpoint.path, endpoint);
     }
-    // With tracing on, the upstream step and the auth, rate-limit and cache phases are timed.
-    const step: RouteHandler = observer.tracing
-      ? (ex) => (ex.trace ? ex.trace.span('upstream', 'origin', () => upstream(ex)) : upstream(ex))
-      : upstream;
-    const wrap = observer.tracing ? timePolicy : undefined;
-    const built = await Promise.all(config.routes.map((route) => composeRoute(route, runtime, shared, step, wrap)));
+    // Where spans or Server-Timing read them, the upstream step and the auth, rate-limit and
+    // cache phases are timed.
+    const timedStep: RouteHandler = (ex) => (ex.trace ? ex.trace.span('upstream', 'origin', () => upstream(ex)) : upstream(ex));
+    const built = await Promise.all(
+      config.routes.map((route) =>
+        observer.timesSteps(route.id)
+          ? composeRoute(route, runtime, shared, timedStep, timePolicy)
+          : composeRoute(route, runtime, shared, upstream),
+      ),
+    );
     handlers.push(...built);
   })();
   let started = false;
