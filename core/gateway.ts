@@ -152,7 +152,8 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     secret: (ref, at) => runtime.secret(ref, at),
     sameSecret,
   });
-  const inFlight = observer.metrics?.inFlight;
+  // The in-flight gauge's one series, held so that a request adds to it without a label lookup.
+  const inFlight = observer.metrics?.inFlight.handle([]);
   /** Breakers, latency averages, budgets and limits of this gateway instance. */
   const upstreams = new Upstreams(config, {
     now: caps.now,
@@ -491,11 +492,11 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       try {
         if (!started) await ready;
         if (inFlight === undefined) return await handle(request, context, requestId);
-        inFlight.add([], 1);
+        inFlight.value++;
         try {
           return await handle(request, context, requestId);
         } finally {
-          inFlight.add([], -1);
+          inFlight.value--;
         }
       } catch (err) {
         const problem = internalProblem(err);
