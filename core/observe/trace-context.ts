@@ -179,10 +179,13 @@ function hex16(p: Uint8Array, at: number): string {
 
 /** A new trace id: 16 random bytes, not all zero, as 32 hex digits. */
 export function newTraceId(): string {
-  return hex16(pool, take(16));
+  // take() first: it may replace the pool, and the id must be read from the new one.
+  const at = take(16);
+  return hex16(pool, at);
 }
 
 /** A new span id: 8 random bytes, not all zero, as 16 hex digits. */
 export function newSpanId(): string {
-  return hex8(pool, take(8));
+  const at = take(8);
+  return hex8(pool, at);
 }

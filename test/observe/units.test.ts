@@ -103,6 +103,20 @@ describe('trace and span ids', () => {
     expect(pairs.size).toBe(256);
   });
 
+  it('are read from the refilled pool: the first ids a fresh module makes are not zero', async () => {
+    // Each test file shares the module, so a fresh copy shows the first draw (an empty pool).
+    vi.resetModules();
+    const fresh = await import('../../core/observe/trace-context.ts');
+    expect(fresh.newTraceId()).not.toBe('0'.repeat(32));
+    vi.resetModules();
+    const again = await import('../../core/observe/trace-context.ts');
+    expect(again.newSpanId()).not.toBe('0'.repeat(16));
+    // And at each refill: across 4 KiB pools, no id of all zeros and none repeated.
+    const ids = Array.from({ length: 1200 }, (_, i) => (i % 3 === 0 ? again.newTraceId() : again.newSpanId()));
+    expect(ids.filter((id) => /^0+$/.test(id))).toEqual([]);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it('are drawn again when the random source gives all-zero bytes', () => {
     const real = crypto.getRandomValues.bind(crypto);
     let calls = 0;
