@@ -11,7 +11,8 @@
  * machine the rate moves with whatever else runs, the CPU a request costs much less so.
  *
  * @example
- * // npx tsx bench/observe.ts [--rounds 3] [--seconds 5]
+ * // npx tsx bench/observe.ts [--rounds 3] [--seconds 5] [--aa]
+ *   --aa: the control, both gateways without observation (the ratios then show the method's noise)
  *   (server mode, used by the benchmark itself: observe.ts serve <off|on> <port> <origin URL>)
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -80,9 +81,9 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-function wrk(url: string, seconds: number): Promise<{ rps: number; requests: number }> {
+function wrk(url: string, seconds: number, connections = 32): Promise<{ rps: number; requests: number }> {
   return new Promise((resolve, reject) => {
-    execFile('wrk', ['-t1', '-c32', `-d${seconds}s`, url], (err, stdout) => {
+    execFile('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, url], (err, stdout) => {
       if (err) return reject(err);
       const m = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
       const n = /(\d+) requests in/.exec(stdout);
@@ -101,12 +102,14 @@ async function main(): Promise<void> {
   };
   const rounds = opt('--rounds', 3);
   const seconds = opt('--seconds', 5);
+  // The control: both gateways without observation, so the spread of an A/A comparison shows.
+  const control = args.includes('--aa');
   const originPort = await freePort();
   const origin = await start([SERVERS, 'origin', String(originPort)]);
   const originUrl = `http://127.0.0.1:${originPort}`;
   const ports = { off: await freePort(), on: await freePort() };
   const off = await start([SELF, 'serve', 'off', String(ports.off), originUrl]);
-  const on = await start([SELF, 'serve', 'on', String(ports.on), originUrl]);
+  const on = await start([SELF, 'serve', control ? 'off' : 'on', String(ports.on), originUrl]);
   try {
     // The inputs: both answer the route, and the "on" gateway counts it at /metrics.
     for (const p of Object.values(ports)) {
@@ -117,7 +120,8 @@ async function main(): Promise<void> {
     const m = await (
       await fetch(`http://127.0.0.1:${ports.on}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })
     ).text();
-    if (!/portico_requests_total\{route="all"/.test(m)) throw new Error('the "on" gateway does not count its requests');
+    if (!control && !/portico_requests_total\{route="all"/.test(m))
+      throw new Error('the "on" gateway does not count its requests');
     const rates: Record<'off' | 'on', number[]> = { off: [], on: [] };
     const cpu: Record<'off' | 'on', number[]> = { off: [], on: [] };
     // CPU and requests summed over all rounds: the 10 ms ticks of /proc round each run's figure.
@@ -136,6 +140,20 @@ async function main(): Promise<void> {
         total[mode].requests += run.requests;
       }
     }
+    // Then both at once, half the connections each: whatever else the machine runs meanwhile
+    // slows both alike, where back-to-back runs each see their own moment of it.
+    const together: { rate: number; cpu: number }[] = [];
+    for (let round = 0; round < rounds; round++) {
+      await Promise.all([wrk(`http://127.0.0.1:${ports.off}/items`, 1, 16), wrk(`http://127.0.0.1:${ports.on}/items`, 1, 16)]);
+      const before = { off: cpuMs(pids.off), on: cpuMs(pids.on) };
+      const [a, b] = await Promise.all([
+        wrk(`http://127.0.0.1:${ports.off}/items`, seconds, 16),
+        wrk(`http://127.0.0.1:${ports.on}/items`, seconds, 16),
+      ]);
+      const offUs = ((cpuMs(pids.off) - before.off) * 1000) / a.requests;
+      const onUs = ((cpuMs(pids.on) - before.on) * 1000) / b.requests;
+      together.push({ rate: b.rps / a.rps, cpu: offUs / onUs });
+    }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
     const offRps = median(rates.off);
     const onRps = median(rates.on);
@@ -152,7 +170,10 @@ async function main(): Promise<void> {
         `on / off: ${paired.toFixed(3)}x, median of the rounds' ratios (goal at least 0.97x); ratio of the medians ${(onRps / offRps).toFixed(3)}x\n` +
         `CPU per request: off ${offCpu.toFixed(1)} µs (runs ${us(cpu.off)}), on ${onCpu.toFixed(1)} µs (runs ${us(cpu.on)})\n` +
         `observation costs ${(onCpu - offCpu).toFixed(1)} µs of CPU a request (medians); off / on CPU: ${(offCpu / onCpu).toFixed(3)}x\n` +
-        `over all rounds: off ${sumUs('off').toFixed(1)} µs, on ${sumUs('on').toFixed(1)} µs of CPU a request; off / on ${(sumUs('off') / sumUs('on')).toFixed(3)}x\n`,
+        `over all rounds: off ${sumUs('off').toFixed(1)} µs, on ${sumUs('on').toFixed(1)} µs of CPU a request; off / on ${(sumUs('off') / sumUs('on')).toFixed(3)}x\n` +
+        `both loaded at once: on / off ${median(together.map((t) => t.rate)).toFixed(3)}x (rounds ${together.map((t) => t.rate.toFixed(3)).join(', ')}); ` +
+        `CPU a request off / on ${median(together.map((t) => t.cpu)).toFixed(3)}x\n` +
+        (control ? 'CONTROL RUN (--aa): both gateways run without observation; the ratios show the noise of the method.\n' : ''),
     );
   } finally {
     for (const c of [off, on, origin]) c.kill('SIGTERM');
