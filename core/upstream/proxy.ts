@@ -162,8 +162,8 @@ async function tryOrigins(
   const startedAt = now();
   const deadline = retry?.deadlineMs ? startedAt + retry.deadlineMs : Number.POSITIVE_INFINITY;
   const order = plan.origins;
-  /** Origins that failed in this request, by name. */
-  const failed = new Set<string>();
+  /** Origins that failed in this request, by name (made at the first failure). */
+  let failed: Set<string> | undefined;
   let tries = 0;
   let lastError: unknown;
   let lastWasTimeout = false;
@@ -299,6 +299,7 @@ async function tryOrigins(
     // A 503 that asks for time keeps the origin out of other requests' order for that long.
     const waitMs = status === 503 && response ? retryAfterMs(response.headers.get('retry-after'), now()) : null;
     if (waitMs !== null && waitMs > 0) state.unavailableUntil = now() + Math.min(waitMs, MAX_RETRY_AFTER_EJECT_MS);
+    failed ??= new Set();
     failed.add(origin.name);
     // What may follow: another try, if the rules allow it.
     const qualifies =
@@ -311,7 +312,7 @@ async function tryOrigins(
     let pause = 0;
     if (replayable && qualifies && tries < maxTries && now() < deadline) {
       // A different origin first (at once); else the same one again, after a backoff.
-      next = order.slice(index + 1).find((s) => !failed.has(s.origin.name));
+      next = order.slice(index + 1).find((s) => !failed?.has(s.origin.name));
       if (next) index = order.indexOf(next);
       else if (retry?.sameOrigin && (outcome !== 'timeout' || retry.timeout)) {
         const again = state;
