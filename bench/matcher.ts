@@ -371,7 +371,13 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
   o.log(`matcher bench: checking every contestant on every table${o.quick ? ' (quick)' : ''}`);
   const field = await prepareField(o.multiTenantRoutes);
   const verdicts = checkField(field);
-  for (const u of field.unavailable) o.log(`  ${u.label}: not available: ${u.reason}`);
+  // The children may run another engine: there, a build this process cannot load is checked on
+  // the cases it is timed on (timeRun) and timed.
+  const elsewhere =
+    o.node !== process.execPath
+      ? ` (checked on its cases and timed in the child processes, Node ${engineVersion(o.node).node})`
+      : '';
+  for (const u of field.unavailable) o.log(`  ${u.label}: not available to this process: ${u.reason}${elsewhere}`);
   for (const [k, why] of verdicts.excluded) o.log(`  ${k}: NOT TIMED, ${why}`);
 
   const isolated = !o.quick;
