@@ -238,13 +238,15 @@ async function timeRun(
   quick: boolean,
   log: (line: string) => void,
   github?: RouteTable,
+  /** Check every route's hit and method miss before timing, not only the timed cases. */
+  fullCheck = false,
 ): Promise<Record<string, number>> {
   const times: Record<string, number> = {};
   // Rotate the order per run so that no contestant always goes first (or last) in a process.
   const n = field.contestants.length;
   const order = field.contestants.map((_, i) => field.contestants[(i + run) % n]!);
   for (const table of field.tables) {
-    const prepared = prepareTable(field, table, false);
+    const prepared = prepareTable(field, table, fullCheck);
     for (const [k, why] of prepared.excluded) log(`  ${k}: not timed: ${why}`);
     if (!quick) {
       for (const contestant of order) {
@@ -302,6 +304,9 @@ function spawnRun(run: number, table: string, options: ResolvedOptions): Promise
     String(options.minCpuTimeMs),
     '--multitenant-routes',
     String(options.multiTenantRoutes),
+    // On another engine than this process's, the first run checks every answer there too: the
+    // builds this process cannot load (the js-string one) have no other full check.
+    ...(run === 0 && options.node !== process.execPath ? ['--full-check'] : []),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(options.node, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -371,8 +376,8 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
   o.log(`matcher bench: checking every contestant on every table${o.quick ? ' (quick)' : ''}`);
   const field = await prepareField(o.multiTenantRoutes);
   const verdicts = checkField(field);
-  // The children may run another engine: there, a build this process cannot load is checked on
-  // the cases it is timed on (timeRun) and timed.
+  // The children may run another engine: there, a build this process cannot load is checked in
+  // full in the first run (--full-check) and timed.
   const elsewhere =
     o.node !== process.execPath
       ? ` (checked on its cases and timed in the child processes, Node ${engineVersion(o.node).node})`
@@ -494,6 +499,7 @@ async function workerMain(argv: string[]): Promise<void> {
     false,
     log,
     all.tables.find((t) => t.id === 'github'),
+    argv.includes('--full-check'),
   );
   process.stdout.write(RESULT_MARK + JSON.stringify(times) + '\n');
 }
