@@ -380,7 +380,7 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
   // full in the first run (--full-check) and timed.
   const elsewhere =
     o.node !== process.execPath
-      ? ` (checked on its cases and timed in the child processes, Node ${engineVersion(o.node).node})`
+      ? ` (checked in full and timed in the child processes, Node ${engineVersion(o.node).node})`
       : '';
   for (const u of field.unavailable) o.log(`  ${u.label}: not available to this process: ${u.reason}${elsewhere}`);
   for (const [k, why] of verdicts.excluded) o.log(`  ${k}: NOT TIMED, ${why}`);
