@@ -379,9 +379,7 @@ export async function runMatcherBench(options: MatcherBenchOptions = {}): Promis
   // The children may run another engine: there, a build this process cannot load is checked in
   // full in the first run (--full-check) and timed.
   const elsewhere =
-    o.node !== process.execPath
-      ? ` (checked in full and timed in the child processes, Node ${engineVersion(o.node).node})`
-      : '';
+    o.node !== process.execPath ? ` (checked in full and timed in the child processes, Node ${engineVersion(o.node).node})` : '';
   for (const u of field.unavailable) o.log(`  ${u.label}: not available to this process: ${u.reason}${elsewhere}`);
   for (const [k, why] of verdicts.excluded) o.log(`  ${k}: NOT TIMED, ${why}`);
 
