@@ -156,6 +156,8 @@ function get(url: string): Promise<{ status: number; headers: Record<string, str
 
 interface Sample {
   rps: number;
+  /** Responses wrk counted. */
+  requests: number;
   p99Ms: number;
   errors: number;
 }
@@ -171,6 +173,7 @@ function wrk(url: string, seconds: number, script?: string): Promise<Sample> {
       const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
       resolve({
         rps: num(/Requests\/sec:\s+([\d.]+)/),
+        requests: num(/(\d+) requests in/),
         p99Ms: p99,
         errors:
           (num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0) + (socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
@@ -199,10 +202,13 @@ export async function runCacheBench(options: CacheBenchOptions = {}): Promise<st
   const seconds = options.seconds ?? 5;
   const runs = Math.max(1, Math.floor(options.runs ?? 1));
   const counts = new Map<string, number>();
+  // Requests the origin got on the cached misses' route (their paths are all new: not kept per path).
+  let missesAtOrigin = 0;
   const body = JSON.stringify({ items: Array.from({ length: 16 }, (_, i) => ({ id: i, name: `item-${i}` })) }).padEnd(1024, ' ');
   const origin = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    counts.set(path, (counts.get(path) ?? 0) + 1);
+    if (path.startsWith('/miss/')) missesAtOrigin++;
+    else if (!path.startsWith('/plain/')) counts.set(path, (counts.get(path) ?? 0) + 1);
     req.resume();
     // A cold key answers after 200 ms, so that the stampede's requests all arrive while it is in flight.
     setTimeout(
@@ -219,19 +225,21 @@ export async function runCacheBench(options: CacheBenchOptions = {}): Promise<st
   const portico = await startPortico(originUrl, options.node ?? process.execPath);
   const nginx = await startNginx(originUrl);
   const dir = mkdtempSync(join(tmpdir(), 'portico-wrk-'));
-  const missLua = join(dir, 'miss.lua');
-  writeFileSync(
-    missLua,
-    'local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("GET", "/miss/" .. n .. "-" .. math.random(1e9))\nend\n',
-  );
-  // The same new-path-each script on the plain route: the misses' like-for-like baseline (wrk's
-  // Lua request function costs the client CPU on these shared cores, and the origin sees a new
-  // path each time, as for the misses).
-  const plainLua = join(dir, 'plain.lua');
-  writeFileSync(
-    plainLua,
-    'local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("GET", "/plain/" .. n .. "-" .. math.random(1e9))\nend\n',
-  );
+  // A new path for every request, on the cached route (misses) and on the plain one (their
+  // like-for-like baseline: wrk's Lua request function costs the client CPU on these shared
+  // cores, and the origin sees a new path each time, as for the misses). Each wrk call gets a
+  // script of its own with a prefix no earlier call used: LuaJIT's math.random starts from the
+  // same seed in every wrk process, so a counter or random suffix alone repeats the previous
+  // call's paths, and a "miss" would be a hit on what that call stored.
+  let scripts = 0;
+  const newPaths = (route: 'miss' | 'plain'): string => {
+    const file = join(dir, `${route}-${++scripts}.lua`);
+    writeFileSync(
+      file,
+      `local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("GET", "/${route}/${scripts}-${Date.now()}-" .. n)\nend\n`,
+    );
+    return file;
+  };
   try {
     // Inputs checked before timing.
     await get(`${portico.url}/cached/item`);
@@ -247,17 +255,23 @@ export async function runCacheBench(options: CacheBenchOptions = {}): Promise<st
       ['portico, plain forwarding', `${portico.url}/plain/item`, undefined],
       ['portico, cache hits', `${portico.url}/cached/item`, undefined],
       ['nginx proxy_cache, hits', `${nginx.url}/cached/item`, undefined],
-      ['portico, cache misses (new key each)', `${portico.url}/`, missLua],
-      ['portico, plain forwarding (new path each)', `${portico.url}/`, plainLua],
+      ['portico, cache misses (new key each)', `${portico.url}/`, 'miss'],
+      ['portico, plain forwarding (new path each)', `${portico.url}/`, 'plain'],
     ] as const;
     const samples = new Map<string, Sample[]>(workloads.map(([name]) => [name, []]));
     for (let run = 0; run < runs; run++) {
       // Each run starts one workload further on: no workload always comes first (the first
       // one measured came out systematically low: it follows the previous run's misses).
       const order = workloads.map((_, i) => workloads[(i + run) % workloads.length] as (typeof workloads)[number]);
-      for (const [name, url, script] of order) {
-        await wrk(url, 1, script);
-        samples.get(name)?.push(await wrk(url, seconds, script));
+      for (const [name, url, paths] of order) {
+        await wrk(url, 1, paths && newPaths(paths));
+        const before = missesAtOrigin;
+        const sample = await wrk(url, seconds, paths && newPaths(paths));
+        // Every miss reached the origin: none was answered from the cache.
+        const reached = missesAtOrigin - before;
+        if (paths === 'miss' && reached < sample.requests)
+          throw new Error(`only ${reached} of ${sample.requests} misses reached the origin`);
+        samples.get(name)?.push(sample);
       }
     }
     const rows: [string, Sample][] = workloads.map(([name]) => {
@@ -266,6 +280,7 @@ export async function runCacheBench(options: CacheBenchOptions = {}): Promise<st
         name,
         {
           rps: median(got.map((s) => s.rps)),
+          requests: got.reduce((a, s) => a + s.requests, 0),
           p99Ms: median(got.map((s) => s.p99Ms)),
           errors: got.reduce((a, s) => a + s.errors, 0),
         },
@@ -305,6 +320,8 @@ export async function runCacheBench(options: CacheBenchOptions = {}): Promise<st
       `Hits vs nginx proxy_cache hits: ${(rps('portico, cache hits') / rps('nginx proxy_cache, hits')).toFixed(2)}×. Goals: hits ≥ 1.5× plain forwarding (${(rps('portico, cache hits') / plain).toFixed(2)}×), misses ≥ 0.9× (${(rps('portico, cache misses (new key each)') / plain).toFixed(2)}×; against plain forwarding with the same new-path-each script ${(rps('portico, cache misses (new key each)') / rps('portico, plain forwarding (new path each)')).toFixed(2)}×).`,
       '',
       ...(runs > 1 ? [`Per run (vs that run's plain forwarding): ${perRun.join('; ')}.`, ''] : []),
+      `Misses: every one reached the origin (${rows.find(([n]) => n === 'portico, cache misses (new key each)')?.[1].requests} over all runs, checked per run; each wrk call has paths of its own).`,
+      '',
       `Stampede: 1,000 concurrent clients on one cold key → **${originRequests} origin request(s)** (goal: exactly 1); ${ok} of 1,000 clients got the full body.`,
       '',
     ].join('\n');
