@@ -27,6 +27,27 @@ describe('field parsing', () => {
     }
   });
 
+  it('gives each date its own value when the last one parsed is remembered', () => {
+    const a = 'Thu, 18 Aug 2050 02:01:18 GMT';
+    const b = 'Thu, 18 Aug 2050 02:01:19 GMT';
+    const seq = [a, a, b, b, a, 'Thu, 31 Feb 2050 02:01:18 GMT', a, ` ${b} `, b];
+    expect(seq.map((v) => httpDate(v))).toEqual([
+      Date.UTC(2050, 7, 18, 2, 1, 18),
+      Date.UTC(2050, 7, 18, 2, 1, 18),
+      Date.UTC(2050, 7, 18, 2, 1, 19),
+      Date.UTC(2050, 7, 18, 2, 1, 19),
+      Date.UTC(2050, 7, 18, 2, 1, 18),
+      Number.NaN,
+      Date.UTC(2050, 7, 18, 2, 1, 18),
+      Date.UTC(2050, 7, 18, 2, 1, 19),
+      Date.UTC(2050, 7, 18, 2, 1, 19),
+    ]);
+    // The RFC 850 form depends on the clock given, so it is never answered from memory.
+    const rfc850 = 'Thursday, 18-Aug-50 02:01:18 GMT';
+    expect(httpDate(rfc850, Date.UTC(2026, 0, 1))).toBe(Date.UTC(2050, 7, 18, 2, 1, 18));
+    expect(httpDate(rfc850, Date.UTC(2101, 0, 1))).toBe(Date.UTC(2150, 7, 18, 2, 1, 18));
+  });
+
   it('takes the first Age member when it is an integer and ignores any other Age', () => {
     expect(ageSeconds('7200, 0')).toBe(7200);
     expect(ageSeconds('0, 7200')).toBe(0);

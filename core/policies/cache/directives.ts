@@ -82,6 +82,9 @@ const RFC850_DATE = new RegExp(`^${LONG_DAY}, (\\d\\d)-${MONTH}-(\\d\\d) ${TIME}
 /** `Sun Nov  6 08:49:37 1994` (obsolete asctime form). */
 const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} ( \\d|\\d\\d) ${TIME} (\\d{4})$`, 'i');
 
+/** The last IMF-fixdate parsed, and its value. */
+const lastFixdate = { text: '', ms: Number.NaN };
+
 function utc(year: number, month: string, day: string, h: string, m: string, s: string): number {
   const mon = MONTHS.indexOf(month.toLowerCase());
   const d = Number(day);
@@ -99,14 +102,22 @@ function utc(year: number, month: string, day: string, h: string, m: string, s: 
  * years ahead of `now` is read as the latest past year with those digits.
  * @example httpDate('Sun, 06 Nov 1994 08:49:37 GMT') // 784111777000
  */
-export function httpDate(value: string | null, now = Date.now()): number {
+export function httpDate(value: string | null, now?: number): number {
   if (value === null) return Number.NaN;
+  // An origin's Date (and often Last-Modified) is the same text for a whole second of responses.
+  if (value === lastFixdate.text) return lastFixdate.ms;
   const v = value.trim();
   let m = IMF_FIXDATE.exec(v);
-  if (m) return utc(Number(m[3]), m[2] as string, m[1] as string, m[4] as string, m[5] as string, m[6] as string);
+  if (m) {
+    const ms = utc(Number(m[3]), m[2] as string, m[1] as string, m[4] as string, m[5] as string, m[6] as string);
+    // Only this form is remembered: its value does not depend on `now`.
+    lastFixdate.text = value;
+    lastFixdate.ms = ms;
+    return ms;
+  }
   m = RFC850_DATE.exec(v);
   if (m) {
-    const thisYear = new Date(now).getUTCFullYear();
+    const thisYear = new Date(now ?? Date.now()).getUTCFullYear();
     let year = Math.floor(thisYear / 100) * 100 + Number(m[3]);
     if (year > thisYear + 50) year -= 100;
     return utc(year, m[2] as string, m[1] as string, m[4] as string, m[5] as string, m[6] as string);

@@ -77,11 +77,17 @@ interface Decoded {
 
 /** Parts are never changed once stored, so each is decoded once, on its first hit. */
 const decodedParts = new WeakMap<StoredParts, Decoded>();
+/**
+ * The metadata of parts this process put (CacheStore.putParts keeps the very object), beside
+ * them rather than as JSON in META_HEADER: a miss that stores pays no JSON.stringify, and its
+ * first hit no JSON.parse.
+ */
+const partsMeta = new WeakMap<StoredParts, Meta>();
 
 function decode(parts: StoredParts): Decoded {
   const known = decodedParts.get(parts);
   if (known) return known;
-  let meta: Meta | null = null;
+  let meta: Meta | null = partsMeta.get(parts) ?? null;
   const record: Record<string, string | string[]> = {};
   for (const [name, value] of parts.headers) {
     if (name === META_HEADER) {
@@ -458,21 +464,20 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
   async function put(primary: string, buffered: Buffered): Promise<void> {
     const ttlSeconds = buffered.meta.f.keep;
     if (store.putParts) {
-      // Core's LRU keeps the parts as they are: no Response, no Headers.
+      // Core's LRU keeps the parts as they are: no Response, no Headers, and the metadata beside them.
       if (buffered.meta.vh.length > 0) {
-        const marker: Meta = { ...buffered.meta, k: primary, m: 1 };
-        store.putParts(
-          storeKey(hot, primary),
-          { status: 200, statusText: '', headers: [[META_HEADER, JSON.stringify(marker)]], body: new Uint8Array(0) },
-          { ttlSeconds },
-        );
+        const marker: StoredParts = { status: 200, statusText: '', headers: [], body: new Uint8Array(0) };
+        partsMeta.set(marker, { ...buffered.meta, k: primary, m: 1 });
+        store.putParts(storeKey(hot, primary), marker, { ttlSeconds });
       }
-      const headers: [string, string][] = [...buffered.headers, [META_HEADER, JSON.stringify(buffered.meta)]];
-      store.putParts(
-        storeKey(hot, buffered.meta.k),
-        { status: buffered.status, statusText: buffered.statusText, headers, body: buffered.body },
-        { ttlSeconds },
-      );
+      const parts: StoredParts = {
+        status: buffered.status,
+        statusText: buffered.statusText,
+        headers: buffered.headers,
+        body: buffered.body,
+      };
+      partsMeta.set(parts, buffered.meta);
+      store.putParts(storeKey(hot, buffered.meta.k), parts, { ttlSeconds });
       reportBytes();
       return;
     }
