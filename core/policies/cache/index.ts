@@ -352,24 +352,36 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     shared: c.key.shared,
   };
 
+  const canPeek = store.peek !== undefined;
   let reportedStoreError = false;
+  function storeFailed(err: unknown): null {
+    // A store that fails is a miss, never a 5xx: the origin answers, and the write may work.
+    if (!reportedStoreError) {
+      reportedStoreError = true;
+      runtime.log({ level: 'warn', msg: 'cache store read failed', cause: err instanceof Error ? err.message : String(err) });
+    }
+    return null;
+  }
+
+  /** The entry under `full` from a store that answers at once (CacheStore.peek: core's LRU). */
+  function peek(full: string): Entry | null | 'collision' {
+    let parts: StoredParts | null;
+    try {
+      parts = store.peek?.(storeKey(hot, full)) ?? null;
+    } catch (err) {
+      return storeFailed(err);
+    }
+    if (parts === null) return null;
+    const d = decode(parts);
+    return d.meta === null || d.meta.k !== full ? 'collision' : new Entry(d.meta, d, null);
+  }
+
   async function read(full: string): Promise<Entry | null | 'collision'> {
     let response: Response | null;
     try {
-      if (store.peek) {
-        const parts = store.peek(storeKey(hot, full));
-        if (parts === null) return null;
-        const d = decode(parts);
-        return d.meta === null || d.meta.k !== full ? 'collision' : new Entry(d.meta, d, null);
-      }
       response = await store.get(storeKey(hot, full));
     } catch (err) {
-      // A store that fails is a miss, never a 5xx: the origin answers, and the write may work.
-      if (!reportedStoreError) {
-        reportedStoreError = true;
-        runtime.log({ level: 'warn', msg: 'cache store read failed', cause: err instanceof Error ? err.message : String(err) });
-      }
-      return null;
+      return storeFailed(err);
     }
     if (response === null) return null;
     const text = response.headers.get(META_HEADER);
@@ -388,20 +400,36 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
 
   type Lookup = { kind: 'found'; entry: Entry; soft: boolean } | { kind: 'uri-miss' | 'vary-miss' | 'miss' };
 
-  async function lookup(ex: Exchange, primary: string): Promise<Lookup> {
+  /**
+   * The stored entry for the request, through its Vary marker when it has one. From a store that
+   * answers at once (peek) the answer is given at once too, with no promise: every hit and miss
+   * on Node goes that way.
+   */
+  function lookup(ex: Exchange, primary: string): Lookup | Promise<Lookup> {
+    if (!canPeek) return lookupAsync(ex, primary);
+    const first = peek(primary);
+    if (first === null) return { kind: 'uri-miss' };
+    if (first === 'collision') return { kind: 'miss' };
+    if (first.meta.m !== 1) return judge(first);
+    const second = peek(variantKey(primary, first.meta.vh, ex.request.headers));
+    return second === null || second === 'collision' ? { kind: 'vary-miss' } : judge(second);
+  }
+
+  async function lookupAsync(ex: Exchange, primary: string): Promise<Lookup> {
     const first = await read(primary);
     if (first === null) return { kind: 'uri-miss' };
     if (first === 'collision') return { kind: 'miss' };
-    let entry = first;
-    if (first.meta.m === 1) {
-      await first.drop();
-      const second = await read(variantKey(primary, first.meta.vh, ex.request.headers));
-      if (second === null || second === 'collision') return { kind: 'vary-miss' };
-      entry = second;
-    }
+    if (first.meta.m !== 1) return judge(first);
+    await first.drop();
+    const second = await read(variantKey(primary, first.meta.vh, ex.request.headers));
+    return second === null || second === 'collision' ? { kind: 'vary-miss' } : judge(second);
+  }
+
+  /** A found entry, unless a purge since it was stored removed it (a soft purge marks it stale). */
+  function judge(entry: Entry): Lookup {
     const verdict = purges.check(entry.meta.rs, entry.meta.t, entry.meta.u);
     if (verdict === 'hard') {
-      await entry.drop();
+      void entry.drop().catch(() => {});
       void store.delete(storeKey(hot, entry.meta.k)).then(reportBytes, () => false);
       return { kind: 'uri-miss' };
     }
@@ -882,7 +910,8 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     if (primary !== null && range !== null) {
       // A Range is answered from a fresh stored 200 (one byte range, RFC 9110 §14); anything
       // else about it goes to the origin and its answer (a 206 or not) is relayed, never stored.
-      const found = await lookup(ex, primary);
+      const looked = lookup(ex, primary);
+      const found = looked instanceof Promise ? await looked : looked;
       if (found.kind === 'found') {
         const served = await serveRange(ex, found.entry, found.soft, range);
         if (served !== null) return served;
@@ -899,7 +928,8 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     ex.upstreamHeaders.delete('if-none-match');
     ex.upstreamHeaders.delete('if-modified-since');
     const lookupSeq = shared.finished.count;
-    const found = await lookup(ex, primary);
+    const looked = lookup(ex, primary);
+    const found = looked instanceof Promise ? await looked : looked;
     if (found.kind !== 'found') {
       if (rd.has('only-if-cached')) {
         ex.logFields['cache'] = 'miss';
