@@ -18,7 +18,7 @@
  * the portico server on that Node binary (e.g. Node 24) while the rest stays on this one.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, createServer } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { compileConfig } from '../core/config/index.ts';
 import { loadNodeHot } from '../targets/node/hot.ts';
 import { startNodeServer } from '../targets/node/server.ts';
+import { writeNginxConf } from '../scripts/nginx-conf.ts';
 import { TS_LOADER } from './_loader.ts';
 
 const HOST = '127.0.0.1';
@@ -81,45 +82,20 @@ async function startPortico(origin: string, node: string): Promise<{ url: string
 async function startNginx(origin: string): Promise<{ url: string; child: ChildProcess; dir: string }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'portico-nginx-'));
-  // Started as root, nginx's workers run as nobody: they must be able to write the cache.
-  chmodSync(dir, 0o755);
-  for (const d of ['cache', 'tmp']) {
-    mkdirSync(join(dir, d));
-    chmodSync(join(dir, d), 0o777);
-  }
-  const o = new URL(origin);
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 2048; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  proxy_cache_path ${dir}/cache levels=1:2 keys_zone=bench:10m max_size=256m inactive=1h use_temp_path=off;
-  upstream origin { server ${o.host}; keepalive 32; }
-  server {
-    listen ${HOST}:${port};
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_cache bench;
-      proxy_cache_valid 200 1h;
-      proxy_cache_lock on;
-      add_header X-Cache-Status $upstream_cache_status;
-    }
-  }
-}
-`,
-  );
-  const child = spawn('nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  const args = writeNginxConf(dir, {
+    listen: `${HOST}:${port}`,
+    upstream: new URL(origin).host,
+    keepalive: 32,
+    workerConnections: 2048,
+    cacheZone: 'bench',
+    location: [
+      'proxy_cache bench;',
+      'proxy_cache_valid 200 1h;',
+      'proxy_cache_lock on;',
+      'add_header X-Cache-Status $upstream_cache_status;',
+    ],
+  });
+  const child = spawn('nginx', args, { stdio: 'ignore' });
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {

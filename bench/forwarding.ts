@@ -26,6 +26,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { writeNginxConf } from '../scripts/nginx-conf.ts';
 import { TS_LOADER } from './_loader.ts';
 
 const SERVERS = fileURLToPath(new URL('./_forwarding-servers.ts', import.meta.url));
@@ -89,36 +90,16 @@ async function listening(port: number, child: ChildProcess, what: string): Promi
 async function startNginx(origin: string): Promise<Started> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'portico-nginx-'));
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log ${dir}/access.log combined buffer=64k flush=1s;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  keepalive_requests 100000;
-  upstream origin { server ${new URL(origin).host}; keepalive 256; }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_max_temp_file_size 0;
-    }
-  }
-}
-`,
-  );
-  const child = spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const args = writeNginxConf(dir, {
+    listen: `127.0.0.1:${port}`,
+    upstream: new URL(origin).host,
+    keepalive: 256,
+    workerConnections: 4096,
+    accessLog: true,
+    http: ['keepalive_requests 100000;'],
+    location: ['proxy_max_temp_file_size 0;'],
+  });
+  const child = spawn('nginx', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   await listening(port, child, 'nginx');
   return { url: `http://127.0.0.1:${port}`, child };
 }

@@ -68,6 +68,7 @@ import { pathToFileURL } from 'node:url';
 import { compileConfig } from '../core/config/index.ts';
 import { loadNodeHot } from '../targets/node/hot.ts';
 import { startNodeServer } from '../targets/node/server.ts';
+import { writeNginxConf } from './nginx-conf.ts';
 
 const HOST = '127.0.0.1';
 const ALL_CACHES = ['portico', 'squid', 'nginx', 'varnish', 'apache', 'trafficserver'] as const;
@@ -365,47 +366,15 @@ visible_hostname portico-conformance
 async function startNginx(originPort: number): Promise<Running> {
   const port = await freePort();
   const dir = tempDir('nginx');
-  for (const d of ['cache', 'tmp']) {
-    mkdirSync(join(dir, d));
-    chmodSync(join(dir, d), 0o777);
-  }
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  proxy_cache_path ${dir}/cache levels=1:2 keys_zone=conformance:10m max_size=256m inactive=1h use_temp_path=off;
-  upstream origin { server ${HOST}:${originPort}; keepalive 16; }
-  server {
-    listen ${HOST}:${port};
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_cache conformance;
-      proxy_cache_revalidate on;
-      proxy_cache_lock on;
-    }
-  }
-}
-`,
-  );
-  const child = await spawnCache(
-    'nginx',
-    'nginx',
-    ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')],
-    port,
-    dir,
-  );
+  const args = writeNginxConf(dir, {
+    listen: `${HOST}:${port}`,
+    upstream: `${HOST}:${originPort}`,
+    keepalive: 16,
+    workerConnections: 1024,
+    cacheZone: 'conformance',
+    location: ['proxy_cache conformance;', 'proxy_cache_revalidate on;', 'proxy_cache_lock on;'],
+  });
+  const child = await spawnCache('nginx', 'nginx', args, port, dir);
   return {
     base: `http://${HOST}:${port}`,
     version: version('nginx', ['-v']),
