@@ -356,6 +356,23 @@ describe('validation', () => {
     expect(origin.count(p)).toBe(1);
   });
 
+  it("compares the client's If-Modified-Since with the stored Date when there is no Last-Modified (RFC 9111 §4.3.2)", async () => {
+    const p = fresh();
+    origin.replies.set(p, { headers: { 'cache-control': 'max-age=60' }, body: 'dated' });
+    const a = await gw.request(p);
+    const date = a.headers.get('date');
+    expect(date).not.toBeNull();
+    expect(a.headers.get('last-modified')).toBeNull();
+    const same = await gw.request(p, { 'if-modified-since': date as string });
+    expect(same.status).toBe(304);
+    expect(await same.text()).toBe('');
+    const older = new Date(Date.parse(date as string) - 3600_000).toUTCString();
+    const b = await gw.request(p, { 'if-modified-since': older });
+    expect(b.status).toBe(200);
+    expect(await b.text()).toBe('dated');
+    expect(origin.count(p)).toBe(1);
+  });
+
   it("does not send the client's conditional to the origin on a miss, so the full response is stored", async () => {
     const p = fresh();
     origin.replies.set(p, { headers: { etag: '"z"', 'cache-control': 'max-age=60' } });

@@ -223,8 +223,12 @@ function weakMatch(list: string, etag: string): boolean {
   return list.split(',').some((t) => t.trim() === '*' || bare(t) === want);
 }
 
-/** Whether the client's own conditional GET is answered 304 by this response (RFC 9110 §13.2.2). */
-function notModified(req: Headers, res: Headers): boolean {
+/**
+ * Whether the client's own conditional GET is answered 304 by this response (RFC 9110 §13.2.2).
+ * If-Modified-Since is compared with Last-Modified, else with the response's Date, else with
+ * when it was received (`receivedAt`, milliseconds), as RFC 9111 §4.3.2 asks of a cache.
+ */
+function notModified(req: Headers, res: Headers, receivedAt: number): boolean {
   const inm = req.get('if-none-match');
   if (inm !== null) {
     const etag = res.get('etag');
@@ -232,8 +236,11 @@ function notModified(req: Headers, res: Headers): boolean {
   }
   const ims = httpDate(req.get('if-modified-since'));
   if (Number.isNaN(ims)) return false;
-  const lm = httpDate(res.get('last-modified'));
-  return !Number.isNaN(lm) && lm <= ims;
+  let modified = httpDate(res.get('last-modified'));
+  if (Number.isNaN(modified)) modified = httpDate(res.get('date'));
+  // An HTTP date has whole seconds: the time received is compared at that grain.
+  if (Number.isNaN(modified)) modified = Math.floor(receivedAt / 1000) * 1000;
+  return modified <= ims;
 }
 
 /**
@@ -462,7 +469,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     headers.set('age', String(Math.floor(age)));
     appendStatus(headers, cacheStatus);
     const head = ex.method === 'HEAD';
-    if (status === 200 && notModified(ex.request.headers, headers)) {
+    if (status === 200 && notModified(ex.request.headers, headers, meta.rs)) {
       if (body instanceof ReadableStream) void body.cancel();
       return notModifiedResponse(headers, native);
     }
@@ -588,7 +595,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     if (relayed) {
       // Relayed natively (the Node target): the very response goes to the client, its headers
       // edited in place, and the adapter feeds the body it relays to a tap (body-tap.ts).
-      const conditional = res.status === 200 && notModified(ex.request.headers, res.headers);
+      const conditional = res.status === 200 && notModified(ex.request.headers, res.headers, responseTime);
       appendStatus(res.headers, `fwd=${fwd}; fwd-status=${res.status}; stored; ttl=${ttl}`);
       // The client's own conditional matched: it gets a 304, and the body is read for the store alone.
       const response = conditional ? notModifiedResponse(res.headers, true) : res;
@@ -629,7 +636,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     ex.logFields['cache'] = 'miss';
     const out = new Response(toClient, { status: res.status, statusText: res.statusText, headers: res.headers });
     appendStatus(out.headers, `fwd=${fwd}; fwd-status=${res.status}; stored; ttl=${ttl}`);
-    if (res.status === 200 && notModified(ex.request.headers, out.headers)) {
+    if (res.status === 200 && notModified(ex.request.headers, out.headers, responseTime)) {
       void toClient?.cancel();
       return { response: notModifiedResponse(out.headers), buffered };
     }
