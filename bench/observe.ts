@@ -6,12 +6,17 @@
  * started by this file. Both gateways write their access lines to stdout, which is discarded.
  * Goal: metrics and logs on at least 0.97x of off.
  *
+ * Each pair of gateways is measured for some rounds (back to back, the order alternating, then
+ * both loaded at once), then stopped, and a fresh pair started, the other one first: the result
+ * is the median over the pairs, since one process can be a few per cent faster than another of
+ * the same code for its whole life.
+ *
  * Besides the rates, it reports each gateway's CPU time per request (user + system, from
  * /proc/<pid>/stat over each measured wrk run, divided by the requests wrk made): on a shared
  * machine the rate moves with whatever else runs, the CPU a request costs much less so.
  *
  * @example
- * // npx tsx bench/observe.ts [--rounds 3] [--seconds 5] [--aa]
+ * // npx tsx bench/observe.ts [--pairs 5] [--rounds 6] [--seconds 2] [--aa]
  *   --aa: the control, both gateways without observation (the ratios then show the method's noise)
  *   (server mode, used by the benchmark itself: observe.ts serve <off|on> <port> <origin URL>)
  */
@@ -94,23 +99,40 @@ function wrk(url: string, seconds: number, connections = 32): Promise<{ rps: num
   });
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const opt = (name: string, fallback: number) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? Number(args[i + 1]) : fallback;
-  };
-  const rounds = opt('--rounds', 3);
-  const seconds = opt('--seconds', 5);
-  // The control: both gateways without observation, so the spread of an A/A comparison shows.
-  const control = args.includes('--aa');
-  const originPort = await freePort();
-  const origin = await start([SERVERS, 'origin', String(originPort)]);
-  const originUrl = `http://127.0.0.1:${originPort}`;
+type Mode = 'off' | 'on';
+
+interface PairResult {
+  /** The median of the rounds' paired ratios, on / off. */
+  paired: number;
+  rates: Record<Mode, number[]>;
+  /** CPU per request (µs) of each round. */
+  cpu: Record<Mode, number[]>;
+  /** CPU and requests summed over the rounds. */
+  total: Record<Mode, { ms: number; requests: number }>;
+  /** Both loaded at once: the rounds' on / off rates and off / on CPU a request. */
+  together: { rate: number; cpu: number }[];
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/**
+ * One pair of gateway processes, fresh, measured for `rounds` rounds: back to back (the order
+ * alternating), then both at once. `onFirst` starts the "on" process first.
+ */
+async function measurePair(
+  originUrl: string,
+  control: boolean,
+  onFirst: boolean,
+  rounds: number,
+  seconds: number,
+): Promise<PairResult> {
   const ports = { off: await freePort(), on: await freePort() };
-  const off = await start([SELF, 'serve', 'off', String(ports.off), originUrl]);
-  const on = await start([SELF, 'serve', control ? 'off' : 'on', String(ports.on), originUrl]);
+  const procs: Partial<Record<Mode, ChildProcess>> = {};
+  const startMode = async (mode: Mode) => {
+    procs[mode] = await start([SELF, 'serve', mode === 'on' && !control ? 'on' : 'off', String(ports[mode]), originUrl]);
+  };
   try {
+    for (const mode of onFirst ? (['on', 'off'] as const) : (['off', 'on'] as const)) await startMode(mode);
     // The inputs: both answer the route, and the "on" gateway counts it at /metrics.
     for (const p of Object.values(ports)) {
       const r = await fetch(`http://127.0.0.1:${p}/items`);
@@ -122,11 +144,11 @@ async function main(): Promise<void> {
     ).text();
     if (!control && !/portico_requests_total\{route="all"/.test(m))
       throw new Error('the "on" gateway does not count its requests');
-    const rates: Record<'off' | 'on', number[]> = { off: [], on: [] };
-    const cpu: Record<'off' | 'on', number[]> = { off: [], on: [] };
+    const pids = { off: procs.off?.pid ?? 0, on: procs.on?.pid ?? 0 };
+    const rates: Record<Mode, number[]> = { off: [], on: [] };
+    const cpu: Record<Mode, number[]> = { off: [], on: [] };
     // CPU and requests summed over all rounds: the 10 ms ticks of /proc round each run's figure.
     const total = { off: { ms: 0, requests: 0 }, on: { ms: 0, requests: 0 } };
-    const pids = { off: off.pid ?? 0, on: on.pid ?? 0 };
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const);
       for (const mode of order) {
@@ -154,29 +176,62 @@ async function main(): Promise<void> {
       const onUs = ((cpuMs(pids.on) - before.on) * 1000) / b.requests;
       together.push({ rate: b.rps / a.rps, cpu: offUs / onUs });
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-    const offRps = median(rates.off);
-    const onRps = median(rates.on);
-    const offCpu = median(cpu.off);
-    const onCpu = median(cpu.on);
     // Each round runs the two back to back, so a round's ratio sees the same load on both: the
     // median of those is steadier on a shared machine than the ratio of the two medians.
     const paired = median(rates.on.map((r, i) => r / (rates.off[i] as number)));
-    const sumUs = (mode: 'off' | 'on') => (total[mode].ms * 1000) / total[mode].requests;
-    const us = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(', ');
+    return { paired, rates, cpu, total, together };
+  } finally {
+    for (const c of Object.values(procs)) c?.kill('SIGTERM');
+  }
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const opt = (name: string, fallback: number) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? Number(args[i + 1]) : fallback;
+  };
+  // Two processes of the same code can differ by a few per cent for as long as they live (their
+  // JIT's choices, their heaps' layout): seen here, an A/A pair where the second process ran
+  // 3.5% faster in 7 of 8 rounds. So each pair of gateways is fresh, the one started first
+  // alternates, and the result is the median over the pairs.
+  const pairs = opt('--pairs', 5);
+  const rounds = opt('--rounds', 6);
+  const seconds = opt('--seconds', 2);
+  // The control: both gateways without observation, so the spread of an A/A comparison shows.
+  const control = args.includes('--aa');
+  const originPort = await freePort();
+  const origin = await start([SERVERS, 'origin', String(originPort)]);
+  const originUrl = `http://127.0.0.1:${originPort}`;
+  try {
+    const results: PairResult[] = [];
+    for (let i = 0; i < pairs; i++) {
+      const r = await measurePair(originUrl, control, i % 2 === 1, rounds, seconds);
+      results.push(r);
+      const sum = (mode: Mode) => (r.total[mode].ms * 1000) / r.total[mode].requests;
+      process.stdout.write(
+        `pair ${i + 1} (${i % 2 === 1 ? '"on"' : '"off"'} started first): on / off ${r.paired.toFixed(3)}x ` +
+          `(rounds ${r.rates.on.map((x, j) => (x / (r.rates.off[j] as number)).toFixed(3)).join(', ')}); ` +
+          `CPU a request off ${sum('off').toFixed(1)} µs, on ${sum('on').toFixed(1)} µs; ` +
+          `at once ${median(r.together.map((t) => t.rate)).toFixed(3)}x\n`,
+      );
+    }
+    const cpuRatio = (r: PairResult) => r.total.off.ms / r.total.off.requests / (r.total.on.ms / r.total.on.requests);
+    const offRps = median(results.flatMap((r) => r.rates.off));
+    const onRps = median(results.flatMap((r) => r.rates.on));
+    const list = (xs: number[]) => xs.map((x) => x.toFixed(3)).join(', ');
+    const paired = results.map((r) => r.paired);
+    const together = results.map((r) => median(r.together.map((t) => t.rate)));
+    const cpus = results.map(cpuRatio);
     process.stdout.write(
-      `observation off: ${offRps.toFixed(0)} req/s (runs ${rates.off.map((x) => x.toFixed(0)).join(', ')})\n` +
-        `observation on:  ${onRps.toFixed(0)} req/s (runs ${rates.on.map((x) => x.toFixed(0)).join(', ')})\n` +
-        `on / off: ${paired.toFixed(3)}x, median of the rounds' ratios (goal at least 0.97x); ratio of the medians ${(onRps / offRps).toFixed(3)}x\n` +
-        `CPU per request: off ${offCpu.toFixed(1)} µs (runs ${us(cpu.off)}), on ${onCpu.toFixed(1)} µs (runs ${us(cpu.on)})\n` +
-        `observation costs ${(onCpu - offCpu).toFixed(1)} µs of CPU a request (medians); off / on CPU: ${(offCpu / onCpu).toFixed(3)}x\n` +
-        `over all rounds: off ${sumUs('off').toFixed(1)} µs, on ${sumUs('on').toFixed(1)} µs of CPU a request; off / on ${(sumUs('off') / sumUs('on')).toFixed(3)}x\n` +
-        `both loaded at once: on / off ${median(together.map((t) => t.rate)).toFixed(3)}x (rounds ${together.map((t) => t.rate.toFixed(3)).join(', ')}); ` +
-        `CPU a request off / on ${median(together.map((t) => t.cpu)).toFixed(3)}x\n` +
+      `observation off: ${offRps.toFixed(0)} req/s, on: ${onRps.toFixed(0)} req/s (medians of every run)\n` +
+        `on / off: ${median(paired).toFixed(3)}x, median over ${pairs} pairs of processes (goal at least 0.97x); pairs ${list(paired)}\n` +
+        `both loaded at once: on / off ${median(together).toFixed(3)}x; pairs ${list(together)}\n` +
+        `CPU a request, off / on, summed over each pair's rounds: ${median(cpus).toFixed(3)}x; pairs ${list(cpus)}\n` +
         (control ? 'CONTROL RUN (--aa): both gateways run without observation; the ratios show the noise of the method.\n' : ''),
     );
   } finally {
-    for (const c of [off, on, origin]) c.kill('SIGTERM');
+    origin.kill('SIGTERM');
   }
 }
 
