@@ -18,10 +18,19 @@
  * @example
  * // npx tsx bench/observe.ts [--pairs 5] [--rounds 6] [--seconds 2] [--aa]
  *   --aa: the control, both gateways without observation (the ratios then show the method's noise)
+ * // npx tsx bench/observe.ts --instructions [--blocks 4] [--requests 2500] [--aa]
+ *   counts instructions instead of timing: each gateway runs under `valgrind --tool=callgrind`
+ *   (Debian `valgrind`), loaded by `ab -k -c8` (Debian `apache2-utils`) for a warm-up and then
+ *   blocks of requests, each block's instructions dumped on its own. A count does not move with
+ *   what else the machine runs, where rates here moved by ±20% in an hour. It counts user-space
+ *   instructions only (not the kernel's socket work, the same for both), and the first block
+ *   after the warm-up is left out of the sum (the JIT still tiers up there).
  *   (server mode, used by the benchmark itself: observe.ts serve <off|on> <port> <origin URL>)
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { TS_LOADER } from './_loader.ts';
@@ -185,12 +194,126 @@ async function measurePair(
   }
 }
 
+/** Runs `cmd` and resolves with its stdout; rejects with its stderr when it fails. */
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
+    );
+  });
+}
+
+/** `requests` keep-alive GETs from ab (8 at a time); throws unless every one got a 2xx. */
+async function ab(url: string, requests: number): Promise<void> {
+  const out = await run('ab', ['-q', '-k', '-c', '8', '-n', String(requests), url]);
+  if (!/Failed requests:\s+0\b/.test(out) || /Non-2xx/.test(out)) throw new Error(`ab saw failures: ${out}`);
+}
+
+/**
+ * One gateway under callgrind: a warm-up, then `blocks` blocks of `requests`, the counters
+ * zeroed after the warm-up and dumped after each block. Returns each block's instructions.
+ */
+async function countInstructions(mode: 'off' | 'on', originUrl: string, blocks: number, requests: number): Promise<number[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-callgrind-'));
+  const port = await freePort();
+  const child = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      // V8 writes and rewrites its machine code: valgrind must notice code that changes.
+      '--smc-check=all-non-file',
+      `--callgrind-out-file=${join(dir, 'out.%p')}`,
+      process.execPath,
+      '--import',
+      TS_LOADER,
+      SELF,
+      'serve',
+      mode,
+      String(port),
+      originUrl,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr = (stderr + c.toString()).slice(-4000);
+  });
+  const url = `http://127.0.0.1:${port}/items`;
+  try {
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the gateway under valgrind exited: ${stderr}`);
+      try {
+        const r = await fetch(url);
+        await r.text();
+        if (r.status === 200) break;
+      } catch {}
+      if (Date.now() > deadline) throw new Error('the gateway under valgrind did not start in 10 minutes');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const pid = String(child.pid);
+    await ab(url, 4000);
+    await run('callgrind_control', ['-z', pid]);
+    for (let b = 0; b < blocks; b++) {
+      await ab(url, requests);
+      await run('callgrind_control', ['-d', pid]);
+    }
+    // The dumps are out.<pid>.<n>, n from 1, in order.
+    const dumps = readdirSync(dir)
+      .map((f) => /^out\.\d+\.(\d+)$/.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .sort((a, b) => Number(a[1]) - Number(b[1]));
+    if (dumps.length !== blocks) throw new Error(`expected ${blocks} callgrind dumps, found ${dumps.length} in ${dir}`);
+    return dumps.map((m) => {
+      const text = readFileSync(join(dir, m[0]), 'utf8');
+      const summary = /^summary: (\d+)/m.exec(text);
+      if (!summary) throw new Error(`no summary line in ${m[0]}`);
+      return Number(summary[1]);
+    });
+  } finally {
+    await new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGINT');
+    });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function instructions(args: string[], opt: (name: string, fallback: number) => number): Promise<void> {
+  const blocks = opt('--blocks', 4);
+  const requests = opt('--requests', 2500);
+  if (blocks < 2) throw new Error('--blocks must be at least 2 (the first is left out of the sum)');
+  const control = args.includes('--aa');
+  const originPort = await freePort();
+  const origin = await start([SERVERS, 'origin', String(originPort)]);
+  try {
+    const originUrl = `http://127.0.0.1:${originPort}`;
+    // Both at once: each runs on its own core where there are two, and counts do not mind sharing.
+    const [off, on] = await Promise.all([
+      countInstructions('off', originUrl, blocks, requests),
+      countInstructions(control ? 'off' : 'on', originUrl, blocks, requests),
+    ]);
+    const perRequest = (xs: number[]) => xs.map((x) => (x / requests / 1000).toFixed(1)).join(', ');
+    const sum = (xs: number[]) => xs.slice(1).reduce((a, b) => a + b, 0) / ((blocks - 1) * requests);
+    process.stdout.write(
+      `instructions a request (thousands), each block of ${requests}: off ${perRequest(off)}; on ${perRequest(on)}\n` +
+        `blocks 2-${blocks}: off ${(sum(off) / 1000).toFixed(1)}k, on ${(sum(on) / 1000).toFixed(1)}k a request; ` +
+        `on / off ${(sum(on) / sum(off)).toFixed(3)}x (user-space instructions, Node ${process.versions.node})\n` +
+        (control ? 'CONTROL RUN (--aa): both gateways run without observation.\n' : ''),
+    );
+  } finally {
+    origin.kill('SIGTERM');
+  }
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const opt = (name: string, fallback: number) => {
     const i = args.indexOf(name);
     return i >= 0 ? Number(args[i + 1]) : fallback;
   };
+  if (args.includes('--instructions')) return instructions(args, opt);
   // Two processes of the same code can differ by a few per cent for as long as they live (their
   // JIT's choices, their heaps' layout): seen here, an A/A pair where the second process ran
   // 3.5% faster in 7 of 8 rounds. So each pair of gateways is fresh, the one started first
