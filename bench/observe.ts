@@ -70,9 +70,15 @@ function freePort(): Promise<number> {
   });
 }
 
-function start(args: string[]): Promise<ChildProcess> {
+/**
+ * Starts this file (or the forwarding servers) in a Node of its own and resolves once it prints
+ * `ready`; `wrapper` runs that Node under another program (valgrind).
+ */
+function start(args: string[], wrapper: string[] = []): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TS_LOADER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const node = [process.execPath, '--import', TS_LOADER, ...args];
+    const [cmd, ...rest] = wrapper.length > 0 ? [...wrapper, ...node] : node;
+    const child = spawn(cmd as string, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
     let seen = '';
     const onData = (c: Buffer): void => {
       seen += c.toString();
@@ -216,41 +222,19 @@ async function ab(url: string, requests: number): Promise<void> {
 async function countInstructions(mode: 'off' | 'on', originUrl: string, blocks: number, requests: number): Promise<number[]> {
   const dir = mkdtempSync(join(tmpdir(), 'portico-callgrind-'));
   const port = await freePort();
-  const child = spawn(
-    'valgrind',
+  const child = await start(
+    [SELF, 'serve', mode, String(port), originUrl],
     [
+      'valgrind',
+      '-q',
       '--tool=callgrind',
       // V8 writes and rewrites its machine code: valgrind must notice code that changes.
       '--smc-check=all-non-file',
       `--callgrind-out-file=${join(dir, 'out.%p')}`,
-      process.execPath,
-      '--import',
-      TS_LOADER,
-      SELF,
-      'serve',
-      mode,
-      String(port),
-      originUrl,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => {
-    stderr = (stderr + c.toString()).slice(-4000);
-  });
   const url = `http://127.0.0.1:${port}/items`;
   try {
-    const deadline = Date.now() + 600_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`the gateway under valgrind exited: ${stderr}`);
-      try {
-        const r = await fetch(url);
-        await r.text();
-        if (r.status === 200) break;
-      } catch {}
-      if (Date.now() > deadline) throw new Error('the gateway under valgrind did not start in 10 minutes');
-      await new Promise((r) => setTimeout(r, 500));
-    }
     const pid = String(child.pid);
     await ab(url, 4000);
     await run('callgrind_control', ['-z', pid]);
