@@ -25,10 +25,12 @@
  *   what else the machine runs, where rates here moved by ±20% in an hour. It counts user-space
  *   instructions only (not the kernel's socket work, the same for both), and the first block
  *   after the warm-up is left out of the sum (the JIT still tiers up there).
+ *   --keep DIR: keeps the dumps in DIR/off and DIR/on, for `callgrind_annotate` (which functions
+ *   the difference is in: V8's builtins, its GC and libuv have names there, JIT code does not).
  *   (server mode, used by the benchmark itself: observe.ts serve <off|on> <port> <origin URL>)
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -219,8 +221,15 @@ async function ab(url: string, requests: number): Promise<void> {
  * One gateway under callgrind: a warm-up, then `blocks` blocks of `requests`, the counters
  * zeroed after the warm-up and dumped after each block. Returns each block's instructions.
  */
-async function countInstructions(mode: 'off' | 'on', originUrl: string, blocks: number, requests: number): Promise<number[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'portico-callgrind-'));
+async function countInstructions(
+  mode: 'off' | 'on',
+  originUrl: string,
+  blocks: number,
+  requests: number,
+  keep: string | null,
+): Promise<number[]> {
+  const dir = keep ?? mkdtempSync(join(tmpdir(), 'portico-callgrind-'));
+  mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const child = await start(
     [SELF, 'serve', mode, String(port), originUrl],
@@ -260,7 +269,7 @@ async function countInstructions(mode: 'off' | 'on', originUrl: string, blocks: 
       child.once('exit', () => resolve());
       child.kill('SIGINT');
     });
-    rmSync(dir, { recursive: true, force: true });
+    if (keep === null) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -274,9 +283,11 @@ async function instructions(args: string[], opt: (name: string, fallback: number
   try {
     const originUrl = `http://127.0.0.1:${originPort}`;
     // Both at once: each runs on its own core where there are two, and counts do not mind sharing.
+    const i = args.indexOf('--keep');
+    const keep = i >= 0 ? (args[i + 1] ?? null) : null;
     const [off, on] = await Promise.all([
-      countInstructions('off', originUrl, blocks, requests),
-      countInstructions(control ? 'off' : 'on', originUrl, blocks, requests),
+      countInstructions('off', originUrl, blocks, requests, keep && join(keep, 'off')),
+      countInstructions(control ? 'off' : 'on', originUrl, blocks, requests, keep && join(keep, 'on')),
     ]);
     const perRequest = (xs: number[]) => xs.map((x) => (x / requests / 1000).toFixed(1)).join(', ');
     const sum = (xs: number[]) => xs.slice(1).reduce((a, b) => a + b, 0) / ((blocks - 1) * requests);

@@ -59,6 +59,28 @@ export interface ForwardInit {
   onInformational?(status: number, headers: Record<string, string | string[]>): void;
 }
 
+/**
+ * The `RequestInit` a `fetch` forwarder sends: the fields of `init` that fetch reads, as a plain
+ * object. `init` itself is an instance whose `body` and `signal` are getters on its class (made
+ * only when read, see core/upstream/proxy.ts), and a fetch that copies its init with a spread
+ * (edge-runtime's does) would lose them, the signal and with it the route's timeout.
+ * @example forward: (url, init) => fetch(url, fetchInit(init))
+ */
+export function fetchInit(init: ForwardInit): RequestInit & { duplex?: 'half' } {
+  const out: RequestInit & { duplex?: 'half' } = {
+    method: init.method,
+    headers: init.headers,
+    redirect: init.redirect,
+    signal: init.signal,
+  };
+  const body = init.body;
+  if (body !== null) {
+    out.body = body;
+    out.duplex = 'half';
+  }
+  return out;
+}
+
 /** Where guardBody reads an origin's body from: a `ReadableStreamDefaultReader` has this shape. */
 export interface BodySource {
   /** The next chunk, or `{ done: true }` at the end; rejects when the body fails. */

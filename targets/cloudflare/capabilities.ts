@@ -8,6 +8,7 @@ import {
   createFallbackCacheStore,
   createMemoryCache,
   createWebCacheStore,
+  fetchInit,
   type Capabilities,
   type GeoInfo,
   type KVStore,
@@ -71,7 +72,7 @@ const workersDefaultCache = (globalThis as { caches?: { default?: Parameters<typ
 
 export function createWorkerCapabilities(hot: HotExports, env: WorkerEnv): Capabilities {
   return {
-    forward: (url, init) => fetch(url, init),
+    forward: (url, init) => fetch(url, fetchInit(init)),
     now: Date.now,
     hot,
     log: (record) => console.log(JSON.stringify(record)),

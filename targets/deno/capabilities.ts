@@ -4,7 +4,14 @@
  * connection info. Deno has no `waitUntil`: background work is kept referenced and its failure
  * logged. Deno has no geo of its own.
  */
-import { createWebCacheStore, type CacheStore, type Capabilities, type KVStore, type RequestContext } from '../../core/index.ts';
+import {
+  createWebCacheStore,
+  fetchInit,
+  type CacheStore,
+  type Capabilities,
+  type KVStore,
+  type RequestContext,
+} from '../../core/index.ts';
 import type { HotExports } from '../../core/hot/index.ts';
 import { createDenoKvCounters, type DenoAtomicKv } from './kv-counter-store.ts';
 
@@ -102,7 +109,7 @@ export async function createDenoCapabilities(hot: HotExports): Promise<{
   const kv = await openDenoKv();
   const cache = await openDenoCache();
   const capabilities: Capabilities = {
-    forward: (url, init) => fetch(url, init),
+    forward: (url, init) => fetch(url, fetchInit(init)),
     // A Deno server lives on between requests: active health checks run on timers.
     timers: true,
     now: Date.now,

@@ -6,7 +6,14 @@
 import { env } from 'fastly:env';
 import { KVStore as FastlyKVStore } from 'fastly:kv-store';
 import { SecretStore } from 'fastly:secret-store';
-import type { CacheStore, Capabilities, GeoInfo, KVStore, RequestContext } from '../../core/index.ts';
+import {
+  type CacheStore,
+  type Capabilities,
+  fetchInit,
+  type GeoInfo,
+  type KVStore,
+  type RequestContext,
+} from '../../core/index.ts';
 import type { HotExports } from '../../core/hot/index.ts';
 import { createFastlyCacheStore } from './fastly-cache-store.ts';
 
@@ -68,7 +75,7 @@ export function createFastlyCapabilities(hot: HotExports): Capabilities {
   let kv: KVStore | undefined | null = null;
   let cache: CacheStore | undefined;
   const capabilities: Capabilities = {
-    forward: (url, init) => fetch(url, init),
+    forward: (url, init) => fetch(url, fetchInit(init)),
     now: Date.now,
     hot,
     log: (record) => console.log(JSON.stringify(record)),

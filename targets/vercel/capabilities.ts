@@ -4,7 +4,7 @@
  * overwrites (so they are trusted here, and only here). Vercel Edge has no cache or KV API of its
  * own: core keeps that state in memory, per instance.
  */
-import type { Capabilities, GeoInfo, RequestContext } from '../../core/index.ts';
+import { type Capabilities, fetchInit, type GeoInfo, type RequestContext } from '../../core/index.ts';
 import type { HotExports } from '../../core/hot/index.ts';
 
 /** The second argument Vercel passes to an Edge Function. */
@@ -14,7 +14,7 @@ export interface VercelEdgeContext {
 
 export function createVercelCapabilities(hot: HotExports): Capabilities {
   return {
-    forward: (url, init) => fetch(url, init),
+    forward: (url, init) => fetch(url, fetchInit(init)),
     now: Date.now,
     hot,
     log: (record) => console.log(JSON.stringify(record)),
