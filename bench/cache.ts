@@ -28,20 +28,10 @@ import { loadNodeHot } from '../targets/node/hot.ts';
 import { startNodeServer } from '../targets/node/server.ts';
 import { writeNginxConf } from '../scripts/nginx-conf.ts';
 import { TS_LOADER } from './_loader.ts';
+import { freePort } from './_ports.ts';
 
 const HOST = '127.0.0.1';
 const SELF = fileURLToPath(import.meta.url);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The portico server of the benchmark, in a child process: `/cached/*` cached, `/plain/*` not. */
 async function serve(port: number, origin: string): Promise<void> {

@@ -21,13 +21,14 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { writeNginxConf } from '../scripts/nginx-conf.ts';
 import { TS_LOADER } from './_loader.ts';
+import { freePort } from './_ports.ts';
 
 const SERVERS = fileURLToPath(new URL('./_forwarding-servers.ts', import.meta.url));
 const CONTESTANTS = [
@@ -49,17 +50,6 @@ interface Sample {
    * them; reported beside the figures (the answers themselves are checked before timing).
    */
   errors: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 interface Started {

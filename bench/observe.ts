@@ -33,9 +33,9 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { TS_LOADER } from './_loader.ts';
+import { freePort } from './_ports.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const SERVERS = fileURLToPath(new URL('./_forwarding-servers.ts', import.meta.url));
@@ -60,16 +60,6 @@ async function serve(mode: string, port: number, origin: string): Promise<void> 
   // A clean exit on SIGINT, so that `node --cpu-prof` writes its profile of the server.
   process.once('SIGINT', () => process.exit(0));
   process.stdout.write(`ready ${port}\n`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /**
