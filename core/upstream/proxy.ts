@@ -392,10 +392,6 @@ function finishResponse(upstream: Response, method: string, init: Pick<ForwardIn
  * - the relayed body kept in a WeakMap keyed by the response (see RELAYED).
  * Without them, about 0.07 KB on both engines.
  */
-function keepRelayed(this: TryInit, native: unknown): void {
-  this.relayed = native;
-}
-
 class TryInit implements ForwardInit {
   readonly redirect = 'manual' as const;
   /** What the forwarder handed to `relay` (keepRelayed). */
@@ -431,6 +427,11 @@ class TryInit implements ForwardInit {
     guardedBodies.add(stream);
     return stream;
   }
+}
+
+/** `relay` of a TryInit: one function for every try, not a closure made per try (see TryInit). */
+function keepRelayed(this: TryInit, native: unknown): void {
+  this.relayed = native;
 }
 
 /** Responses whose body streams from an origin (see isRelayedResponse). */
