@@ -16,7 +16,7 @@
  * PORTICO_BENCH_NODE), default the benchmark's own Node.
  *
  * @example
- * // npx tsx bench/forwarding.ts [--runs 3] [--seconds 5] [--node PATH] [--out bench/results] [--name forwarding]
+ * // npx tsx bench/forwarding.ts [--runs 3] [--seconds 5] [--warmup 3] [--node PATH] [--out bench/results] [--name forwarding]
  * //   (or: portico bench forwarding)
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -269,6 +269,12 @@ export interface ForwardingBenchOptions {
   /** Seconds of each measured wrk run, default 5 (each after a 1 s warmup). */
   seconds?: number;
   /**
+   * Seconds of wrk before a server's first measured workload, default 3. Node 24 was seen still
+   * compiling its hot functions some 30,000 requests in (bench/README.md), so runs there may
+   * want 10 or more.
+   */
+  warmup?: number;
+  /**
    * The Node binary that runs the Node servers (origin, portico, the Node references), default
    * this process's (`--node`, or PORTICO_BENCH_NODE).
    */
@@ -284,6 +290,7 @@ export interface ForwardingBenchOptions {
 export async function runForwardingBench(options: ForwardingBenchOptions = {}): Promise<string> {
   const runs = options.runs ?? 3;
   const seconds = options.seconds ?? 5;
+  const firstWarmup = options.warmup ?? 3;
   const node = options.node ?? process.execPath;
   const nodeVersion = execFileSync(node, ['-v'], { encoding: 'utf8' }).trim();
   const workloads = WORKLOADS.filter((w) => !options.workloads || options.workloads.includes(w.id));
@@ -311,7 +318,7 @@ export async function runForwardingBench(options: ForwardingBenchOptions = {}): 
           await checkAnswers(base, c.label);
           // The first workload of a server warms it up for longer: a Node server's first seconds
           // are spent compiling its hot functions.
-          let warmup = 3;
+          let warmup = firstWarmup;
           for (const w of workloads) {
             const lua = 'post' in w && w.post ? script : undefined;
             const header = 'header' in w ? w.header : undefined;
@@ -360,7 +367,7 @@ export async function runForwardingBench(options: ForwardingBenchOptions = {}): 
   const lines = [
     `# Forwarding results (${nodeVersion})`,
     '',
-    `${new Date().toISOString()} · Node servers on ${nodeVersion} (origin, portico, the Node references; the benchmark itself on ${process.version}) · ${runs} run(s) · wrk -t1 -d${seconds}s per workload after 1 s of warmup (3 s before a server's first) · load ${loadavg()
+    `${new Date().toISOString()} · Node servers on ${nodeVersion} (origin, portico, the Node references; the benchmark itself on ${process.version}) · ${runs} run(s) · wrk -t1 -d${seconds}s per workload after 1 s of warmup (${firstWarmup} s before a server's first) · load ${loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}`,
     '',
@@ -408,7 +415,7 @@ export async function runForwardingBench(options: ForwardingBenchOptions = {}): 
 }
 
 /**
- * The command line: `--runs N`, `--seconds S`, `--out DIR`, `--name FILE`, `--node PATH` (or
+ * The command line: `--runs N`, `--seconds S`, `--warmup S`, `--out DIR`, `--name FILE`, `--node PATH` (or
  * PORTICO_BENCH_NODE), `--workloads get,post,...`, `--contestants portico,nginx,...`. Runs,
  * writes the results, prints the Markdown.
  */
@@ -419,6 +426,7 @@ export async function cliMain(argv: string[]): Promise<void> {
   const md = await runForwardingBench({
     runs: value('--runs') !== undefined ? Number(value('--runs')) : 3,
     ...(value('--seconds') !== undefined ? { seconds: Number(value('--seconds')) } : {}),
+    ...(value('--warmup') !== undefined ? { warmup: Number(value('--warmup')) } : {}),
     outDir: value('--out') ?? fileURLToPath(new URL('./results', import.meta.url)),
     ...(value('--name') !== undefined ? { name: value('--name') } : {}),
     ...(node ? { node } : {}),
