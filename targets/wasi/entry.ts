@@ -6,7 +6,7 @@
  */
 import compiled from 'portico:config';
 import hotNamespace from 'portico:hot-wasm2js';
-import { createGateway, type ForwardFn, type RequestContext } from '../../core/index.ts';
+import { createGateway, fetchInit, type ForwardFn, type RequestContext } from '../../core/index.ts';
 import { hotFromWasm2js } from '../../core/hot/index.ts';
 
 /** StarlingMonkey's FetchEvent (only what is used). */
@@ -39,11 +39,7 @@ function withWorkingSignal(incoming: Request): Request {
  * instance, which jco's `--isolate-requests instance` drops after the response.
  */
 const forward: ForwardFn = (url, init) => {
-  const detached: RequestInit & { duplex?: 'half' } = { method: init.method, headers: init.headers, redirect: 'manual' };
-  if (init.body) {
-    detached.body = init.body;
-    detached.duplex = 'half';
-  }
+  const detached = { ...fetchInit(init), signal: null };
   const aborted = new Promise<never>((_, reject) => {
     if (init.signal.aborted) reject(init.signal.reason);
     init.signal.addEventListener('abort', () => reject(init.signal.reason), { once: true });
