@@ -18,8 +18,8 @@
  * the portico server on that Node binary (e.g. Node 24) while the rest stays on this one.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { request as httpRequest, createServer } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpRequest, createServer } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ import { compileConfig } from '../core/config/index.ts';
 import { loadNodeHot } from '../targets/node/hot.ts';
 import { startNodeServer } from '../targets/node/server.ts';
 import { writeNginxConf } from '../scripts/nginx-conf.ts';
+import { callgrindWrapper, dumpCounts, dumpTotals, zeroCounts } from './_callgrind.ts';
 import { TS_LOADER } from './_loader.ts';
 import { freePort } from './_ports.ts';
 
@@ -50,13 +51,18 @@ async function serve(port: number, origin: string): Promise<void> {
   process.stdout.write(`ready ${port} ${process.versions.node}\n`);
 }
 
-async function startPortico(origin: string, node: string): Promise<{ url: string; child: ChildProcess; version: string }> {
+async function startPortico(
+  origin: string,
+  node: string,
+  wrapper: string[] = [],
+): Promise<{ url: string; child: ChildProcess; version: string }> {
   const port = await freePort();
-  const child = spawn(node, ['--import', TS_LOADER, SELF, '--serve', String(port), origin], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const [cmd, ...args] = [...wrapper, node, '--import', TS_LOADER, SELF, '--serve', String(port), origin];
+  const child = spawn(cmd as string, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const version = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('portico did not start within 20 s')), 20_000);
+    // Under valgrind, loading and compiling the gateway takes minutes.
+    const limit = wrapper.length > 0 ? 600 : 20;
+    const timer = setTimeout(() => reject(new Error(`portico did not start within ${limit} s`)), limit * 1000);
     child.stdout!.setEncoding('utf8').on('data', (c: string) => {
       const m = new RegExp(`ready ${port} (\\S+)`).exec(c);
       if (m) {
@@ -303,8 +309,114 @@ export async function runCacheBench(options: CacheBenchOptions = {}): Promise<st
   }
 }
 
+/**
+ * `--instructions`: what a miss costs beyond plain forwarding, counted instead of timed. The
+ * portico server runs under callgrind (bench/_callgrind.ts); a client in this process sends
+ * blocks of keep-alive GETs, 8 at a time, for each workload in turn: plain forwarding (one path,
+ * and a new path each), misses (a new key each, every one checked to reach the origin) and hits.
+ * Each workload gets a warm-up block first; the counts are zeroed before and dumped after each
+ * measured block, and the medians over blocks are reported.
+ */
+export async function countCacheInstructions(options: { node?: string; blocks?: number; requests?: number } = {}): Promise<string> {
+  const blocks = options.blocks ?? 3;
+  const requests = options.requests ?? 2000;
+  let missesAtOrigin = 0;
+  const body = JSON.stringify({ items: Array.from({ length: 16 }, (_, i) => ({ id: i, name: `item-${i}` })) }).padEnd(1024, ' ');
+  const origin = createServer((req, res) => {
+    if ((req.url ?? '').startsWith('/miss/')) missesAtOrigin++;
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  await new Promise<void>((r) => origin.listen(0, HOST, r));
+  const originUrl = `http://${HOST}:${(origin.address() as { port: number }).port}`;
+  const dir = mkdtempSync(join(tmpdir(), 'portico-callgrind-'));
+  const portico = await startPortico(originUrl, options.node ?? process.execPath, callgrindWrapper(dir));
+  portico.child.stdout?.resume();
+  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  let tag = 0;
+  const workloads: [name: string, path: (k: number) => string, status: RegExp][] = [
+    ['plain forwarding', () => '/plain/item', /^$/],
+    ['plain forwarding, a new path each', (k) => `/plain/${tag}-${k}`, /^$/],
+    ['cache misses, a new key each', (k) => `/miss/${tag}-${k}`, /fwd=uri-miss;.*\bstored\b/],
+    ['cache hits', () => '/cached/item', /; hit/],
+  ];
+  /** `n` GETs, 8 at a time; each must be a 200 with the origin's body and a matching Cache-Status. */
+  const send = async (path: (k: number) => string, status: RegExp, n: number): Promise<void> => {
+    tag++;
+    let next = 0;
+    const one = (k: number) =>
+      new Promise<void>((resolve, reject) => {
+        const r = httpRequest(`${portico.url}${path(k)}`, { agent }, (res) => {
+          let got = '';
+          res.setEncoding('utf8').on('data', (c: string) => (got += c));
+          res.on('end', () => {
+            const cs = String(res.headers['cache-status'] ?? '');
+            if (res.statusCode !== 200 || got !== body || !status.test(cs))
+              reject(new Error(`${path(k)}: ${res.statusCode}, Cache-Status "${cs}"`));
+            else resolve();
+          });
+        });
+        r.on('error', reject);
+        r.end();
+      });
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < n) await one(next++);
+      }),
+    );
+  };
+  try {
+    const pid = portico.child.pid as number;
+    await send(() => '/cached/item', /^$|fwd=uri-miss/, 1);
+    for (const [, path, status] of workloads) await send(path, status, requests);
+    const perBlock = new Map<string, number[]>(workloads.map(([name]) => [name, []]));
+    for (let b = 0; b < blocks; b++) {
+      for (const [name, path, status] of workloads) {
+        const before = missesAtOrigin;
+        await zeroCounts(pid);
+        await send(path, status, requests);
+        await dumpCounts(pid);
+        if (name.startsWith('cache misses') && missesAtOrigin - before !== requests)
+          throw new Error(`${missesAtOrigin - before} of ${requests} misses reached the origin`);
+        const totals = dumpTotals(dir);
+        perBlock.get(name)?.push((totals[totals.length - 1] as number) / requests);
+      }
+    }
+    const cost = (name: string) => median(perBlock.get(name) ?? []);
+    const plain = cost('plain forwarding');
+    const like = cost('plain forwarding, a new path each');
+    return [
+      `Instructions a request in the portico server (user space, callgrind), Node ${portico.version}: ${blocks} blocks of ${requests} keep-alive GETs per workload (8 at a time) after a warm-up block each, medians over blocks; a rate ratio is about the inverse of the instruction ratio.`,
+      '',
+      '| workload | instructions a request | vs plain forwarding | vs plain, a new path each | per block |',
+      '| --- | ---: | ---: | ---: | --- |',
+      ...workloads.map(
+        ([name]) =>
+          `| ${name} | ${(cost(name) / 1000).toFixed(1)} k | ${(cost(name) / plain).toFixed(3)}× | ${(cost(name) / like).toFixed(3)}× | ${(perBlock.get(name) ?? []).map((x) => (x / 1000).toFixed(1)).join(', ')} |`,
+      ),
+      '',
+    ].join('\n');
+  } finally {
+    agent.destroy();
+    await stop(portico.child, 'SIGINT');
+    rmSync(dir, { recursive: true, force: true });
+    origin.closeAllConnections();
+    origin.close();
+  }
+}
+
 export async function cliMain(argv: string[]): Promise<void> {
   const value = (name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+  if (argv.includes('--instructions')) {
+    const md = await countCacheInstructions({
+      ...(value('--node') ? { node: value('--node') as string } : {}),
+      ...(value('--blocks') ? { blocks: Number(value('--blocks')) } : {}),
+      ...(value('--requests') ? { requests: Number(value('--requests')) } : {}),
+    });
+    process.stdout.write(md);
+    return;
+  }
   const md = await runCacheBench({
     seconds: value('--seconds') !== undefined ? Number(value('--seconds')) : 5,
     runs: value('--runs') !== undefined ? Number(value('--runs')) : 1,

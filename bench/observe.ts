@@ -30,10 +30,11 @@
  *   (server mode, used by the benchmark itself: observe.ts serve <off|on> <port> <origin URL>)
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { callgrindWrapper, dumpCounts, dumpTotals, zeroCounts } from './_callgrind.ts';
 import { TS_LOADER } from './_loader.ts';
 import { freePort } from './_ports.ts';
 
@@ -221,38 +222,19 @@ async function countInstructions(
   const dir = keep ?? mkdtempSync(join(tmpdir(), 'portico-callgrind-'));
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const child = await start(
-    [SELF, 'serve', mode, String(port), originUrl],
-    [
-      'valgrind',
-      '-q',
-      '--tool=callgrind',
-      // V8 writes and rewrites its machine code: valgrind must notice code that changes.
-      '--smc-check=all-non-file',
-      `--callgrind-out-file=${join(dir, 'out.%p')}`,
-    ],
-  );
+  const child = await start([SELF, 'serve', mode, String(port), originUrl], callgrindWrapper(dir));
   const url = `http://127.0.0.1:${port}/items`;
   try {
-    const pid = String(child.pid);
+    const pid = child.pid as number;
     await ab(url, 4000);
-    await run('callgrind_control', ['-z', pid]);
+    await zeroCounts(pid);
     for (let b = 0; b < blocks; b++) {
       await ab(url, requests);
-      await run('callgrind_control', ['-d', pid]);
+      await dumpCounts(pid);
     }
-    // The dumps are out.<pid>.<n>, n from 1, in order.
-    const dumps = readdirSync(dir)
-      .map((f) => /^out\.\d+\.(\d+)$/.exec(f))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .sort((a, b) => Number(a[1]) - Number(b[1]));
-    if (dumps.length !== blocks) throw new Error(`expected ${blocks} callgrind dumps, found ${dumps.length} in ${dir}`);
-    return dumps.map((m) => {
-      const text = readFileSync(join(dir, m[0]), 'utf8');
-      const summary = /^summary: (\d+)/m.exec(text);
-      if (!summary) throw new Error(`no summary line in ${m[0]}`);
-      return Number(summary[1]);
-    });
+    const totals = dumpTotals(dir);
+    if (totals.length !== blocks) throw new Error(`expected ${blocks} callgrind dumps, found ${totals.length} in ${dir}`);
+    return totals;
   } finally {
     await new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();

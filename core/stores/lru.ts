@@ -57,13 +57,18 @@ export class Lru<K, V> {
     return this.nodes.get(key)?.value;
   }
 
-  /** Puts `value` under `key` as the most recently used, then evicts beyond `maxEntries`. */
-  set(key: K, value: V): void {
+  /**
+   * Puts `value` under `key` as the most recently used, then evicts beyond `maxEntries`.
+   * @returns the value it replaced (undefined when the key was new), which spares an owner that
+   *   keeps counts (the byte-bounded cache) a lookup of its own before the write
+   */
+  set(key: K, value: V): V | undefined {
     const node = this.nodes.get(key);
     if (node !== undefined) {
+      const replaced = node.value;
       node.value = value;
       this.toNewest(node);
-      return;
+      return replaced;
     }
     const added: Node<K, V> = { key, value, older: this.newestNode, newer: null };
     if (this.newestNode !== null) this.newestNode.newer = added;
@@ -71,6 +76,7 @@ export class Lru<K, V> {
     this.newestNode = added;
     this.nodes.set(key, added);
     while (this.nodes.size > this.maxEntries && this.shift() !== undefined);
+    return undefined;
   }
 
   /** Removes `key`; true when it was there. */

@@ -48,9 +48,12 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): CacheStore 
   };
 
   const store = (key: string, parts: StoredParts, ttlSeconds: number): void => {
-    remove(key);
-    if (ttlSeconds <= 0 || parts.body.byteLength > maxBytes) return;
-    entries.set(key, { parts, expires: now() + ttlSeconds * 1000 });
+    if (ttlSeconds <= 0 || parts.body.byteLength > maxBytes) {
+      remove(key);
+      return;
+    }
+    const replaced = entries.set(key, { parts, expires: now() + ttlSeconds * 1000 });
+    if (replaced !== undefined) bytes -= replaced.parts.body.byteLength;
     bytes += parts.body.byteLength;
     while (entries.size > maxEntries || bytes > maxBytes) {
       const oldest = entries.shift();

@@ -17,6 +17,7 @@ export function tapCachedBody(response: Response): void {
   const tap = takeBodyTap(response);
   if (!tap) return;
   const body = tap.native as DispatchedResponse;
-  body.tap({ chunk: (c) => tap.chunk(c), end: () => tap.end(), abort: () => tap.abort() });
+  // The tap has the three methods a ChunkTap needs, called on it.
+  body.tap(tap);
   if (tap.drain) body.drain();
 }

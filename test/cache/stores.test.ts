@@ -18,6 +18,26 @@ describe('memory LRU', () => {
       now += s * 1000;
     },
   });
+
+  it('counts the bytes it holds through replacements, deletions and evictions by bytes', async () => {
+    const parts = (size: number) => ({ status: 200, statusText: '', headers: [], body: new Uint8Array(size) });
+    const store = createMemoryCache({ maxBytes: 3000 });
+    store.putParts?.('a', parts(1000), { ttlSeconds: 60 });
+    store.putParts?.('b', parts(1000), { ttlSeconds: 60 });
+    expect(store.bytes?.()).toBe(2000);
+    // A replacement counts the new body instead of the old one.
+    store.putParts?.('a', parts(500), { ttlSeconds: 60 });
+    expect(store.bytes?.()).toBe(1500);
+    // Past the budget, the least recently used go first (b, then a) until it fits.
+    store.putParts?.('c', parts(2800), { ttlSeconds: 60 });
+    expect(store.bytes?.()).toBe(2800);
+    expect(store.peek?.('a')).toBeNull();
+    expect(store.peek?.('b')).toBeNull();
+    // A ttl of 0 removes what was there.
+    store.putParts?.('c', parts(10), { ttlSeconds: 0 });
+    expect(store.bytes?.()).toBe(0);
+    expect(await store.delete('c')).toBe(false);
+  });
 });
 
 let redis: RedisServer;

@@ -82,7 +82,8 @@ describe('Lru', () => {
           if (at >= 0) model.splice(at, 1);
           break;
         default:
-          lru.set(key, step);
+          // set gives back the value it replaced.
+          expect(lru.set(key, step)).toBe(at < 0 ? undefined : model[at]![1]);
           if (at >= 0) model.splice(at, 1);
           model.push([key, step]);
           if (model.length > 16) model.shift();

@@ -27,16 +27,66 @@ export interface BodyTap {
   abort(): void;
 }
 
-const taps = new WeakMap<Response, BodyTap>();
+/**
+ * Where a response's tap sits: a property of the response under a symbol, not a WeakMap keyed by
+ * it. A WeakMap entry per miss is an ephemeron that every young-generation collection must
+ * process while the response lives (bench/README.md, "what a cache miss costs").
+ */
+const TAP = Symbol('portico.bodyTap');
+type Tapped = Response & { [TAP]?: BodyTap | undefined };
 
 /**
  * The tap beside `response`, taken (a second call gives undefined), for the adapter to feed
  * while it writes the relayed body. Adapters that relay natively call it for every response.
  */
 export function takeBodyTap(response: Response): BodyTap | undefined {
-  const tap = taps.get(response);
-  if (tap) taps.delete(response);
+  const tap = (response as Tapped)[TAP];
+  if (tap) (response as Tapped)[TAP] = undefined;
   return tap;
+}
+
+/** A tap that collects the chunks it is fed, up to a bound, and hands the whole body to `done`. */
+class Collector implements BodyTap {
+  private chunks: Uint8Array[] | null = [];
+  private size = 0;
+  private settled = false;
+
+  constructor(
+    readonly native: unknown,
+    readonly drain: boolean,
+    private readonly limit: number,
+    private readonly done: (body: Uint8Array<ArrayBuffer> | null) => void,
+  ) {}
+
+  chunk(bytes: Uint8Array): void {
+    if (this.chunks === null) return;
+    this.size += bytes.byteLength;
+    if (this.size > this.limit) this.chunks = null;
+    else this.chunks.push(bytes);
+  }
+
+  end(): void {
+    if (this.settled) return;
+    this.settled = true;
+    const chunks = this.chunks;
+    this.chunks = null;
+    if (chunks === null) return this.done(null);
+    // A copy of its own: a relayed chunk may be a view into a larger buffer of the runtime's.
+    const body = new Uint8Array(this.size);
+    let at = 0;
+    for (const c of chunks) {
+      body.set(c, at);
+      at += c.byteLength;
+    }
+    this.done(body);
+  }
+
+  abort(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.chunks = null;
+    this.done(null);
+  }
 }
 
 /**
@@ -50,39 +100,7 @@ export function tapBody(
   drain: boolean,
   done: (body: Uint8Array<ArrayBuffer> | null) => void,
 ): void {
-  let chunks: Uint8Array[] | null = [];
-  let size = 0;
-  let settled = false;
-  taps.set(response, {
-    native,
-    drain,
-    chunk(bytes) {
-      if (chunks === null) return;
-      size += bytes.byteLength;
-      if (size > limit) chunks = null;
-      else chunks.push(bytes);
-    },
-    end() {
-      if (settled) return;
-      settled = true;
-      if (chunks === null) return done(null);
-      // A copy of its own: a relayed chunk may be a view into a larger buffer of the runtime's.
-      const body = new Uint8Array(size);
-      let at = 0;
-      for (const c of chunks) {
-        body.set(c, at);
-        at += c.byteLength;
-      }
-      chunks = null;
-      done(body);
-    },
-    abort() {
-      if (settled) return;
-      settled = true;
-      chunks = null;
-      done(null);
-    },
-  });
+  (response as Tapped)[TAP] = new Collector(native, drain, limit, done);
 }
 
 /**

@@ -75,19 +75,22 @@ interface Decoded {
   record: Record<string, string | string[]>;
 }
 
-/** Parts are never changed once stored, so each is decoded once, on its first hit. */
-const decodedParts = new WeakMap<StoredParts, Decoded>();
 /**
- * The metadata of parts this process put (CacheStore.putParts keeps the very object), beside
- * them rather than as JSON in META_HEADER: a miss that stores pays no JSON.stringify, and its
- * first hit no JSON.parse.
+ * Parts are never changed once stored, so each is decoded once, on its first hit, and the result
+ * kept on them under DECODED. The metadata of parts this process put (CacheStore.putParts keeps
+ * the very object) sits on them under PUT_META rather than as JSON in META_HEADER: a miss that
+ * stores pays no JSON.stringify, and its first hit no JSON.parse. Both are properties under
+ * symbols, not WeakMaps keyed by the parts: a WeakMap entry per stored response is an ephemeron
+ * that every collection must process while the entry lives (bench/README.md, cache.ts).
  */
-const partsMeta = new WeakMap<StoredParts, Meta>();
+const DECODED = Symbol('portico.cache.decoded');
+const PUT_META = Symbol('portico.cache.meta');
+type KeptParts = StoredParts & { [DECODED]?: Decoded; [PUT_META]?: Meta };
 
-function decode(parts: StoredParts): Decoded {
-  const known = decodedParts.get(parts);
+function decode(parts: KeptParts): Decoded {
+  const known = parts[DECODED];
   if (known) return known;
-  let meta: Meta | null = partsMeta.get(parts) ?? null;
+  let meta: Meta | null = parts[PUT_META] ?? null;
   const record: Record<string, string | string[]> = {};
   for (const [name, value] of parts.headers) {
     if (name === META_HEADER) {
@@ -105,7 +108,7 @@ function decode(parts: StoredParts): Decoded {
     }
   }
   const d: Decoded = { parts, meta, record };
-  decodedParts.set(parts, d);
+  parts[DECODED] = d;
   return d;
 }
 
@@ -494,28 +497,39 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
 
   /**
    * Stores a response read in full: the entry under its (variant) key, and, when it varies, a
-   * marker under the primary key naming the Vary headers.
+   * marker under the primary key naming the Vary headers. A store that keeps parts (core's LRU)
+   * is written at once and nothing is returned: no promise per miss for a write that is done.
    */
-  async function put(primary: string, buffered: Buffered): Promise<void> {
+  function put(primary: string, buffered: Buffered): Promise<void> | undefined {
     const ttlSeconds = buffered.meta.f.keep;
     if (store.putParts) {
       // Core's LRU keeps the parts as they are: no Response, no Headers, and the metadata beside them.
       if (buffered.meta.vh.length > 0) {
-        const marker: StoredParts = { status: 200, statusText: '', headers: [], body: new Uint8Array(0) };
-        partsMeta.set(marker, { ...buffered.meta, k: primary, m: 1 });
+        const marker: KeptParts = {
+          status: 200,
+          statusText: '',
+          headers: [],
+          body: new Uint8Array(0),
+          [PUT_META]: { ...buffered.meta, k: primary, m: 1 },
+        };
         store.putParts(storeKey(hot, primary), marker, { ttlSeconds });
       }
-      const parts: StoredParts = {
+      const parts: KeptParts = {
         status: buffered.status,
         statusText: buffered.statusText,
         headers: buffered.headers,
         body: buffered.body,
+        [PUT_META]: buffered.meta,
       };
-      partsMeta.set(parts, buffered.meta);
       store.putParts(storeKey(hot, buffered.meta.k), parts, { ttlSeconds });
       reportBytes();
-      return;
+      return undefined;
     }
+    return putResponses(primary, buffered, ttlSeconds);
+  }
+
+  /** put() into a store of Responses, the metadata as JSON in META_HEADER. */
+  async function putResponses(primary: string, buffered: Buffered, ttlSeconds: number): Promise<void> {
     const headers = new Headers(buffered.headers);
     headers.set(META_HEADER, JSON.stringify(buffered.meta));
     const writes: Promise<void>[] = [];
@@ -536,6 +550,11 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     );
     await Promise.all(writes);
     reportBytes();
+  }
+
+  /** A store write that failed: the response is served anyway, and the failure logged. */
+  function writeFailed(err: unknown): void {
+    runtime.log({ level: 'warn', msg: 'cache store write failed', cause: err instanceof Error ? err.message : String(err) });
   }
 
   /** Feeds `portico_cache_bytes` from the store's own count (stores that cannot tell report nothing). */
@@ -603,14 +622,17 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
         tapBody(response, relayed.native, c.maxObjectBytes, conditional, (body) => {
           if (body === null) return resolve(null);
           const b: Buffered = { status: res.status, statusText: res.statusText, headers, body, meta };
-          put(primary, b).then(
+          let writing: Promise<void> | undefined;
+          try {
+            writing = put(primary, b);
+          } catch (err) {
+            writeFailed(err);
+          }
+          if (writing === undefined) return resolve(b);
+          writing.then(
             () => resolve(b),
             (err: unknown) => {
-              runtime.log({
-                level: 'warn',
-                msg: 'cache store write failed',
-                cause: err instanceof Error ? err.message : String(err),
-              });
+              writeFailed(err);
               resolve(b);
             },
           );
@@ -628,7 +650,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       try {
         await put(primary, b);
       } catch (err) {
-        runtime.log({ level: 'warn', msg: 'cache store write failed', cause: err instanceof Error ? err.message : String(err) });
+        writeFailed(err);
       }
       return b;
     })();
@@ -779,7 +801,14 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
         body,
         meta,
       };
-      if (!reqNoStore) ex.context.waitUntil(put(primary, b).catch(() => undefined));
+      if (!reqNoStore) {
+        try {
+          const writing = put(primary, b);
+          if (writing) ex.context.waitUntil(writing.catch(writeFailed));
+        } catch (err) {
+          writeFailed(err);
+        }
+      }
       const ttl = Math.round(meta.f.life - meta.f.age0);
       return serve(ex, b.status, b.statusText, b.headers, body, meta, `fwd=${fwd}; fwd-status=304; stored; ttl=${ttl}`);
     }
