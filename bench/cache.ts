@@ -315,9 +315,12 @@ export async function runCacheBench(options: CacheBenchOptions = {}): Promise<st
  * blocks of keep-alive GETs, 8 at a time, for each workload in turn: plain forwarding (one path,
  * and a new path each), misses (a new key each, every one checked to reach the origin) and hits.
  * Each workload gets a warm-up block first; the counts are zeroed before and dumped after each
- * measured block, and the medians over blocks are reported.
+ * measured block, and the medians over blocks are reported. `--keep DIR` keeps the dumps
+ * (out.<pid>.<n>, one per block, the workloads in turn) for `callgrind_annotate`.
  */
-export async function countCacheInstructions(options: { node?: string; blocks?: number; requests?: number } = {}): Promise<string> {
+export async function countCacheInstructions(
+  options: { node?: string; blocks?: number; requests?: number; keep?: string } = {},
+): Promise<string> {
   const blocks = options.blocks ?? 3;
   const requests = options.requests ?? 2000;
   let missesAtOrigin = 0;
@@ -330,7 +333,8 @@ export async function countCacheInstructions(options: { node?: string; blocks?: 
   });
   await new Promise<void>((r) => origin.listen(0, HOST, r));
   const originUrl = `http://${HOST}:${(origin.address() as { port: number }).port}`;
-  const dir = mkdtempSync(join(tmpdir(), 'portico-callgrind-'));
+  const dir = options.keep ?? mkdtempSync(join(tmpdir(), 'portico-callgrind-'));
+  mkdirSync(dir, { recursive: true });
   const portico = await startPortico(originUrl, options.node ?? process.execPath, callgrindWrapper(dir));
   portico.child.stdout?.resume();
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });
@@ -400,7 +404,7 @@ export async function countCacheInstructions(options: { node?: string; blocks?: 
   } finally {
     agent.destroy();
     await stop(portico.child, 'SIGINT');
-    rmSync(dir, { recursive: true, force: true });
+    if (options.keep === undefined) rmSync(dir, { recursive: true, force: true });
     origin.closeAllConnections();
     origin.close();
   }
@@ -413,6 +417,7 @@ export async function cliMain(argv: string[]): Promise<void> {
       ...(value('--node') ? { node: value('--node') as string } : {}),
       ...(value('--blocks') ? { blocks: Number(value('--blocks')) } : {}),
       ...(value('--requests') ? { requests: Number(value('--requests')) } : {}),
+      ...(value('--keep') ? { keep: value('--keep') as string } : {}),
     });
     process.stdout.write(md);
     return;

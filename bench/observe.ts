@@ -16,7 +16,8 @@
  * machine the rate moves with whatever else runs, the CPU a request costs much less so.
  *
  * @example
- * // npx tsx bench/observe.ts [--pairs 5] [--rounds 6] [--seconds 2] [--aa]
+ * // npx tsx bench/observe.ts [--pairs 5] [--rounds 6] [--seconds 2] [--warmup 0] [--aa]
+ *   --warmup S: S seconds of wrk on each gateway of a pair before its rounds (Node 24 needs ~15)
  *   --aa: the control, both gateways without observation (the ratios then show the method's noise)
  * // npx tsx bench/observe.ts --instructions [--blocks 4] [--requests 2500] [--aa]
  *   counts instructions instead of timing: each gateway runs under `valgrind --tool=callgrind`
@@ -133,6 +134,7 @@ async function measurePair(
   onFirst: boolean,
   rounds: number,
   seconds: number,
+  warmup: number,
 ): Promise<PairResult> {
   const ports = { off: await freePort(), on: await freePort() };
   const procs: Partial<Record<Mode, ChildProcess>> = {};
@@ -152,6 +154,8 @@ async function measurePair(
     ).text();
     if (!control && !/portico_requests_total\{route="all"/.test(m))
       throw new Error('the "on" gateway does not count its requests');
+    // Node 24 still compiles some 30,000 requests in (bench/README.md): both get a long warm-up.
+    for (const mode of ['off', 'on'] as const) if (warmup > 0) await wrk(`http://127.0.0.1:${ports[mode]}/items`, warmup);
     const pids = { off: procs.off?.pid ?? 0, on: procs.on?.pid ?? 0 };
     const rates: Record<Mode, number[]> = { off: [], on: [] };
     const cpu: Record<Mode, number[]> = { off: [], on: [] };
@@ -288,6 +292,7 @@ async function main(): Promise<void> {
   const pairs = opt('--pairs', 5);
   const rounds = opt('--rounds', 6);
   const seconds = opt('--seconds', 2);
+  const warmup = opt('--warmup', 0);
   // The control: both gateways without observation, so the spread of an A/A comparison shows.
   const control = args.includes('--aa');
   const originPort = await freePort();
@@ -296,7 +301,7 @@ async function main(): Promise<void> {
   try {
     const results: PairResult[] = [];
     for (let i = 0; i < pairs; i++) {
-      const r = await measurePair(originUrl, control, i % 2 === 1, rounds, seconds);
+      const r = await measurePair(originUrl, control, i % 2 === 1, rounds, seconds, warmup);
       results.push(r);
       const sum = (mode: Mode) => (r.total[mode].ms * 1000) / r.total[mode].requests;
       process.stdout.write(

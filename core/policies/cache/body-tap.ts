@@ -70,7 +70,10 @@ class Collector implements BodyTap {
     this.settled = true;
     const chunks = this.chunks;
     this.chunks = null;
-    if (chunks === null) return this.done(null);
+    if (chunks === null) {
+      this.done(null);
+      return;
+    }
     // A copy of its own: a relayed chunk may be a view into a larger buffer of the runtime's.
     const body = new Uint8Array(this.size);
     let at = 0;
