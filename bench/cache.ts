@@ -310,16 +310,20 @@ export async function runCacheBench(options: CacheBenchOptions = {}): Promise<st
 }
 
 /**
- * `--instructions`: what a miss costs beyond plain forwarding, counted instead of timed. The
- * portico server runs under callgrind (bench/_callgrind.ts); a client in this process sends
- * blocks of keep-alive GETs, 8 at a time, for each workload in turn: plain forwarding (one path,
- * and a new path each), misses (a new key each, every one checked to reach the origin) and hits.
- * Each workload gets a warm-up block first; the counts are zeroed before and dumped after each
- * measured block, and the medians over blocks are reported. `--keep DIR` keeps the dumps
- * (out.<pid>.<n>, one per block, the workloads in turn) for `callgrind_annotate`.
+ * `--instructions`: what a miss costs beyond plain forwarding, counted instead of timed. Each
+ * workload gets a portico server of its own under callgrind (bench/_callgrind.ts), all at once:
+ * plain forwarding (one path, and a new path each), misses (a new key each, every one checked to
+ * reach the origin) and hits. A process of its own, because what a workload costs includes the
+ * garbage collections it causes, and in a shared process those land in whichever workload runs
+ * when they come (the stored entries of the misses made the plain blocks after them dearer). A
+ * client in this process sends each server a warm-up block, then `blocks` blocks of keep-alive
+ * GETs, 8 at a time; the counts are zeroed before and dumped after each block, and the medians
+ * over blocks are reported. `--keep DIR` keeps the dumps (DIR/<workload>/out.<pid>.<n>) for
+ * `callgrind_annotate`; `--only plain-new,miss` runs only those workloads (of plain, plain-new,
+ * miss, hit).
  */
 export async function countCacheInstructions(
-  options: { node?: string; blocks?: number; requests?: number; keep?: string } = {},
+  options: { node?: string; blocks?: number; requests?: number; keep?: string; only?: string[] } = {},
 ): Promise<string> {
   const blocks = options.blocks ?? 3;
   const requests = options.requests ?? 2000;
@@ -331,80 +335,98 @@ export async function countCacheInstructions(
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   });
+  // Longer than the gateway keeps an idle origin socket (10 s): under callgrind a socket can sit
+  // idle for seconds, and one the origin closed first would be a 502 when the gateway reuses it.
+  origin.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => origin.listen(0, HOST, r));
   const originUrl = `http://${HOST}:${(origin.address() as { port: number }).port}`;
-  const dir = options.keep ?? mkdtempSync(join(tmpdir(), 'portico-callgrind-'));
-  mkdirSync(dir, { recursive: true });
-  const portico = await startPortico(originUrl, options.node ?? process.execPath, callgrindWrapper(dir));
-  portico.child.stdout?.resume();
-  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
-  let tag = 0;
-  const workloads: [name: string, path: (k: number) => string, status: RegExp][] = [
-    ['plain forwarding', () => '/plain/item', /^$/],
-    ['plain forwarding, a new path each', (k) => `/plain/${tag}-${k}`, /^$/],
-    ['cache misses, a new key each', (k) => `/miss/${tag}-${k}`, /fwd=uri-miss;.*\bstored\b/],
-    ['cache hits', () => '/cached/item', /; hit/],
-  ];
-  /** `n` GETs, 8 at a time; each must be a 200 with the origin's body and a matching Cache-Status. */
-  const send = async (path: (k: number) => string, status: RegExp, n: number): Promise<void> => {
-    tag++;
-    let next = 0;
-    const one = (k: number) =>
-      new Promise<void>((resolve, reject) => {
-        const r = httpRequest(`${portico.url}${path(k)}`, { agent }, (res) => {
-          let got = '';
-          res.setEncoding('utf8').on('data', (c: string) => (got += c));
-          res.on('end', () => {
-            const cs = String(res.headers['cache-status'] ?? '');
-            if (res.statusCode !== 200 || got !== body || !status.test(cs))
-              reject(new Error(`${path(k)}: ${res.statusCode}, Cache-Status "${cs}"`));
-            else resolve();
+  const workloads = (
+    [
+      ['plain', 'plain forwarding', () => '/plain/item', /^$/],
+      ['plain-new', 'plain forwarding, a new path each', (t, k) => `/plain/${t}-${k}`, /^$/],
+      ['miss', 'cache misses, a new key each', (t, k) => `/miss/${t}-${k}`, /fwd=uri-miss;.*\bstored\b/],
+      ['hit', 'cache hits', () => '/cached/item', /; hit/],
+    ] as [id: string, name: string, path: (tag: number, k: number) => string, status: RegExp][]
+  ).filter(([id]) => options.only === undefined || options.only.includes(id));
+  const root = options.keep ?? mkdtempSync(join(tmpdir(), 'portico-callgrind-'));
+  let version = '';
+  /** One workload's server, from its start to its stop: the instructions of each block, a request. */
+  const measure = async ([id, , path, status]: (typeof workloads)[number]): Promise<number[]> => {
+    const dir = join(root, id);
+    mkdirSync(dir, { recursive: true });
+    const portico = await startPortico(originUrl, options.node ?? process.execPath, callgrindWrapper(dir));
+    version = portico.version;
+    portico.child.stdout?.resume();
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    let tag = 0;
+    /** `n` GETs, 8 at a time; each must be a 200 with the origin's body and a matching Cache-Status. */
+    const send = async (n: number): Promise<void> => {
+      const t = ++tag;
+      let next = 0;
+      const one = (k: number) =>
+        new Promise<void>((resolve, reject) => {
+          const r = httpRequest(`${portico.url}${path(t, k)}`, { agent }, (res) => {
+            let got = '';
+            res.setEncoding('utf8').on('data', (c: string) => (got += c));
+            res.on('end', () => {
+              const cs = String(res.headers['cache-status'] ?? '');
+              // The hits' first request stores the entry the others hit.
+              const expected = id === 'hit' && t === 1 && k === 0 ? /fwd=uri-miss/ : status;
+              if (res.statusCode !== 200 || got !== body || !expected.test(cs))
+                reject(new Error(`${path(t, k)}: ${res.statusCode}, Cache-Status "${cs}"`));
+              else resolve();
+            });
           });
+          r.on('error', reject);
+          r.end();
         });
-        r.on('error', reject);
-        r.end();
-      });
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < n) await one(next++);
-      }),
-    );
-  };
-  try {
-    const pid = portico.child.pid as number;
-    await send(() => '/cached/item', /^$|fwd=uri-miss/, 1);
-    for (const [, path, status] of workloads) await send(path, status, requests);
-    const perBlock = new Map<string, number[]>(workloads.map(([name]) => [name, []]));
-    for (let b = 0; b < blocks; b++) {
-      for (const [name, path, status] of workloads) {
+      if (id === 'hit' && t === 1) await one(next++);
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next < n) await one(next++);
+        }),
+      );
+    };
+    try {
+      const pid = portico.child.pid as number;
+      await send(requests);
+      const perRequest: number[] = [];
+      for (let b = 0; b < blocks; b++) {
         const before = missesAtOrigin;
         await zeroCounts(pid);
-        await send(path, status, requests);
+        await send(requests);
         await dumpCounts(pid);
-        if (name.startsWith('cache misses') && missesAtOrigin - before !== requests)
+        // Only the misses' server sends /miss/ paths: all of them reached the origin.
+        if (id === 'miss' && missesAtOrigin - before !== requests)
           throw new Error(`${missesAtOrigin - before} of ${requests} misses reached the origin`);
         const totals = dumpTotals(dir);
-        perBlock.get(name)?.push((totals[totals.length - 1] as number) / requests);
+        perRequest.push((totals[totals.length - 1] as number) / requests);
       }
+      return perRequest;
+    } finally {
+      agent.destroy();
+      await stop(portico.child, 'SIGINT');
     }
-    const cost = (name: string) => median(perBlock.get(name) ?? []);
-    const plain = cost('plain forwarding');
-    const like = cost('plain forwarding, a new path each');
+  };
+  try {
+    const results = await Promise.all(workloads.map(measure));
+    const perBlock = new Map(workloads.map(([id], i) => [id, results[i] as number[]]));
+    const cost = (id: string) => median(perBlock.get(id) ?? []);
+    /** The ratio to a workload that ran, or a dash. */
+    const vs = (id: string, base: string) => (perBlock.has(base) ? `${(cost(id) / cost(base)).toFixed(3)}×` : '—');
     return [
-      `Instructions a request in the portico server (user space, callgrind), Node ${portico.version}: ${blocks} blocks of ${requests} keep-alive GETs per workload (8 at a time) after a warm-up block each, medians over blocks; a rate ratio is about the inverse of the instruction ratio.`,
+      `Instructions a request of the portico server (user space, all threads, callgrind), Node ${version}: a server per workload, ${blocks} blocks of ${requests} keep-alive GETs each (8 at a time) after a warm-up block, medians over blocks; for a server bound by its CPU a rate ratio is about the inverse of the instruction ratio (the kernel's share, the same for all, is not counted).`,
       '',
       '| workload | instructions a request | vs plain forwarding | vs plain, a new path each | per block |',
       '| --- | ---: | ---: | ---: | --- |',
       ...workloads.map(
-        ([name]) =>
-          `| ${name} | ${(cost(name) / 1000).toFixed(1)} k | ${(cost(name) / plain).toFixed(3)}× | ${(cost(name) / like).toFixed(3)}× | ${(perBlock.get(name) ?? []).map((x) => (x / 1000).toFixed(1)).join(', ')} |`,
+        ([id, name]) =>
+          `| ${name} | ${(cost(id) / 1000).toFixed(1)} k | ${vs(id, 'plain')} | ${vs(id, 'plain-new')} | ${(perBlock.get(id) ?? []).map((x) => (x / 1000).toFixed(1)).join(', ')} |`,
       ),
       '',
     ].join('\n');
   } finally {
-    agent.destroy();
-    await stop(portico.child, 'SIGINT');
-    if (options.keep === undefined) rmSync(dir, { recursive: true, force: true });
+    if (options.keep === undefined) rmSync(root, { recursive: true, force: true });
     origin.closeAllConnections();
     origin.close();
   }
@@ -418,6 +440,7 @@ export async function cliMain(argv: string[]): Promise<void> {
       ...(value('--blocks') ? { blocks: Number(value('--blocks')) } : {}),
       ...(value('--requests') ? { requests: Number(value('--requests')) } : {}),
       ...(value('--keep') ? { keep: value('--keep') as string } : {}),
+      ...(value('--only') ? { only: (value('--only') as string).split(',') } : {}),
     });
     process.stdout.write(md);
     return;
