@@ -316,17 +316,19 @@ export async function runCacheBench(options: CacheBenchOptions = {}): Promise<st
  * reach the origin) and hits. A process of its own, because what a workload costs includes the
  * garbage collections it causes, and in a shared process those land in whichever workload runs
  * when they come (the stored entries of the misses made the plain blocks after them dearer). A
- * client in this process sends each server a warm-up block, then `blocks` blocks of keep-alive
+ * client in this process sends each server `--warmup` requests (8,000: the JIT is still busy at
+ * 2,000), then `blocks` blocks of keep-alive
  * GETs, 8 at a time; the counts are zeroed before and dumped after each block, and the medians
  * over blocks are reported. `--keep DIR` keeps the dumps (DIR/<workload>/out.<pid>.<n>) for
  * `callgrind_annotate`; `--only plain-new,miss` runs only those workloads (of plain, plain-new,
  * miss, hit).
  */
 export async function countCacheInstructions(
-  options: { node?: string; blocks?: number; requests?: number; keep?: string; only?: string[] } = {},
+  options: { node?: string; blocks?: number; requests?: number; warmup?: number; keep?: string; only?: string[] } = {},
 ): Promise<string> {
   const blocks = options.blocks ?? 3;
   const requests = options.requests ?? 2000;
+  const warmup = options.warmup ?? 8000;
   let missesAtOrigin = 0;
   const body = JSON.stringify({ items: Array.from({ length: 16 }, (_, i) => ({ id: i, name: `item-${i}` })) }).padEnd(1024, ' ');
   const origin = createServer((req, res) => {
@@ -389,7 +391,7 @@ export async function countCacheInstructions(
     };
     try {
       const pid = portico.child.pid as number;
-      await send(requests);
+      await send(warmup);
       const perRequest: number[] = [];
       for (let b = 0; b < blocks; b++) {
         const before = missesAtOrigin;
@@ -415,7 +417,7 @@ export async function countCacheInstructions(
     /** The ratio to a workload that ran, or a dash. */
     const vs = (id: string, base: string) => (perBlock.has(base) ? `${(cost(id) / cost(base)).toFixed(3)}×` : '—');
     return [
-      `Instructions a request of the portico server (user space, all threads, callgrind), Node ${version}: a server per workload, ${blocks} blocks of ${requests} keep-alive GETs each (8 at a time) after a warm-up block, medians over blocks; for a server bound by its CPU a rate ratio is about the inverse of the instruction ratio (the kernel's share, the same for all, is not counted).`,
+      `Instructions a request of the portico server (user space, all threads, callgrind), Node ${version}: a server per workload, ${blocks} blocks of ${requests} keep-alive GETs each (8 at a time) after ${warmup} of warm-up, medians over blocks; for a server bound by its CPU a rate ratio is about the inverse of the instruction ratio (the kernel's share, the same for all, is not counted).`,
       '',
       '| workload | instructions a request | vs plain forwarding | vs plain, a new path each | per block |',
       '| --- | ---: | ---: | ---: | --- |',
@@ -441,6 +443,7 @@ export async function cliMain(argv: string[]): Promise<void> {
       ...(value('--requests') ? { requests: Number(value('--requests')) } : {}),
       ...(value('--keep') ? { keep: value('--keep') as string } : {}),
       ...(value('--only') ? { only: (value('--only') as string).split(',') } : {}),
+      ...(value('--warmup') ? { warmup: Number(value('--warmup')) } : {}),
     });
     process.stdout.write(md);
     return;
