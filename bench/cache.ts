@@ -12,6 +12,7 @@
  * counting requests per path. Inputs are checked before timing: a hit must say
  * `Cache-Status: portico; hit`, nginx's `X-Cache-Status: HIT`.
  * Run: `portico bench cache [--seconds S] [--runs N] [--node PATH]`; writes bench/results/cache.md.
+ * `portico bench cache --instructions [...]` counts instead (countCacheInstructions, below).
  * With `--runs N` every workload is measured N times, round-robin, each run starting one workload
  * further on (so that a burst of other work on the machine, or coming right after another
  * workload, falls on all of them alike), and the medians are reported; `--node PATH` runs
@@ -329,6 +330,9 @@ export async function countCacheInstructions(
   const blocks = options.blocks ?? 3;
   const requests = options.requests ?? 2000;
   const warmup = options.warmup ?? 8000;
+  const ids = ['plain', 'plain-new', 'miss', 'hit'];
+  if (options.only !== undefined && (options.only.length === 0 || options.only.some((id) => !ids.includes(id))))
+    throw new Error(`--only takes some of ${ids.join(',')} (got ${options.only.join(',')})`);
   let missesAtOrigin = 0;
   const body = JSON.stringify({ items: Array.from({ length: 16 }, (_, i) => ({ id: i, name: `item-${i}` })) }).padEnd(1024, ' ');
   const origin = createServer((req, res) => {
@@ -350,6 +354,7 @@ export async function countCacheInstructions(
       ['hit', 'cache hits', () => '/cached/item', /; hit/],
     ] as [id: string, name: string, path: (tag: number, k: number) => string, status: RegExp][]
   ).filter(([id]) => options.only === undefined || options.only.includes(id));
+
   const root = options.keep ?? mkdtempSync(join(tmpdir(), 'portico-callgrind-'));
   let version = '';
   /** One workload's server, from its start to its stop: the instructions of each block, a request. */

@@ -384,6 +384,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--seconds <s>', 'limits: length of each accuracy run (default 5)')
     .option('--delays <ms,ms,ms>', "failover: the near, mid and far regions' delays (default 5,80,200)")
     .option('--loopback', 'failover: loopback ports, even where network namespaces can be made')
+    .option('--instructions', 'cache: count instructions under callgrind (needs valgrind) instead of timing')
+    .option('--blocks <n>', 'cache --instructions: measured blocks per workload (default 3)')
+    .option('--requests <n>', 'cache --instructions: requests per block (default 2000)')
+    .option('--warmup <n>', 'cache --instructions: requests of warm-up per server (default 8000)')
+    .option('--only <ids>', 'cache --instructions: some of plain,plain-new,miss,hit')
+    .option('--keep <dir>', 'cache --instructions: keep the callgrind dumps there')
     .action(
       (subject: string, options) =>
         (pending = (async () => {
