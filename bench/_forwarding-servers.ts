@@ -42,7 +42,7 @@ if (kind === 'origin') {
     items: Array.from({ length: 16 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b', 'c'] })),
   }).padEnd(1024, ' ');
   const large = Object.fromEntries(Object.entries(LARGE).map(([path, size]) => [path, Buffer.alloc(size, 'x')]));
-  createServer((req, res) => {
+  const server = createServer((req, res) => {
     // The answer comes once the request's body (if any) has all arrived.
     req.resume();
     req.once('end', () => {
@@ -55,7 +55,12 @@ if (kind === 'origin') {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     });
-  }).listen(port, HOST, ready);
+  });
+  // Idle sockets are kept longer than any proxy here keeps them (portico 10 s): under callgrind
+  // (observe.ts --instructions) a socket can sit idle for seconds, and one the origin closed
+  // first made a 502 when the proxy reused it.
+  server.keepAliveTimeout = 60_000;
+  server.listen(port, HOST, ready);
 } else if (kind === 'portico' || kind === 'portico-web') {
   const jwk = process.env['PORTICO_BENCH_JWK'];
   // The route of the goal: header transforms both ways, the access log on (stdout, as `portico dev`).
