@@ -45,9 +45,28 @@ export function createLineLog(write: (text: string) => void): LineLog {
   return Object.assign(log, { flush });
 }
 
-/** The default sink: batched JSON lines on stdout, flushed on exit. */
+/**
+ * The default sink: batched JSON lines on stdout, flushed on exit.
+ *
+ * When stdout goes away (the reader of a pipe exits: `portico dev | head`, a log shipper that
+ * crashed), the write fails with EPIPE, which Node reports as an 'error' event on the stream:
+ * without a listener that event is an uncaught exception and the gateway would die of its log.
+ * Here it keeps serving: lines are dropped from then on, and one line on stderr says so.
+ */
 export function stdoutLineLog(): LineLog {
-  const log = createLineLog((text) => process.stdout.write(text));
+  let lost: string | null = null;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (lost !== null) return;
+    lost = err.code ?? err.message;
+    try {
+      process.stderr.write(`portico: stdout failed (${lost}); access and error lines are dropped from now on\n`);
+    } catch {
+      // stderr is gone too: nothing is left to tell.
+    }
+  });
+  const log = createLineLog((text) => {
+    if (lost === null) process.stdout.write(text);
+  });
   process.once('exit', log.flush);
   return log;
 }

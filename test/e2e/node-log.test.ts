@@ -2,7 +2,7 @@
  * The Node target's default log sink: JSON lines on stdout, batched per turn of the event loop,
  * and nothing lost when the process exits before the next turn.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createLineLog } from '../../targets/node/log.ts';
@@ -62,5 +62,24 @@ describe('the Node log sink', () => {
     const r = runWithLog("log({ level: 'error', msg: 'last words' });\nthrow new Error('boom');");
     expect(r.status).not.toBe(0);
     expect(r.lines).toEqual([{ level: 'error', msg: 'last words' }]);
+  });
+
+  it('keeps the process alive when its stdout reader goes away (EPIPE), and says so once on stderr', async () => {
+    // The reader closes the pipe after the first line; the process logs 40 more lines after that.
+    const script =
+      `import { stdoutLineLog } from ${JSON.stringify(LOG_MODULE)};\nconst log = stdoutLineLog();\nlet n = 0;\n` +
+      "const t = setInterval(() => { log({ level: 'info', msg: 'tick', n: n++ }); " +
+      "if (n === 40) { clearInterval(t); process.stderr.write('still here\\n'); } }, 5);";
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(stderr).not.toContain('Unhandled');
+    expect(code).toBe(0);
+    expect(stderr).toContain('still here');
+    expect(stderr.match(/stdout failed \(EPIPE\)/g)).toHaveLength(1);
   });
 });
