@@ -37,6 +37,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ab } from './_ab.ts';
 import { callgrindWrapper, dumpCounts, dumpTotals, zeroCounts } from './_callgrind.ts';
 import { TS_LOADER } from './_loader.ts';
 import { freePort } from './_ports.ts';
@@ -197,21 +198,6 @@ async function measurePair(
   } finally {
     for (const c of Object.values(procs)) c?.kill('SIGTERM');
   }
-}
-
-/** Runs `cmd` and resolves with its stdout; rejects with its stderr when it fails. */
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
-    );
-  });
-}
-
-/** `requests` keep-alive GETs from ab (8 at a time); throws unless every one got a 2xx. */
-async function ab(url: string, requests: number): Promise<void> {
-  const out = await run('ab', ['-q', '-k', '-c', '8', '-n', String(requests), url]);
-  if (!/Failed requests:\s+0\b/.test(out) || /Non-2xx/.test(out)) throw new Error(`ab saw failures: ${out}`);
 }
 
 /**

@@ -12,6 +12,7 @@
  */
 import { spawn, type ChildProcess, execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ab } from './_ab.ts';
 import { TS_LOADER } from './_loader.ts';
 import { freePort } from './_ports.ts';
 
@@ -41,17 +42,6 @@ function startServer(node: string, args: string[], port: number): Promise<Server
       }
     });
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-}
-
-/** `requests` keep-alive GETs from ab, 8 at a time; throws unless every one got a 2xx. */
-function ab(url: string, requests: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile('ab', ['-q', '-k', '-c', '8', '-n', String(requests), url], { maxBuffer: 1 << 24 }, (err, out, stderr) => {
-      if (err) return reject(new Error(`ab: ${stderr || err.message}`));
-      if (!/Failed requests:\s+0\b/.test(out) || /Non-2xx/.test(out)) return reject(new Error(`ab saw failures: ${out}`));
-      resolve();
-    });
   });
 }
 
