@@ -154,6 +154,8 @@ interface Buffered {
   headers: [string, string][];
   body: Bytes;
   meta: Meta;
+  /** storeKey of the primary key, when the request already made it (it is hashed once a miss). */
+  primaryStore?: string;
 }
 
 /** Bytes over a plain ArrayBuffer (what a Response body takes). */
@@ -374,10 +376,10 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
   }
 
   /** The entry under `full` from a store that answers at once (CacheStore.peek: core's LRU). */
-  function peek(full: string): Entry | null | 'collision' {
+  function peek(full: string, key = storeKey(hot, full)): Entry | null | 'collision' {
     let parts: StoredParts | null;
     try {
-      parts = store.peek?.(storeKey(hot, full)) ?? null;
+      parts = store.peek?.(key) ?? null;
     } catch (err) {
       return storeFailed(err);
     }
@@ -386,10 +388,10 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     return d.meta === null || d.meta.k !== full ? 'collision' : new Entry(d.meta, d, null);
   }
 
-  async function read(full: string): Promise<Entry | null | 'collision'> {
+  async function read(full: string, key = storeKey(hot, full)): Promise<Entry | null | 'collision'> {
     let response: Response | null;
     try {
-      response = await store.get(storeKey(hot, full));
+      response = await store.get(key);
     } catch (err) {
       return storeFailed(err);
     }
@@ -415,9 +417,9 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
    * answers at once (peek) the answer is given at once too, with no promise: every hit and miss
    * on Node goes that way.
    */
-  function lookup(ex: Exchange, primary: string): Lookup | Promise<Lookup> {
-    if (!canPeek) return lookupAsync(ex, primary);
-    const first = peek(primary);
+  function lookup(ex: Exchange, primary: string, primaryStore: string): Lookup | Promise<Lookup> {
+    if (!canPeek) return lookupAsync(ex, primary, primaryStore);
+    const first = peek(primary, primaryStore);
     if (first === null) return { kind: 'uri-miss' };
     if (first === 'collision') return { kind: 'miss' };
     if (first.meta.m !== 1) return judge(first);
@@ -425,8 +427,8 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     return second === null || second === 'collision' ? { kind: 'vary-miss' } : judge(second);
   }
 
-  async function lookupAsync(ex: Exchange, primary: string): Promise<Lookup> {
-    const first = await read(primary);
+  async function lookupAsync(ex: Exchange, primary: string, primaryStore: string): Promise<Lookup> {
+    const first = await read(primary, primaryStore);
     if (first === null) return { kind: 'uri-miss' };
     if (first === 'collision') return { kind: 'miss' };
     if (first.meta.m !== 1) return judge(first);
@@ -502,6 +504,9 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
    */
   function put(primary: string, buffered: Buffered): Promise<void> | undefined {
     const ttlSeconds = buffered.meta.f.keep;
+    const primaryStore = buffered.primaryStore ?? storeKey(hot, primary);
+    // The entry's own key: the primary one unless the response varies.
+    const entryStore = buffered.meta.k === primary ? primaryStore : storeKey(hot, buffered.meta.k);
     if (store.putParts) {
       // Core's LRU keeps the parts as they are: no Response, no Headers, and the metadata beside them.
       if (buffered.meta.vh.length > 0) {
@@ -512,7 +517,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
           body: new Uint8Array(0),
           [PUT_META]: { ...buffered.meta, k: primary, m: 1 },
         };
-        store.putParts(storeKey(hot, primary), marker, { ttlSeconds });
+        store.putParts(primaryStore, marker, { ttlSeconds });
       }
       const parts: KeptParts = {
         status: buffered.status,
@@ -521,32 +526,36 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
         body: buffered.body,
         [PUT_META]: buffered.meta,
       };
-      store.putParts(storeKey(hot, buffered.meta.k), parts, { ttlSeconds });
+      store.putParts(entryStore, parts, { ttlSeconds });
       reportBytes();
       return undefined;
     }
-    return putResponses(primary, buffered, ttlSeconds);
+    return putResponses(primary, buffered, ttlSeconds, primaryStore, entryStore);
   }
 
   /** put() into a store of Responses, the metadata as JSON in META_HEADER. */
-  async function putResponses(primary: string, buffered: Buffered, ttlSeconds: number): Promise<void> {
+  async function putResponses(
+    primary: string,
+    buffered: Buffered,
+    ttlSeconds: number,
+    primaryStore: string,
+    entryStore: string,
+  ): Promise<void> {
     const headers = new Headers(buffered.headers);
     headers.set(META_HEADER, JSON.stringify(buffered.meta));
     const writes: Promise<void>[] = [];
     if (buffered.meta.vh.length > 0) {
       const marker: Meta = { ...buffered.meta, k: primary, m: 1 };
       writes.push(
-        store.put(storeKey(hot, primary), new Response(null, { headers: { [META_HEADER]: JSON.stringify(marker) } }), {
+        store.put(primaryStore, new Response(null, { headers: { [META_HEADER]: JSON.stringify(marker) } }), {
           ttlSeconds,
         }),
       );
     }
     writes.push(
-      store.put(
-        storeKey(hot, buffered.meta.k),
-        new Response(buffered.body, { status: buffered.status, statusText: buffered.statusText, headers }),
-        { ttlSeconds },
-      ),
+      store.put(entryStore, new Response(buffered.body, { status: buffered.status, statusText: buffered.statusText, headers }), {
+        ttlSeconds,
+      }),
     );
     await Promise.all(writes);
     reportBytes();
@@ -571,7 +580,8 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
   /**
    * Sends the request to the origin and, when the response may be stored, tees its body: one
    * branch to the client, one read in full (independent of the client) and stored at its end.
-   * `fwd` is the Cache-Status reason. A request with `no-store` never stores.
+   * `fwd` is the Cache-Status reason. A request with `no-store` never stores. `primaryStore` is
+   * storeKey(primary) when the caller has it.
    */
   async function forward(
     ex: Exchange,
@@ -581,6 +591,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     reqNoStore: boolean,
     sentAt?: number,
     receivedAt?: number,
+    primaryStore?: string,
   ): Promise<Forwarded> {
     const requestTime = sentAt ?? now();
     const res = await next();
@@ -621,7 +632,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       const buffered = new Promise<Buffered | null>((resolve) => {
         tapBody(response, relayed.native, c.maxObjectBytes, conditional, (body) => {
           if (body === null) return resolve(null);
-          const b: Buffered = { status: res.status, statusText: res.statusText, headers, body, meta };
+          const b: Buffered = { status: res.status, statusText: res.statusText, headers, body, meta, primaryStore };
           let writing: Promise<void> | undefined;
           try {
             writing = put(primary, b);
@@ -646,7 +657,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     const buffered = (async (): Promise<Buffered | null> => {
       const body = await readBody(toStore, c.maxObjectBytes);
       if (body === null) return null;
-      const b: Buffered = { status: res.status, statusText: res.statusText, headers, body, meta };
+      const b: Buffered = { status: res.status, statusText: res.statusText, headers, body, meta, primaryStore };
       try {
         await put(primary, b);
       } catch (err) {
@@ -673,6 +684,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     fwd: string,
     reqNoStore: boolean,
     lookupSeq: number,
+    primaryStore: string,
   ): Promise<Response> {
     if (ex.method !== 'GET') {
       // A HEAD is never stored, so the client's own conditionals go to the origin, which
@@ -681,7 +693,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
         const value = ex.request.headers.get(name);
         if (value !== null) ex.upstreamHeaders.set(name, value);
       }
-      return (await forward(ex, next, primary, fwd, reqNoStore)).response;
+      return (await forward(ex, next, primary, fwd, reqNoStore, undefined, undefined, primaryStore)).response;
     }
     const t = now();
     const flight = flights.get(primary);
@@ -709,7 +721,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
         );
       }
       // Private, uncacheable, too large, or another variant: this request goes to the origin itself.
-      return (await forward(ex, next, primary, fwd, reqNoStore)).response;
+      return (await forward(ex, next, primary, fwd, reqNoStore, undefined, undefined, primaryStore)).response;
     }
     let settle: (b: Buffered | null) => void = () => {};
     const mine: Flight = { done: new Promise((r) => (settle = r)), finishedAt: 0, finishSeq: 0 };
@@ -717,7 +729,11 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     if (flights.size > shared.sweepAt.size) sweepFlights(t);
     const finish = (b: Buffered | null) => {
       settle(b);
-      if (b === null) {
+      // A store that answers at once (peek) has the entry by now, and its lookups run in the same
+      // turn as the flights.get above, so no later lookup can join a finished flight: it goes at
+      // once. Kept, thousands of finished flights a second made every flights.get a walk through
+      // a Map far larger than the CPU's caches, and kept each miss's objects alive for a second.
+      if (b === null || canPeek) {
         if (flights.get(primary) === mine) flights.delete(primary);
       } else {
         mine.finishedAt = now();
@@ -725,7 +741,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
       }
     };
     try {
-      const forwarded = await forward(ex, next, primary, fwd, reqNoStore);
+      const forwarded = await forward(ex, next, primary, fwd, reqNoStore, undefined, undefined, primaryStore);
       forwarded.buffered.then(finish, () => finish(null));
       return forwarded.response;
     } catch (err) {
@@ -800,6 +816,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
         headers: headerList(merged),
         body,
         meta,
+        primaryStore: undefined,
       };
       if (!reqNoStore) {
         try {
@@ -946,7 +963,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     if (primary !== null && range !== null) {
       // A Range is answered from a fresh stored 200 (one byte range, RFC 9110 §14); anything
       // else about it goes to the origin and its answer (a 206 or not) is relayed, never stored.
-      const looked = lookup(ex, primary);
+      const looked = lookup(ex, primary, storeKey(hot, primary));
       const found = looked instanceof Promise ? await looked : looked;
       if (found.kind === 'found') {
         const served = await serveRange(ex, found.entry, found.soft, range);
@@ -964,7 +981,8 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
     ex.upstreamHeaders.delete('if-none-match');
     ex.upstreamHeaders.delete('if-modified-since');
     const lookupSeq = shared.finished.count;
-    const looked = lookup(ex, primary);
+    const primaryStore = storeKey(hot, primary);
+    const looked = lookup(ex, primary, primaryStore);
     const found = looked instanceof Promise ? await looked : looked;
     if (found.kind !== 'found') {
       if (rd.has('only-if-cached')) {
@@ -972,7 +990,7 @@ function createCacheHandler(c: CompiledCache, runtime: PolicyRuntime, shared: Ca
         const refused = ex.refuse('ERR_CACHE_ONLY_IF_CACHED', 'No stored response satisfies this only-if-cached request.');
         return withStatus(refused, `fwd=${found.kind}; detail=only-if-cached`);
       }
-      return miss(ex, next, primary, found.kind, reqNoStore, lookupSeq);
+      return miss(ex, next, primary, found.kind, reqNoStore, lookupSeq, primaryStore);
     }
     const { entry } = found;
     const f = entry.meta.f;
