@@ -83,13 +83,18 @@ describe('OTLP push from a Workers isolate (miniflare)', () => {
 
   it('answers at once while the receiver hangs', async () => {
     collector.mode = 'hang';
-    const started = Date.now();
+    // A request that waited for its push would take the exporter's whole timeout (2 s): each one
+    // must come in well under it. Timed one by one, not as a sum, so that a loaded machine's
+    // slower requests do not add up to a false failure.
+    const took: number[] = [];
     for (let i = 0; i < 10; i++) {
+      const started = Date.now();
       const res = await mf.dispatchFetch(`http://gw.test/api/h${i}`);
       expect(res.status).toBe(200);
       await res.text();
+      took.push(Date.now() - started);
     }
-    expect(Date.now() - started).toBeLessThan(1900);
+    expect(Math.max(...took), `request times ${took.join(', ')} ms`).toBeLessThan(1500);
     collector.mode = 'ok';
   }, 30_000);
 });
