@@ -390,6 +390,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--warmup <n>', 'cache --instructions: requests of warm-up per server (default 8000)')
     .option('--only <ids>', 'cache --instructions: some of plain,plain-new,miss,hit')
     .option('--keep <dir>', 'cache --instructions: keep the callgrind dumps there')
+    .option('--cache-sim', 'cache --instructions: simulate the caches too, and report estimated cycles')
     .action(
       (subject: string, options) =>
         (pending = (async () => {
