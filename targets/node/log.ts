@@ -51,17 +51,21 @@ export function createLineLog(write: (text: string) => void): LineLog {
  * When stdout goes away (the reader of a pipe exits: `portico dev | head`, a log shipper that
  * crashed), the write fails with EPIPE, which Node reports as an 'error' event on the stream:
  * without a listener that event is an uncaught exception and the gateway would die of its log.
- * Here it keeps serving: lines are dropped from then on, and one line on stderr says so.
+ * Here it keeps serving: lines are dropped from then on, and one line on stderr says so (when
+ * stderr is there to take it).
  */
 export function stdoutLineLog(): LineLog {
   let lost: string | null = null;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (lost !== null) return;
     lost = err.code ?? err.message;
+    // stderr is often gone too (the parent that held both pipes exited): its failure comes as an
+    // 'error' event as well, and nothing is left to tell.
+    process.stderr.on('error', () => {});
     try {
       process.stderr.write(`portico: stdout failed (${lost}); access and error lines are dropped from now on\n`);
     } catch {
-      // stderr is gone too: nothing is left to tell.
+      // A synchronous failure of the same kind.
     }
   });
   const log = createLineLog((text) => {

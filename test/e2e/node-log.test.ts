@@ -82,4 +82,21 @@ describe('the Node log sink', () => {
     expect(stderr).toContain('still here');
     expect(stderr.match(/stdout failed \(EPIPE\)/g)).toHaveLength(1);
   });
+
+  it('keeps the process alive when the readers of stdout and stderr both go away (the parent died)', async () => {
+    // No stderr to report on: the child says it lived by exiting 7 after its 40 lines.
+    const script =
+      `import { stdoutLineLog } from ${JSON.stringify(LOG_MODULE)};\nconst log = stdoutLineLog();\nlet n = 0;\n` +
+      "const t = setInterval(() => { log({ level: 'info', msg: 'tick', n: n++ }); " +
+      'if (n === 40) { clearInterval(t); process.exitCode = 7; } }, 5);';
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.once('data', () => {
+      child.stdout.destroy();
+      child.stderr.destroy();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(7);
+  });
 });
