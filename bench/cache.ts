@@ -319,9 +319,9 @@ export async function runCacheBench(options: CacheBenchOptions = {}): Promise<st
  * when they come (the stored entries of the misses made the plain blocks after them dearer). A
  * client in this process sends each server `--warmup` requests (8,000: the JIT is still busy at
  * 2,000), then `blocks` blocks of keep-alive GETs, 8 at a time; the counts are zeroed before and
- * dumped after each block, and the medians over blocks are reported. `--keep DIR` keeps the dumps (DIR/<workload>/out.<pid>.<n>) for
- * `callgrind_annotate`; `--only plain-new,miss` runs only those workloads (of plain, plain-new,
- * miss, hit). `--cache-sim` has callgrind simulate the caches too and reports estimated cycles
+ * dumped after each block, and the medians over blocks are reported. `--keep DIR` keeps the
+ * dumps (DIR/<workload>/out.<pid>.<n>) for `callgrind_annotate`; `--only plain-new,miss` runs
+ * only those workloads (of plain, plain-new, miss, hit). `--cache-sim` has callgrind simulate the caches too and reports estimated cycles
  * (dumpTotals' `cycles`) instead of instructions: what a miss's lookups in large Maps and its
  * stored entries cost in memory traffic, which instructions alone do not show.
  */
