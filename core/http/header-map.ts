@@ -131,6 +131,16 @@ export class HeaderMap implements Headers {
     else this.map.set(key, v);
   }
 
+  /**
+   * `set` without the checks, for a field the gateway makes itself: `name` lower-case and not
+   * `set-cookie`, `value` valid and trimmed (an id it drew, an address it formatted, a host the
+   * URL parser gave). Each check is a regular expression and a `toLowerCase`; a forwarded request
+   * sets five such fields.
+   */
+  setKnown(name: string, value: string): void {
+    this.map.set(name, value);
+  }
+
   get(name: string): string | null {
     const key = name.toLowerCase();
     if (key === 'set-cookie') return this.cookies && this.cookies.length > 0 ? this.cookies.join(', ') : null;
@@ -185,6 +195,12 @@ export class HeaderMap implements Headers {
   get [Symbol.toStringTag](): string {
     return 'Headers';
   }
+}
+
+/** HeaderMap's `setKnown` where `headers` is one, else `set` (same promise about name and value). */
+export function setKnown(headers: Headers, name: string, value: string): void {
+  if (headers instanceof HeaderMap) headers.setKnown(name, value);
+  else headers.set(name, value);
 }
 
 /** Headers as node:http and undici take them, from a HeaderMap or any Headers. */

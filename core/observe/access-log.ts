@@ -35,6 +35,8 @@ function scalar(value: unknown): string | number | boolean | undefined {
 }
 
 export interface AccessFacts {
+  /** ISO 8601 text, the record's first field. */
+  time: string;
   level: LogRecord['level'];
   requestId: string;
   traceId: string | null;
@@ -57,7 +59,7 @@ export interface AccessFacts {
 
 /** The record, in a fixed order: who, what, the decisions, the result. */
 export function accessRecord(f: AccessFacts): LogRecord {
-  const r: LogRecord = { level: f.level, msg: 'request', requestId: f.requestId };
+  const r: LogRecord = { time: f.time, level: f.level, msg: 'request', requestId: f.requestId };
   if (f.traceId !== null) r['traceId'] = f.traceId;
   r['method'] = f.method;
   r['path'] = f.path;
@@ -75,7 +77,8 @@ export function accessRecord(f: AccessFacts): LogRecord {
       origin: a.origin,
       region: a.region,
       outcome: a.outcome,
-      ...(a.status !== undefined ? { status: a.status } : {}),
+      // undefined when the attempt got no status: JSON leaves the key out.
+      status: a.status,
       ms: a.ms,
     }));
   }

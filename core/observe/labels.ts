@@ -102,7 +102,7 @@ export function attemptsOf(fields: Record<string, unknown>, names: ConfigNames, 
       origin: oneOf(fields['origin'], names.origins),
       region: oneOf(fields['region'], names.regions),
       outcome,
-      ...(code === undefined || status < 500 ? { status } : {}),
+      status: code === undefined || status < 500 ? status : undefined,
       ms: -1,
     },
   ];

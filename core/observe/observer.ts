@@ -5,6 +5,7 @@
  */
 import type { ForwardFn, LogRecord, RequestContext } from '../capabilities.ts';
 import type { CompiledConfig, CompiledRoute } from '../config/compile.ts';
+import { setKnown } from '../http/header-map.ts';
 import { type CidrRange, cidrContains, parseCidr, parseIp } from '../http/ip.ts';
 import { problemResponse } from '../http/problem.ts';
 import type { SecretRef } from '../pipeline/policy.ts';
@@ -16,7 +17,7 @@ import { type Attempt, attemptsOf, CACHE_STATUSES, type ConfigNames, configNames
 import { encodePrometheus, negotiateFormat, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from './prometheus.ts';
 import { RequestTrace } from './request-trace.ts';
 import { type AttributeValue, SPAN_KIND, type SpanRecord, STATUS_CODE } from './span.ts';
-import { cleanTraceState, newSpanId, newTraceId, parseTraceParent } from './trace-context.ts';
+import { cleanTraceState, newSpanId, parseTraceParent } from './trace-context.ts';
 
 /** The probe header and the one value that asks for the routing decision. */
 export const PROBE_HEADER = 'x-probe-source';
@@ -32,6 +33,8 @@ export interface ObserverOptions {
 
 /** What the gateway hands over when a request is answered. */
 export interface Finished {
+  /** The access record's `time` (gateway.ts logTime). */
+  time: string;
   route: CompiledRoute | null;
   method: string;
   path: string | null;
@@ -235,8 +238,8 @@ export class Observer {
     const parent = trusted ? parseTraceParent(incoming.get('traceparent')) : null;
     const state = parent ? cleanTraceState(incoming.get('tracestate')) : null;
     const sampled = parent ? parent.sampled : c.sampleRatio >= 1 || (c.sampleRatio > 0 && Math.random() < c.sampleRatio);
-    const trace = new RequestTrace(this.clock, startMs, parent?.traceId ?? newTraceId(), parent?.parentId ?? '', sampled, state);
-    headers.set('traceparent', trace.traceParent());
+    const trace = new RequestTrace(this.clock, startMs, parent?.traceId ?? null, parent?.parentId ?? '', sampled, state);
+    setKnown(headers, 'traceparent', trace.traceParent());
     if (state) headers.set('tracestate', state);
     else headers.delete('tracestate');
     return trace;
@@ -284,6 +287,7 @@ export class Observer {
     if (status < 400 && ratio < 1 && !(ratio > 0 && Math.random() < ratio)) return null;
     const length = response.headers.get('content-length');
     return accessRecord({
+      time: f.time,
       level: f.level,
       requestId: f.requestId,
       traceId: trace?.traceId ?? null,

@@ -6,25 +6,41 @@
  */
 import type { PolicyHandler } from '../pipeline/policy.ts';
 import type { StepTiming } from './span.ts';
-import { formatTraceParent, newSpanId } from './trace-context.ts';
+import { formatTraceParent, newSpanId, newTraceParent, spanIdOf, traceIdOf } from './trace-context.ts';
 
 export class RequestTrace {
   readonly steps: StepTiming[] = [];
+  /** The trace: the trusted caller's, or a new one. */
+  readonly traceId: string;
   /** The upstream step's span: the parent the origin sees in its traceparent. */
-  readonly upstreamSpanId = newSpanId();
+  readonly upstreamSpanId: string;
+  /** The traceparent sent to the origin: this trace, the upstream span as parent. */
+  private readonly parent: string;
   private server = '';
 
   constructor(
     /** Milliseconds since the epoch with a fraction (performance.now based where there is one). */
     readonly clock: () => number,
     readonly startMs: number,
-    readonly traceId: string,
+    /** The trusted caller's trace id, or null for a new trace. */
+    callerTraceId: string | null,
     /** The trusted caller's span, or "". */
     readonly parentSpanId: string,
     /** The head decision: the trusted caller's flag, else the sampling ratio. Errors are kept anyway. */
     readonly sampled: boolean,
     readonly traceState: string | null,
-  ) {}
+  ) {
+    if (callerTraceId === null) {
+      // A new trace: ids and header from one string (trace-context.ts).
+      this.parent = newTraceParent(sampled);
+      this.traceId = traceIdOf(this.parent);
+      this.upstreamSpanId = spanIdOf(this.parent);
+    } else {
+      this.traceId = callerTraceId;
+      this.upstreamSpanId = newSpanId();
+      this.parent = formatTraceParent(callerTraceId, this.upstreamSpanId, sampled);
+    }
+  }
 
   /** The gateway's server span, made when first asked for: only exported spans and their children need it. */
   get spanId(): string {
@@ -34,7 +50,7 @@ export class RequestTrace {
 
   /** The traceparent sent to the origin: this trace, the upstream span as parent. */
   traceParent(): string {
-    return formatTraceParent(this.traceId, this.upstreamSpanId, this.sampled);
+    return this.parent;
   }
 
   /** Records a step that ran from `startMs` to `endMs`. */

@@ -189,3 +189,114 @@ export function newSpanId(): string {
   const at = take(8);
   return hex8(pool, at);
 }
+
+/**
+ * The traceparent of a new trace, `00-<trace id>-<span id>-<flags>`, as one flat string from one
+ * String.fromCharCode call: the trace id and the span id are slices of it (traceIdOf, spanIdOf).
+ * Made apart and joined, the three were two calls, a chain of cons strings, and a copy when the
+ * header was written: in a loop on Node 24 here (a busy machine), 380–430 ns against 240–345 ns.
+ */
+export function newTraceParent(sampled: boolean): string {
+  let at = take(24);
+  // Each id must have a byte that is not zero (take checked the 24 bytes together).
+  while (!nonZero(pool, at, 16) || !nonZero(pool, at + 16, 8)) at = take(24);
+  const p = pool;
+  const d = DIGITS;
+  const b0 = (p[at] as number) << 1;
+  const b1 = (p[at + 1] as number) << 1;
+  const b2 = (p[at + 2] as number) << 1;
+  const b3 = (p[at + 3] as number) << 1;
+  const b4 = (p[at + 4] as number) << 1;
+  const b5 = (p[at + 5] as number) << 1;
+  const b6 = (p[at + 6] as number) << 1;
+  const b7 = (p[at + 7] as number) << 1;
+  const b8 = (p[at + 8] as number) << 1;
+  const b9 = (p[at + 9] as number) << 1;
+  const b10 = (p[at + 10] as number) << 1;
+  const b11 = (p[at + 11] as number) << 1;
+  const b12 = (p[at + 12] as number) << 1;
+  const b13 = (p[at + 13] as number) << 1;
+  const b14 = (p[at + 14] as number) << 1;
+  const b15 = (p[at + 15] as number) << 1;
+  const b16 = (p[at + 16] as number) << 1;
+  const b17 = (p[at + 17] as number) << 1;
+  const b18 = (p[at + 18] as number) << 1;
+  const b19 = (p[at + 19] as number) << 1;
+  const b20 = (p[at + 20] as number) << 1;
+  const b21 = (p[at + 21] as number) << 1;
+  const b22 = (p[at + 22] as number) << 1;
+  const b23 = (p[at + 23] as number) << 1;
+  return chars(
+    0x30,
+    0x30,
+    0x2d,
+    d[b0] as number,
+    d[b0 + 1] as number,
+    d[b1] as number,
+    d[b1 + 1] as number,
+    d[b2] as number,
+    d[b2 + 1] as number,
+    d[b3] as number,
+    d[b3 + 1] as number,
+    d[b4] as number,
+    d[b4 + 1] as number,
+    d[b5] as number,
+    d[b5 + 1] as number,
+    d[b6] as number,
+    d[b6 + 1] as number,
+    d[b7] as number,
+    d[b7 + 1] as number,
+    d[b8] as number,
+    d[b8 + 1] as number,
+    d[b9] as number,
+    d[b9 + 1] as number,
+    d[b10] as number,
+    d[b10 + 1] as number,
+    d[b11] as number,
+    d[b11 + 1] as number,
+    d[b12] as number,
+    d[b12 + 1] as number,
+    d[b13] as number,
+    d[b13 + 1] as number,
+    d[b14] as number,
+    d[b14 + 1] as number,
+    d[b15] as number,
+    d[b15 + 1] as number,
+    0x2d,
+    d[b16] as number,
+    d[b16 + 1] as number,
+    d[b17] as number,
+    d[b17 + 1] as number,
+    d[b18] as number,
+    d[b18 + 1] as number,
+    d[b19] as number,
+    d[b19 + 1] as number,
+    d[b20] as number,
+    d[b20 + 1] as number,
+    d[b21] as number,
+    d[b21 + 1] as number,
+    d[b22] as number,
+    d[b22 + 1] as number,
+    d[b23] as number,
+    d[b23 + 1] as number,
+    0x2d,
+    0x30,
+    sampled ? 0x31 : 0x30,
+  );
+}
+
+/** The trace id of a traceparent from newTraceParent. */
+export function traceIdOf(traceParent: string): string {
+  return traceParent.slice(3, 35);
+}
+
+/** The span id of a traceparent from newTraceParent. */
+export function spanIdOf(traceParent: string): string {
+  return traceParent.slice(36, 52);
+}
+
+function nonZero(p: Uint8Array, at: number, n: number): boolean {
+  let any = 0;
+  for (let i = at; i < at + n; i++) any |= p[i] as number;
+  return any !== 0;
+}

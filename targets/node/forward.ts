@@ -222,10 +222,14 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
       return new BodylessResponse(exchange.status, headers);
     }
     const pending = agent.request({
-      ...options,
+      origin: options.origin,
+      path: options.path,
+      method: options.method,
+      headers: options.headers,
+      body: options.body,
       // Core's Cancel where given (no AbortSignal is made; undici takes its EventEmitter shape).
       signal: init.cancel ?? init.signal,
-      ...(init.onInformational ? { onInfo: interimTo(init.onInformational) } : {}),
+      onInfo: init.onInformational ? interimTo(init.onInformational) : undefined,
     }) as Promise<UndiciResponse>;
     const res = await untilAborted(pending, init.cancel ?? signalAsAbortLike(init.signal));
     // The origin's headers, translated once (header-map.ts): undici has parsed and checked them.

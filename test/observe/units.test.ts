@@ -10,7 +10,7 @@ import { ConfigError } from '../../core/errors.ts';
 import { createGateway } from '../../core/gateway.ts';
 import { createTwinHot } from '../../core/hot/index.ts';
 import { encodePrometheus, parseTraceParent, Registry, RequestTrace } from '../../core/observe/index.ts';
-import { newSpanId, newTraceId } from '../../core/observe/trace-context.ts';
+import { newSpanId, newTraceId, newTraceParent, spanIdOf, traceIdOf } from '../../core/observe/trace-context.ts';
 import { startEchoOrigin, type EchoOrigin } from '../../scripts/demo/echo-origin.ts';
 import { DEMO_SCOPE, demoIssuers, demoJwtRoute, startDemoIdp } from '../../scripts/demo/demo-jwt.ts';
 
@@ -115,6 +115,52 @@ describe('trace and span ids', () => {
     const ids = Array.from({ length: 1200 }, (_, i) => (i % 3 === 0 ? again.newTraceId() : again.newSpanId()));
     expect(ids.filter((id) => /^0+$/.test(id))).toEqual([]);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("make a new trace's traceparent as one string whose slices are its ids", () => {
+    const parents = Array.from({ length: 3000 }, (_, i) => newTraceParent(i % 2 === 0));
+    for (const [i, tp] of parents.entries()) {
+      expect(tp).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+      expect(tp.endsWith(i % 2 === 0 ? '-01' : '-00')).toBe(true);
+      const parsed = parseTraceParent(tp);
+      expect(parsed).toEqual({ traceId: traceIdOf(tp), parentId: spanIdOf(tp), sampled: i % 2 === 0 });
+    }
+    expect(new Set(parents.map(traceIdOf)).size).toBe(parents.length);
+    expect(new Set(parents.map(spanIdOf)).size).toBe(parents.length);
+    // Every byte value at every position of both ids: the 55 codes are laid out right.
+    for (const [from, to] of [
+      [3, 35],
+      [36, 52],
+    ] as const) {
+      for (let at = from; at < to; at += 2) expect(new Set(parents.map((tp) => tp.slice(at, at + 2))).size).toBe(256);
+    }
+    // And the trace the gateway starts sends the same ids it logs and exports.
+    const trace = new RequestTrace(() => 0, 0, null, '', true, null);
+    expect(trace.traceParent()).toBe(`00-${trace.traceId}-${trace.upstreamSpanId}-01`);
+  });
+
+  it('draw a traceparent again when either id would be all zeros', async () => {
+    // Zeros for the trace id part of the first draw, then real bytes: no all-zero id comes out.
+    const real = crypto.getRandomValues.bind(crypto);
+    let calls = 0;
+    const spy = vi.spyOn(crypto, 'getRandomValues').mockImplementation(<T extends ArrayBufferView | null>(a: T): T => {
+      calls++;
+      const out = real(a as never) as unknown as Uint8Array;
+      if (calls === 1) for (let i = 0; i < out.length; i += 24) out.fill(0, i, i + 16);
+      return a;
+    });
+    try {
+      // A fresh module: its pool is empty, so the first draw is the zeroed one. Every 24-byte draw
+      // of that pool has a zero trace id, so the id comes from the second.
+      vi.resetModules();
+      const fresh = await import('../../core/observe/trace-context.ts');
+      const tp = fresh.newTraceParent(false);
+      expect(calls).toBe(2);
+      expect(fresh.traceIdOf(tp)).not.toBe('0'.repeat(32));
+      expect(fresh.spanIdOf(tp)).not.toBe('0'.repeat(16));
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('are drawn again when the random source gives all-zero bytes', () => {
