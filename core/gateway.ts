@@ -402,19 +402,19 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     // The origin's copy: a HeaderMap, edited below and by the route's policies (header-map.ts).
     const headers = new HeaderMap(request.headers);
     removeHopByHop(headers);
-    headers.delete('host');
+    headers.deleteKnown('host');
     // Expect belongs to the hop that answers it (RFC 9110 §10.1.1): the runtime's server has sent
     // the 100 Continue (or refused an unknown expectation with 417) before the gateway ran, so
     // the origin gets the body without it (undici refuses the header outright).
-    headers.delete('expect');
+    headers.deleteKnown('expect');
     // Only a trusted proxy may tell us about the original request and its client.
     if (!client.peerTrusted) removeUntrustedForwarding(headers);
     removeOverrides(headers);
     // Identity headers and the gateway's assertion: only the gateway sets them, on every route.
-    for (const name of gatewayHeaders) headers.delete(name);
+    for (const name of gatewayHeaders) headers.deleteKnown(name);
     // Where the runtime does not tell the peer's address (plain workerd, WASI) there is no entry
     // to send: the client's own X-Forwarded-For is gone with the rest, and none replaces it.
-    if (client.forwardedFor === '') headers.delete('x-forwarded-for');
+    if (client.forwardedFor === '') headers.deleteKnown('x-forwarded-for');
     else headers.set('x-forwarded-for', client.forwardedFor);
     // Values the URL parser and requestIdFrom have checked: set without a second check.
     if (!headers.has('x-forwarded-proto')) headers.setKnown('x-forwarded-proto', url.protocol.slice(0, -1));

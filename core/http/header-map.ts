@@ -141,6 +141,15 @@ export class HeaderMap implements Headers {
     this.map.set(name, value);
   }
 
+  /**
+   * `delete` of a name that is lower-case already (the gateway's own lists: hop-by-hop and
+   * forwarding fields), without `toLowerCase`: a forwarded request deletes some forty of them.
+   */
+  deleteKnown(name: string): void {
+    if (name === 'set-cookie') this.cookies = null;
+    else this.map.delete(name);
+  }
+
   get(name: string): string | null {
     const key = name.toLowerCase();
     if (key === 'set-cookie') return this.cookies && this.cookies.length > 0 ? this.cookies.join(', ') : null;
@@ -195,6 +204,12 @@ export class HeaderMap implements Headers {
   get [Symbol.toStringTag](): string {
     return 'Headers';
   }
+}
+
+/** HeaderMap's `deleteKnown` where `headers` is one, else `delete` (`name` lower-case). */
+export function deleteKnown(headers: Headers, name: string): void {
+  if (headers instanceof HeaderMap) headers.deleteKnown(name);
+  else headers.delete(name);
 }
 
 /** HeaderMap's `setKnown` where `headers` is one, else `set` (same promise about name and value). */

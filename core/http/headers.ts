@@ -2,6 +2,7 @@
  * Header handling between client and origin: hop-by-hop removal (RFC 9110 §7.6.1), the
  * X-Forwarded-* family under a trusted-proxies policy, and request ids.
  */
+import { deleteKnown } from './header-map.ts';
 import { cidrContains, formatIp, parseIp, type CidrRange } from './ip.ts';
 
 /** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1, RFC 9112 §9.6). */
@@ -25,10 +26,10 @@ export function removeHopByHop(headers: Headers): void {
   if (connection) {
     for (const token of connection.split(',')) {
       const name = token.trim().toLowerCase();
-      if (name) headers.delete(name);
+      if (name) deleteKnown(headers, name);
     }
   }
-  for (const name of HOP_BY_HOP_HEADERS) headers.delete(name);
+  for (const name of HOP_BY_HOP_HEADERS) deleteKnown(headers, name);
 }
 
 /**
@@ -68,13 +69,13 @@ export function removeUntrustedForwarding(headers: Headers): void {
   headers.forEach((_value, name) => {
     if (name.startsWith('x-forwarded-')) names.push(name);
   });
-  for (const name of names) headers.delete(name);
-  for (const name of CLIENT_ASSERTIONS) headers.delete(name);
+  for (const name of names) deleteKnown(headers, name);
+  for (const name of CLIENT_ASSERTIONS) deleteKnown(headers, name);
 }
 
 /** Removes, in place, the path and method overrides (see OVERRIDE_HEADERS). */
 export function removeOverrides(headers: Headers): void {
-  for (const name of OVERRIDE_HEADERS) headers.delete(name);
+  for (const name of OVERRIDE_HEADERS) deleteKnown(headers, name);
 }
 
 /** Who the client is, after X-Forwarded-For has been weighed against the trusted proxies. */

@@ -5,7 +5,7 @@
  */
 import type { ForwardFn, LogRecord, RequestContext } from '../capabilities.ts';
 import type { CompiledConfig, CompiledRoute } from '../config/compile.ts';
-import { setKnown } from '../http/header-map.ts';
+import { deleteKnown, setKnown } from '../http/header-map.ts';
 import { type CidrRange, cidrContains, parseCidr, parseIp } from '../http/ip.ts';
 import { problemResponse } from '../http/problem.ts';
 import type { SecretRef } from '../pipeline/policy.ts';
@@ -241,7 +241,7 @@ export class Observer {
     const trace = new RequestTrace(this.clock, startMs, parent?.traceId ?? null, parent?.parentId ?? '', sampled, state);
     setKnown(headers, 'traceparent', trace.traceParent());
     if (state) headers.set('tracestate', state);
-    else headers.delete('tracestate');
+    else deleteKnown(headers, 'tracestate');
     return trace;
   }
 
