@@ -132,13 +132,14 @@ export class HeaderMap implements Headers {
   }
 
   /**
-   * `set` without the checks, for a field the gateway makes itself: `name` lower-case and not
-   * `set-cookie`, `value` valid and trimmed (an id it drew, an address it formatted, a host the
-   * URL parser gave). Each check is a regular expression and a `toLowerCase`; a forwarded request
-   * sets five such fields.
+   * `set` without the checks, for a field the gateway makes itself or checked at startup: `name`
+   * lower-case, `value` valid and trimmed (an id it drew, a host the URL parser gave, a route's
+   * header transform). Each check is a regular expression and a `toLowerCase`; a forwarded
+   * request sets some seven such fields.
    */
   setKnown(name: string, value: string): void {
-    this.map.set(name, value);
+    if (name === 'set-cookie') this.cookies = [value];
+    else this.map.set(name, value);
   }
 
   /**

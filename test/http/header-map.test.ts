@@ -33,6 +33,32 @@ describe('HeaderMap', () => {
     expect(map.getSetCookie()).toEqual(['a=1', 'b=2']);
   });
 
+  it('takes known lower-case names unchecked as set and delete would, cookies included', () => {
+    const [web, map] = both((h) => {
+      h.append('set-cookie', 'old=1');
+      h.set('x-gone', '1');
+      h.set('accept', 'x');
+    });
+    for (const [h, known] of [
+      [web, false],
+      [map, true],
+    ] as const) {
+      if (known && h instanceof HeaderMap) {
+        h.setKnown('set-cookie', 'gw=1');
+        h.setKnown('accept', 'y');
+        h.deleteKnown('x-gone');
+      } else {
+        h.set('set-cookie', 'gw=1');
+        h.set('accept', 'y');
+        h.delete('x-gone');
+      }
+    }
+    const names = ['set-cookie', 'accept', 'x-gone'];
+    expect(readBack(map, names)).toEqual(readBack(web, names));
+    expect(map.getSetCookie()).toEqual(['gw=1']);
+    expect(map.toRecord()).toEqual({ accept: 'y', 'set-cookie': ['gw=1'] });
+  });
+
   it('refuses invalid names and values as Headers does', () => {
     const map = new HeaderMap();
     expect(() => map.set('bad name', 'x')).toThrow(TypeError);

@@ -29,6 +29,13 @@ function config(): PorticoConfig {
       { id: 'off', match: { path: '/off' }, upstream: 'eu', responseHeaders: false },
       { id: 'own', match: { path: '/own' }, upstream: 'eu', responseHeaders: { set: { 'x-own': 'yes' } } },
       {
+        id: 'trimmed',
+        match: { path: '/trimmed' },
+        upstream: 'eu',
+        requestHeaders: { set: { 'x-padded': ' \tv 1\t ' } },
+        responseHeaders: { set: { 'set-cookie': 'gw=1; Path=/' } },
+      },
+      {
         id: 'keyed',
         match: { path: '/keyed' },
         upstream: 'eu',
@@ -73,6 +80,13 @@ describe('defaults', () => {
     expect(res.headers['x-default']).toBeUndefined();
   });
 
+  it('sends a padded set value as its text and sets a cookie from responseHeaders', async () => {
+    const res = await rawRequest(gw.url, '/trimmed');
+    expect(res.status).toBe(200);
+    expect(res.json<{ headers: Record<string, string> }>().headers['x-padded']).toBe('v 1');
+    expect(res.headers['set-cookie']).toEqual(['gw=1; Path=/']);
+  });
+
   it('refuses a policy in defaults that is set per route only', async () => {
     const bad = { ...config(), defaults: { rewrite: { stripPrefix: '/x' } } } as PorticoConfig;
     await expect(compileConfig(bad, 'g.json')).rejects.toThrow('defaults.rewrite: rewrite is set per route only');
@@ -104,13 +118,13 @@ describe('secrets', () => {
     });
     await expect(started).rejects.toBeInstanceOf(SecretError);
     await expect(started).rejects.toThrow(
-      'routes[3].requestHeaders.set.x-origin-key: secret PIPELINE_TEST_ORIGIN_KEY is not set',
+      'routes[4].requestHeaders.set.x-origin-key: secret PIPELINE_TEST_ORIGIN_KEY is not set',
     );
   });
 
   it('refuses a secret written in clear where a reference is expected', async () => {
     const bad = config();
-    bad.routes[3] = {
+    bad.routes[4] = {
       id: 'keyed',
       match: { path: '/keyed' },
       upstream: 'eu',
@@ -118,7 +132,7 @@ describe('secrets', () => {
     };
     const err = await compileConfig(bad, 'g.json').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).message).toContain('routes[3].requestHeaders.set["x-origin-key"]');
+    expect((err as ConfigError).message).toContain('routes[4].requestHeaders.set["x-origin-key"]');
     expect((err as ConfigError).message).not.toContain('k-123-secret');
   });
 });

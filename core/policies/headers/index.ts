@@ -5,6 +5,7 @@
 import * as v from 'valibot';
 import { headerName, headerValue, secretRef } from '../../config/primitives.ts';
 import { type ConfigIssue, PorticoError } from '../../errors.ts';
+import { deleteKnown, setKnown } from '../../http/header-map.ts';
 import { HOP_BY_HOP_HEADERS } from '../../http/headers.ts';
 import { definePolicy, type PolicyRuntime, type SecretRef } from '../../pipeline/policy.ts';
 
@@ -68,15 +69,20 @@ async function resolveTransform(t: CompiledHeaderTransform, at: string, runtime:
         'ERR_CONFIG_INVALID',
         `${at}.set.${name}: the secret ${(value as SecretRef).env} is not a valid header value`,
       );
-    set.push([name, text]);
+    // Trimmed here as Headers.set would trim it, so that each request can set it unchecked.
+    set.push([name, text.replace(/^[\t ]+|[\t ]+$/g, '')]);
   }
   return { set, remove: t.remove };
 }
 
-/** Removes then sets headers, per a resolved transform. */
+/**
+ * Removes then sets headers, per a resolved transform. Names are lower-case tokens and values
+ * checked and trimmed (compileTransform, resolveTransform), so a HeaderMap takes them without
+ * checking each again on every request.
+ */
 export function applyHeaderTransform(headers: Headers, t: ResolvedTransform): void {
-  for (const name of t.remove) headers.delete(name);
-  for (const [name, value] of t.set) headers.set(name, value);
+  for (const name of t.remove) deleteKnown(headers, name);
+  for (const [name, value] of t.set) setKnown(headers, name, value);
 }
 
 const describeTransform = (t: CompiledHeaderTransform): string =>
