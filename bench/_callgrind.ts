@@ -6,7 +6,7 @@
  * its requests is that block's cost. User-space instructions only: the kernel's socket work is
  * not in them (the same for every path of one server).
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -70,3 +70,42 @@ export function dumpTotals(dir: string, measure: 'instructions' | 'cycles' = 'in
       return at('Ir') + 10 * firstLevel + 100 * lastLevel;
     });
 }
+
+/**
+ * V8's runtime function for an object literal's property that its inline cache could not define:
+ * a property after a spread or with a computed key, once that cache went megamorphic. Under
+ * callgrind, some Node 24 processes (3 of 8 here) ran every `process.nextTick` that way (its tick
+ * object is such a literal, with about six ticks a forwarded request), some 32 k instructions a
+ * request, 10-12% of a forwarded GET; processes run without valgrind did not (bench/README.md).
+ */
+const SLOW_LITERAL = 'Runtime_DefineKeyedOwnPropertyInLiteral';
+
+/**
+ * The share of each dump's instructions (inclusive) spent in SLOW_LITERAL, from
+ * `callgrind_annotate`: a count from a process in that state is not like for like with one that
+ * is not.
+ */
+export function slowLiteralShares(dir: string): number[] {
+  return readdirSync(dir)
+    .map((f) => /^out\.\d+\.(\d+)$/.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .sort((a, b) => Number(a[1]) - Number(b[1]))
+    .map((m) => {
+      const out = execFileSync('callgrind_annotate', ['--inclusive=yes', '--show=Ir', '--threshold=100', join(dir, m[0])], {
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      });
+      const total = /^\s*([\d,]+) \S*\s*PROGRAM TOTALS/m.exec(out)?.[1];
+      const slow = new RegExp(`^\\s*([\\d,]+) .*${SLOW_LITERAL}`, 'm').exec(out)?.[1];
+      const n = (t: string | undefined) => Number((t ?? '0').replaceAll(',', ''));
+      return n(total) > 0 ? n(slow) / n(total) : 0;
+    });
+}
+
+/** A line naming the blocks whose process ran in the slow-literal state (see SLOW_LITERAL), or ''. */
+export function slowLiteralNote(name: string, shares: number[]): string {
+  const slow = shares.map((s, i) => [s, i + 1] as const).filter(([s]) => s >= 0.01);
+  if (slow.length === 0) return '';
+  return `${name}: ${slow.map(([s, b]) => `block ${b} ${(100 * s).toFixed(1)}%`).join(', ')} of its instructions in V8's ${SLOW_LITERAL} (a megamorphic object-literal cache, Node's nextTick among them): this process's count is not like for like; run the pair again\n`;
+}
+

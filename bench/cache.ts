@@ -28,7 +28,7 @@ import { compileConfig } from '../core/config/index.ts';
 import { loadNodeHot } from '../targets/node/hot.ts';
 import { startNodeServer } from '../targets/node/server.ts';
 import { writeNginxConf } from '../scripts/nginx-conf.ts';
-import { callgrindWrapper, dumpCounts, dumpTotals, zeroCounts } from './_callgrind.ts';
+import { callgrindWrapper, dumpCounts, dumpTotals, slowLiteralNote, slowLiteralShares, zeroCounts } from './_callgrind.ts';
 import { TS_LOADER } from './_loader.ts';
 import { freePort } from './_ports.ts';
 
@@ -368,7 +368,7 @@ export async function countCacheInstructions(
   const root = options.keep ?? mkdtempSync(join(tmpdir(), 'portico-callgrind-'));
   let version = '';
   /** One workload's server, from its start to its stop: the instructions of each block, a request. */
-  const measure = async ([id, , path, status]: (typeof workloads)[number]): Promise<number[]> => {
+  const measure = async ([id, , path, status]: (typeof workloads)[number]): Promise<{ perRequest: number[]; slow: number[] }> => {
     const dir = join(root, id);
     mkdirSync(dir, { recursive: true });
     const portico = await startPortico(
@@ -423,7 +423,7 @@ export async function countCacheInstructions(
         const totals = dumpTotals(dir, measured);
         perRequest.push((totals[totals.length - 1] as number) / requests);
       }
-      return perRequest;
+      return { perRequest, slow: slowLiteralShares(dir) };
     } finally {
       agent.destroy();
       await stop(portico.child, 'SIGINT');
@@ -431,7 +431,8 @@ export async function countCacheInstructions(
   };
   try {
     const results = await Promise.all(workloads.map(measure));
-    const perBlock = new Map(workloads.map(([id], i) => [id, results[i] as number[]]));
+    const perBlock = new Map(workloads.map(([id], i) => [id, results[i]?.perRequest ?? []]));
+    const slowNotes = workloads.map(([id], i) => slowLiteralNote(id, results[i]?.slow ?? [])).join('');
     const cost = (id: string) => median(perBlock.get(id) ?? []);
     /** The ratio to a workload that ran, or a dash. */
     const vs = (id: string, base: string) => (perBlock.has(base) ? `${(cost(id) / cost(base)).toFixed(3)}×` : '—');
@@ -448,6 +449,7 @@ export async function countCacheInstructions(
           `| ${name} | ${(cost(id) / 1000).toFixed(1)} k | ${vs(id, 'plain')} | ${vs(id, 'plain-new')} | ${(perBlock.get(id) ?? []).map((x) => (x / 1000).toFixed(1)).join(', ')} |`,
       ),
       '',
+      ...(slowNotes ? [slowNotes] : []),
     ].join('\n');
   } finally {
     if (options.keep === undefined) rmSync(root, { recursive: true, force: true });

@@ -38,7 +38,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ab } from './_ab.ts';
-import { callgrindWrapper, dumpCounts, dumpTotals, zeroCounts } from './_callgrind.ts';
+import { callgrindWrapper, dumpCounts, dumpTotals, slowLiteralNote, slowLiteralShares, zeroCounts } from './_callgrind.ts';
 import { TS_LOADER } from './_loader.ts';
 import { freePort } from './_ports.ts';
 
@@ -211,7 +211,7 @@ async function countInstructions(
   requests: number,
   keep: string | null,
   warm: number,
-): Promise<number[]> {
+): Promise<{ totals: number[]; slow: number[] }> {
   const dir = keep ?? mkdtempSync(join(tmpdir(), 'portico-callgrind-'));
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
@@ -227,7 +227,7 @@ async function countInstructions(
     }
     const totals = dumpTotals(dir);
     if (totals.length !== blocks) throw new Error(`expected ${blocks} callgrind dumps, found ${totals.length} in ${dir}`);
-    return totals;
+    return { totals, slow: slowLiteralShares(dir) };
   } finally {
     await new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
@@ -252,17 +252,21 @@ async function instructions(args: string[], opt: (name: string, fallback: number
     // Both at once: each runs on its own core where there are two, and counts do not mind sharing.
     const i = args.indexOf('--keep');
     const keep = i >= 0 ? (args[i + 1] ?? null) : null;
-    const [off, on] = await Promise.all([
+    const [offRun, onRun] = await Promise.all([
       countInstructions('off', originUrl, blocks, requests, keep && join(keep, 'off'), warm),
       countInstructions(control ? 'off' : 'on', originUrl, blocks, requests, keep && join(keep, 'on'), warm),
     ]);
+    const off = offRun.totals;
+    const on = onRun.totals;
     const perRequest = (xs: number[]) => xs.map((x) => (x / requests / 1000).toFixed(1)).join(', ');
     const sum = (xs: number[]) => xs.slice(1).reduce((a, b) => a + b, 0) / ((blocks - 1) * requests);
     process.stdout.write(
       `instructions a request (thousands), each block of ${requests}: off ${perRequest(off)}; on ${perRequest(on)}\n` +
         `blocks 2-${blocks}: off ${(sum(off) / 1000).toFixed(1)}k, on ${(sum(on) / 1000).toFixed(1)}k a request; ` +
         `on / off ${(sum(on) / sum(off)).toFixed(3)}x (user-space instructions, Node ${process.versions.node})\n` +
-        (control ? 'CONTROL RUN (--aa): both gateways run without observation.\n' : ''),
+        (control ? 'CONTROL RUN (--aa): both gateways run without observation.\n' : '') +
+        slowLiteralNote('off', offRun.slow) +
+        slowLiteralNote('on', onRun.slow),
     );
   } finally {
     origin.kill('SIGTERM');
