@@ -108,4 +108,3 @@ export function slowLiteralNote(name: string, shares: number[]): string {
   if (slow.length === 0) return '';
   return `${name}: ${slow.map(([s, b]) => `block ${b} ${(100 * s).toFixed(1)}%`).join(', ')} of its instructions in V8's ${SLOW_LITERAL} (a megamorphic object-literal cache, Node's nextTick among them): this process's count is not like for like; run the pair again\n`;
 }
-
