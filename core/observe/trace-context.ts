@@ -91,103 +91,18 @@ function take(bytes: number): number {
   }
 }
 
-/** 8 bytes of the pool from `at` as 16 hex digits. */
-function hex8(p: Uint8Array, at: number): string {
-  const d = DIGITS;
-  const b0 = (p[at] as number) << 1;
-  const b1 = (p[at + 1] as number) << 1;
-  const b2 = (p[at + 2] as number) << 1;
-  const b3 = (p[at + 3] as number) << 1;
-  const b4 = (p[at + 4] as number) << 1;
-  const b5 = (p[at + 5] as number) << 1;
-  const b6 = (p[at + 6] as number) << 1;
-  const b7 = (p[at + 7] as number) << 1;
-  return chars(
-    d[b0] as number,
-    d[b0 + 1] as number,
-    d[b1] as number,
-    d[b1 + 1] as number,
-    d[b2] as number,
-    d[b2 + 1] as number,
-    d[b3] as number,
-    d[b3 + 1] as number,
-    d[b4] as number,
-    d[b4 + 1] as number,
-    d[b5] as number,
-    d[b5 + 1] as number,
-    d[b6] as number,
-    d[b6 + 1] as number,
-    d[b7] as number,
-    d[b7 + 1] as number,
-  );
-}
-
-/** 16 bytes of the pool from `at` as 32 hex digits (one flat string, not two joined). */
-function hex16(p: Uint8Array, at: number): string {
-  const d = DIGITS;
-  const b0 = (p[at] as number) << 1;
-  const b1 = (p[at + 1] as number) << 1;
-  const b2 = (p[at + 2] as number) << 1;
-  const b3 = (p[at + 3] as number) << 1;
-  const b4 = (p[at + 4] as number) << 1;
-  const b5 = (p[at + 5] as number) << 1;
-  const b6 = (p[at + 6] as number) << 1;
-  const b7 = (p[at + 7] as number) << 1;
-  const b8 = (p[at + 8] as number) << 1;
-  const b9 = (p[at + 9] as number) << 1;
-  const b10 = (p[at + 10] as number) << 1;
-  const b11 = (p[at + 11] as number) << 1;
-  const b12 = (p[at + 12] as number) << 1;
-  const b13 = (p[at + 13] as number) << 1;
-  const b14 = (p[at + 14] as number) << 1;
-  const b15 = (p[at + 15] as number) << 1;
-  return chars(
-    d[b0] as number,
-    d[b0 + 1] as number,
-    d[b1] as number,
-    d[b1 + 1] as number,
-    d[b2] as number,
-    d[b2 + 1] as number,
-    d[b3] as number,
-    d[b3 + 1] as number,
-    d[b4] as number,
-    d[b4 + 1] as number,
-    d[b5] as number,
-    d[b5 + 1] as number,
-    d[b6] as number,
-    d[b6 + 1] as number,
-    d[b7] as number,
-    d[b7 + 1] as number,
-    d[b8] as number,
-    d[b8 + 1] as number,
-    d[b9] as number,
-    d[b9 + 1] as number,
-    d[b10] as number,
-    d[b10 + 1] as number,
-    d[b11] as number,
-    d[b11 + 1] as number,
-    d[b12] as number,
-    d[b12 + 1] as number,
-    d[b13] as number,
-    d[b13 + 1] as number,
-    d[b14] as number,
-    d[b14 + 1] as number,
-    d[b15] as number,
-    d[b15 + 1] as number,
-  );
-}
-
-/** A new trace id: 16 random bytes, not all zero, as 32 hex digits. */
+/** A new trace id: 16 random bytes, not all zero, as 32 hex digits (the trace id of a new traceparent). */
 export function newTraceId(): string {
-  // take() first: it may replace the pool, and the id must be read from the new one.
-  const at = take(16);
-  return hex16(pool, at);
+  return traceIdOf(newTraceParent(false));
 }
 
-/** A new span id: 8 random bytes, not all zero, as 16 hex digits. */
+/**
+ * A new span id: 8 random bytes, not all zero, as 16 hex digits: the span id of a new traceparent,
+ * so that ids are made by one function. Its trace id is drawn and dropped; a request makes a span
+ * id this way only for a trusted caller's trace and for exported spans.
+ */
 export function newSpanId(): string {
-  const at = take(8);
-  return hex8(pool, at);
+  return spanIdOf(newTraceParent(false));
 }
 
 /**
