@@ -195,9 +195,9 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       // looked up only for routes with a pool (the only ones that use it).
       const geo =
         ex.context.geo ?? headerGeo.get(ex.request) ?? (caps.geo && ex.route.pool ? caps.geo(ex.clientAddress) : undefined);
-      // One shape for every request, without spreads: a property after a spread in an object
-      // literal is defined through a keyed IC, and on Node 24 that IC sometimes ended megamorphic,
-      // sending all eleven of them through the runtime on every request (bench/README.md).
+      // One shape for every request, without spreads: each property after a spread in an object
+      // literal is defined through a keyed inline cache, which can end in V8's runtime once it
+      // is megamorphic (seen under callgrind for Node's own nextTick; bench/README.md).
       return await proxyRequest(config, caps.forward, {
         upstreams,
         now: caps.now,
