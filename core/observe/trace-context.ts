@@ -76,19 +76,15 @@ for (let b = 0; b < 256; b++) {
 }
 const chars = String.fromCharCode;
 
-/** Where `bytes` fresh random bytes start in `pool`, not all of them zero. */
+/** Where `bytes` fresh random bytes start in `pool` (refilled when it has too few left). */
 function take(bytes: number): number {
-  for (;;) {
-    if (used + bytes > pool.length) {
-      pool = crypto.getRandomValues(new Uint8Array(POOL_BYTES));
-      used = 0;
-    }
-    const at = used;
-    used += bytes;
-    let any = 0;
-    for (let i = at; i < used; i++) any |= pool[i] as number;
-    if (any !== 0) return at;
+  if (used + bytes > pool.length) {
+    pool = crypto.getRandomValues(new Uint8Array(POOL_BYTES));
+    used = 0;
   }
+  const at = used;
+  used += bytes;
+  return at;
 }
 
 /** A new trace id: 16 random bytes, not all zero, as 32 hex digits (the trace id of a new traceparent). */
@@ -113,7 +109,7 @@ export function newSpanId(): string {
  */
 export function newTraceParent(sampled: boolean): string {
   let at = take(24);
-  // Each id must have a byte that is not zero (take checked the 24 bytes together).
+  // Each id must have a byte that is not zero: drawn again otherwise.
   while (!nonZero(pool, at, 16) || !nonZero(pool, at + 16, 8)) at = take(24);
   const p = pool;
   const d = DIGITS;
