@@ -53,6 +53,34 @@ function isUnreserved(code: number): boolean {
 export function normalizePath(raw: string): NormalizeResult {
   if (raw.length === 0 || raw.charCodeAt(0) !== 47) return { ok: false, reason: 'the path must start with "/"' };
   if (raw.length > MAX_PATH_LENGTH) return { ok: false, reason: `the path is longer than ${MAX_PATH_LENGTH} characters` };
+  // Most paths are normal already: given back as they are, without building them anew.
+  return isNormal(raw) ? { ok: true, path: raw } : normalizeBySegments(raw);
+}
+
+/**
+ * Whether `raw` (starting with "/") is its own normal form: no escape, no character that is
+ * refused, no empty segment but a trailing one, and no dot segment. What normalizeBySegments gives back
+ * for such a path is the path itself (test/http/normalize.test.ts checks the two agree).
+ */
+function isNormal(raw: string): boolean {
+  for (let i = 0; i < raw.length; i++) {
+    const code = raw.charCodeAt(i);
+    if (code === 47) {
+      const next = i + 1 < raw.length ? raw.charCodeAt(i + 1) : -1;
+      if (next === 47) return false;
+      if (next === 46) {
+        // "/." or "/.." ending the path or followed by "/".
+        const after = i + 2 < raw.length ? raw.charCodeAt(i + 2) : 47;
+        if (after === 47) return false;
+        if (after === 46 && (i + 3 >= raw.length || raw.charCodeAt(i + 3) === 47)) return false;
+      }
+    } else if (code < 0x20 || code === 0x7f || code === 92 || code === 59 || code === 37) return false;
+  }
+  return true;
+}
+
+/** normalizePath for a path that is not normal already (rejected, or rebuilt segment by segment). */
+export function normalizeBySegments(raw: string): NormalizeResult {
 
   const out: string[] = [];
   let segment = '';

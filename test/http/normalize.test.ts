@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizePath } from '../../core/http/normalize.ts';
+import { normalizeBySegments, normalizePath } from '../../core/http/normalize.ts';
 
 /** What `new URL()` (WHATWG, as every runtime's Request) leaves in pathname, then our policy. */
 function normalizeUrl(raw: string) {
@@ -76,5 +76,25 @@ describe('normalizePath', () => {
     expect(normalizeUrl('/api\\..\\admin')).toEqual({ ok: true, path: '/admin' });
     expect(normalizeUrl('/api/%252e%252e/admin').ok).toBe(false);
     expect(normalizeUrl('/api%2F..%2Fadmin').ok).toBe(false);
+  });
+  it('gives back a path that is normal already as it is, and every other path as the segment walk does', () => {
+    // Pieces that make dot segments, empty segments, escapes and refused characters in any order.
+    const pieces = ['/', '/', 'a', 'B', '.', '..', '%2e', '%41', '%7e', '%2F', '%25', '%', '~', ';', '\\', '\u0001', 'é', '-_'];
+    let seed = 12345;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    let unchanged = 0;
+    for (let k = 0; k < 20_000; k++) {
+      let path = '/';
+      for (let n = next(7); n > 0; n--) path += pieces[next(pieces.length)];
+      const got = normalizePath(path);
+      expect(got, path).toEqual(normalizeBySegments(path));
+      if (got.ok && got.path === path) unchanged++;
+    }
+    // Both kinds were drawn: paths returned as they are, and paths rebuilt or refused.
+    expect(unchanged).toBeGreaterThan(1000);
+    expect(unchanged).toBeLessThan(19_000);
   });
 });
