@@ -81,7 +81,6 @@ function isNormal(raw: string): boolean {
 
 /** normalizePath for a path that is not normal already (rejected, or rebuilt segment by segment). */
 export function normalizeBySegments(raw: string): NormalizeResult {
-
   const out: string[] = [];
   let segment = '';
   // Walk the path once: decode escapes per policy, split on raw "/" only.
