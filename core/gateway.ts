@@ -13,7 +13,7 @@ import type { Capabilities, LogRecord, RequestContext, Stores } from './capabili
 import type { CompiledConfig } from './config/compile.ts';
 import { HttpProblem, PorticoError, SecretError } from './errors.ts';
 import { parseCidr, type CidrRange } from './http/ip.ts';
-import { removeHopByHop, removeOverrides, removeUntrustedForwarding, requestIdFrom, resolveClient } from './http/headers.ts';
+import { removeHopByHop, removeOverrides, removeUntrustedForwarding, requestIdFrom, clientResolver } from './http/headers.ts';
 import { normalizePath } from './http/normalize.ts';
 import { HeaderMap, setKnown } from './http/header-map.ts';
 import { internalProblem, problemResponse, type ProblemInput } from './http/problem.ts';
@@ -127,6 +127,7 @@ export function logTime(now: () => number): () => string {
 export function createGateway(config: CompiledConfig, caps: Capabilities): Gateway {
   const matcher = createRouteMatcher(config, caps.hot);
   const trusted = config.trustedProxies.map((t) => parseCidr(t)).filter((r): r is CidrRange => r !== null);
+  const resolveClient = clientResolver(trusted);
   const log = caps.log ? timestampedLog(caps.log, caps.now) : () => {};
   const accessTime = logTime(caps.now);
   const stores: Stores = {
@@ -398,7 +399,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       );
     }
 
-    const client = resolveClient(context.clientAddress ?? '', request.headers.get('x-forwarded-for'), trusted);
+    const client = resolveClient(context.clientAddress ?? '', request.headers.get('x-forwarded-for'));
     // The origin's copy: a HeaderMap, edited below and by the route's policies (header-map.ts).
     const headers = new HeaderMap(request.headers);
     removeHopByHop(headers);

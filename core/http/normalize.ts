@@ -59,8 +59,9 @@ export function normalizePath(raw: string): NormalizeResult {
 
 /**
  * Whether `raw` (starting with "/") is its own normal form: no escape, no character that is
- * refused, no empty segment but a trailing one, and no dot segment. What normalizeBySegments gives back
- * for such a path is the path itself (test/http/normalize.test.ts checks the two agree).
+ * refused, no empty segment but a trailing one, and no dot segment. What normalizeBySegments
+ * gives back for such a path is the path itself (test/http/normalize.test.ts checks that the
+ * two agree).
  */
 function isNormal(raw: string): boolean {
   for (let i = 0; i < raw.length; i++) {

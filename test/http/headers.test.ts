@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { removeHopByHop, requestIdFrom, resolveClient } from '../../core/http/headers.ts';
+import { clientResolver, removeHopByHop, requestIdFrom, resolveClient } from '../../core/http/headers.ts';
 import { cidrContains, formatIp, parseCidr, parseIp } from '../../core/http/ip.ts';
 
 const ranges = (...list: string[]) =>
@@ -55,6 +55,19 @@ describe('resolveClient', () => {
 
   it('uses the peer when a trusted peer sends no X-Forwarded-For', () => {
     expect(resolveClient('::ffff:127.0.0.1', null, trusted).address).toBe('127.0.0.1');
+  });
+
+  it('answers as resolveClient when it remembers peers, past its bound too', () => {
+    const resolve = clientResolver(trusted, 8);
+    const peers = ['203.0.113.9', '10.0.0.2', '::ffff:127.0.0.1', 'not-an-ip', '', '2001:db8::1'];
+    for (let i = 0; i < 20; i++) peers.push(`198.51.100.${i}`, `10.1.2.${i}`);
+    const chains = [null, '6.6.6.6, 198.51.100.4, 10.0.0.7', 'junk', '10.0.0.3'];
+    // Twice over, so that peers come back both while remembered and after the memory started over.
+    for (let round = 0; round < 2; round++) {
+      for (const peer of peers) {
+        for (const xff of chains) expect(resolve(peer, xff), `${peer} ${xff}`).toEqual(resolveClient(peer, xff, trusted));
+      }
+    }
   });
 });
 
