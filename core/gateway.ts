@@ -13,9 +13,9 @@ import type { Capabilities, LogRecord, RequestContext, Stores } from './capabili
 import type { CompiledConfig } from './config/compile.ts';
 import { HttpProblem, PorticoError, SecretError } from './errors.ts';
 import { parseCidr, type CidrRange } from './http/ip.ts';
-import { removeHopByHop, removeOverrides, removeUntrustedForwarding, requestIdFrom, clientResolver } from './http/headers.ts';
+import { OVERRIDE_HEADERS, clientResolver, originHeaders, requestIdFrom } from './http/headers.ts';
 import { normalizePath } from './http/normalize.ts';
-import { HeaderMap, setKnown } from './http/header-map.ts';
+import { setKnown } from './http/header-map.ts';
 import { internalProblem, problemResponse, type ProblemInput } from './http/problem.ts';
 import { RouteExchange } from './pipeline/exchange.ts';
 import { composeRoute, initPolicies, policyDefinition, type RouteHandler } from './pipeline/compose.ts';
@@ -136,6 +136,16 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     ...(caps.stores?.counters ? { counters: caps.stores.counters } : {}),
   };
   const gatewayHeaders = config.gatewayHeaders ?? [];
+  /**
+   * Request headers no origin gets from a client:
+   * - Host: the origin's own is sent;
+   * - Expect, which belongs to the hop that answers it (RFC 9110 §10.1.1): the runtime's server
+   *   has sent the 100 Continue (or refused an unknown expectation with 417) before the gateway
+   *   ran, so the origin gets the body without it (undici refuses the header outright);
+   * - the path and method overrides (OVERRIDE_HEADERS);
+   * - identity headers and the gateway's assertion: only the gateway sets them, on every route.
+   */
+  const neverForwarded: ReadonlySet<string> = new Set(['host', 'expect', ...OVERRIDE_HEADERS, ...gatewayHeaders]);
   let draining = false;
 
   const runtime: PolicyRuntime = {
@@ -400,19 +410,10 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
     }
 
     const client = resolveClient(context.clientAddress ?? '', request.headers.get('x-forwarded-for'));
-    // The origin's copy: a HeaderMap, edited below and by the route's policies (header-map.ts).
-    const headers = new HeaderMap(request.headers);
-    removeHopByHop(headers);
-    headers.deleteKnown('host');
-    // Expect belongs to the hop that answers it (RFC 9110 §10.1.1): the runtime's server has sent
-    // the 100 Continue (or refused an unknown expectation with 417) before the gateway ran, so
-    // the origin gets the body without it (undici refuses the header outright).
-    headers.deleteKnown('expect');
-    // Only a trusted proxy may tell us about the original request and its client.
-    if (!client.peerTrusted) removeUntrustedForwarding(headers);
-    removeOverrides(headers);
-    // Identity headers and the gateway's assertion: only the gateway sets them, on every route.
-    for (const name of gatewayHeaders) headers.deleteKnown(name);
+    // The origin's copy: a HeaderMap, edited below and by the route's policies (header-map.ts),
+    // without hop-by-hop fields, what only a trusted proxy may tell (X-Forwarded-*, …) and
+    // neverForwarded.
+    const headers = originHeaders(request.headers, client.peerTrusted, neverForwarded);
     // Where the runtime does not tell the peer's address (plain workerd, WASI) there is no entry
     // to send: the client's own X-Forwarded-For is gone with the rest, and none replaces it.
     if (client.forwardedFor === '') headers.deleteKnown('x-forwarded-for');

@@ -108,6 +108,25 @@ export class HeaderMap implements Headers {
     return out;
   }
 
+  /**
+   * A copy of `source` with only the names `keep` says yes to (lower-case, as iteration gives
+   * them; `set-cookie` is asked once): one pass instead of a copy and a delete per unwanted name.
+   */
+  static filtered(source: Headers, keep: (name: string) => boolean): HeaderMap {
+    const out = new HeaderMap();
+    if (source instanceof HeaderMap) {
+      for (const [name, value] of source.map) if (keep(name)) out.map.set(name, value);
+      if (source.cookies && keep('set-cookie')) out.cookies = source.cookies.slice();
+      return out;
+    }
+    source.forEach((value, name) => {
+      if (name !== 'set-cookie' && keep(name)) out.map.set(name, value);
+    });
+    const cookies = source.getSetCookie();
+    if (cookies.length > 0 && keep('set-cookie')) out.cookies = cookies.slice();
+    return out;
+  }
+
   /** An append of a name already lower-case and a value already validated (by an HTTP parser). */
   private appendTrusted(name: string, value: string): void {
     if (name === 'set-cookie') {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { clientResolver, removeHopByHop, requestIdFrom, resolveClient } from '../../core/http/headers.ts';
+import { HeaderMap } from '../../core/http/header-map.ts';
+import {
+  clientResolver,
+  OVERRIDE_HEADERS,
+  originHeaders,
+  removeHopByHop,
+  requestIdFrom,
+  resolveClient,
+} from '../../core/http/headers.ts';
 import { cidrContains, formatIp, parseCidr, parseIp } from '../../core/http/ip.ts';
 
 const ranges = (...list: string[]) =>
@@ -92,5 +100,76 @@ describe('request ids', () => {
     const fresh = requestIdFrom(new Headers({ 'x-request-id': 'bad id\twith spaces' }));
     expect(fresh).toMatch(/^[0-9a-f-]{36}$/);
     expect(requestIdFrom(new Headers())).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('originHeaders', () => {
+  const always = new Set(['host', 'expect', ...OVERRIDE_HEADERS, 'x-user-id']);
+  /** What it must equal: a copy, then a delete per unwanted name (the gateway's earlier way). */
+  const byDeletes = (source: Headers, trusted: boolean): [string, string][] => {
+    const h = new Headers(source);
+    removeHopByHop(h);
+    for (const name of always) h.delete(name);
+    if (!trusted) {
+      for (const name of [...h.keys()]) if (name.startsWith('x-forwarded-')) h.delete(name);
+      for (const name of [
+        'forwarded',
+        'x-real-ip',
+        'true-client-ip',
+        'cf-connecting-ip',
+        'x-client-ip',
+        'x-cluster-client-ip',
+        'fastly-client-ip',
+      ])
+        h.delete(name);
+    }
+    return [...h].sort();
+  };
+
+  it('drops what a copy and its deletes drop, for trusted and untrusted peers, from Headers and HeaderMaps', () => {
+    const names = [
+      'accept',
+      'Host',
+      'Connection',
+      'keep-alive',
+      'TE',
+      'x-hop',
+      'X-Forwarded-For',
+      'x-forwarded-proto',
+      'forwarded',
+      'x-real-ip',
+      'cf-connecting-ip',
+      'x-http-method-override',
+      'X-Original-URL',
+      'expect',
+      'x-user-id',
+      'set-cookie',
+      'cookie',
+      'upgrade',
+      'proxy-authorization',
+      'x-other',
+    ];
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let k = 0; k < 500; k++) {
+      const source = new Headers();
+      for (let n = next(9); n > 0; n--) {
+        const name = names[next(names.length)] as string;
+        source.append(
+          name,
+          name.toLowerCase() === 'connection'
+            ? (['close, x-hop', 'keep-alive', 'X-Other, set-cookie'][next(3)] as string)
+            : `v${next(5)}`,
+        );
+      }
+      for (const trusted of [true, false]) {
+        const want = byDeletes(source, trusted);
+        expect([...originHeaders(source, trusted, always)].sort(), `${[...source]} ${trusted}`).toEqual(want);
+        expect([...originHeaders(new HeaderMap(source), trusted, always)].sort()).toEqual(want);
+      }
+    }
   });
 });
