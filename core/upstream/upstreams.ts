@@ -151,8 +151,13 @@ export class Upstreams {
 
   /** The order a request on `route` from a client at `geo` tries its origins now. */
   plan(route: CompiledRoute, geo: GeoInfo | undefined): OriginPlan {
-    const states = route.upstream.map((n) => this.origins.get(n)).filter((s): s is OriginState => s !== undefined);
     const clientRegion = this.clientRegion(route, geo);
+    // The usual route: one origin, no pool, no breakers asked for. Nothing to order or skip.
+    if (route.upstream.length === 1 && clientRegion === null && !route.breakers) {
+      const only = this.origins.get(route.upstream[0] as string);
+      return { origins: only ? [only] : [], skipped: [], clientRegion, panic: false, steered: false };
+    }
+    const states = route.upstream.map((n) => this.origins.get(n)).filter((s): s is OriginState => s !== undefined);
     let first: OriginState[];
     let rest: OriginState[];
     if (clientRegion !== null) {
