@@ -91,28 +91,38 @@ const fresh = new WeakMap<CompiledConfig, Upstreams>();
  * - a different origin at once, the same origin after a jittered backoff, or after its 503's
  *   Retry-After when that is short enough (else the 503 goes to the client as it came).
  */
-export async function proxyRequest(config: CompiledConfig, forward: ForwardFn, input: ProxyInput): Promise<Response> {
-  const { route } = input;
+export function proxyRequest(config: CompiledConfig, forward: ForwardFn, input: ProxyInput): Promise<Response> {
   const now = input.now ?? Date.now;
   const upstreams = input.upstreams ?? fresh.get(config) ?? new Upstreams(config, { now, log: () => {} });
   if (!input.upstreams && !fresh.has(config)) fresh.set(config, upstreams);
   const log = input.logFields ?? {};
-  const routeState = upstreams.routeState(route);
-  // Load shedding on the route: answered at once, or after the bounded queue.
-  if (routeState.limit) {
-    const admitted = await routeState.limit.acquire();
-    if (!admitted) {
-      log['shed'] = true;
-      const seconds = route.shed?.retryAfterSeconds ?? 1;
-      throw new HttpProblem('ERR_OVERLOADED', 'The route has too many requests in flight; retry later.', {
-        headers: { 'retry-after': String(seconds) },
-      });
-    }
+  const routeState = upstreams.routeState(input.route);
+  // Without load shedding on the route, straight to the origins (no async frame of its own).
+  if (!routeState.limit) return tryOrigins(config, forward, input, upstreams, now, log);
+  return shedding(config, forward, input, upstreams, now, log, routeState.limit);
+}
+
+/** proxyRequest on a route that sheds load: answered at once, or after the bounded queue. */
+async function shedding(
+  config: CompiledConfig,
+  forward: ForwardFn,
+  input: ProxyInput,
+  upstreams: Upstreams,
+  now: () => number,
+  log: Record<string, unknown>,
+  limit: ConcurrencyLimit,
+): Promise<Response> {
+  if (!(await limit.acquire())) {
+    log['shed'] = true;
+    const seconds = input.route.shed?.retryAfterSeconds ?? 1;
+    throw new HttpProblem('ERR_OVERLOADED', 'The route has too many requests in flight; retry later.', {
+      headers: { 'retry-after': String(seconds) },
+    });
   }
   try {
     return await tryOrigins(config, forward, input, upstreams, now, log);
   } finally {
-    routeState.limit?.release();
+    limit.release();
   }
 }
 
