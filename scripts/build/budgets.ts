@@ -27,16 +27,23 @@
  * Measured on the conformance config: the wasi bundle 419,958 → 433,234 bytes and gateway.wasm
  * 17,809,155 → 18,349,927 bytes (Fastly's main.wasm 18,338,204); the image grows about 40 bytes
  * per byte of bundle. The edge bundles are now within 7 KB of their 440000 budget.
+ *
+ * Raised with the forwarding fast paths of issue 16 (a path already normal returned after one
+ * scan, the memoized client resolver, the one-pass origin header copy, the one-origin plan):
+ * edge bundles 440000 → 460000. Measured on the conformance config, deno 438,888 → 440,043
+ * bytes (of which 30,408 are the compiled config and 150,846 re2js), fastly 438,509 → 439,619,
+ * wasi 436,885 → 437,995. What is budgeted is still ~20 KB above all of that, and a Node-only
+ * dependency (undici alone is ~400 KB) still fails it at once.
  */
 import type { TargetName } from './types.ts';
 
 export const SIZE_BUDGETS: Record<TargetName, number> = {
   node: 2_400_000,
-  deno: 440_000,
-  vercel: 440_000,
-  cloudflare: 440_000,
-  fastly: 440_000,
-  wasi: 440_000,
+  deno: 460_000,
+  vercel: 460_000,
+  cloudflare: 460_000,
+  fastly: 460_000,
+  wasi: 460_000,
 };
 
 /** Fastly's compiled `bin/main.wasm` (SpiderMonkey + bundle, ~18.3 MB) must stay under this. */
