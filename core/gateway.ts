@@ -196,7 +196,7 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
   const headerGeo = new WeakMap<Request, GeoInfo>();
 
   /** The upstream step: the innermost handler of every route. Origin failures become problems here. */
-  const upstream: RouteHandler = async (ex) => {
+  const upstream: RouteHandler = (ex) => {
     if (health.active && !caps.timers) {
       const due = health.onRequest();
       if (due) ex.context.waitUntil(due);
@@ -209,7 +209,8 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
       // One shape for every request, without spreads: each property after a spread in an object
       // literal is defined through a keyed inline cache, which can end in V8's runtime once it
       // is megamorphic (seen under callgrind for Node's own nextTick; bench/README.md).
-      return await proxyRequest(config, caps.forward, {
+      // Its failures are handled as a reaction rather than by an async frame (upstreamFailed).
+      return proxyRequest(config, caps.forward, {
         upstreams,
         now: caps.now,
         geo,
@@ -252,13 +253,18 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
             code: timedOut ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_UNREACHABLE',
             cause: error instanceof Error ? error.message : String(error),
           }),
-      });
+      }).catch((err: unknown) => upstreamFailed(ex, err));
     } catch (err) {
-      if (!(err instanceof HttpProblem)) throw err;
-      ex.logFields['code'] = err.code;
-      ex.logFields['cause'] = causeText(err);
-      return problemResponse(err, ex.requestId, ex.method);
+      // Thrown before proxyRequest had a promise to give: the same handling, still as a promise.
+      return Promise.reject(err).catch((e: unknown) => upstreamFailed(ex, e));
     }
+  };
+  /** An origin failure (an HttpProblem) as the client's problem response; anything else is thrown on. */
+  const upstreamFailed = (ex: Exchange, err: unknown): Response => {
+    if (!(err instanceof HttpProblem)) throw err;
+    ex.logFields['code'] = err.code;
+    ex.logFields['cause'] = causeText(err);
+    return problemResponse(err, ex.requestId, ex.method);
   };
 
   // Route handlers and policy endpoints, built once `ready` has resolved every secret.

@@ -115,10 +115,11 @@ export const responseHeadersPolicy = definePolicy({
   describe: describeTransform,
   async create(compiled, runtime, _shared, at) {
     const t = await resolveTransform(compiled, at, runtime);
-    return async (_exchange, next) => {
-      const response = await next();
+    const apply = (response: Response): Response => {
       applyHeaderTransform(response.headers, t);
       return response;
     };
+    // A reaction on the next step's promise, not an async function: no frame to suspend and resume.
+    return (_exchange, next) => next().then(apply);
   },
 });
