@@ -204,6 +204,17 @@ export class HeaderMap implements Headers {
     return out;
   }
 
+  /**
+   * Name, value, name, value, … (`set-cookie` once per cookie), as node:http's `writeHead` and
+   * undici take headers too: no record to build, whose keys would make a dictionary object.
+   */
+  toList(): string[] {
+    const out: string[] = [];
+    for (const [name, value] of this.map) out.push(name, value);
+    if (this.cookies) for (const cookie of this.cookies) out.push('set-cookie', cookie);
+    return out;
+  }
+
   *entries(): HeadersIterator<[string, string]> {
     for (const [name, value] of this.map) yield [name, value];
     if (this.cookies) for (const cookie of this.cookies) yield ['set-cookie', cookie];
@@ -236,6 +247,17 @@ export function deleteKnown(headers: Headers, name: string): void {
 export function setKnown(headers: Headers, name: string, value: string): void {
   if (headers instanceof HeaderMap) headers.setKnown(name, value);
   else headers.set(name, value);
+}
+
+/** Headers as a flat name, value, … list (see HeaderMap.toList), from a HeaderMap or any Headers. */
+export function headerList(headers: Headers): string[] {
+  if (headers instanceof HeaderMap) return headers.toList();
+  const out: string[] = [];
+  headers.forEach((value, name) => {
+    if (name !== 'set-cookie') out.push(name, value);
+  });
+  for (const cookie of headers.getSetCookie()) out.push('set-cookie', cookie);
+  return out;
 }
 
 /** Headers as node:http and undici take them, from a HeaderMap or any Headers. */

@@ -23,7 +23,8 @@ export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
  */
 export function removeHopByHop(headers: Headers): void {
   const connection = headers.get('connection');
-  if (connection) for (const name of connectionNames(connection)) deleteKnown(headers, name);
+  // `keep-alive`, what most origins send, names only a field that goes below anyway.
+  if (connection && connection !== 'keep-alive') for (const name of connectionNames(connection)) deleteKnown(headers, name);
   for (const name of HOP_BY_HOP_HEADERS) deleteKnown(headers, name);
 }
 

@@ -444,7 +444,7 @@ function keepRelayed(this: TryInit, native: unknown): void {
   this.relayed = native;
 }
 
-/** Responses whose body streams from an origin (see isRelayedResponse). */
+/** Responses whose body streams from an origin through a web stream (see isRelayedResponse). */
 const relayedResponses = new WeakSet<Response>();
 
 /** An origin body the forwarder handed over in its own form (ForwardInit.relay), for the adapter to write. */
@@ -518,7 +518,6 @@ function finishRelayed(
       if (timedOut || !exchange.aborted) onBodyError?.(error, timedOut);
     },
   };
-  relayedResponses.add(upstream);
   return upstream;
 }
 
@@ -529,7 +528,8 @@ function finishRelayed(
  * memory already.
  */
 export function isRelayedResponse(response: Response): boolean {
-  return relayedResponses.has(response);
+  // A natively relayed body is known by its property (no WeakSet entry per request).
+  return (response as WithRelayed)[RELAYED] !== undefined || relayedResponses.has(response);
 }
 
 /** The streams made by guardBody (see ForwardInit), which finishResponse passes on as they are. */

@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import { Agent, type request as undiciRequest } from 'undici';
 import type { BodySource, ForwardFn, ForwardInit } from '../../core/capabilities.ts';
-import { nodeHeaders } from './headers.ts';
+import { nodeHeaderList } from './headers.ts';
 import { HeaderMap } from '../../core/http/header-map.ts';
 import { BodylessResponse } from '../../core/http/bodyless-response.ts';
 import { DispatchedResponse } from './dispatched-response.ts';
@@ -194,7 +194,7 @@ export function createNodeForward(options: NodeForwardOptions = {}): ForwardFn &
       origin: split.origin,
       path: split.path,
       method: init.method as 'GET',
-      headers: nodeHeaders(init.headers),
+      headers: nodeHeaderList(init.headers),
       // The client's IncomingMessage when the Node adapter handed it over (init.body is then
       // never made); otherwise the web stream, turned back into a Node one.
       body:

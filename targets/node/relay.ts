@@ -15,6 +15,7 @@
 import type { ServerResponse } from 'node:http';
 import type { RelayedBody } from '../../core/upstream/index.ts';
 import type { DispatchedResponse } from './dispatched-response.ts';
+import { listHas } from './headers.ts';
 import type { WriteOptions } from './respond.ts';
 
 const idleError = (idleMs: number): DOMException => new DOMException(`origin sent no body data for ${idleMs} ms`, 'TimeoutError');
@@ -22,11 +23,11 @@ const idleError = (idleMs: number): DOMException => new DOMException(`origin sen
 /**
  * @example
  * const relayed = relayedBody(response);
- * if (relayed) writeRelayed(response.status, nodeHeaders(response.headers), relayed, serverResponse, { writeStallMs: 30_000 });
+ * if (relayed) writeRelayed(response.status, nodeHeaderList(response.headers), relayed, serverResponse, { writeStallMs: 30_000 });
  */
 export function writeRelayed(
   status: number,
-  headers: Record<string, string | string[]>,
+  headers: string[],
   relayed: RelayedBody,
   out: ServerResponse,
   options: WriteOptions,
@@ -39,7 +40,7 @@ export function writeRelayed(
   // The usual case for small bodies: undici has taken the whole body with the headers.
   if (body.ended) {
     const whole = body.takeBuffered();
-    if (whole !== null) headers['content-length'] ??= String(whole.byteLength);
+    if (whole !== null && !listHas(headers, 'content-length')) headers.push('content-length', String(whole.byteLength));
     out.writeHead(status, headers);
     out.end(whole ?? undefined);
     return;

@@ -23,7 +23,7 @@ import { tapCachedBody } from './cache-tap.ts';
 import { HttpProblem } from '../../core/errors.ts';
 import { HOP_BY_HOP_HEADERS } from '../../core/http/headers.ts';
 import { problemResponse, type ProblemInput } from '../../core/http/problem.ts';
-import { nodeHeaders } from './headers.ts';
+import { nodeHeaderList, nodeHeaders } from './headers.ts';
 import { loadNodeGeo } from './geo.ts';
 
 export interface NodeServerOptions {
@@ -333,7 +333,7 @@ export async function startNodeServer(config: CompiledConfig, options: NodeServe
       return;
     }
     if (relayed) {
-      writeRelayed(response.status, nodeHeaders(response.headers), relayed, outgoing, {
+      writeRelayed(response.status, nodeHeaderList(response.headers), relayed, outgoing, {
         writeStallMs,
         onStall: () => logStall(request.method, incoming, response),
       });
