@@ -10,7 +10,8 @@
  *
  * Each run: for every server in a rotated order, and for each workload (WORKLOADS: GETs of 1 KiB,
  * 64 KiB and 1 MiB, a POST of 1 KiB, 256 keep-alive connections, a new connection per request),
- * a warmup, then `wrk -t1 -cN -dS --latency`; requests/s and the p50/p99 latency are kept.
+ * a warmup, then `wrk -t1 -cN -dS --latency`; requests/s, the p50/p99 latency and the proxy's CPU
+ * time a request (from /proc) are kept.
  * Reported, per workload: medians over runs, and each server's requests/s over the
  * undici.stream proxy's in the same run. The Node servers run on `--node PATH` (or
  * PORTICO_BENCH_NODE), default the benchmark's own Node.
@@ -29,6 +30,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { writeNginxConf } from '../scripts/nginx-conf.ts';
 import { TS_LOADER } from './_loader.ts';
 import { freePort } from './_ports.ts';
+import { cpuMs } from './_proc.ts';
 
 const SERVERS = fileURLToPath(new URL('./_forwarding-servers.ts', import.meta.url));
 const CONTESTANTS = [
@@ -50,6 +52,8 @@ interface Sample {
    * them; reported beside the figures (the answers themselves are checked before timing).
    */
   errors: number;
+  /** The proxy's CPU time (user + system, its workers too) over the window, per request, in µs; NaN for the origin alone or without /proc. */
+  cpuUs: number;
 }
 
 interface Started {
@@ -193,7 +197,13 @@ function postScript(): string {
   return file;
 }
 
-function wrk(url: string, seconds: number, connections: number, script?: string, header?: string): Promise<Sample> {
+function wrk(
+  url: string,
+  seconds: number,
+  connections: number,
+  script?: string,
+  header?: string,
+): Promise<Omit<Sample, 'cpuUs'> & { requests: number }> {
   return new Promise((resolve, reject) => {
     const args = [
       '-t1',
@@ -216,6 +226,7 @@ function wrk(url: string, seconds: number, connections: number, script?: string,
       const non2xx = num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0;
       const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
       resolve({
+        requests: num(/(\d+) requests in/),
         rps: num(/Requests\/sec:\s+([\d.]+)/),
         p50Ms: ms(/50%\s+([\d.]+)(us|ms|s)/),
         p99Ms: ms(/99%\s+([\d.]+)(us|ms|s)/),
@@ -223,6 +234,18 @@ function wrk(url: string, seconds: number, connections: number, script?: string,
       });
     });
   });
+}
+
+/** A wrk window with the proxy's CPU a request over it (its workers too: nginx's is a child). */
+async function measured(
+  server: Started | null,
+  load: () => Promise<Omit<Sample, 'cpuUs'> & { requests: number }>,
+): Promise<Sample> {
+  const pid = server?.child.pid;
+  const before = pid === undefined ? Number.NaN : cpuMs(pid, true);
+  const { requests, ...sample } = await load();
+  const after = pid === undefined ? Number.NaN : cpuMs(pid, true);
+  return { ...sample, cpuUs: ((after - before) * 1000) / requests };
 }
 
 const median = (xs: number[]): number => {
@@ -305,6 +328,8 @@ export async function runForwardingBench(options: ForwardingBenchOptions = {}): 
   const origin = await startServer(node, 'origin');
   const samples = new Map<string, Sample[]>();
   const ratios = new Map<string, number[]>();
+  /** Each run's CPU a request over undici.stream's, per workload and server. */
+  const cpuRatios = new Map<string, number[]>();
   const key = (w: string, c: string): string => `${w} ${c}`;
   const push = <T>(m: Map<string, T[]>, k: string, v: T): void => void (m.get(k) ?? m.set(k, []).get(k)!).push(v);
   try {
@@ -323,7 +348,7 @@ export async function runForwardingBench(options: ForwardingBenchOptions = {}): 
             const lua = 'post' in w && w.post ? script : undefined;
             const header = 'header' in w ? w.header : undefined;
             const sample = await wrk(base + w.path, warmup, w.connections, lua, header)
-              .then(() => wrk(base + w.path, seconds, w.connections, lua, header))
+              .then(() => measured(server, () => wrk(base + w.path, seconds, w.connections, lua, header)))
               .catch((err: unknown) => {
                 throw new Error(`${c.label}, ${w.id}: ${(err as Error).message}`);
               });
@@ -335,7 +360,7 @@ export async function runForwardingBench(options: ForwardingBenchOptions = {}): 
             // The same server and origin, the same GET, through the route that needs a JWT.
             const secure = `${server.url}/secure/items`;
             await wrk(secure, 1, 32, undefined, jwt.header);
-            const sample = await wrk(secure, seconds, 32, undefined, jwt.header);
+            const sample = await measured(server, () => wrk(secure, seconds, 32, undefined, jwt.header));
             jwtSamples.push(sample);
             jwtRatios.push(sample.rps / thisRun.get(key('get', 'portico'))!.rps);
           }
@@ -345,7 +370,11 @@ export async function runForwardingBench(options: ForwardingBenchOptions = {}): 
       }
       for (const w of workloads) {
         const base = thisRun.get(key(w.id, 'undici-stream'))!.rps;
-        for (const c of contestants) push(ratios, key(w.id, c.id), thisRun.get(key(w.id, c.id))!.rps / base);
+        const baseCpu = thisRun.get(key(w.id, 'undici-stream'))!.cpuUs;
+        for (const c of contestants) {
+          push(ratios, key(w.id, c.id), thisRun.get(key(w.id, c.id))!.rps / base);
+          push(cpuRatios, key(w.id, c.id), thisRun.get(key(w.id, c.id))!.cpuUs / baseCpu);
+        }
       }
       process.stderr.write(`  run ${run + 1}/${runs} done\n`);
     }
@@ -354,14 +383,19 @@ export async function runForwardingBench(options: ForwardingBenchOptions = {}): 
   }
   const cell = (w: string, c: string): Sample[] => samples.get(key(w, c)) ?? [];
   const table = (w: string): string[] => [
-    '| server | requests/s | vs undici.stream (runs) | p50 | p99 | p99 vs undici.stream | failed |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| server | requests/s | vs undici.stream (runs) | p50 | p99 | p99 vs undici.stream | CPU a request | CPU vs undici.stream (runs) | failed |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...contestants.map((c) => {
       const s = cell(w, c.id);
       const r = ratios.get(key(w, c.id)) ?? [];
       const p99 = median(s.map((x) => x.p99Ms));
       const refP99 = median(cell(w, 'undici-stream').map((x) => x.p99Ms));
-      return `| ${c.label} | ${Math.round(median(s.map((x) => x.rps)))} | ${median(r).toFixed(2)}× (${r.map((x) => x.toFixed(2)).join(', ')}) | ${median(s.map((x) => x.p50Ms)).toFixed(2)} ms | ${p99.toFixed(2)} ms | ${(p99 / refP99).toFixed(2)}× | ${s.reduce((a, x) => a + x.errors, 0)} |`;
+      const cpu = median(s.map((x) => x.cpuUs));
+      const cr = cpuRatios.get(key(w, c.id)) ?? [];
+      const cpuCells = Number.isFinite(cpu)
+        ? `${cpu.toFixed(0)} µs | ${median(cr).toFixed(2)}× (${cr.map((x) => x.toFixed(2)).join(', ')})`
+        : '– | –';
+      return `| ${c.label} | ${Math.round(median(s.map((x) => x.rps)))} | ${median(r).toFixed(2)}× (${r.map((x) => x.toFixed(2)).join(', ')}) | ${median(s.map((x) => x.p50Ms)).toFixed(2)} ms | ${p99.toFixed(2)} ms | ${(p99 / refP99).toFixed(2)}× | ${cpuCells} | ${s.reduce((a, x) => a + x.errors, 0)} |`;
     }),
   ];
   const lines = [
@@ -371,7 +405,7 @@ export async function runForwardingBench(options: ForwardingBenchOptions = {}): 
       .map((x) => x.toFixed(2))
       .join(' ')}`,
     '',
-    "Medians over runs. \"vs undici.stream\" is each run's requests/s over the reference proxy's in the same run and workload, then the median (each run's ratio in brackets). wrk, the origin and the proxy share the machine's 2 cores. portico's route sets and removes a header each way and its JSON access log is on; nginx writes a buffered access log; Caddy logs nothing and runs on every core (GOMAXPROCS), nginx on one worker, the Node servers on one thread.",
+    "Medians over runs. \"vs undici.stream\" is each run's requests/s over the reference proxy's in the same run and workload, then the median (each run's ratio in brackets). \"CPU a request\" is the proxy process's user + system time over the window (its workers' too), from /proc, over the requests wrk made; \"CPU vs undici.stream\" is its ratio in the same way. A Node proxy under this load runs its one thread flat out, so its figure is about 1/(requests/s); for nginx and Caddy, which do not, it is what they spend. wrk, the origin and the proxy share the machine's 2 cores. portico's route sets and removes a header each way and its JSON access log is on; nginx writes a buffered access log; Caddy logs nothing and runs on every core (GOMAXPROCS), nginx on one worker, the Node servers on one thread.",
     ...workloads.flatMap((w) => ['', `## ${w.title}`, '', ...table(w.id)]),
   ];
   if (jwtSamples.length > 0) {
@@ -404,6 +438,7 @@ export async function runForwardingBench(options: ForwardingBenchOptions = {}): 
           seconds,
           samples: Object.fromEntries(samples),
           ratios: Object.fromEntries(ratios),
+          cpuRatios: Object.fromEntries(cpuRatios),
           jwt: { samples: jwtSamples, ratios: jwtRatios },
         },
         null,

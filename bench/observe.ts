@@ -33,7 +33,7 @@
  *   (server mode, used by the benchmark itself: observe.ts serve <off|on> <port> <origin URL>)
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,7 @@ import { ab } from './_ab.ts';
 import { callgrindWrapper, dumpCounts, dumpTotals, slowLiteralNote, slowLiteralShares, zeroCounts } from './_callgrind.ts';
 import { TS_LOADER } from './_loader.ts';
 import { freePort } from './_ports.ts';
+import { cpuMs } from './_proc.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const SERVERS = fileURLToPath(new URL('./_forwarding-servers.ts', import.meta.url));
@@ -89,13 +90,6 @@ function start(args: string[], wrapper: string[] = []): Promise<ChildProcess> {
     child.stdout?.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
   });
-}
-
-/** A process's CPU time so far (user + system), in milliseconds; /proc counts clock ticks of 10 ms. */
-function cpuMs(pid: number): number {
-  // The fields after the command (which may hold spaces) start at state: utime and stime are 12th and 13th.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function wrk(url: string, seconds: number, connections = 32): Promise<{ rps: number; requests: number }> {
