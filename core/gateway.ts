@@ -197,11 +197,13 @@ export function createGateway(config: CompiledConfig, caps: Capabilities): Gatew
 
   /** The upstream step: the innermost handler of every route. Origin failures become problems here. */
   const upstream: RouteHandler = (ex) => {
-    if (health.active && !caps.timers) {
-      const due = health.onRequest();
-      if (due) ex.context.waitUntil(due);
-    }
+    // Not an async function: everything that may throw is inside the try, so that a throw still
+    // reaches the policies around this step as a rejected promise, as it did from an async one.
     try {
+      if (health.active && !caps.timers) {
+        const due = health.onRequest();
+        if (due) ex.context.waitUntil(due);
+      }
       // Precedence: platform geo, a trusted caller's geo header, then the client address (geo.mmdb),
       // looked up only for routes with a pool (the only ones that use it).
       const geo =
