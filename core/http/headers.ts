@@ -4,6 +4,7 @@
  */
 import { deleteKnown, HeaderMap } from './header-map.ts';
 import { cidrContains, formatIp, parseIp, type CidrRange } from './ip.ts';
+import { newRequestId } from './request-id.ts';
 
 /** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1, RFC 9112 §9.6). */
 export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
@@ -178,5 +179,5 @@ const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 /** The incoming X-Request-ID if it is well-formed, else a fresh UUID. */
 export function requestIdFrom(headers: Headers): string {
   const given = headers.get('x-request-id');
-  return given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+  return given && REQUEST_ID.test(given) ? given : newRequestId();
 }

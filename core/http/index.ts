@@ -6,3 +6,4 @@ export { parseIp, parseCidr, cidrContains, formatIp } from './ip.ts';
 export type { CidrRange } from './ip.ts';
 export { problemResponse, internalProblem, PROBLEM_TYPE_BASE } from './problem.ts';
 export { readBody } from './read-body.ts';
+export { newRequestId } from './request-id.ts';

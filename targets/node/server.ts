@@ -22,6 +22,7 @@ import { writeStored } from './stored.ts';
 import { tapCachedBody } from './cache-tap.ts';
 import { HttpProblem } from '../../core/errors.ts';
 import { HOP_BY_HOP_HEADERS } from '../../core/http/headers.ts';
+import { newRequestId } from '../../core/http/request-id.ts';
 import { problemResponse, type ProblemInput } from '../../core/http/problem.ts';
 import { nodeHeaderList, nodeHeaders } from './headers.ts';
 import { loadNodeGeo } from './geo.ts';
@@ -128,7 +129,7 @@ function hostLines(req: IncomingMessage): number {
 
 /** Writes a problem+json answer straight to Node's response (for refusals made before the gateway). */
 export function writeProblem(res: ServerResponse, problem: ProblemInput, method = 'GET'): Promise<void> {
-  const response = problemResponse(problem, crypto.randomUUID(), method);
+  const response = problemResponse(problem, newRequestId(), method);
   const headers = nodeHeaders(response.headers);
   return response.text().then((body) => {
     if (res.headersSent || res.destroyed) return;
@@ -195,7 +196,7 @@ async function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, log
     return;
   }
   const problem = parserProblem(err);
-  const requestId = crypto.randomUUID();
+  const requestId = newRequestId();
   const response = problemResponse(problem, requestId);
   const body = await response.text();
   log({
