@@ -1,11 +1,11 @@
 /**
- * The Node target's default log sink: JSON lines on stdout, batched per turn of the event loop,
- * and nothing lost when the process exits before the next turn.
+ * The Node target's default log sink: JSON lines on stdout, batched for up to FLUSH_AFTER_MS,
+ * and nothing lost when the process exits before the batch is written.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createLineLog } from '../../targets/node/log.ts';
+import { createLineLog, FLUSH_AFTER_MS } from '../../targets/node/log.ts';
 
 const LOG_MODULE = fileURLToPath(new URL('../../targets/node/log.ts', import.meta.url));
 
@@ -21,19 +21,28 @@ function runWithLog(body: string): { lines: unknown[]; status: number | null } {
 }
 
 describe('the Node log sink', () => {
-  it('writes the records of one turn in one write, in order, at the next turn', async () => {
+  it('writes the records of a batch window in one write, in order, within FLUSH_AFTER_MS', async () => {
     const writes: string[] = [];
     const log = createLineLog((text) => writes.push(text));
     log({ level: 'info', msg: 'a' });
+    await new Promise((r) => setImmediate(r));
+    // Later turns of the loop join the same batch.
     log({ level: 'error', msg: 'b', code: 'X' });
     expect(writes).toEqual([]);
-    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, FLUSH_AFTER_MS + 30));
     expect(writes).toEqual(['{"level":"info","msg":"a"}\n{"level":"error","msg":"b","code":"X"}\n']);
+    // flush writes at once and cancels the pending write: nothing is written twice or late.
     log({ level: 'info', msg: 'c' });
     log.flush();
     expect(writes[1]).toBe('{"level":"info","msg":"c"}\n');
-    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, FLUSH_AFTER_MS + 30));
     expect(writes).toHaveLength(2);
+  });
+
+  it('does not keep the process alive for a waiting batch, and still writes it on the way out', () => {
+    const r = runWithLog("log({ level: 'info', msg: 'last' });");
+    expect(r.status).toBe(0);
+    expect(r.lines).toEqual([{ level: 'info', msg: 'last' }]);
   });
 
   it('writes at once when 64 KiB are waiting', () => {
