@@ -210,7 +210,7 @@ export class HotRouter<T> implements Router<T> {
     const first = routes[idx]!;
     if (first.aloneList !== undefined) {
       if (first.alone !== undefined) return first.alone;
-      return [first.aloneList, matcher.sliceParams(path, first.captures, [])];
+      return [first.aloneList, matcher.paramsArray(path, first.captures)];
     }
     const upper = this.lastUpper;
     const found: [T, ParamIndexMap][] = [];

@@ -117,6 +117,29 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('PorticoRouter on
     ]);
   });
 
+  it('answers a route that matches alone with each of its params, for 1 to 5 params', () => {
+    const r = new PorticoRouter<string>(impl.hot);
+    r.add('GET', '/one/:a', 'one');
+    r.add('GET', '/two/:a/:b', 'two');
+    r.add('GET', '/three/:a/:b/:c', 'three');
+    r.add('GET', '/four/:a/:b/:c/:d', 'four');
+    r.add('GET', '/five/:a/:b/:c/:d/:e', 'five');
+    const letters = ['a', 'b', 'c', 'd', 'e'];
+    const names = ['one', 'two', 'three', 'four', 'five'];
+    for (let n = 1; n <= 5; n++) {
+      const values = letters.slice(0, n).map((l, i) => `${l}${i}x`);
+      const want = Object.fromEntries(letters.slice(0, n).map((l, i) => [l, values[i]!]));
+      // Sliced out of a longer string, as a server hands the path over.
+      const url = `http://h/${names[n - 1]}/${values.join('/')}?q=1`;
+      expect(normalize(r.match('GET', url.slice(8, url.indexOf('?'))))).toEqual([[names[n - 1], want]]);
+      // A non-ASCII value: the module answers in UTF-8 offsets, converted back to string ones.
+      const wide = [...values.slice(0, n - 1), 'é€'];
+      expect(normalize(r.match('GET', `/${names[n - 1]}/${wide.join('/')}`))).toEqual([
+        [names[n - 1], Object.fromEntries(letters.slice(0, n).map((l, i) => [l, wide[i]!]))],
+      ]);
+    }
+  });
+
   it('takes routes added between matches without a new table in memory for each', () => {
     const paths = Array.from({ length: 120 }, (_, i) => `/late/r${i}/:id`);
     // A first match sets up the module's string scratch, so the deltas below are tables only.
