@@ -139,14 +139,15 @@ const plainModule = new WebAssembly.Module(wasmBytes('portico.wasm'));
 const jsStringModule = compileJsStringHot(wasmBytes('portico.js-string.wasm'));
 const hotOf = (module: WebAssembly.Module): HotExports => instantiateHot(module);
 
-interface RouterContestant {
+export interface RouterContestant {
   id: string;
   label: string;
   family: 'portico' | 'js';
   make: () => AnyRouter;
 }
 
-const CONTESTANTS: RouterContestant[] = [
+/** Every router of the table, in its rows' order (bench/router-instructions.ts counts the same ones). */
+export const CONTESTANTS: RouterContestant[] = [
   ...(jsStringModule
     ? [
         {

@@ -14,15 +14,12 @@
  * what hono-router.ts times: the path sliced from one of 4,096 distinct URLs, then `match`.
  *
  * Usage: npx tsx bench/router-instructions.ts [--table hono|github] [--cases static,param1,...]
- *   [--routers portico-js-string,portico,hono-regexp] [--node PATH]
+ *   [--routers portico-js-string,portico,memoirist,...] [--node PATH]
  * Prints instructions a call per router and case, and the harness floor (the slice alone).
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { RegExpRouter } from 'hono/router/reg-exp-router';
-import type { Router } from 'hono/router';
-import { compileJsStringHot, instantiateHot, PorticoRouter } from '../core/hot/index.ts';
+import { CONTESTANTS } from './hono-router.ts';
 import { TS_LOADER } from './_loader.ts';
 import { isSkipped, loadTables, type RequestCase } from './_tables.ts';
 
@@ -32,18 +29,8 @@ const CHUNK = 10_000;
 const MEASURED_CALLS = 1_000_000;
 const URLS = 4096;
 
-const ROUTERS: Record<string, () => Router<string> | null> = {
-  'portico-js-string': () => {
-    const module = compileJsStringHot(wasmBytes('portico.js-string.wasm'));
-    return module ? new PorticoRouter<string>(instantiateHot(module)) : null;
-  },
-  portico: () => new PorticoRouter<string>(instantiateHot(new WebAssembly.Module(wasmBytes('portico.wasm')))),
-  'hono-regexp': () => new RegExpRouter<string>(),
-};
-
-function wasmBytes(name: string): Uint8Array<ArrayBuffer> {
-  return readFileSync(new URL(`../wasm/build/${name}`, import.meta.url));
-}
+/** The routers of hono-router.ts, by id (the in-place PorticoRouter only where the engine links it). */
+const ROUTERS = new Map(CONTESTANTS.map((c) => [c.id, c.make] as const));
 
 /** The child: builds the router, warms it, then makes `calls` more calls. */
 function child(routerId: string, tableId: string, caseId: string, calls: number): void {
@@ -51,9 +38,9 @@ function child(routerId: string, tableId: string, caseId: string, calls: number)
   const c = table?.cases.find((k) => k.id === caseId);
   if (!table || !c || isSkipped(c)) throw new Error(`no case ${tableId}/${caseId}`);
   const request = c as RequestCase;
-  const make = ROUTERS[routerId];
-  const router = routerId === 'floor' ? null : make ? make() : null;
-  if (routerId !== 'floor' && router === null) throw new Error(`router ${routerId} cannot run on this engine`);
+  const make = ROUTERS.get(routerId);
+  if (routerId !== 'floor' && make === undefined) throw new Error(`no router ${routerId} on this engine`);
+  const router = make ? make() : null;
   if (router) {
     table.routes.forEach((r, i) => {
       router.add(r.method, r.path, `r${i}`);
@@ -122,7 +109,7 @@ async function main(argv: string[]): Promise<void> {
     const c = table.cases.find((k) => k.id === id);
     return c !== undefined && !isSkipped(c) && id !== 'mixed';
   });
-  const routers = ['floor', ...(opt('--routers')?.split(',') ?? Object.keys(ROUTERS))];
+  const routers = ['floor', ...(opt('--routers')?.split(',') ?? [...ROUTERS.keys()])];
   const cells = routers.flatMap((r) => cases.map((c) => ({ r, c })));
   const rows = new Map<string, Map<string, number>>();
   // Two valgrinds at a time: one a core here.
