@@ -123,7 +123,8 @@ describe.each(impls.map((impl) => [impl.name, impl] as const))('PorticoRouter on
     const names = ['one', 'two', 'three', 'four', 'five'];
     // '/one/:a', '/two/:a/:b', ... '/five/:a/:b/:c/:d/:e'
     names.forEach((name, i) => {
-      r.add('GET', `/${name}/${letters.slice(0, i + 1).map((l) => `:${l}`).join('/')}`, name);
+      const params = letters.slice(0, i + 1).map((l) => `:${l}`);
+      r.add('GET', `/${name}/${params.join('/')}`, name);
     });
     for (let n = 1; n <= 5; n++) {
       const values = letters.slice(0, n).map((l, i) => `${l}${i}x`);
