@@ -6,7 +6,8 @@
  * concurrent compilation a count of the same code came out 673 and 2,819 instructions a call in
  * two runs. So the Node under callgrind runs with `--single-threaded` (compilation on the main
  * thread, at the same point every run): two runs of one cell then agree within a few
- * instructions.
+ * instructions on a quiet machine (beside other load a pair was once 200 off, once negative:
+ * repeat a cell before trusting a difference under about 10%).
  *
  * Each cell runs twice, with the same warm-up (WARM_CHUNKS chunks of 10,000 calls, enough for
  * TurboFan) and with 0 and then MEASURED_CALLS more calls; the difference of the two totals,
