@@ -13,7 +13,7 @@
  */
 import type { LogRecord } from '../../core/capabilities.ts';
 
-/** Lines waiting beyond this many UTF-16 units are written at once rather than at the next turn. */
+/** Lines waiting beyond this many UTF-16 units are written at once rather than when the timer fires. */
 const FLUSH_AT_UNITS = 64 * 1024;
 /** The longest a line waits for the batch's write. */
 export const FLUSH_AFTER_MS = 20;
